@@ -1,0 +1,63 @@
+// The delivery documentation stays in step with what it documents: the secrets the workflows
+// read, the client's exit codes, the OIDC trust policy, and the ADR's cost arithmetic.
+import { strict as assert } from "node:assert";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { EXIT } from "../../client/src/errors";
+import { USAGE } from "../../client/src/input";
+
+const ROOT = resolve(__dirname, "../..");
+const delivery = readFileSync(join(ROOT, "docs/delivery.md"), "utf8");
+const adr = readFileSync(join(ROOT, "docs/adr/0001-serverless-vs-containers.md"), "utf8");
+const workflows = readdirSync(join(ROOT, ".github/workflows")).map((f) => readFileSync(join(ROOT, ".github/workflows", f), "utf8")).join("\n");
+
+describe("docs/delivery.md", () => {
+  it("documents exactly the secrets the workflows read", () => {
+    const used = new Set([...workflows.matchAll(/secrets\.([A-Z0-9_]+)/g)].map((m) => m[1]).filter((s) => s !== "GITHUB_TOKEN"));
+    const table = delivery.slice(delivery.indexOf("### Secrets the workflows need"), delivery.indexOf("### First `pulumi up`"));
+    const documented = new Set([...table.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]));
+    assert.ok(used.size >= 5);
+    assert.deepEqual([...documented].sort(), [...used].sort());
+  });
+
+  it("lists every exit code of the client with the same numbers as the code and its --help", () => {
+    const rows = [...delivery.matchAll(/^\| (\d) \| /gm)].map((m) => Number(m[1])).sort();
+    assert.deepEqual(rows, Object.values(EXIT).sort());
+    for (const code of Object.values(EXIT)) assert.match(USAGE, new RegExp(`\\b${code} [a-zA-Z]`));
+  });
+
+  it("gives a trust policy that is valid JSON, federated to GitHub's OIDC provider for sts.amazonaws.com", () => {
+    const json = /```json\n([\s\S]*?)```/.exec(delivery)?.[1];
+    const policy = JSON.parse(String(json).replace(/^ {3}/gm, ""));
+    const statement = policy.Statement[0];
+    assert.equal(statement.Action, "sts:AssumeRoleWithWebIdentity");
+    assert.match(statement.Principal.Federated, /oidc-provider\/token\.actions\.githubusercontent\.com$/);
+    assert.equal(statement.Condition.StringEquals["token.actions.githubusercontent.com:aud"], "sts.amazonaws.com");
+    assert.ok(statement.Condition.StringLike["token.actions.githubusercontent.com:sub"].includes("repo:OWNER/REPO:environment:production"));
+  });
+
+  it("names the state backend the workflows use", () => {
+    assert.match(delivery, /pulumi login s3:\/\/pgr301-2024-terraform-state/);
+    assert.match(workflows, /PULUMI_BACKEND_URL: s3:\/\/pgr301-2024-terraform-state/);
+  });
+});
+
+describe("docs/adr/0001-serverless-vs-containers.md", () => {
+  it("answers the exam's four questions and ends with when to switch", () => {
+    const headings = [...adr.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
+    for (const h of ["1. Automation and continuous delivery", "2. Observability", "3. Scalability and cost control", "4. Ownership and responsibility"]) {
+      assert.ok(headings.includes(h), h);
+    }
+    assert.equal(headings[headings.length - 1], "When this team should switch");
+  });
+
+  it("computes the Bedrock line of the cost table from the unit prices it cites", () => {
+    const price = (size: string) => Number(new RegExp(`standard, ${size} \\| \\$([0-9.]+) per image`).exec(adr)?.[1]);
+    const line = /^\| Bedrock \| 1000 × \$([0-9.]+) = \*\*\$([0-9.]+)\*\* \| 1000 × \$([0-9.]+) = \*\*\$([0-9.]+)\*\* \|$/m.exec(adr);
+    assert.ok(line, "Bedrock row");
+    assert.equal(Number(line[1]), price("512×512"));
+    assert.equal(Number(line[3]), price("1024×1024"));
+    assert.equal(Number(line[2]), 1000 * price("512×512"));
+    assert.equal(Number(line[4]), 1000 * price("1024×1024"));
+  });
+});
