@@ -1,0 +1,96 @@
+/** Image generation over Bedrock Runtime InvokeModel, one picture per call. */
+import { BedrockRuntimeClient, InvokeModelCommand, type BedrockRuntimeClientConfig } from "@aws-sdk/client-bedrock-runtime";
+import type { RuntimeConfig } from "./config";
+import { classifyBedrockError, GenerationError } from "./errors";
+import { adapterFor, type ImageParams, type ModelAdapter } from "./models";
+import { pngSize } from "./png";
+
+export interface GeneratedImage {
+  png: Buffer;
+  params: ImageParams;
+  modelId: string;
+  /** Wall time of the InvokeModel call, SDK retries included. */
+  latencyMs: number;
+}
+
+export interface ImageGenerator {
+  readonly modelId: string;
+  readonly adapter: ModelAdapter;
+  /** Generates one PNG; throws GenerationError (kind permanent | transient) on any failure. */
+  generate(params: ImageParams): Promise<GeneratedImage>;
+}
+
+type BedrockSettings = Pick<RuntimeConfig, "modelId" | "bedrockRegion" | "bedrockMaxAttempts" | "bedrockTimeoutMs" | "bedrockEndpoint">;
+
+function bedrockClient(config: BedrockSettings): BedrockRuntimeClient {
+  const clientConfig: BedrockRuntimeClientConfig = {
+    region: config.bedrockRegion,
+    // The SDK's standard retry strategy retries throttling, timeouts and 5xx with backoff, bounded here.
+    maxAttempts: config.bedrockMaxAttempts,
+  };
+  if (config.bedrockEndpoint) {
+    // Local/test Bedrock servers speak HTTP/1.1; loaded lazily so the Lambda archive never needs it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { NodeHttpHandler } = require("@smithy/node-http-handler") as typeof import("@smithy/node-http-handler");
+    clientConfig.endpoint = config.bedrockEndpoint;
+    clientConfig.requestHandler = new NodeHttpHandler({ requestTimeout: config.bedrockTimeoutMs, throwOnRequestTimeout: true });
+  } else {
+    // The client's default HTTP/2 handler, with a per-attempt timeout (one stream per request as the SDK default).
+    clientConfig.requestHandler = { requestTimeout: config.bedrockTimeoutMs, disableConcurrentStreams: true };
+  }
+  return new BedrockRuntimeClient(clientConfig);
+}
+
+/** Reads one PNG out of the model's JSON answer or throws a classified GenerationError. */
+export function decodeModelAnswer(adapter: ModelAdapter, raw: Uint8Array, params: ImageParams): Buffer {
+  let parsed;
+  try {
+    parsed = adapter.parseResponse(JSON.parse(Buffer.from(raw).toString("utf8")));
+  } catch (err) {
+    throw new GenerationError("transient", "bad-response", `model answered with an unreadable body: ${(err as Error).message}`);
+  }
+  if (parsed.error) throw new GenerationError("permanent", "model-error", `model reported an error: ${parsed.error}`);
+  if (parsed.images.length !== 1) {
+    throw new GenerationError("transient", "bad-response", `model returned ${parsed.images.length} images, expected 1`);
+  }
+  const png = Buffer.from(parsed.images[0], "base64");
+  const size = pngSize(png);
+  if (!size) throw new GenerationError("transient", "bad-response", "model returned an image that is not a PNG");
+  if (size.width !== params.width || size.height !== params.height) {
+    throw new GenerationError(
+      "transient",
+      "bad-response",
+      `model returned a ${size.width}x${size.height} PNG, expected ${params.width}x${params.height}`,
+    );
+  }
+  return png;
+}
+
+/** Creates the Bedrock client once; `generate` is then safe to call concurrently. */
+export function createImageGenerator(config: BedrockSettings): ImageGenerator {
+  const adapter = adapterFor(config.modelId);
+  const client = bedrockClient(config);
+  return {
+    modelId: config.modelId,
+    adapter,
+    async generate(params) {
+      const started = Date.now();
+      let body: Uint8Array;
+      try {
+        const answer = await client.send(
+          new InvokeModelCommand({
+            modelId: config.modelId,
+            contentType: "application/json",
+            accept: "application/json",
+            body: JSON.stringify(adapter.buildBody(params)),
+          }),
+        );
+        body = answer.body ?? new Uint8Array();
+      } catch (err) {
+        throw classifyBedrockError(err);
+      }
+      const png = decodeModelAnswer(adapter, body, params);
+      return { png, params, modelId: config.modelId, latencyMs: Date.now() - started };
+    },
+  };
+}

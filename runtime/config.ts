@@ -1,0 +1,69 @@
+import { DEFAULTS, ENV } from "./defaults";
+import { ConfigError } from "./errors";
+
+export type Env = Record<string, string | undefined>;
+
+/** Everything the handlers read from the environment, read once when a handler is created. */
+export interface RuntimeConfig {
+  bucket: string;
+  /** Without leading/trailing slashes; keys are `<prefix>/…`. */
+  prefix: string;
+  modelId: string;
+  bedrockRegion: string;
+  /** Undefined when not configured: only `POST /images` needs it. */
+  queueUrl?: string;
+  urlExpirySeconds: number;
+  workerConcurrency: number;
+  bedrockTimeoutMs: number;
+  bedrockMaxAttempts: number;
+  /** Region of the S3/SQS clients; undefined lets the SDK's own chain decide. */
+  region?: string;
+  bedrockEndpoint?: string;
+  s3Endpoint?: string;
+  sqsEndpoint?: string;
+}
+
+function text(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+function required(env: Env, name: string): string {
+  const value = text(env, name);
+  if (!value) throw new ConfigError(`environment variable ${name} is required but not set`);
+  return value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`environment variable ${name} must be an integer in [${min}, ${max}], got "${raw}"`);
+  }
+  return value;
+}
+
+/** Reads and validates the configuration; throws ConfigError naming the variable at fault. */
+export function readConfig(env: Env = process.env): RuntimeConfig {
+  const bucket = required(env, ENV.bucket);
+  const prefix = required(env, ENV.prefix).replace(/^\/+|\/+$/g, "");
+  if (!prefix || prefix.includes("..")) {
+    throw new ConfigError(`environment variable ${ENV.prefix} must be a non-empty key prefix without ".."`);
+  }
+  return {
+    bucket,
+    prefix,
+    modelId: text(env, ENV.modelId) ?? DEFAULTS.modelId,
+    bedrockRegion: text(env, ENV.bedrockRegion) ?? DEFAULTS.bedrockRegion,
+    queueUrl: text(env, ENV.queueUrl),
+    urlExpirySeconds: integer(env, ENV.urlExpirySeconds, DEFAULTS.urlExpirySeconds, 1, 604800),
+    workerConcurrency: integer(env, ENV.workerConcurrency, DEFAULTS.workerConcurrency, 1, DEFAULTS.maxWorkerConcurrency),
+    bedrockTimeoutMs: integer(env, ENV.bedrockTimeoutMs, DEFAULTS.bedrockTimeoutMs, 1, 900000),
+    bedrockMaxAttempts: integer(env, ENV.bedrockMaxAttempts, DEFAULTS.bedrockMaxAttempts, 1, 10),
+    region: text(env, ENV.region),
+    bedrockEndpoint: text(env, ENV.bedrockEndpoint),
+    s3Endpoint: text(env, ENV.s3Endpoint),
+    sqsEndpoint: text(env, ENV.sqsEndpoint),
+  };
+}

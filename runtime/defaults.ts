@@ -1,0 +1,77 @@
+/**
+ * The one place shared defaults and names live. Infrastructure (components/), the local mode
+ * (local/) and the Lambda handlers (runtime/) all import from here, so a default changes once.
+ */
+
+/** Default values used when the environment does not say otherwise. */
+export const DEFAULTS = {
+  /** Bedrock model id; the original code used Titan Image Generator v1. */
+  modelId: "amazon.titan-image-generator-v1",
+  /** Bedrock image models live in us-east-1 (everything else runs in eu-west-1). */
+  bedrockRegion: "us-east-1",
+  /** Lifetime of presigned GET URLs handed to callers. */
+  urlExpirySeconds: 3600,
+  /** Records of one SQS batch generated at the same time. */
+  workerConcurrency: 5,
+  /** Upper bound for WORKER_CONCURRENCY (Bedrock's on-demand image quota is small). */
+  maxWorkerConcurrency: 50,
+  /** Attempts the SDK makes per InvokeModel call (1 call + 2 retries) before giving up. */
+  bedrockMaxAttempts: 3,
+  /** Per-attempt wait for the model's answer. */
+  bedrockTimeoutMs: 60000,
+  /** Side length of queue-generated pictures (the original queue Lambda used 512×512). */
+  queueImageSize: 512,
+  /** Largest side length the HTTP API accepts (1024×1024 is allowed; the API default is 512). */
+  apiImageSize: 1024,
+  /** Side length of API pictures when the caller gives no width/height. */
+  apiDefaultImageSize: 512,
+  /** Titan's prompt limit in characters. */
+  maxPromptLength: 512,
+  /** Largest HTTP request body accepted, in bytes (after base64 decoding). */
+  maxBodyBytes: 16384,
+  /** Image quality sent to the model ("standard" | "premium"); the original used "standard". */
+  quality: "standard" as "standard" | "premium",
+  /** Prompt adherence sent to the model; the original used 8.0. */
+  cfgScale: 8.0,
+  /** Seconds a caller is asked to wait (Retry-After) when the model is throttled or unavailable. */
+  retryAfterSeconds: 10,
+  /** Region of S3/SQS clients when neither env nor the SDK chain provides one (local runs). */
+  localRegion: "us-east-1",
+} as const;
+
+/** Names of the environment variables that wire the handlers (infra sets them, tests and local mode too). */
+export const ENV = {
+  /** Required: bucket that receives the pictures. */
+  bucket: "BUCKET_NAME",
+  /** Required: every S3 key starts with `<prefix>/`. */
+  prefix: "IMAGE_PREFIX",
+  modelId: "MODEL_ID",
+  bedrockRegion: "BEDROCK_REGION",
+  /** Required by `POST /images` only. */
+  queueUrl: "QUEUE_URL",
+  urlExpirySeconds: "URL_EXPIRY_SECONDS",
+  workerConcurrency: "WORKER_CONCURRENCY",
+  /** Optional tuning of the Bedrock client (defaults above). */
+  bedrockTimeoutMs: "BEDROCK_TIMEOUT_MS",
+  bedrockMaxAttempts: "BEDROCK_MAX_ATTEMPTS",
+  /** Region of the S3 and SQS clients; Lambda sets it. */
+  region: "AWS_REGION",
+  /** Endpoint overrides, only for local runs and tests; infrastructure never sets them. */
+  bedrockEndpoint: "BEDROCK_ENDPOINT",
+  s3Endpoint: "S3_ENDPOINT",
+  sqsEndpoint: "SQS_ENDPOINT",
+} as const;
+
+/**
+ * CloudWatch metrics the handlers emit in Embedded Metric Format (see runtime/metrics.ts).
+ * A dashboard or alarm refers to these names; they are part of the contract with infra.
+ */
+export const METRICS = {
+  namespace: "CouchExplorers",
+  /** Wall time of one successful InvokeModel call (including the SDK's retries). */
+  generationLatency: { name: "GenerationLatency", unit: "Milliseconds" },
+  /** One per picture stored. */
+  imagesGenerated: { name: "ImagesGenerated", unit: "Count" },
+  /** One per failed request/record, with dimension FailureKind = permanent | transient. */
+  failures: { name: "Failures", unit: "Count", dimension: "FailureKind" },
+} as const;

@@ -1,0 +1,250 @@
+/**
+ * HTTP API handler for API Gateway proxy events (REST payload 1.0 and HTTP API payload 2.0).
+ *
+ *   POST /generate     {"prompt": "…", width?, height?, quality?, cfgScale?, negativeText?, seed?}
+ *                      (or a text/plain body that is the prompt) → 201 {key, s3Uri, url, seed, model, width, height}
+ *   POST /images       same body → SQS job → 202 {id, key, statusUrl, seed}
+ *   GET  /images/{id}  → 200 {status: "done", url} | 202 {status: "pending"} | 200 {status: "failed", reason}
+ *
+ * Every answer is JSON. Errors are {"error": "<message>", "code": "<code>"}; never a stack trace.
+ */
+import { SQSClient, SendMessageCommand, type SQSClientConfig } from "@aws-sdk/client-sqs";
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult } from "aws-lambda";
+import type { Env } from "./config";
+import { DEFAULTS } from "./defaults";
+import { asGenerationError, GenerationError, type FailureCode } from "./errors";
+import { JOB_ID_PATTERN, validateImageRequest } from "./jobs";
+import type { ImageParams } from "./models";
+import { generateAndStore, setupHandler, type HandlerOptions, type Services } from "./pipeline";
+import type { MetricValues } from "./metrics";
+
+export type HttpEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
+export type HttpHandler = (event: HttpEvent) => Promise<APIGatewayProxyResult>;
+
+interface Request {
+  method: string;
+  /** Path without the stage prefix, without a trailing slash. */
+  path: string;
+  /** Prefix callers must put before our paths ("/prod" on a named stage, "" otherwise). */
+  basePath: string;
+  headers: Record<string, string>;
+  /** Decoded body bytes (base64 undone). */
+  body: Buffer;
+  requestId?: string;
+}
+
+/** What a route answers plus the metrics of its log line. */
+interface RouteResult {
+  response: APIGatewayProxyResult;
+  metrics?: MetricValues;
+}
+
+/** Fields of the request's log line, filled in as the request goes (kept when it fails midway). */
+type LogContext = Record<string, unknown>;
+
+/** An answer that ends the request early (validation, unknown route, …). */
+class HttpError extends Error {
+  constructor(readonly statusCode: number, readonly code: string, message: string, readonly headers: Record<string, string> = {}) {
+    super(message);
+  }
+}
+
+function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
+  return { statusCode, headers: { "content-type": "application/json", "cache-control": "no-store", ...headers }, body: JSON.stringify(body) };
+}
+
+function errorResponse(statusCode: number, code: string, message: string, headers: Record<string, string> = {}): APIGatewayProxyResult {
+  return json(statusCode, { error: message, code }, headers);
+}
+
+function normalize(event: HttpEvent): Request {
+  const v2 = (event as APIGatewayProxyEventV2).version === "2.0";
+  const method = (v2 ? (event as APIGatewayProxyEventV2).requestContext?.http?.method : (event as APIGatewayProxyEvent).httpMethod) ?? "GET";
+  let path = (v2 ? (event as APIGatewayProxyEventV2).rawPath : (event as APIGatewayProxyEvent).path) ?? "/";
+  const stage = event.requestContext?.stage;
+  let basePath = "";
+  if (stage && stage !== "$default") {
+    basePath = `/${stage}`;
+    // HTTP APIs keep a named stage in rawPath; REST APIs leave it out of `path`.
+    if (path === basePath || path.startsWith(`${basePath}/`)) path = path.slice(basePath.length) || "/";
+  }
+  path = path.length > 1 ? path.replace(/\/+$/, "") : path;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.headers ?? {})) if (typeof value === "string") headers[name.toLowerCase()] = value;
+  const raw = event.body ?? "";
+  const body = event.isBase64Encoded ? Buffer.from(raw, "base64") : Buffer.from(raw, "utf8");
+  return { method: method.toUpperCase(), path, basePath, headers, body, requestId: event.requestContext?.requestId };
+}
+
+/** The request object in the body: JSON, or a text/plain body that is the prompt itself. */
+function readBody(req: Request): unknown {
+  if (req.body.length > DEFAULTS.maxBodyBytes) {
+    throw new HttpError(400, "invalid-request", `request body is ${req.body.length} bytes; the limit is ${DEFAULTS.maxBodyBytes} bytes`);
+  }
+  const text = req.body.toString("utf8");
+  const type = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
+  if (type === "text/plain") return { prompt: text };
+  if (!text.trim()) return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, "invalid-request", 'request body is not valid JSON; send {"prompt": "…"} or a text/plain prompt');
+  }
+}
+
+const UNAVAILABLE: Partial<Record<FailureCode, string>> = {
+  throttled: "the image model is busy; retry later",
+  "model-not-ready": "the image model is starting; retry later",
+  timeout: "the image model did not answer in time; retry later",
+  "bad-response": "the image model returned an unusable answer; retry later",
+  "storage-failed": "the picture could not be stored; retry later",
+  "queue-failed": "the job could not be queued; retry later",
+};
+
+/** HTTP answer for a failed generation/storage/queue step. Details go to the log, not the caller. */
+function failureResponse(err: GenerationError): APIGatewayProxyResult {
+  if (err.kind === "transient") {
+    if (err.code === "internal") return errorResponse(500, "internal", "internal error");
+    const message = UNAVAILABLE[err.code] ?? "the image model is unavailable; retry later";
+    return errorResponse(503, err.code, message, { "retry-after": String(DEFAULTS.retryAfterSeconds) });
+  }
+  switch (err.code) {
+    case "content-filtered":
+    case "model-error":
+      return errorResponse(422, err.code, err.message);
+    case "invalid-request":
+      return errorResponse(400, err.code, err.message);
+    default: // access denied, unknown model: our deployment is wrong, not the caller's request
+      return errorResponse(502, err.code, "the image model is not available to this service");
+  }
+}
+
+/** Creates the HTTP handler; configuration is read from `env` once, here. */
+export function createHttpHandler(env: Env = process.env, options: HandlerOptions = {}): HttpHandler {
+  const { logger, services, configError } = setupHandler(env, options, "http");
+  let sqs: SQSClient | undefined;
+  if (services?.config.queueUrl) {
+    const sqsConfig: SQSClientConfig = { region: services.config.region ?? (services.config.sqsEndpoint ? DEFAULTS.localRegion : undefined) };
+    if (services.config.sqsEndpoint) sqsConfig.endpoint = services.config.sqsEndpoint;
+    sqs = new SQSClient(sqsConfig);
+  }
+
+  function validated(req: Request, s: Services, log: LogContext): ImageParams {
+    const input = readBody(req);
+    const prompt = (input as { prompt?: unknown } | null)?.prompt;
+    if (typeof prompt === "string") log.promptLength = prompt.length;
+    const checked = validateImageRequest(input, s.generator.adapter, {
+      defaultSize: DEFAULTS.apiDefaultImageSize,
+      maxSide: DEFAULTS.apiImageSize,
+    });
+    if (!checked.ok) throw new HttpError(400, "invalid-request", checked.message);
+    return checked.params;
+  }
+
+  async function generate(req: Request, s: Services, log: LogContext): Promise<RouteResult> {
+    const params = validated(req, s, log);
+    log.seed = params.seed;
+    const { image, stored } = await generateAndStore(s, params, s.store.generatedImageKey(params.seed), "api");
+    Object.assign(log, { key: stored.key, generationMs: image.latencyMs });
+    const url = await s.store.presignGet(stored.key);
+    return {
+      response: json(201, { key: stored.key, s3Uri: stored.s3Uri, url, seed: params.seed, model: image.modelId, width: params.width, height: params.height }),
+      metrics: { generationLatencyMs: image.latencyMs, imagesGenerated: 1 },
+    };
+  }
+
+  async function enqueue(req: Request, s: Services, log: LogContext): Promise<RouteResult> {
+    if (!sqs || !s.config.queueUrl) throw new Error("QUEUE_URL is not configured; POST /images is unavailable");
+    const params = validated(req, s, log);
+    let id: string | undefined;
+    try {
+      id = (await sqs.send(new SendMessageCommand({ QueueUrl: s.config.queueUrl, MessageBody: JSON.stringify(params) }))).MessageId;
+    } catch (err) {
+      throw asGenerationError(err, "queue-failed");
+    }
+    if (!id) throw new GenerationError("transient", "queue-failed", "SendMessage returned no MessageId");
+    const key = s.store.jobImageKey(id);
+    Object.assign(log, { messageId: id, key });
+    return { response: json(202, { id, key, statusUrl: `${req.basePath}/images/${id}`, seed: params.seed }) };
+  }
+
+  async function status(_req: Request, s: Services, log: LogContext, id: string): Promise<RouteResult> {
+    if (!JOB_ID_PATTERN.test(id)) throw new HttpError(400, "invalid-request", "image id must be 1-128 letters, digits, '-' or '_'");
+    const job = await s.store.jobStatus(id);
+    log.jobStatus = job.status;
+    if (job.status === "done") {
+      log.key = job.key;
+      return { response: json(200, { id, status: "done", key: job.key, url: await s.store.presignGet(job.key) }) };
+    }
+    if (job.status === "failed") return { response: json(200, { id, status: "failed", reason: job.reason, code: job.code }) };
+    return { response: json(202, { id, status: "pending" }, { "retry-after": "2" }) };
+  }
+
+  const routes: { pattern: RegExp; methods: Record<string, (req: Request, s: Services, log: LogContext, ...ids: string[]) => Promise<RouteResult>> }[] = [
+    { pattern: /^\/generate$/, methods: { POST: generate } },
+    { pattern: /^\/images$/, methods: { POST: enqueue } },
+    { pattern: /^\/images\/([^/]+)$/, methods: { GET: status } },
+  ];
+
+  async function route(req: Request, log: LogContext): Promise<RouteResult> {
+    for (const { pattern, methods } of routes) {
+      const match = pattern.exec(req.path);
+      if (!match) continue;
+      const run = methods[req.method];
+      if (!run) {
+        const allow = Object.keys(methods).join(", ");
+        throw new HttpError(405, "method-not-allowed", `${req.method} is not allowed on ${req.path}; use ${allow}`, { allow });
+      }
+      if (!services) throw configError;
+      let ids: string[];
+      try {
+        ids = match.slice(1).map((part) => decodeURIComponent(part));
+      } catch {
+        throw new HttpError(400, "invalid-request", "malformed path");
+      }
+      return run(req, services, log, ...ids);
+    }
+    throw new HttpError(404, "not-found", `no route for ${req.method} ${req.path}; routes: POST /generate, POST /images, GET /images/{id}`);
+  }
+
+  return async (event) => {
+    const started = Date.now();
+    let req: Request | undefined;
+    let result: RouteResult;
+    let failure: Record<string, unknown> = {};
+    const log: LogContext = {};
+    try {
+      req = normalize(event);
+      result = await route(req, log);
+    } catch (err) {
+      if (err instanceof HttpError) {
+        result = { response: errorResponse(err.statusCode, err.code, err.message, err.headers) };
+        failure = { error: err.message };
+      } else if (err instanceof GenerationError) {
+        result = { response: failureResponse(err), metrics: { failureKind: err.kind } };
+        failure = { kind: err.kind, code: err.code, error: err.message };
+      } else {
+        const message = err instanceof Error ? err.message : String(err);
+        result = { response: errorResponse(500, "internal", "internal error") };
+        failure = { kind: "internal", error: message };
+      }
+    }
+    const statusCode = result.response.statusCode;
+    logger.write(
+      {
+        level: statusCode >= 500 ? "error" : statusCode >= 400 ? "warn" : "info",
+        msg: "request",
+        requestId: req?.requestId,
+        route: req ? `${req.method} ${req.path}` : undefined,
+        status: statusCode,
+        model: services?.config.modelId,
+        latencyMs: Date.now() - started,
+        outcome: statusCode < 400 ? "ok" : statusCode < 500 ? "rejected" : "failed",
+        ...log,
+        ...failure,
+      },
+      result.metrics,
+    );
+    return result.response;
+  };
+}

@@ -1,0 +1,16 @@
+/**
+ * The code that runs inside the Lambda functions (and in tests and the local mode).
+ * Plain TypeScript: no @pulumi/* import here; components/ wire these factories into functions.
+ */
+export { DEFAULTS, ENV, METRICS } from "./defaults";
+export { createHttpHandler, type HttpEvent, type HttpHandler } from "./http-handler";
+export { createQueueHandler, type QueueHandler } from "./queue-handler";
+export { readConfig, type Env, type RuntimeConfig } from "./config";
+export { ConfigError, GenerationError, classifyBedrockError, type FailureCode, type FailureKind } from "./errors";
+export { createImageGenerator, type GeneratedImage, type ImageGenerator } from "./bedrock";
+export { createImageStore, type ImageStore, type ImageSidecar, type FailureRecord, type JobStatus } from "./storage";
+export { createServices, generateAndStore, type HandlerOptions, type Services } from "./pipeline";
+export { parseQueueBody, validateImageRequest, JOB_ID_PATTERN } from "./jobs";
+export { adapterFor, ADAPTERS, type ImageParams, type ModelAdapter } from "./models";
+export { mapWithConcurrency } from "./concurrency";
+export type { LogSink } from "./log";

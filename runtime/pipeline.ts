@@ -1,0 +1,57 @@
+/** What both handlers share: configuration, SDK clients, logging, and "generate then store". */
+import { createImageGenerator, type GeneratedImage, type ImageGenerator } from "./bedrock";
+import { readConfig, type Env, type RuntimeConfig } from "./config";
+import { createLogger, type Logger, type LogSink } from "./log";
+import type { ImageParams } from "./models";
+import { sidecarFor, createImageStore, type ImageSidecar, type ImageStore, type StoredImage } from "./storage";
+
+export interface HandlerOptions {
+  /** Where log lines go (default: process.stdout). Tests pass a collector. */
+  log?: LogSink;
+}
+
+export interface Services {
+  config: RuntimeConfig;
+  generator: ImageGenerator;
+  store: ImageStore;
+}
+
+/** Either ready services or the configuration error that prevents them; never throws. */
+export type HandlerSetup = { logger: Logger } & ({ services: Services; configError?: undefined } | { services?: undefined; configError: Error });
+
+export function createServices(config: RuntimeConfig): Services {
+  return { config, generator: createImageGenerator(config), store: createImageStore(config) };
+}
+
+/**
+ * Reads configuration and creates the SDK clients once, when a handler is created (Lambda cold
+ * start). A configuration error is kept, logged once here and reported by every invocation.
+ */
+export function setupHandler(env: Env, options: HandlerOptions, handler: string): HandlerSetup {
+  const logger = createLogger(options.log);
+  try {
+    return { logger, services: createServices(readConfig(env)) };
+  } catch (err) {
+    const configError = err instanceof Error ? err : new Error(String(err));
+    logger.write({ level: "error", msg: "configuration error", handler, error: configError.message });
+    return { logger, configError };
+  }
+}
+
+export interface GenerationResult {
+  image: GeneratedImage;
+  stored: StoredImage;
+}
+
+/** One picture: InvokeModel, PNG check, PutObject of the PNG and its sidecar. */
+export async function generateAndStore(
+  services: Pick<Services, "generator" | "store">,
+  params: ImageParams,
+  key: string,
+  source: ImageSidecar["source"],
+  jobId?: string,
+): Promise<GenerationResult> {
+  const image = await services.generator.generate(params);
+  const stored = await services.store.saveImage(key, image.png, sidecarFor(params, image.modelId, source, jobId));
+  return { image, stored };
+}

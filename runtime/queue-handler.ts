@@ -1,0 +1,96 @@
+/**
+ * SQS worker: every record of a batch becomes one picture at <prefix>/images/<messageId>.png.
+ *
+ * - Records run concurrently, at most WORKER_CONCURRENCY at a time (the original looped one by one).
+ * - Returns {batchItemFailures} with only the records that failed transiently, so SQS redelivers
+ *   exactly those (and the DLQ takes them after maxReceiveCount). Needs ReportBatchItemFailures on
+ *   the event source mapping.
+ * - A permanent failure (bad prompt, content filter, …) is acknowledged after writing
+ *   <prefix>/images/<messageId>.failed.json, which GET /images/{id} reports.
+ * - Never throws: whatever goes wrong becomes a transient failure of that record.
+ */
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import type { Env } from "./config";
+import { DEFAULTS } from "./defaults";
+import { asGenerationError, GenerationError } from "./errors";
+import { mapWithConcurrency } from "./concurrency";
+import { JOB_ID_PATTERN, parseQueueBody, seedFromJobId, validateImageRequest } from "./jobs";
+import type { Logger } from "./log";
+import { generateAndStore, setupHandler, type HandlerOptions, type Services } from "./pipeline";
+
+export type QueueHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
+
+type RecordOutcome = "stored" | "failed-permanent" | "failed-transient";
+
+async function processRecord(services: Services, logger: Logger, record: SQSRecord): Promise<RecordOutcome> {
+  const { config, generator, store } = services;
+  const started = Date.now();
+  const jobId = record.messageId;
+  const { input, format } = parseQueueBody(record.body);
+  const promptLength = typeof input.prompt === "string" ? input.prompt.length : undefined;
+  const base = { msg: "record", messageId: jobId, format, promptLength, model: config.modelId };
+  try {
+    if (typeof jobId !== "string" || !JOB_ID_PATTERN.test(jobId)) {
+      // Cannot happen with real SQS ids; without a usable id there is no key to write to.
+      throw new GenerationError("transient", "internal", "record has no usable messageId");
+    }
+    const checked = validateImageRequest(input, generator.adapter, {
+      defaultSize: DEFAULTS.queueImageSize,
+      maxSide: DEFAULTS.apiImageSize,
+      seedWhenMissing: seedFromJobId(jobId), // a redelivery renders the same picture again
+    });
+    if (!checked.ok) throw new GenerationError("permanent", "invalid-request", checked.message);
+    const { image, stored } = await generateAndStore(services, checked.params, store.jobImageKey(jobId), "queue", jobId);
+    logger.write(
+      { ...base, outcome: "stored", key: stored.key, seed: image.params.seed, latencyMs: Date.now() - started, generationMs: image.latencyMs },
+      { generationLatencyMs: image.latencyMs, imagesGenerated: 1 },
+    );
+    return "stored";
+  } catch (err) {
+    const failure = asGenerationError(err);
+    const fields = { ...base, kind: failure.kind, code: failure.code, error: failure.message };
+    if (failure.kind === "permanent") {
+      try {
+        const key = await store.saveFailure({
+          jobId,
+          reason: failure.message,
+          kind: failure.kind,
+          code: failure.code,
+          ...(typeof input.prompt === "string" ? { prompt: input.prompt } : {}),
+          model: config.modelId,
+          failedAt: new Date().toISOString(),
+        });
+        logger.write({ level: "warn", ...fields, outcome: "failed-permanent", key, latencyMs: Date.now() - started }, { failureKind: "permanent" });
+        return "failed-permanent";
+      } catch (storeErr) {
+        // Without the failure record nobody could learn what happened: let SQS try again.
+        logger.write(
+          { level: "error", ...fields, outcome: "failed-transient", error: `${failure.message}; failure record not written: ${asGenerationError(storeErr).message}`, latencyMs: Date.now() - started },
+          { failureKind: "transient" },
+        );
+        return "failed-transient";
+      }
+    }
+    logger.write({ level: "warn", ...fields, outcome: "failed-transient", latencyMs: Date.now() - started }, { failureKind: "transient" });
+    return "failed-transient";
+  }
+}
+
+/** Creates the SQS handler; configuration is read from `env` once, here. */
+export function createQueueHandler(env: Env = process.env, options: HandlerOptions = {}): QueueHandler {
+  const { logger, services, configError } = setupHandler(env, options, "queue");
+  return async (event) => {
+    const records = Array.isArray(event?.Records) ? event.Records : [];
+    if (!services) {
+      // Misconfigured function: keep every message (SQS retries, the DLQ keeps them) and say why.
+      logger.write({ level: "error", msg: "batch", outcome: "failed-transient", records: records.length, error: configError.message }, { failureKind: "transient" });
+      return { batchItemFailures: records.map((r) => ({ itemIdentifier: r.messageId })) };
+    }
+    const outcomes = await mapWithConcurrency(records, services.config.workerConcurrency, (record) =>
+      processRecord(services, logger, record).catch((): RecordOutcome => "failed-transient"),
+    );
+    return {
+      batchItemFailures: records.filter((_, i) => outcomes[i] === "failed-transient").map((r) => ({ itemIdentifier: r.messageId })),
+    };
+  };
+}

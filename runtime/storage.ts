@@ -1,0 +1,169 @@
+/**
+ * Pictures, their JSON sidecars and failure records in S3, all under `<prefix>/`.
+ *   queue jobs:      <prefix>/images/<jobId>.png + .json, or <prefix>/images/<jobId>.failed.json
+ *   POST /generate:  <prefix>/generated_images/<timestamp>-<seed>.png + .json
+ */
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import type { RuntimeConfig } from "./config";
+import { DEFAULTS } from "./defaults";
+import { asGenerationError, type FailureCode, type FailureKind } from "./errors";
+import type { ImageParams } from "./models";
+
+/** What a sidecar says about its picture. */
+export interface ImageSidecar {
+  prompt: string;
+  negativeText?: string;
+  model: string;
+  seed: number;
+  width: number;
+  height: number;
+  quality: string;
+  cfgScale: number;
+  /** "api" for POST /generate, "queue" for jobs from SQS. */
+  source: "api" | "queue";
+  jobId?: string;
+  createdAt: string;
+}
+
+export interface FailureRecord {
+  jobId: string;
+  reason: string;
+  kind: FailureKind;
+  code: FailureCode;
+  prompt?: string;
+  model: string;
+  failedAt: string;
+}
+
+export interface StoredImage {
+  key: string;
+  s3Uri: string;
+  sidecarKey: string;
+}
+
+export type JobStatus =
+  | { status: "done"; key: string }
+  | { status: "failed"; reason: string; code?: string }
+  | { status: "pending" };
+
+export interface ImageStore {
+  readonly bucket: string;
+  readonly prefix: string;
+  jobImageKey(jobId: string): string;
+  generatedImageKey(seed: number, at?: Date): string;
+  /** Writes the PNG, then its sidecar; throws a transient GenerationError ("storage-failed"). */
+  saveImage(key: string, png: Buffer, sidecar: ImageSidecar): Promise<StoredImage>;
+  saveFailure(record: FailureRecord): Promise<string>;
+  jobStatus(jobId: string): Promise<JobStatus>;
+  presignGet(key: string): Promise<string>;
+}
+
+export function sidecarFor(params: ImageParams, model: string, source: ImageSidecar["source"], jobId?: string): ImageSidecar {
+  return {
+    prompt: params.prompt,
+    ...(params.negativeText ? { negativeText: params.negativeText } : {}),
+    model,
+    seed: params.seed,
+    width: params.width,
+    height: params.height,
+    quality: params.quality,
+    cfgScale: params.cfgScale,
+    source,
+    ...(jobId ? { jobId } : {}),
+    createdAt: new Date().toISOString(),
+  };
+}
+
+/** A missing key (HeadObject says "NotFound", GetObject "NoSuchKey"); a missing bucket is an error. */
+function isNotFound(err: unknown): boolean {
+  const name = (err as { name?: string })?.name;
+  return name === "NotFound" || name === "NoSuchKey";
+}
+
+type StorageSettings = Pick<RuntimeConfig, "bucket" | "prefix" | "urlExpirySeconds" | "region" | "s3Endpoint">;
+
+export function createImageStore(config: StorageSettings): ImageStore {
+  const clientConfig: S3ClientConfig = { region: config.region ?? (config.s3Endpoint ? DEFAULTS.localRegion : undefined) };
+  if (config.s3Endpoint) {
+    clientConfig.endpoint = config.s3Endpoint;
+    clientConfig.forcePathStyle = true;
+  }
+  const s3 = new S3Client(clientConfig);
+  const { bucket, prefix } = config;
+  const jobBase = (jobId: string) => `${prefix}/images/${jobId}`;
+
+  async function putJson(key: string, value: unknown): Promise<void> {
+    await s3.send(new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: Buffer.from(JSON.stringify(value, null, 2)),
+      ContentType: "application/json",
+    }));
+  }
+
+  async function exists(key: string): Promise<boolean> {
+    try {
+      await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  async function readFailure(key: string): Promise<FailureRecord | undefined> {
+    try {
+      const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return JSON.parse((await answer.Body?.transformToString("utf8")) ?? "{}") as FailureRecord;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  return {
+    bucket,
+    prefix,
+    jobImageKey: (jobId) => `${jobBase(jobId)}.png`,
+    generatedImageKey: (seed, at = new Date()) => `${prefix}/generated_images/${at.toISOString().replace(/[-:.]/g, "")}-${seed}.png`,
+
+    async saveImage(key, png, sidecar) {
+      const sidecarKey = key.replace(/\.png$/, ".json");
+      try {
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: png, ContentType: "image/png" }));
+        await putJson(sidecarKey, sidecar);
+      } catch (err) {
+        throw asGenerationError(err, "storage-failed");
+      }
+      return { key, s3Uri: `s3://${bucket}/${key}`, sidecarKey };
+    },
+
+    async saveFailure(record) {
+      const key = `${jobBase(record.jobId)}.failed.json`;
+      try {
+        await putJson(key, record);
+      } catch (err) {
+        throw asGenerationError(err, "storage-failed");
+      }
+      return key;
+    },
+
+    async jobStatus(jobId) {
+      const key = `${jobBase(jobId)}.png`;
+      let done: boolean;
+      let failure: FailureRecord | undefined;
+      try {
+        // Without s3:ListBucket, S3 answers 403 instead of 404 for a missing key: the function needs it.
+        [done, failure] = await Promise.all([exists(key), readFailure(`${jobBase(jobId)}.failed.json`)]);
+      } catch (err) {
+        throw asGenerationError(err, "storage-failed");
+      }
+      if (done) return { status: "done", key };
+      if (failure) return { status: "failed", reason: String(failure.reason ?? "generation failed"), code: failure.code };
+      return { status: "pending" };
+    },
+
+    presignGet: (key) => getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: config.urlExpirySeconds }),
+  };
+}

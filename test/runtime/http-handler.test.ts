@@ -1,0 +1,403 @@
+import { strict as assert } from "node:assert";
+import { readPngHeader } from "../../local/png";
+import { createHttpHandler, createQueueHandler, DEFAULTS, ENV, METRICS, type HttpHandler } from "../../runtime";
+import { deliverBatch, receive } from "../support/events";
+import { invoke, PAYLOAD_FORMATS } from "../support/http";
+import { getJson, getObject, listKeys } from "../support/objects";
+import { startPeers, type Peers } from "../support/peers";
+
+const json = (value: unknown) => JSON.stringify(value);
+
+describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", function () {
+  let peers: Peers;
+  let logs: string[];
+  /** A handler with the SDK retrying at most once more than asked, so failure tests stay quick. */
+  const handlerWith = (extra: Record<string, string> = {}): HttpHandler =>
+    createHttpHandler({ ...peers.env, [ENV.bedrockMaxAttempts]: "1", ...extra }, { log: (line) => logs.push(line) });
+  const generatedKeys = () => listKeys(peers.s3, peers.bucket, `${peers.prefix}/generated_images/`);
+
+  before(async () => {
+    peers = await startPeers({ bedrockTimeoutHangMs: 5000 });
+  });
+  after(async () => {
+    await peers?.stop();
+  });
+  beforeEach(() => {
+    peers.bedrock.reset();
+    logs = [];
+  });
+
+  describe("validation: clear 400s, nothing reaches the model or the bucket", () => {
+    const long = "a".repeat(DEFAULTS.maxPromptLength + 1);
+    const cases: { name: string; body?: string; headers?: Record<string, string>; message: RegExp }[] = [
+      { name: "missing prompt", body: json({}), message: /"prompt" is required/ },
+      { name: "empty body", body: "", message: /"prompt" is required/ },
+      { name: "blank prompt", body: json({ prompt: "   \n\t" }), message: /"prompt" must not be blank/ },
+      { name: "non-string prompt", body: json({ prompt: 42 }), message: /"prompt" must be a string/ },
+      { name: "prompt over 512 characters", body: json({ prompt: long }), message: /at most 512 characters \(got 513\)/ },
+      { name: "malformed JSON", body: '{"prompt": "unterminated', message: /not valid JSON/ },
+      { name: "JSON that is not an object", body: json(["a prompt"]), message: /must be a JSON object/ },
+      { name: "body over the size cap", body: json({ prompt: "x", pad: "p".repeat(DEFAULTS.maxBodyBytes) }), message: /limit is 16384 bytes/ },
+      { name: "unknown field", body: json({ prompt: "beach", widht: 512 }), message: /unknown field\(s\): widht/ },
+      { name: "size the model does not support", body: json({ prompt: "beach", width: 500, height: 500 }), message: /size 500x500 is not supported/ },
+      { name: "side above the API limit", body: json({ prompt: "beach", width: 1408, height: 768 }), message: /"width" must be an integer between 1 and 1024/ },
+      { name: "seed out of the model's range", body: json({ prompt: "beach", seed: 2147483648 }), message: /"seed" must be an integer between 0 and 2147483647/ },
+      { name: "unknown quality", body: json({ prompt: "beach", quality: "ultra" }), message: /"quality" must be "standard" or "premium"/ },
+      { name: "cfgScale out of range", body: json({ prompt: "beach", cfgScale: 11 }), message: /"cfgScale" must be a number between 1.1 and 10/ },
+      { name: "blank text/plain prompt", body: "  \n", headers: { "content-type": "text/plain" }, message: /"prompt" must not be blank/ },
+    ];
+    for (const path of ["/generate", "/images"]) {
+      for (const format of PAYLOAD_FORMATS) {
+        for (const c of cases) {
+          it(`POST ${path} (${format}): ${c.name} → 400`, async () => {
+            const before = await listKeys(peers.s3, peers.bucket);
+            const answer = await invoke(handlerWith(), { method: "POST", path, body: c.body, headers: c.headers }, format);
+            assert.equal(answer.status, 400);
+            assert.equal(answer.json.code, "invalid-request");
+            assert.match(answer.json.error, c.message);
+            assert.equal(peers.bedrock.calls.length, 0);
+            assert.deepEqual(await listKeys(peers.s3, peers.bucket), before);
+          });
+        }
+      }
+    }
+
+    it("a base64-encoded oversized body is measured after decoding", async () => {
+      const body = json({ prompt: "x".repeat(DEFAULTS.maxBodyBytes) });
+      const answer = await invoke(handlerWith(), { method: "POST", path: "/generate", body, base64: true }, "rest-1.0");
+      assert.equal(answer.status, 400);
+      assert.match(answer.json.error, new RegExp(`request body is ${Buffer.byteLength(body)} bytes`));
+    });
+  });
+
+  describe("routing", () => {
+    it("unknown route → 404 naming the routes", async () => {
+      for (const format of PAYLOAD_FORMATS) {
+        const answer = await invoke(handlerWith(), { method: "GET", path: "/nope" }, format);
+        assert.equal(answer.status, 404);
+        assert.equal(answer.json.code, "not-found");
+        assert.match(answer.json.error, /POST \/generate/);
+      }
+    });
+
+    it("wrong method → 405 with an Allow header", async () => {
+      const get = await invoke(handlerWith(), { method: "GET", path: "/generate" });
+      assert.equal(get.status, 405);
+      assert.equal(get.headers.allow, "POST");
+      assert.match(get.json.error, /GET is not allowed on \/generate/);
+      const del = await invoke(handlerWith(), { method: "DELETE", path: "/images/abc" }, "rest-1.0");
+      assert.equal(del.status, 405);
+      assert.equal(del.headers.allow, "GET");
+    });
+
+    it("GET /images/{id} refuses ids that could leave the prefix", async () => {
+      for (const id of ["..%2F..%2Fsecret", "%2E%2E", "a%00b", "%E0%A4%A"]) {
+        const answer = await invoke(handlerWith(), { method: "GET", path: `/images/${id}` });
+        assert.equal(answer.status, 400, id);
+        assert.equal(answer.json.code, "invalid-request");
+      }
+      assert.equal((await invoke(handlerWith(), { method: "GET", path: "/images/a/b" })).status, 404);
+    });
+  });
+
+  describe("POST /generate stores a PNG and its sidecar under the prefix", () => {
+    for (const format of PAYLOAD_FORMATS) {
+      it(`JSON body (${format}) → 201 {key, s3Uri, url, seed, model}`, async () => {
+        const answer = await invoke(handlerWith(), { method: "POST", path: "/generate", body: json({ prompt: "me at a Parisian café, old polaroid look" }) }, format);
+        assert.equal(answer.status, 201, answer.raw.body);
+        const { key, s3Uri, url, seed, model } = answer.json;
+        assert.match(key, new RegExp(`^${peers.prefix}/generated_images/\\d{8}T\\d{9}Z-${seed}\\.png$`));
+        assert.equal(s3Uri, `s3://${peers.bucket}/${key}`);
+        assert.equal(model, DEFAULTS.modelId);
+
+        const stored = await getObject(peers.s3, peers.bucket, key);
+        assert.equal(stored.contentType, "image/png");
+        assert.deepEqual(readPngHeader(stored.body), { width: 512, height: 512 });
+        const sidecar = await getJson(peers.s3, peers.bucket, key.replace(/\.png$/, ".json"));
+        assert.equal(sidecar.prompt, "me at a Parisian café, old polaroid look");
+        assert.deepEqual([sidecar.model, sidecar.seed, sidecar.width, sidecar.height, sidecar.source], [DEFAULTS.modelId, seed, 512, 512, "api"]);
+        assert.ok(!Number.isNaN(Date.parse(sidecar.createdAt)));
+
+        // The presigned URL really serves the picture.
+        const fetched = await fetch(url);
+        assert.equal(fetched.status, 200);
+        assert.ok(Buffer.from(await fetched.arrayBuffer()).equals(stored.body));
+
+        // What went to Bedrock: the TEXT_IMAGE shape of the original code, with the returned seed.
+        const [call] = peers.bedrock.calls;
+        assert.equal(call.modelId, DEFAULTS.modelId);
+        assert.deepEqual(call.body, {
+          taskType: "TEXT_IMAGE",
+          textToImageParams: { text: "me at a Parisian café, old polaroid look" },
+          imageGenerationConfig: { numberOfImages: 1, quality: "standard", cfgScale: 8, height: 512, width: 512, seed },
+        });
+      });
+    }
+
+    it("base64 body with a REST stage", async () => {
+      const answer = await invoke(handlerWith(), { method: "POST", path: "/generate", body: json({ prompt: "snowy mountain" }), base64: true, stage: "dev" }, "rest-1.0");
+      assert.equal(answer.status, 201, answer.raw.body);
+      assert.equal(peers.bedrock.calls[0].body.textToImageParams.text, "snowy mountain");
+    });
+
+    it("HTTP API with a named stage in rawPath", async () => {
+      const answer = await invoke(handlerWith(), { method: "POST", path: "/generate", body: json({ prompt: "desert pyramid" }), stage: "prod" }, "http-2.0");
+      assert.equal(answer.status, 201, answer.raw.body);
+    });
+
+    it("a text/plain body is the prompt itself (curl users)", async () => {
+      const answer = await invoke(handlerWith(), { method: "POST", path: "/generate", body: "me on top of a pyramid", headers: { "content-type": "text/plain; charset=utf-8" } });
+      assert.equal(answer.status, 201, answer.raw.body);
+      const sidecar = await getJson(peers.s3, peers.bucket, answer.json.key.replace(/\.png$/, ".json"));
+      assert.equal(sidecar.prompt, "me on top of a pyramid");
+    });
+
+    it("a prompt of exactly 512 characters is accepted", async () => {
+      const answer = await invoke(handlerWith(), { method: "POST", path: "/generate", body: json({ prompt: "b".repeat(512) }) });
+      assert.equal(answer.status, 201, answer.raw.body);
+    });
+
+    it("1024×1024 on request, and a given seed reproduces the same picture", async () => {
+      const body = json({ prompt: "sunset over the sea", width: 1024, height: 1024, seed: 1234, quality: "premium", cfgScale: 6.5, negativeText: "people" });
+      const first = await invoke(handlerWith(), { method: "POST", path: "/generate", body });
+      const second = await invoke(handlerWith(), { method: "POST", path: "/generate", body });
+      assert.equal(first.status, 201, first.raw.body);
+      assert.equal(first.json.seed, 1234);
+      const a = await getObject(peers.s3, peers.bucket, first.json.key);
+      const b = await getObject(peers.s3, peers.bucket, second.json.key);
+      assert.deepEqual(readPngHeader(a.body), { width: 1024, height: 1024 });
+      assert.ok(a.body.equals(b.body));
+      const sent = peers.bedrock.calls[0].body;
+      assert.equal(sent.textToImageParams.negativeText, "people");
+      assert.deepEqual(sent.imageGenerationConfig, { numberOfImages: 1, quality: "premium", cfgScale: 6.5, height: 1024, width: 1024, seed: 1234 });
+    });
+
+    it("Nova Canvas: same request shape, its lower seed cap is enforced", async () => {
+      const handler = handlerWith({ [ENV.modelId]: "amazon.nova-canvas-v1:0" });
+      const tooBig = await invoke(handler, { method: "POST", path: "/generate", body: json({ prompt: "forest", seed: 858993460 }) });
+      assert.equal(tooBig.status, 400);
+      assert.match(tooBig.json.error, /between 0 and 858993459/);
+      const ok = await invoke(handler, { method: "POST", path: "/generate", body: json({ prompt: "forest" }) });
+      assert.equal(ok.status, 201, ok.raw.body);
+      assert.equal(ok.json.model, "amazon.nova-canvas-v1:0");
+      assert.ok(ok.json.seed <= 858993459);
+      assert.equal(peers.bedrock.calls.at(-1)!.modelId, "amazon.nova-canvas-v1:0");
+    });
+
+    it("writes one JSON log line per request carrying EMF metrics", async () => {
+      await invoke(handlerWith(), { method: "POST", path: "/generate", body: json({ prompt: "city at night" }) });
+      assert.equal(logs.length, 1);
+      const line = JSON.parse(logs[0]);
+      assert.equal(line.route, "POST /generate");
+      assert.equal(line.status, 201);
+      assert.equal(line.promptLength, "city at night".length);
+      assert.equal(line.model, DEFAULTS.modelId);
+      assert.equal(typeof line.latencyMs, "number");
+      assert.match(line.key, /generated_images/);
+      assert.equal(line[METRICS.imagesGenerated.name], 1);
+      assert.equal(typeof line[METRICS.generationLatency.name], "number");
+      const directive = line._aws.CloudWatchMetrics[0];
+      assert.equal(directive.Namespace, METRICS.namespace);
+      assert.deepEqual(directive.Metrics.map((m: { Name: string }) => m.Name), [METRICS.generationLatency.name, METRICS.imagesGenerated.name]);
+    });
+  });
+
+  describe("model failures become clear answers and store nothing", () => {
+    const generate = (handler: HttpHandler, prompt = "beach at sunset") => invoke(handler, { method: "POST", path: "/generate", body: json({ prompt }) });
+    let before: string[];
+    beforeEach(async () => {
+      before = await generatedKeys();
+    });
+    afterEach(async function () {
+      if (this.currentTest?.state === "passed") assert.deepEqual(await generatedKeys(), before, "nothing stored after a failure");
+    });
+
+    const unavailable: [string, Parameters<Peers["bedrock"]["failNext"]>[0], string][] = [
+      ["throttling", "throttle", "throttled"],
+      ["model not ready", "model-not-ready", "model-not-ready"],
+      ["5xx", "server-error", "service-unavailable"],
+    ];
+    for (const [name, mode, code] of unavailable) {
+      it(`${name} → 503 with Retry-After`, async () => {
+        peers.bedrock.failNext(mode);
+        const answer = await generate(handlerWith());
+        assert.equal(answer.status, 503);
+        assert.equal(answer.headers["retry-after"], String(DEFAULTS.retryAfterSeconds));
+        assert.equal(answer.json.code, code);
+        assert.deepEqual(Object.keys(answer.json).sort(), ["code", "error"]);
+        assert.doesNotMatch(answer.raw.body, /\bat \S+:\d+|Exception/);
+        const line = JSON.parse(logs[0]);
+        assert.equal(line.FailureKind, "transient");
+        assert.equal(line.Failures, 1);
+      });
+    }
+
+    const rejected: [string, Parameters<Peers["bedrock"]["failNext"]>[0], string, RegExp][] = [
+      ["content filter", "content-filter", "content-filtered", /blocked by our content filters/],
+      ["the model's error field", "model-error-field", "model-error", /could not generate an image/],
+    ];
+    for (const [name, mode, code, reason] of rejected) {
+      it(`${name} → 422 with the reason`, async () => {
+        peers.bedrock.failNext(mode);
+        const answer = await generate(handlerWith());
+        assert.equal(answer.status, 422);
+        assert.equal(answer.json.code, code);
+        assert.match(answer.json.error, reason);
+        assert.equal(JSON.parse(logs[0]).FailureKind, "permanent");
+      });
+    }
+
+    it("garbage bodies (HTML, a non-PNG image) → 503 bad-response", async () => {
+      peers.bedrock.failNext("garbage", 2);
+      for (let i = 0; i < 2; i++) {
+        const answer = await generate(handlerWith());
+        assert.equal(answer.status, 503);
+        assert.equal(answer.json.code, "bad-response");
+      }
+      assert.match(JSON.parse(logs[0]).error, /unreadable body/);
+      assert.match(JSON.parse(logs[1]).error, /not a PNG/);
+    });
+
+    it("wrong image count (0 or 2) → 503 bad-response", async () => {
+      peers.bedrock.failNext("wrong-count", 2);
+      for (let i = 0; i < 2; i++) assert.equal((await generate(handlerWith())).json.code, "bad-response");
+      assert.match(JSON.parse(logs[0]).error, /returned 0 images/);
+      assert.match(JSON.parse(logs[1]).error, /returned 2 images/);
+    });
+
+    it("access denied → 502 without leaking details", async () => {
+      peers.bedrock.failNext("access-denied");
+      const answer = await generate(handlerWith());
+      assert.equal(answer.status, 502);
+      assert.equal(answer.json.error, "the image model is not available to this service");
+      assert.match(JSON.parse(logs[0]).error, /don't have access/);
+    });
+
+    it("a model that does not answer in time → 503 timeout", async () => {
+      peers.bedrock.failNext("timeout");
+      const answer = await generate(handlerWith({ [ENV.bedrockTimeoutMs]: "300" }));
+      assert.equal(answer.status, 503);
+      assert.equal(answer.json.code, "timeout");
+    });
+
+    it("the SDK retries transient errors a bounded number of times", async () => {
+      peers.bedrock.failNext("throttle", 2);
+      const recovered = await generate(handlerWith({ [ENV.bedrockMaxAttempts]: "3" }));
+      assert.equal(recovered.status, 201, recovered.raw.body);
+      assert.equal(peers.bedrock.calls.length, 3);
+      before = await generatedKeys();
+
+      peers.bedrock.reset();
+      peers.bedrock.failNext("server-error", 5);
+      const gaveUp = await generate(handlerWith({ [ENV.bedrockMaxAttempts]: "2" }));
+      assert.equal(gaveUp.status, 503);
+      assert.equal(peers.bedrock.calls.length, 2);
+    });
+
+    it("permanent errors are not retried", async () => {
+      peers.bedrock.failNext("content-filter", 3);
+      assert.equal((await generate(handlerWith({ [ENV.bedrockMaxAttempts]: "3" }))).status, 422);
+      assert.equal(peers.bedrock.calls.length, 1);
+    });
+
+    it("S3 refusing the write → 503 storage-failed", async () => {
+      const answer = await generate(handlerWith({ [ENV.bucket]: "no-such-bucket" }));
+      assert.equal(answer.status, 503);
+      assert.equal(answer.json.code, "storage-failed");
+    });
+  });
+
+  describe("POST /images → queue → GET /images/{id}", () => {
+    const worker = () => createQueueHandler(peers.env, { log: () => undefined });
+
+    for (const format of PAYLOAD_FORMATS) {
+      it(`pending, then done with a URL (${format})`, async () => {
+        const api = handlerWith();
+        const accepted = await invoke(api, { method: "POST", path: "/images", body: json({ prompt: "me on a beach", seed: 77 }) }, format);
+        assert.equal(accepted.status, 202, accepted.raw.body);
+        const { id, key, statusUrl } = accepted.json;
+        assert.equal(key, `${peers.prefix}/images/${id}.png`);
+        assert.equal(statusUrl, format === "rest-1.0" ? `/prod/images/${id}` : `/images/${id}`);
+        assert.equal(peers.bedrock.calls.length, 0, "POST /images does not wait for the model");
+
+        const pending = await invoke(api, { method: "GET", path: `/images/${id}` }, format);
+        assert.equal(pending.status, 202);
+        assert.deepEqual(pending.json, { id, status: "pending" });
+
+        const delivery = await deliverBatch(peers.sqs, peers.queueUrl, worker());
+        assert.deepEqual(delivery?.response, { batchItemFailures: [] });
+        assert.equal(delivery?.event.Records[0].messageId, id);
+        assert.deepEqual(JSON.parse(delivery!.event.Records[0].body).prompt, "me on a beach");
+
+        const done = await invoke(api, { method: "GET", path: `/images/${id}` }, format);
+        assert.equal(done.status, 200);
+        assert.equal(done.json.status, "done");
+        assert.equal(done.json.key, key);
+        const picture = Buffer.from(await (await fetch(done.json.url)).arrayBuffer());
+        assert.deepEqual(readPngHeader(picture), { width: 512, height: 512 });
+        assert.equal((await getJson(peers.s3, peers.bucket, key.replace(/\.png$/, ".json"))).seed, 77);
+      });
+    }
+
+    it("a permanent failure is reported as failed with the reason", async () => {
+      peers.bedrock.failWhenPromptIncludes("[blocked]", "content-filter");
+      const api = handlerWith();
+      const { json: accepted } = await invoke(api, { method: "POST", path: "/images", body: json({ prompt: "[blocked] something" }) });
+      assert.deepEqual((await deliverBatch(peers.sqs, peers.queueUrl, worker()))?.response, { batchItemFailures: [] });
+      const failed = await invoke(api, { method: "GET", path: `/images/${accepted.id}` });
+      assert.equal(failed.status, 200);
+      assert.equal(failed.json.status, "failed");
+      assert.match(failed.json.reason, /content filters/);
+      assert.equal(failed.json.code, "content-filtered");
+    });
+
+    it("without QUEUE_URL: POST /images → 500 generic, details only in the log", async () => {
+      const env = { ...peers.env };
+      delete env[ENV.queueUrl];
+      const answer = await invoke(createHttpHandler(env, { log: (l) => logs.push(l) }), { method: "POST", path: "/images", body: json({ prompt: "x" }) });
+      assert.equal(answer.status, 500);
+      assert.deepEqual(answer.json, { error: "internal error", code: "internal" });
+      assert.match(JSON.parse(logs[0]).error, /QUEUE_URL/);
+    });
+
+    it("S3 failing the status lookup → 503 storage-failed, not a false 'pending'", async () => {
+      const answer = await invoke(handlerWith({ [ENV.bucket]: "no-such-bucket" }), { method: "GET", path: "/images/3ce3b775-378b-47f5-bada-cc1982527121" });
+      assert.equal(answer.status, 503);
+      assert.equal(answer.json.code, "storage-failed");
+    });
+
+    it("SQS refusing the message → 503 queue-failed", async () => {
+      const answer = await invoke(handlerWith({ [ENV.queueUrl]: `${peers.sqsEndpoint}/123456789012/missing` }), {
+        method: "POST",
+        path: "/images",
+        body: json({ prompt: "x" }),
+      });
+      assert.equal(answer.status, 503);
+      assert.equal(answer.json.code, "queue-failed");
+      assert.deepEqual(await receive(peers.sqs, peers.queueUrl), []);
+    });
+  });
+
+  describe("configuration errors", () => {
+    it("missing BUCKET_NAME → 500 generic answer, the variable named in the log", async () => {
+      const handler = createHttpHandler({ [ENV.prefix]: "p" }, { log: (l) => logs.push(l) });
+      const answer = await invoke(handler, { method: "POST", path: "/generate", body: json({ prompt: "x" }) });
+      assert.equal(answer.status, 500);
+      assert.deepEqual(answer.json, { error: "internal error", code: "internal" });
+      assert.ok(logs.some((l) => /BUCKET_NAME/.test(JSON.parse(l).error)));
+    });
+
+    it("a model id without an adapter → 500, named in the log", async () => {
+      const handler = createHttpHandler({ ...peers.env, [ENV.modelId]: "stability.sd3-large-v1:0" }, { log: (l) => logs.push(l) });
+      const answer = await invoke(handler, { method: "POST", path: "/generate", body: json({ prompt: "x" }) });
+      assert.equal(answer.status, 500);
+      assert.ok(logs.some((l) => /no request adapter for model "stability.sd3-large-v1:0"/.test(JSON.parse(l).error)));
+    });
+
+    it("routing answers still work while misconfigured", async () => {
+      const handler = createHttpHandler({}, { log: () => undefined });
+      assert.equal((await invoke(handler, { method: "GET", path: "/nope" })).status, 404);
+      assert.equal((await invoke(handler, { method: "PUT", path: "/generate" })).status, 405);
+    });
+  });
+});
