@@ -3,7 +3,7 @@
  *   queue jobs:      <prefix>/images/<jobId>.png + .json, or <prefix>/images/<jobId>.failed.json
  *   POST /generate:  <prefix>/generated_images/<timestamp>-<seed>.png + .json
  */
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { RuntimeConfig } from "./config";
 import { DEFAULTS } from "./defaults";
@@ -102,14 +102,10 @@ export function createImageStore(config: StorageSettings): ImageStore {
     }));
   }
 
-  async function exists(key: string): Promise<boolean> {
-    try {
-      await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-      return true;
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
-    }
+  /** Keys that start with `keyPrefix`: one ListObjectsV2 call, allowed by the `s3:prefix` condition. */
+  async function keysStartingWith(keyPrefix: string): Promise<string[]> {
+    const answer = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: keyPrefix, MaxKeys: 10 }));
+    return (answer.Contents ?? []).map((object) => object.Key ?? "");
   }
 
   async function readFailure(key: string): Promise<FailureRecord | undefined> {
@@ -151,15 +147,17 @@ export function createImageStore(config: StorageSettings): ImageStore {
 
     async jobStatus(jobId) {
       const key = `${jobBase(jobId)}.png`;
-      let done: boolean;
+      const failureKey = `${jobBase(jobId)}.failed.json`;
+      // A listing, not HeadObject: with ListBucket allowed only under the prefix (an s3:prefix
+      // condition), S3 answers HeadObject on a missing key with 403, a listing answers plainly.
       let failure: FailureRecord | undefined;
       try {
-        // Without s3:ListBucket, S3 answers 403 instead of 404 for a missing key: the function needs it.
-        [done, failure] = await Promise.all([exists(key), readFailure(`${jobBase(jobId)}.failed.json`)]);
+        const keys = await keysStartingWith(`${jobBase(jobId)}.`);
+        if (keys.includes(key)) return { status: "done", key };
+        if (keys.includes(failureKey)) failure = await readFailure(failureKey);
       } catch (err) {
         throw asGenerationError(err, "storage-failed");
       }
-      if (done) return { status: "done", key };
       if (failure) return { status: "failed", reason: String(failure.reason ?? "generation failed"), code: failure.code };
       return { status: "pending" };
     },

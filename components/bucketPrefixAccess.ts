@@ -1,0 +1,119 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { PolicyStatement, policyDocument } from "./policy";
+
+/** Arguments of {@link BucketPrefixAccess}. */
+export interface BucketPrefixAccessArgs {
+  /**
+   * Existing bucket that receives the pictures (the course's shared `pgr301-couch-explorers`).
+   * When not set, a private bucket is created so the program also works in a fresh account.
+   * @default undefined (create a private bucket)
+   */
+  bucketName?: string;
+  /** Key prefix of this stack, e.g. the candidate number; leading and trailing slashes are ignored. */
+  prefix: string;
+  /**
+   * Let `pulumi destroy` delete a bucket this component created even when it holds pictures.
+   * Never applies to an existing bucket.
+   * @default false
+   */
+  forceDestroy?: boolean;
+}
+
+/**
+ * Where pictures live: `s3://<bucket>/<prefix>/…`, and the IAM policies that reach only there.
+ * `readPolicy` allows GetObject under the prefix and ListBucket restricted by an `s3:prefix`
+ * condition; `writePolicy` allows PutObject under the prefix. Nothing else in the bucket (other
+ * candidates' prefixes in the shared bucket) is reachable.
+ */
+export class BucketPrefixAccess extends pulumi.ComponentResource {
+  public readonly bucketName: pulumi.Output<string>;
+  /** The prefix without slashes; keys are `<prefix>/…`. */
+  public readonly prefix: string;
+  /** Set only when this component created the bucket. */
+  public readonly bucket?: aws.s3.Bucket;
+  public readonly readPolicy: aws.iam.Policy;
+  public readonly writePolicy: aws.iam.Policy;
+
+  constructor(name: string, args: BucketPrefixAccessArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("couch-explorers:components:BucketPrefixAccess", name, {}, opts);
+    const parent = { parent: this };
+
+    this.prefix = args.prefix.replace(/^\/+|\/+$/g, "");
+    if (!this.prefix || this.prefix.includes("*") || this.prefix.includes("..")) {
+      throw new Error(`imagePrefix must be a non-empty S3 key prefix without "*" or "..", got "${args.prefix}"`);
+    }
+
+    let bucketArn: pulumi.Output<string>;
+    if (args.bucketName) {
+      this.bucketName = pulumi.output(args.bucketName);
+      const partition = aws.getPartitionOutput({}, parent).partition;
+      bucketArn = pulumi.interpolate`arn:${partition}:s3:::${args.bucketName}`;
+    } else {
+      this.bucket = this.createPrivateBucket(name, args.forceDestroy ?? false);
+      this.bucketName = this.bucket.bucket;
+      bucketArn = this.bucket.arn;
+    }
+    const objects = pulumi.interpolate`${bucketArn}/${this.prefix}/*`;
+
+    const read: PolicyStatement[] = [
+      { Sid: "ReadPicturesUnderPrefix", Effect: "Allow", Action: ["s3:GetObject"], Resource: objects },
+      {
+        // Without ListBucket a missing key answers 403 instead of 404; the condition keeps
+        // listings inside the prefix.
+        Sid: "ListOnlyThePrefix",
+        Effect: "Allow",
+        Action: ["s3:ListBucket"],
+        Resource: bucketArn,
+        Condition: { StringLike: { "s3:prefix": [`${this.prefix}/*`] } },
+      },
+    ];
+    const write: PolicyStatement[] = [
+      { Sid: "WritePicturesUnderPrefix", Effect: "Allow", Action: ["s3:PutObject"], Resource: objects },
+    ];
+    this.readPolicy = new aws.iam.Policy(`${name}-read`, {
+      description: pulumi.interpolate`Read s3://${this.bucketName}/${this.prefix}/ only`,
+      policy: policyDocument(read),
+    }, parent);
+    this.writePolicy = new aws.iam.Policy(`${name}-write`, {
+      description: pulumi.interpolate`Write s3://${this.bucketName}/${this.prefix}/ only`,
+      policy: policyDocument(write),
+    }, parent);
+
+    this.registerOutputs({ bucketName: this.bucketName, prefix: this.prefix });
+  }
+
+  /** A bucket nobody outside the account can read: public access blocked, encrypted, TLS only. */
+  private createPrivateBucket(name: string, forceDestroy: boolean): aws.s3.Bucket {
+    const parent = { parent: this };
+    const bucket = new aws.s3.Bucket(`${name}-bucket`, { forceDestroy }, parent);
+    const publicAccess = new aws.s3.BucketPublicAccessBlock(`${name}-public-access`, {
+      bucket: bucket.id,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    }, parent);
+    new aws.s3.BucketOwnershipControls(`${name}-ownership`, {
+      bucket: bucket.id,
+      rule: { objectOwnership: "BucketOwnerEnforced" },
+    }, parent);
+    new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-encryption`, {
+      bucket: bucket.id,
+      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+    }, parent);
+    new aws.s3.BucketPolicy(`${name}-tls-only`, {
+      bucket: bucket.id,
+      policy: policyDocument([{
+        // A Deny covering every S3 action is how "TLS only" is written; it grants nothing.
+        Sid: "DenyInsecureTransport",
+        Effect: "Deny",
+        Principal: "*",
+        Action: ["s3:*"],
+        Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      }]),
+    }, { ...parent, dependsOn: [publicAccess] }); // S3 rejects concurrent policy and access-block changes
+    return bucket;
+  }
+}

@@ -1,0 +1,212 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { APIGatewayProxyEventV2, APIGatewayProxyResult } from "aws-lambda";
+import { createHttpHandler } from "../runtime";
+import { DEFAULTS, ENV } from "../runtime/defaults";
+import type { BucketPrefixAccess } from "./bucketPrefixAccess";
+import { INFRA_DEFAULTS } from "./defaults";
+import { HandlerFunction } from "./handlerFunction";
+import type { PolicyStatement } from "./policy";
+import { FoundationModel, invokeModelStatement, modelCallBudget, storageAndModelEnvironment } from "./wiring";
+
+/** Arguments of {@link ImageApi}. */
+export interface ImageApiArgs {
+  /** Where pictures are read and written; the routes get the prefix policies they need. */
+  storage: BucketPrefixAccess;
+  /** The model `POST /generate` may invoke. */
+  model: FoundationModel;
+  /** The queue `POST /images` sends jobs to (it may only send). */
+  queue: aws.sqs.Queue;
+  /**
+   * Lifetime of the presigned picture URLs the API hands out.
+   * @default 3600 (DEFAULTS.urlExpirySeconds)
+   */
+  urlExpirySeconds?: number;
+  /**
+   * Timeout of the route functions in seconds; the HTTP API gives up after 30 s anyway.
+   * @default 29 (INFRA_DEFAULTS.apiTimeoutSeconds)
+   */
+  timeoutSeconds?: number;
+  /**
+   * Memory of the route functions in MB.
+   * @default 512 (INFRA_DEFAULTS.apiMemoryMb)
+   */
+  memorySizeMb?: number;
+  /**
+   * Steady-state requests per second the stage lets through (all routes together); the rest get 429
+   * before any function or model runs, so a flood cannot run up the model bill.
+   * @default 5 (INFRA_DEFAULTS.apiThrottleRateLimit)
+   */
+  throttlingRateLimit?: number;
+  /**
+   * Requests the stage absorbs in a burst.
+   * @default 10 (INFRA_DEFAULTS.apiThrottleBurstLimit)
+   */
+  throttlingBurstLimit?: number;
+  /**
+   * Days CloudWatch keeps access and function logs.
+   * @default 14 (INFRA_DEFAULTS.logRetentionDays)
+   */
+  logRetentionDays?: number;
+}
+
+/** The HTTP API's own integration limit. */
+const HTTP_API_MAX_INTEGRATION_MS = 30000;
+/** Model attempts inside one API request: one retry of a throttled call, and it must still fit. */
+const API_MODEL_ATTEMPTS = 2;
+
+/** One API route and what its function may do beyond the common environment. */
+interface RouteSpec {
+  /** Short name used in resource names. */
+  key: string;
+  method: "GET" | "POST";
+  path: string;
+  description: string;
+  statements: PolicyStatement[];
+  policyArns: Record<string, pulumi.Input<string>>;
+  environment: Record<string, pulumi.Input<string>>;
+}
+
+/**
+ * The public HTTP API: `POST /generate`, `POST /images` and `GET /images/{id}`, each backed by its own
+ * callback function running the runtime's HTTP handler.
+ *
+ * Why `@pulumi/aws` apigatewayv2 (an HTTP API) and not `@pulumi/awsx`'s classic API Gateway: an HTTP
+ * API costs less than a REST API, speaks the 2.0 payload the handler reads natively, and has stage
+ * throttling and access logs built in — all we need — while awsx would be one more dependency whose
+ * classic component builds a REST API from an OpenAPI document.
+ *
+ * Why one function per route (all three run the same handler code): each gets a role with only what
+ * its route does — generating may invoke the model and write pictures, queueing may only send to the
+ * queue, status may only read — and each route's errors, duration and logs show up separately.
+ */
+export class ImageApi extends pulumi.ComponentResource {
+  public readonly api: aws.apigatewayv2.Api;
+  public readonly stage: aws.apigatewayv2.Stage;
+  public readonly accessLogs: aws.cloudwatch.LogGroup;
+  /** Route functions by key: generate, enqueue, status. */
+  public readonly functions: Record<string, HandlerFunction<APIGatewayProxyEventV2, APIGatewayProxyResult>>;
+  /** Base URL of the API (ends with "/"). */
+  public readonly url: pulumi.Output<string>;
+
+  constructor(name: string, args: ImageApiArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("couch-explorers:components:ImageApi", name, {}, opts);
+    const parent = { parent: this };
+    const timeoutSeconds = args.timeoutSeconds ?? INFRA_DEFAULTS.apiTimeoutSeconds;
+    const logRetentionDays = args.logRetentionDays ?? INFRA_DEFAULTS.logRetentionDays;
+    const common = storageAndModelEnvironment(args.storage, args.model);
+    const urlExpiry = { [ENV.urlExpirySeconds]: String(args.urlExpirySeconds ?? DEFAULTS.urlExpirySeconds) };
+
+    const routes: RouteSpec[] = [
+      {
+        key: "generate",
+        method: "POST",
+        path: "/generate",
+        description: "POST /generate: prompt to picture while the caller waits (runtime HTTP handler)",
+        statements: [invokeModelStatement(args.model)],
+        policyArns: { "read-pictures": args.storage.readPolicy.arn, "write-pictures": args.storage.writePolicy.arn },
+        environment: {
+          ...urlExpiry,
+          // The runtime's default (3 attempts of 60 s) outlasts any API request: answer 503 with
+          // Retry-After in time instead of being cut off by the function timeout.
+          ...modelCallBudget(timeoutSeconds, API_MODEL_ATTEMPTS),
+        },
+      },
+      {
+        key: "enqueue",
+        method: "POST",
+        path: "/images",
+        description: "POST /images: queues a picture job (runtime HTTP handler)",
+        statements: [{ Sid: "SendToImageQueue", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: args.queue.arn }],
+        policyArns: {},
+        environment: { [ENV.queueUrl]: args.queue.url },
+      },
+      {
+        key: "status",
+        method: "GET",
+        path: "/images/{id}",
+        description: "GET /images/{id}: status and URL of a queued picture (runtime HTTP handler)",
+        statements: [],
+        policyArns: { "read-pictures": args.storage.readPolicy.arn },
+        environment: urlExpiry,
+      },
+    ];
+
+    this.api = new aws.apigatewayv2.Api(`${name}-http`, {
+      protocolType: "HTTP",
+      description: "Couch Explorers: prompts become pictures",
+    }, parent);
+
+    this.accessLogs = new aws.cloudwatch.LogGroup(`${name}-access-logs`, {
+      name: `/aws/apigateway/${name}`,
+      retentionInDays: logRetentionDays,
+    }, parent);
+
+    this.functions = {};
+    const routeResources: pulumi.Resource[] = [];
+    for (const route of routes) {
+      const fn = new HandlerFunction<APIGatewayProxyEventV2, APIGatewayProxyResult>(`${name}-${route.key}`, {
+        description: route.description,
+        callbackFactory: () => createHttpHandler(process.env),
+        environment: { ...common, ...route.environment },
+        statements: route.statements,
+        policyArns: route.policyArns,
+        timeoutSeconds,
+        memorySizeMb: args.memorySizeMb ?? INFRA_DEFAULTS.apiMemoryMb,
+        logRetentionDays,
+      }, parent);
+      this.functions[route.key] = fn;
+
+      const integration = new aws.apigatewayv2.Integration(`${name}-${route.key}`, {
+        apiId: this.api.id,
+        integrationType: "AWS_PROXY",
+        integrationUri: fn.function.arn,
+        integrationMethod: "POST",
+        payloadFormatVersion: "2.0",
+        timeoutMilliseconds: HTTP_API_MAX_INTEGRATION_MS,
+      }, parent);
+      routeResources.push(new aws.apigatewayv2.Route(`${name}-${route.key}`, {
+        apiId: this.api.id,
+        routeKey: `${route.method} ${route.path}`,
+        target: pulumi.interpolate`integrations/${integration.id}`,
+      }, parent));
+      // API Gateway may invoke this function for this method and path only (any stage; path
+      // parameters become "*").
+      new aws.lambda.Permission(`${name}-${route.key}-invoke`, {
+        action: "lambda:InvokeFunction",
+        function: fn.function.name,
+        principal: "apigateway.amazonaws.com",
+        sourceArn: pulumi.interpolate`${this.api.executionArn}/*/${route.method}${route.path.replace(/\{[^}]+\}/g, "*")}`,
+      }, parent);
+    }
+
+    // One auto-deployed $default stage: the URL has no stage segment and route changes go live on `pulumi up`.
+    this.stage = new aws.apigatewayv2.Stage(`${name}-stage`, {
+      apiId: this.api.id,
+      name: "$default",
+      autoDeploy: true,
+      defaultRouteSettings: {
+        throttlingRateLimit: args.throttlingRateLimit ?? INFRA_DEFAULTS.apiThrottleRateLimit,
+        throttlingBurstLimit: args.throttlingBurstLimit ?? INFRA_DEFAULTS.apiThrottleBurstLimit,
+        detailedMetricsEnabled: true,
+      },
+      accessLogSettings: {
+        destinationArn: this.accessLogs.arn,
+        format: JSON.stringify({
+          requestId: "$context.requestId",
+          ip: "$context.identity.sourceIp",
+          requestTime: "$context.requestTime",
+          routeKey: "$context.routeKey",
+          status: "$context.status",
+          responseLength: "$context.responseLength",
+          latencyMs: "$context.responseLatency",
+          integrationStatus: "$context.integrationStatus",
+          integrationError: "$context.integrationErrorMessage",
+        }),
+      },
+    }, { ...parent, dependsOn: routeResources });
+
+    this.url = this.stage.invokeUrl;
+    this.registerOutputs({ url: this.url });
+  }
+}

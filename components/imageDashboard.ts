@@ -1,0 +1,81 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { METRICS } from "../runtime/defaults";
+
+/** Arguments of {@link ImageDashboard}. */
+export interface ImageDashboardArgs {
+  /** Dashboard name, unique in the account and region (include the stack). */
+  dashboardName: string;
+  /** Region of the queues, API and functions. */
+  region: pulumi.Input<string>;
+  queueName: pulumi.Input<string>;
+  deadLetterQueueName: pulumi.Input<string>;
+  /** Id of the HTTP API (its 4xx/5xx metrics are per ApiId). */
+  apiId: pulumi.Input<string>;
+  /** Names of the functions whose errors and throttles are shown. @default [] */
+  functionNames?: pulumi.Input<string>[];
+  /**
+   * Drawn as a line on the oldest-message-age graph; use the alarm's threshold.
+   * @default undefined (no line)
+   */
+  ageThresholdSeconds?: number;
+  /**
+   * Seconds per data point.
+   * @default 60
+   */
+  periodSeconds?: number;
+}
+
+/**
+ * One CloudWatch dashboard per stack: how old the oldest prompt is, queue and dead-letter depth,
+ * picture generation latency p50/p95 and failures by kind (the runtime's EMF metrics), API 4xx/5xx
+ * and function errors.
+ */
+export class ImageDashboard extends pulumi.ComponentResource {
+  public readonly dashboard: aws.cloudwatch.Dashboard;
+
+  constructor(name: string, args: ImageDashboardArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("couch-explorers:components:ImageDashboard", name, {}, opts);
+    const period = args.periodSeconds ?? 60;
+    const widget = (x: number, y: number, title: string, metrics: unknown[], extra: Record<string, unknown> = {}) => ({
+      type: "metric",
+      x,
+      y,
+      width: 12,
+      height: 6,
+      properties: { title, region: args.region, period, view: "timeSeries", stacked: false, metrics, ...extra },
+    });
+    const sqs = (metric: string, queue: pulumi.Input<string>, label: string) => ["AWS/SQS", metric, "QueueName", queue, { stat: "Maximum", label }];
+
+    const widgets = [
+      widget(0, 0, "Oldest prompt in the queue (s)", [sqs("ApproximateAgeOfOldestMessage", args.queueName, "age of oldest message")],
+        args.ageThresholdSeconds === undefined ? {} : { annotations: { horizontal: [{ label: "alarm", value: args.ageThresholdSeconds }] } }),
+      widget(12, 0, "Queue and dead-letter depth", [
+        sqs("ApproximateNumberOfMessagesVisible", args.queueName, "waiting"),
+        sqs("ApproximateNumberOfMessagesNotVisible", args.queueName, "in progress"),
+        sqs("ApproximateNumberOfMessagesVisible", args.deadLetterQueueName, "dead letters"),
+      ]),
+      widget(0, 6, "Picture generation latency (ms)", [
+        [METRICS.namespace, METRICS.generationLatency.name, { stat: "p50", label: "p50" }],
+        [METRICS.namespace, METRICS.generationLatency.name, { stat: "p95", label: "p95" }],
+      ]),
+      widget(12, 6, "Failures by kind", [
+        [{ expression: `SEARCH('{${METRICS.namespace},${METRICS.failures.dimension}} MetricName="${METRICS.failures.name}"', 'Sum', ${period})`, id: "failures", label: "" }],
+      ]),
+      widget(0, 12, "API responses 4xx / 5xx", [
+        ["AWS/ApiGateway", "4xx", "ApiId", args.apiId, { stat: "Sum", label: "4xx" }],
+        ["AWS/ApiGateway", "5xx", "ApiId", args.apiId, { stat: "Sum", label: "5xx" }],
+      ]),
+      widget(12, 12, "Function errors and throttles", (args.functionNames ?? []).flatMap((fn) => [
+        ["AWS/Lambda", "Errors", "FunctionName", fn, { stat: "Sum" }],
+        ["AWS/Lambda", "Throttles", "FunctionName", fn, { stat: "Sum" }],
+      ])),
+    ];
+
+    this.dashboard = new aws.cloudwatch.Dashboard(`${name}-dashboard`, {
+      dashboardName: args.dashboardName,
+      dashboardBody: pulumi.jsonStringify({ widgets }),
+    }, { parent: this });
+    this.registerOutputs({ dashboardName: this.dashboard.dashboardName });
+  }
+}

@@ -1,0 +1,143 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { createQueueHandler } from "../runtime";
+import { DEFAULTS, ENV } from "../runtime/defaults";
+import type { BucketPrefixAccess } from "./bucketPrefixAccess";
+import { INFRA_DEFAULTS } from "./defaults";
+import { HandlerFunction } from "./handlerFunction";
+import { FoundationModel, invokeModelStatement, modelCallBudget, storageAndModelEnvironment } from "./wiring";
+
+/** Arguments of {@link ImageQueue}. */
+export interface ImageQueueArgs {
+  /** Where the worker stores pictures; it gets the prefix's write policy only. */
+  storage: BucketPrefixAccess;
+  /** The model the worker may invoke. */
+  model: FoundationModel;
+  /**
+   * Records per worker invocation.
+   * @default 5 (INFRA_DEFAULTS.queueBatchSize)
+   */
+  batchSize?: number;
+  /**
+   * Most worker invocations the event source runs at once (2–1000), which caps parallel model calls
+   * at maximumConcurrency × workerConcurrency.
+   * @default 5 (INFRA_DEFAULTS.queueMaxConcurrency)
+   */
+  maximumConcurrency?: number;
+  /**
+   * Records of one batch generated at the same time inside the worker.
+   * @default 5 (DEFAULTS.workerConcurrency)
+   */
+  workerConcurrency?: number;
+  /**
+   * Deliveries of a message before it moves to the dead-letter queue.
+   * @default 5 (INFRA_DEFAULTS.maxReceiveCount)
+   */
+  maxReceiveCount?: number;
+  /**
+   * Worker timeout in seconds; the queue's visibility timeout is six times this.
+   * @default 180 (INFRA_DEFAULTS.workerTimeoutSeconds)
+   */
+  timeoutSeconds?: number;
+  /**
+   * Worker memory in MB.
+   * @default 512 (INFRA_DEFAULTS.workerMemoryMb)
+   */
+  memorySizeMb?: number;
+  /**
+   * Days CloudWatch keeps the worker's logs.
+   * @default 14 (INFRA_DEFAULTS.logRetentionDays)
+   */
+  logRetentionDays?: number;
+}
+
+/** AWS guidance for SQS-triggered functions: visibility timeout ≥ 6 × function timeout. */
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
+/** Longest a dead letter is kept (the SQS maximum), so there is time to look at it. */
+const DLQ_RETENTION_SECONDS = 14 * 24 * 3600;
+
+/**
+ * The asynchronous path: an SQS queue with a dead-letter queue, and the inline event-subscription
+ * Lambda that runs the runtime's queue handler with partial batch responses.
+ */
+export class ImageQueue extends pulumi.ComponentResource {
+  public readonly queue: aws.sqs.Queue;
+  public readonly deadLetterQueue: aws.sqs.Queue;
+  public readonly worker: HandlerFunction<SQSEvent, SQSBatchResponse>;
+  public readonly subscription: aws.sqs.QueueEventSubscription;
+
+  constructor(name: string, args: ImageQueueArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("couch-explorers:components:ImageQueue", name, {}, opts);
+    const parent = { parent: this };
+    const timeoutSeconds = args.timeoutSeconds ?? INFRA_DEFAULTS.workerTimeoutSeconds;
+    const batchSize = args.batchSize ?? INFRA_DEFAULTS.queueBatchSize;
+    const workerConcurrency = args.workerConcurrency ?? DEFAULTS.workerConcurrency;
+
+    this.deadLetterQueue = new aws.sqs.Queue(`${name}-dlq`, {
+      messageRetentionSeconds: DLQ_RETENTION_SECONDS,
+      sqsManagedSseEnabled: true,
+    }, parent);
+    this.queue = new aws.sqs.Queue(`${name}-queue`, {
+      // A message stays hidden while a worker may still be busy with it, including SQS's retries of
+      // a throttled invocation; shorter and it would be generated twice.
+      visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_FACTOR * timeoutSeconds,
+      sqsManagedSseEnabled: true,
+      redrivePolicy: pulumi.jsonStringify({
+        deadLetterTargetArn: this.deadLetterQueue.arn,
+        maxReceiveCount: args.maxReceiveCount ?? INFRA_DEFAULTS.maxReceiveCount,
+      }),
+    }, parent);
+
+    this.worker = new HandlerFunction(`${name}-worker`, {
+      description: "Turns queued prompts into pictures (runtime queue handler)",
+      callbackFactory: () => createQueueHandler(process.env),
+      environment: {
+        ...storageAndModelEnvironment(args.storage, args.model),
+        [ENV.workerConcurrency]: String(workerConcurrency),
+        // A batch larger than the concurrency is generated in rounds; all of them must fit in the
+        // timeout, or Lambda kills the invocation and the whole batch comes back.
+        ...modelCallBudget(timeoutSeconds, DEFAULTS.bedrockMaxAttempts, Math.ceil(batchSize / workerConcurrency)),
+      },
+      statements: [
+        invokeModelStatement(args.model),
+        {
+          Sid: "ConsumeOwnQueue",
+          Effect: "Allow",
+          Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+          Resource: this.queue.arn,
+        },
+      ],
+      policyArns: { "write-pictures": args.storage.writePolicy.arn },
+      timeoutSeconds,
+      memorySizeMb: args.memorySizeMb ?? INFRA_DEFAULTS.workerMemoryMb,
+      logRetentionDays: args.logRetentionDays,
+    }, parent);
+
+    const maximumConcurrency = args.maximumConcurrency ?? INFRA_DEFAULTS.queueMaxConcurrency;
+    // queue.onEvent is the inline event subscription, but its arguments stop at batch size. A
+    // resource transformation on the subscription fills in the rest of its event source mapping —
+    // partial batch responses (the handler returns batchItemFailures, so one bad record no longer
+    // fails its whole batch) and maximum concurrency — and narrows the Lambda permission it adds
+    // from "lambda:*" to invoking. Creating the EventSourceMapping by hand would work as well, but
+    // would give up the subscription the issue asks for.
+    this.subscription = this.queue.onEvent(`${name}-subscription`, this.worker.function, {
+      batchSize,
+    }, {
+      transformations: [(resource) => {
+        if (resource.type === "aws:lambda/eventSourceMapping:EventSourceMapping") {
+          return {
+            props: { ...resource.props, functionResponseTypes: ["ReportBatchItemFailures"], scalingConfig: { maximumConcurrency } },
+            opts: resource.opts,
+          };
+        }
+        if (resource.type === "aws:lambda/permission:Permission") {
+          return { props: { ...resource.props, action: "lambda:InvokeFunction" }, opts: resource.opts };
+        }
+        return undefined;
+      }],
+    });
+
+    this.registerOutputs({ queueUrl: this.queue.url, deadLetterQueueUrl: this.deadLetterQueue.url });
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * How the functions are told where pictures go and which model draws them: the environment
+ * variables of the runtime's contract (names from runtime ENV) and the matching IAM statement.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { DEFAULTS, ENV } from "../runtime/defaults";
+import type { BucketPrefixAccess } from "./bucketPrefixAccess";
+import type { PolicyStatement } from "./policy";
+
+/** A Bedrock foundation model in its own region (Bedrock runs in us-east-1, the rest in eu-west-1). */
+export interface FoundationModel {
+  id: string;
+  region: string;
+  /** `arn:<partition>:bedrock:<region>::foundation-model/<id>`: the only thing the roles may invoke. */
+  arn: pulumi.Output<string>;
+}
+
+export function foundationModel(id: string = DEFAULTS.modelId, region: string = DEFAULTS.bedrockRegion): FoundationModel {
+  const partition = aws.getPartitionOutput().partition;
+  return { id, region, arn: pulumi.interpolate`arn:${partition}:bedrock:${region}::foundation-model/${id}` };
+}
+
+export function invokeModelStatement(model: FoundationModel): PolicyStatement {
+  return { Sid: "InvokeTheConfiguredModel", Effect: "Allow", Action: ["bedrock:InvokeModel"], Resource: model.arn };
+}
+
+/** Variables every handler needs: the bucket, the prefix and the model. */
+export function storageAndModelEnvironment(storage: BucketPrefixAccess, model: FoundationModel): Record<string, pulumi.Input<string>> {
+  return {
+    [ENV.bucket]: storage.bucketName,
+    [ENV.prefix]: storage.prefix,
+    [ENV.modelId]: model.id,
+    [ENV.bedrockRegion]: model.region,
+  };
+}
+
+/** Seconds kept after the model answered, for storing the picture and presigning its URL. */
+const STORE_RESERVE_SECONDS = 4;
+
+/**
+ * Bedrock client settings that make the model calls of one invocation end before the function's
+ * timeout: `rounds` model calls run one after another (a batch larger than the worker's concurrency
+ * runs in rounds), each with `attempts` tries. The per-try wait never exceeds the runtime's default.
+ * A call that runs out of time then fails as a clean, retryable error instead of Lambda killing the
+ * whole invocation.
+ */
+export function modelCallBudget(timeoutSeconds: number, attempts: number, rounds = 1): Record<string, string> {
+  const perAttemptMs = Math.floor(((timeoutSeconds - STORE_RESERVE_SECONDS) * 1000) / (rounds * attempts));
+  if (perAttemptMs < 1000) {
+    throw new Error(`a ${timeoutSeconds} s function timeout leaves under 1 s per model call (${rounds} round(s) × ${attempts} attempt(s)); raise the timeout or lower the batch size`);
+  }
+  return {
+    [ENV.bedrockMaxAttempts]: String(attempts),
+    [ENV.bedrockTimeoutMs]: String(Math.min(DEFAULTS.bedrockTimeoutMs, perAttemptMs)),
+  };
+}

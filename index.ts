@@ -1,0 +1,83 @@
+/**
+ * Couch Explorers on AWS: prompts become pictures in S3, now (HTTP API) or later (SQS worker).
+ * Settings come from the stack's config (schema and defaults in Pulumi.yaml); the handlers' own
+ * defaults come from runtime/defaults.ts so infrastructure and local mode never disagree.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { BucketPrefixAccess } from "./components/bucketPrefixAccess";
+import { ImageApi } from "./components/imageApi";
+import { ImageDashboard } from "./components/imageDashboard";
+import { ImageQueue } from "./components/imageQueue";
+import { QueueAgeAlarm } from "./components/queueAgeAlarm";
+import { foundationModel } from "./components/wiring";
+
+const config = new pulumi.Config();
+// dev and prod share one account: every name starts with project and stack.
+const name = `${pulumi.getProject()}-${pulumi.getStack()}`;
+
+// Pictures go to the course's shared bucket under this stack's prefix; a stack that names no bucket
+// gets a private one of its own, so the program also deploys into a fresh account.
+const storage = new BucketPrefixAccess(`${name}-images`, {
+  bucketName: config.get("bucketName"),
+  prefix: config.require("imagePrefix"),
+});
+
+// Bedrock's image models run in us-east-1 while everything else is in eu-west-1: the model ARN
+// carries its own region, and the model is config so a stack can move off a retiring model.
+const model = foundationModel(config.get("modelId"), config.get("bedrockRegion"));
+
+// The queue first: the API's POST /images sends to it.
+const images = new ImageQueue(`${name}-jobs`, {
+  storage,
+  model,
+  batchSize: config.getNumber("queueBatchSize"),
+  maximumConcurrency: config.getNumber("queueMaxConcurrency"),
+  workerConcurrency: config.getNumber("workerConcurrency"),
+  maxReceiveCount: config.getNumber("maxReceiveCount"),
+  timeoutSeconds: config.getNumber("workerTimeoutSeconds"),
+  memorySizeMb: config.getNumber("workerMemoryMb"),
+  logRetentionDays: config.getNumber("logRetentionDays"),
+});
+
+const api = new ImageApi(`${name}-api`, {
+  storage,
+  model,
+  queue: images.queue,
+  urlExpirySeconds: config.getNumber("urlExpirySeconds"),
+  timeoutSeconds: config.getNumber("apiTimeoutSeconds"),
+  memorySizeMb: config.getNumber("apiMemoryMb"),
+  // Throttling sits in front of the functions so a flood of requests cannot run up the model bill.
+  throttlingRateLimit: config.getNumber("apiThrottleRateLimit"),
+  throttlingBurstLimit: config.getNumber("apiThrottleBurstLimit"),
+  logRetentionDays: config.getNumber("logRetentionDays"),
+});
+
+// A queue that grows old means pictures arrive late: tell a person by e-mail.
+const alarm = new QueueAgeAlarm(`${name}-queue-age`, {
+  queueName: images.queue.name,
+  deadLetterQueueName: images.deadLetterQueue.name,
+  email: config.require("alarmEmail"),
+  thresholdSeconds: config.getNumber("alarmAgeThresholdSeconds"),
+  periodSeconds: config.getNumber("alarmPeriodSeconds"),
+  evaluationPeriods: config.getNumber("alarmEvaluationPeriods"),
+});
+
+// One page that shows whether pictures arrive on time, and why not.
+new ImageDashboard(`${name}-overview`, {
+  dashboardName: name,
+  region: aws.getRegionOutput().region,
+  queueName: images.queue.name,
+  deadLetterQueueName: images.deadLetterQueue.name,
+  apiId: api.api.id,
+  functionNames: [...Object.values(api.functions), images.worker].map((fn) => fn.function.name),
+  ageThresholdSeconds: alarm.thresholdSeconds,
+});
+
+export const apiUrl = api.url;
+export const queueUrl = images.queue.url;
+export const dlqUrl = images.deadLetterQueue.url;
+export const bucketName = storage.bucketName;
+export const imagePrefix = storage.prefix;
+export const imageLocation = pulumi.interpolate`s3://${storage.bucketName}/${storage.prefix}/`;
+export const alarmTopicArn = alarm.topic.arn;

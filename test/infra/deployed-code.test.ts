@@ -1,0 +1,203 @@
+/**
+ * The deployed code is executed: each function's archive, exactly as the Pulumi program serialized
+ * it under mocks, is written to a temp folder and loaded by a plain Node process (no ts-node, no
+ * repository on the module path except the SDK) that calls the handler named by the function's
+ * `handler` setting with real-shaped API Gateway HTTP API 2.0 and SQS events. The functions'
+ * environment comes from the program; only the endpoints, bucket, prefix and queue URL are pointed
+ * at the local S3 (s3rver), SQS (local-aws-sqs) and Bedrock-compatible servers.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import type { APIGatewayProxyEventV2, APIGatewayProxyResult, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { PNG_SIGNATURE, readPngHeader } from "../../local/png";
+import { ENV, DEFAULTS } from "../../runtime/defaults";
+import { httpApiEvent, receive, sqsEvent } from "../support/events";
+import { getJson, getObject, listKeys } from "../support/objects";
+import { startPeers, type Peers } from "../support/peers";
+import { archiveOf, functionsByKey, one, TYPES } from "./query";
+import { evaluateStack, REPO_ROOT, type EvaluatedResource } from "./stack";
+
+/**
+ * Stands in for the Lambda Node.js runtime: loads the module and export named by `handler`
+ * ("__index.handler"), calls it once per event with a Lambda-like context, writes the results.
+ */
+const LAMBDA_HOST = `
+const { join } = require("node:path");
+const { readFileSync, writeFileSync } = require("node:fs");
+const [dir, handlerSetting, eventsFile, resultsFile] = process.argv.slice(2);
+const dot = handlerSetting.lastIndexOf(".");
+const handler = require(join(dir, handlerSetting.slice(0, dot) + ".js"))[handlerSetting.slice(dot + 1)];
+if (typeof handler !== "function") { console.error("no handler export " + handlerSetting); process.exit(2); }
+(async () => {
+  const results = [];
+  for (const event of JSON.parse(readFileSync(eventsFile, "utf8"))) {
+    const deadline = Date.now() + Number(process.env.AWS_LAMBDA_FUNCTION_TIMEOUT) * 1000;
+    const context = {
+      functionName: process.env.AWS_LAMBDA_FUNCTION_NAME, functionVersion: "$LATEST",
+      invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:" + process.env.AWS_LAMBDA_FUNCTION_NAME,
+      memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE, awsRequestId: "req-" + results.length,
+      logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME, logStreamName: "local", callbackWaitsForEmptyEventLoop: true,
+      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    };
+    results.push(await handler(event, context));
+  }
+  writeFileSync(resultsFile, JSON.stringify(results));
+})().catch((err) => { console.error(err && err.stack || err); process.exit(1); });
+`;
+
+/** Wiring variables the local servers replace when the function has them; endpoints and credentials are always added. */
+const REPLACED_IF_SET = [ENV.bucket, ENV.prefix, ENV.queueUrl];
+
+interface Invocation<R> {
+  results: R[];
+  /** What the function wrote to stdout/stderr (its log lines). */
+  logs: string;
+}
+
+describe("infra: the deployed code is executed (dev archives against local S3/SQS/Bedrock)", function () {
+  this.timeout(120000);
+  let peers: Peers;
+  let workdir: string;
+  let fns: Record<"generate" | "enqueue" | "status" | "worker", EvaluatedResource>;
+  let queueArn: string;
+
+  before(async () => {
+    const stack = evaluateStack("dev");
+    fns = functionsByKey(stack);
+    queueArn = one(stack, TYPES.queue, "-jobs-queue").state.arn;
+    workdir = mkdtempSync(join(tmpdir(), "deployed-code-"));
+    for (const [key, fn] of Object.entries(fns)) {
+      const dir = join(workdir, key);
+      mkdirSync(dir);
+      for (const [file, text] of Object.entries(archiveOf(fn))) writeFileSync(join(dir, file), text);
+    }
+    writeFileSync(join(workdir, "lambda-host.js"), LAMBDA_HOST);
+    peers = await startPeers();
+  });
+
+  after(async () => {
+    await peers?.stop();
+    if (workdir) rmSync(workdir, { recursive: true, force: true });
+  });
+
+  beforeEach(() => peers.bedrock.reset());
+
+  /** Runs a function's archive in a fresh Node process (a cold start) for the given events. */
+  async function invoke<R>(key: keyof typeof fns, events: unknown[]): Promise<Invocation<R>> {
+    const fn = fns[key];
+    const programEnv: Record<string, string> = fn.inputs.environment.variables;
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? "",
+      // The Lambda runtime ships the AWS SDK; the repository's node_modules stands in for it. Nothing
+      // else of the repository is reachable: the archive is loaded from a temp folder.
+      NODE_PATH: join(REPO_ROOT, "node_modules"),
+      AWS_LAMBDA_FUNCTION_NAME: fn.state.name,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.inputs.memorySize),
+      AWS_LAMBDA_FUNCTION_TIMEOUT: String(fn.inputs.timeout),
+      AWS_LAMBDA_LOG_GROUP_NAME: fn.inputs.loggingConfig.logGroup,
+      ...programEnv,
+    };
+    for (const [name, value] of Object.entries(peers.env)) {
+      if (!REPLACED_IF_SET.includes(name as (typeof REPLACED_IF_SET)[number]) || name in programEnv) env[name] = value;
+    }
+    const eventsFile = join(workdir, `${key}-events.json`);
+    const resultsFile = join(workdir, `${key}-results.json`);
+    writeFileSync(eventsFile, JSON.stringify(events));
+    rmSync(resultsFile, { force: true });
+    const child = spawn(process.execPath, [join(workdir, "lambda-host.js"), join(workdir, key), fn.inputs.handler, eventsFile, resultsFile], {
+      cwd: join(workdir, key),
+      env,
+    });
+    let logs = "";
+    child.stdout.on("data", (chunk) => (logs += chunk));
+    child.stderr.on("data", (chunk) => (logs += chunk));
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    assert.equal(code, 0, `${key} archive exited with ${code}:\n${logs}`);
+    return { results: JSON.parse(readFileSync(resultsFile, "utf8")) as R[], logs };
+  }
+
+  /** An HTTP API 2.0 event for a concrete route, as API Gateway sends it for that route. */
+  function routeEvent(routeKey: string, path: string, body?: unknown, pathParameters?: Record<string, string>): APIGatewayProxyEventV2 {
+    const [method] = routeKey.split(" ");
+    const event = httpApiEvent({ method, path, body: body === undefined ? undefined : JSON.stringify(body) });
+    return { ...event, routeKey, ...(pathParameters ? { pathParameters } : {}), requestContext: { ...event.requestContext, routeKey } };
+  }
+
+  async function assertPng(key: string, size: number): Promise<void> {
+    const png = (await getObject(peers.s3, peers.bucket, key)).body;
+    assert.deepEqual(png.subarray(0, 8), PNG_SIGNATURE, `${key} is not a PNG`);
+    assert.deepEqual(readPngHeader(png), { width: size, height: size });
+  }
+
+  async function sendPrompts(...bodies: string[]): Promise<string[]> {
+    const ids: string[] = [];
+    for (const body of bodies) ids.push((await peers.sqs.send(new SendMessageCommand({ QueueUrl: peers.queueUrl, MessageBody: body }))).MessageId!);
+    return ids;
+  }
+
+  it("POST /generate stores a real PNG under the prefix and answers 201 with a working presigned URL", async () => {
+    const { results, logs } = await invoke<APIGatewayProxyResult>("generate", [
+      routeEvent("POST /generate", "/generate", { prompt: "me at a Parisian café, old polaroid look" }),
+    ]);
+    assert.equal(results[0].statusCode, 201, logs);
+    const body = JSON.parse(results[0].body);
+    assert.match(body.key, new RegExp(`^${peers.prefix}/generated_images/.+\\.png$`));
+    await assertPng(body.key, DEFAULTS.apiDefaultImageSize);
+    const sidecar = await getJson(peers.s3, peers.bucket, body.key.replace(/\.png$/, ".json"));
+    assert.equal(sidecar.prompt, "me at a Parisian café, old polaroid look");
+    // The model id came from the program's environment, through the deployed code, to the wire.
+    assert.deepEqual(peers.bedrock.calls.map((c) => c.modelId), [fns.generate.inputs.environment.variables[ENV.modelId]]);
+    const download = await fetch(body.url);
+    assert.equal(download.status, 200);
+    assert.deepEqual(Buffer.from(await download.arrayBuffer()).subarray(0, 8), PNG_SIGNATURE);
+    assert.match(logs, /"GenerationLatency"/, "the EMF metric line is written");
+  });
+
+  it("POST /images queues the job, the worker archive turns it into a picture, GET /images/{id} reports it done", async () => {
+    const queued = await invoke<APIGatewayProxyResult>("enqueue", [routeEvent("POST /images", "/images", { prompt: "me on top of a pyramid" })]);
+    assert.equal(queued.results[0].statusCode, 202, queued.logs);
+    const { id } = JSON.parse(queued.results[0].body);
+
+    const messages = await receive(peers.sqs, peers.queueUrl);
+    assert.deepEqual(messages.map((m) => m.MessageId), [id]);
+    assert.equal(JSON.parse(messages[0].Body!).prompt, "me on top of a pyramid");
+
+    const worked = await invoke<SQSBatchResponse>("worker", [sqsEvent(messages, queueArn)]);
+    assert.deepEqual(worked.results[0], { batchItemFailures: [] }, worked.logs);
+    await assertPng(`${peers.prefix}/images/${id}.png`, DEFAULTS.queueImageSize);
+    assert.equal((await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.json`)).source, "queue");
+
+    const status = await invoke<APIGatewayProxyResult>("status", [routeEvent("GET /images/{id}", `/images/${id}`, undefined, { id })]);
+    assert.equal(status.results[0].statusCode, 200, status.logs);
+    const answer = JSON.parse(status.results[0].body);
+    assert.equal(answer.status, "done");
+    assert.equal((await fetch(answer.url)).status, 200);
+  });
+
+  it("the worker archive reports only the transiently failed record of a mixed batch", async () => {
+    peers.bedrock.failWhenPromptIncludes("[busy]", "throttle");
+    peers.bedrock.failWhenPromptIncludes("[blocked]", "content-filter");
+    // Plain-text bodies, the way the existing queue client sends prompts.
+    const [ok, busy, blocked] = await sendPrompts("snowy mountain at sunset", "[busy] city at night", "[blocked] something");
+    const messages = await receive(peers.sqs, peers.queueUrl);
+    assert.equal(messages.length, 3);
+    const event: SQSEvent = sqsEvent(messages, queueArn);
+
+    const { results, logs } = await invoke<SQSBatchResponse>("worker", [event]);
+    assert.deepEqual(results[0], { batchItemFailures: [{ itemIdentifier: busy }] }, logs);
+    const keys = await listKeys(peers.s3, peers.bucket, `${peers.prefix}/images/`);
+    assert.ok(keys.includes(`${peers.prefix}/images/${ok}.png`));
+    assert.ok(keys.includes(`${peers.prefix}/images/${blocked}.failed.json`));
+    assert.ok(!keys.some((k) => k.includes(busy)), "nothing stored for the transient failure");
+
+    const status = await invoke<APIGatewayProxyResult>("status", [
+      routeEvent("GET /images/{id}", `/images/${blocked}`, undefined, { id: blocked }),
+      routeEvent("GET /images/{id}", `/images/${busy}`, undefined, { id: busy }),
+    ]);
+    assert.deepEqual(status.results.map((r) => [r.statusCode, JSON.parse(r.body).status]), [[200, "failed"], [202, "pending"]]);
+  });
+});

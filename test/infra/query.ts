@@ -1,0 +1,116 @@
+/** Finding things in an evaluated stack (see stack.ts): resources by type, functions and their IAM. */
+import { deflateRawSync } from "node:zlib";
+import type { EvaluatedResource, EvaluatedStack } from "./stack";
+
+export const TYPES = {
+  function: "aws:lambda/function:Function",
+  role: "aws:iam/role:Role",
+  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+  attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+  policy: "aws:iam/policy:Policy",
+  logGroup: "aws:cloudwatch/logGroup:LogGroup",
+  queue: "aws:sqs/queue:Queue",
+  eventSourceMapping: "aws:lambda/eventSourceMapping:EventSourceMapping",
+  permission: "aws:lambda/permission:Permission",
+  api: "aws:apigatewayv2/api:Api",
+  route: "aws:apigatewayv2/route:Route",
+  integration: "aws:apigatewayv2/integration:Integration",
+  stage: "aws:apigatewayv2/stage:Stage",
+  alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+  topic: "aws:sns/topic:Topic",
+  subscription: "aws:sns/topicSubscription:TopicSubscription",
+  dashboard: "aws:cloudwatch/dashboard:Dashboard",
+  bucket: "aws:s3/bucket:Bucket",
+} as const;
+
+export function ofType(stack: EvaluatedStack, type: string): EvaluatedResource[] {
+  return stack.resources.filter((r) => r.type === type);
+}
+
+/** The one resource of `type` whose name ends with `suffix`; fails loudly when there is not exactly one. */
+export function one(stack: EvaluatedStack, type: string, suffix = ""): EvaluatedResource {
+  const found = ofType(stack, type).filter((r) => r.name.endsWith(suffix));
+  if (found.length !== 1) {
+    throw new Error(`expected one ${type} named *${suffix} in ${stack.stack}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
+  }
+  return found[0];
+}
+
+/** A stack config value of this project (`<project>:<key>`). */
+export function cfg(stack: EvaluatedStack, key: string): string {
+  const value = stack.config[`${stack.project}:${key}`];
+  if (value === undefined) throw new Error(`${stack.stack} has no config ${key}`);
+  return value;
+}
+
+export const cfgNumber = (stack: EvaluatedStack, key: string): number => Number(cfg(stack, key));
+
+/** The route functions and the worker, by their short key. */
+export function functionsByKey(stack: EvaluatedStack): Record<"generate" | "enqueue" | "status" | "worker", EvaluatedResource> {
+  return {
+    generate: one(stack, TYPES.function, "-api-generate"),
+    enqueue: one(stack, TYPES.function, "-api-enqueue"),
+    status: one(stack, TYPES.function, "-api-status"),
+    worker: one(stack, TYPES.function, "-jobs-worker"),
+  };
+}
+
+export interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: string | string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+  Principal?: unknown;
+}
+
+export const list = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+
+/** Where a statement of a function's role came from, for failure messages. */
+export interface GrantedStatement extends Statement {
+  source: string;
+}
+
+/** Every statement a function's execution role holds: inline policies and attached policies. */
+export function roleOf(stack: EvaluatedStack, fn: EvaluatedResource): { role: EvaluatedResource; statements: GrantedStatement[]; attachedArns: string[] } {
+  const role = ofType(stack, TYPES.role).find((r) => r.state.arn === fn.inputs.role);
+  if (!role) throw new Error(`no role with ARN ${fn.inputs.role} for ${fn.name}`);
+  const statements: GrantedStatement[] = [];
+  for (const inline of ofType(stack, TYPES.rolePolicy).filter((p) => p.inputs.role === role.id)) {
+    for (const s of JSON.parse(inline.inputs.policy).Statement) statements.push({ ...s, source: inline.name });
+  }
+  const attachedArns = ofType(stack, TYPES.attachment).filter((a) => a.inputs.role === role.state.name).map((a) => a.inputs.policyArn as string);
+  for (const arn of attachedArns) {
+    const policy = ofType(stack, TYPES.policy).find((p) => p.state.arn === arn);
+    if (!policy) continue; // an AWS-managed policy: the IAM test rejects those by ARN
+    for (const s of JSON.parse(policy.inputs.policy).Statement) statements.push({ ...s, source: policy.name });
+  }
+  return { role, statements, attachedArns };
+}
+
+/** Files of a function's deployment archive: name → text. */
+export function archiveOf(fn: EvaluatedResource): Record<string, string> {
+  const archive = fn.inputs.code?.$archive;
+  if (!archive) throw new Error(`${fn.name} has no archive`);
+  const files: Record<string, string> = {};
+  for (const [file, asset] of Object.entries<any>(archive)) {
+    if (typeof asset?.text !== "string") throw new Error(`${fn.name}: ${file} is not text in the archive (${JSON.stringify(asset)})`);
+    files[file] = asset.text;
+  }
+  return files;
+}
+
+/**
+ * Size of an archive: the sum of its files' bytes (the budget is enforced on this) and the sum of
+ * their raw-deflated sizes (close to the zip Lambda receives).
+ */
+export function archiveSize(files: Record<string, string>): { bytes: number; deflated: number } {
+  let bytes = 0;
+  let deflated = 0;
+  for (const text of Object.values(files)) {
+    const buf = Buffer.from(text, "utf8");
+    bytes += buf.length;
+    deflated += deflateRawSync(buf, { level: 9 }).length;
+  }
+  return { bytes, deflated };
+}

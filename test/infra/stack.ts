@@ -1,0 +1,268 @@
+/**
+ * Evaluates the Pulumi program (index.ts) for one stack under `pulumi.runtime.setMocks`, with that
+ * stack's YAML config, and returns every registered resource (type, name, parent, inputs — archives
+ * included as text) and the stack outputs. No Pulumi CLI, no AWS, no credentials.
+ *
+ * Each evaluation runs in a child process: index.ts is a module that registers resources when it is
+ * loaded, and Pulumi's runtime state is per process, so two stacks cannot share one. The child
+ * writes JSON to a temp file; `evaluateStack` caches the result per stack and overrides.
+ * Used by the infra tests and by `npm run graph` (scripts/graph.ts).
+ */
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import YAML from "yaml";
+
+export const REPO_ROOT = resolve(__dirname, "..", "..");
+/** The account id the mocks pretend to deploy into. */
+export const MOCK_ACCOUNT = "123456789012";
+
+export interface EvaluatedResource {
+  type: string;
+  name: string;
+  urn: string;
+  /** The id the mocks gave it (e.g. what an API Gateway route's target names). */
+  id: string;
+  /** URN of the parent; undefined for the stack's top-level resources. */
+  parent?: string;
+  custom: boolean;
+  /** Inputs as the program passed them; an archive is `{ $archive: { <file>: { text } | { path } } }`. */
+  inputs: Record<string, any>;
+  /** Outputs the mocks made up (arn, url, name, …). */
+  state: Record<string, any>;
+}
+
+export interface EvaluatedStack {
+  stack: string;
+  project: string;
+  /** The config the program saw: `<namespace>:<key>` → string. */
+  config: Record<string, string>;
+  resources: EvaluatedResource[];
+  outputs: Record<string, unknown>;
+}
+
+/** Project name and config schema (with defaults) from Pulumi.yaml. */
+export function readProject(): { name: string; config: Record<string, { type: string; description: string; default?: unknown }> } {
+  return YAML.parse(readFileSync(join(REPO_ROOT, "Pulumi.yaml"), "utf8"));
+}
+
+/** The stack's config as the Pulumi CLI hands it to the program: stack file values over Pulumi.yaml defaults. */
+export function stackConfig(stack: string, overrides: Record<string, string | null> = {}): Record<string, string> {
+  const project = readProject();
+  const config: Record<string, string> = {};
+  for (const [key, schema] of Object.entries(project.config ?? {})) {
+    if (schema.default !== undefined) config[`${project.name}:${key}`] = String(schema.default);
+  }
+  const stackFile = YAML.parse(readFileSync(join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8"));
+  for (const [key, value] of Object.entries(stackFile?.config ?? {})) {
+    config[key] = typeof value === "object" ? JSON.stringify(value) : String(value);
+  }
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === null) delete config[key];
+    else config[key] = value;
+  }
+  return config;
+}
+
+const cache = new Map<string, EvaluatedStack>();
+
+/** The child's environment: ours minus anything that would feed Pulumi config from outside. */
+function childEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.PULUMI_CONFIG;
+  delete env.PULUMI_CONFIG_SECRET_KEYS;
+  return env;
+}
+
+/**
+ * Evaluates the program for `stack` (config from Pulumi.<stack>.yaml). `overrides` replaces config
+ * values (`null` removes one), e.g. to see what a stack without a bucket name creates.
+ */
+export function evaluateStack(stack: string, overrides: Record<string, string | null> = {}): EvaluatedStack {
+  const key = JSON.stringify([stack, overrides]);
+  const cached = cache.get(key);
+  if (cached) return cached;
+  const dir = mkdtempSync(join(tmpdir(), "pulumi-eval-"));
+  const out = join(dir, "stack.json");
+  try {
+    const child = spawnSync(
+      process.execPath,
+      ["-r", "ts-node/register/transpile-only", __filename, stack, out, JSON.stringify(overrides)],
+      { cwd: REPO_ROOT, encoding: "utf8", env: childEnv(), maxBuffer: 64 * 1024 * 1024 },
+    );
+    if (child.status !== 0) {
+      throw new Error(`evaluating stack "${stack}" failed (exit ${child.status}):\n${child.stderr}\n${child.stdout}`);
+    }
+    const result = JSON.parse(readFileSync(out, "utf8")) as EvaluatedStack;
+    cache.set(key, result);
+    return result;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child process: evaluate the program under mocks.
+
+function shortHash(text: string): string {
+  return createHash("sha1").update(text).digest("hex").slice(0, 7);
+}
+
+/** Turns deserialized inputs into JSON: waits for promises, writes assets and archives out as text. */
+async function plain(value: any): Promise<any> {
+  value = await value;
+  if (value === null || value === undefined || typeof value !== "object") return value;
+  if (Buffer.isBuffer(value)) return value.toString("base64");
+  if (value.__pulumiArchive || value.assets !== undefined) {
+    const assets = await value.assets;
+    if (assets === undefined) return { $archive: { path: await value.path, uri: await value.uri } };
+    const files: Record<string, unknown> = {};
+    for (const [file, asset] of Object.entries<any>(assets)) {
+      if (asset.__pulumiAsset || asset.text !== undefined || asset.path !== undefined) {
+        const text = await asset.text;
+        files[file] = text !== undefined ? { text } : { path: await asset.path };
+      } else {
+        files[file] = await plain(asset);
+      }
+    }
+    return { $archive: files };
+  }
+  if (Array.isArray(value)) return Promise.all(value.map(plain));
+  const result: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) result[k] = await plain(v);
+  return result;
+}
+
+/** Outputs the mocks report for a new resource: plausible names, ARNs, URLs and ids per type. */
+function mockState(type: string, name: string, inputs: any, region: string): { id: string; state: Record<string, unknown> } {
+  const [, mod = "", kind = ""] = /^aws:([^/]+)\/([^:]+):/.exec(type) ?? [];
+  const physical: string = inputs.name ?? inputs.bucket ?? inputs.dashboardName ?? `${name}-${shortHash(name)}`;
+  const state: Record<string, unknown> = { ...inputs, name: physical };
+  let id = `${physical}-id`;
+  switch (`${mod}/${kind}`) {
+    case "sqs/queue":
+      state.arn = `arn:aws:sqs:${region}:${MOCK_ACCOUNT}:${physical}`;
+      state.url = id = `https://sqs.${region}.amazonaws.com/${MOCK_ACCOUNT}/${physical}`;
+      break;
+    case "lambda/function":
+      id = physical;
+      state.arn = `arn:aws:lambda:${region}:${MOCK_ACCOUNT}:function:${physical}`;
+      state.invokeArn = `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${state.arn}/invocations`;
+      break;
+    case "iam/role":
+      id = physical;
+      state.arn = `arn:aws:iam::${MOCK_ACCOUNT}:role/${physical}`;
+      break;
+    case "iam/policy":
+      state.arn = id = `arn:aws:iam::${MOCK_ACCOUNT}:policy/${physical}`;
+      break;
+    case "cloudwatch/logGroup":
+      id = physical;
+      state.arn = `arn:aws:logs:${region}:${MOCK_ACCOUNT}:log-group:${physical}`;
+      break;
+    case "cloudwatch/metricAlarm":
+      id = physical;
+      state.arn = `arn:aws:cloudwatch:${region}:${MOCK_ACCOUNT}:alarm:${physical}`;
+      break;
+    case "sns/topic":
+      state.arn = id = `arn:aws:sns:${region}:${MOCK_ACCOUNT}:${physical}`;
+      break;
+    case "s3/bucket":
+      id = state.bucket = physical;
+      state.arn = `arn:aws:s3:::${physical}`;
+      break;
+    case "apigatewayv2/api":
+      id = shortHash(`api:${name}`);
+      state.apiEndpoint = `https://${id}.execute-api.${region}.amazonaws.com`;
+      state.executionArn = `arn:aws:execute-api:${region}:${MOCK_ACCOUNT}:${id}`;
+      break;
+    case "apigatewayv2/stage":
+      state.invokeUrl = `https://${inputs.apiId}.execute-api.${region}.amazonaws.com/`;
+      break;
+    default:
+      state.arn = `arn:aws:${mod.toLowerCase()}:${region}:${MOCK_ACCOUNT}:${kind}/${physical}`;
+  }
+  return { id, state };
+}
+
+async function runChild(stack: string, outFile: string, overrides: Record<string, string | null>): Promise<void> {
+  // Loaded here so that importing this module (tests, graph script) does not load Pulumi.
+  const pulumi: typeof import("@pulumi/pulumi") = require("@pulumi/pulumi");
+  const { writeFileSync } = require("node:fs") as typeof import("node:fs");
+  const project = readProject().name;
+  const config = stackConfig(stack, overrides);
+  const region = config["aws:region"] ?? "eu-west-1";
+  pulumi.runtime.setAllConfig(config, []);
+
+  const resources = new Map<string, EvaluatedResource>();
+  const pending: Promise<unknown>[] = [];
+  await pulumi.runtime.setMocks({
+    newResource: async ({ type, name, inputs, custom }) => {
+      const { id, state } = mockState(type, name, inputs, region);
+      const key = `${type}::${name}`;
+      if (resources.has(key)) throw new Error(`two resources of type ${type} are named ${name}`);
+      const record = { type, name, urn: "", id, custom: !!custom, inputs: {}, state };
+      const work = plain(inputs).then((converted) => { record.inputs = converted; });
+      pending.push(work);
+      resources.set(key, record as EvaluatedResource);
+      return { id, state };
+    },
+    call: ({ token }) => {
+      switch (token) {
+        case "aws:index/getPartition:getPartition":
+          return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
+        case "aws:index/getRegion:getRegion":
+          return { id: region, name: region, region, endpoint: `ec2.${region}.amazonaws.com`, description: region };
+        case "aws:index/getCallerIdentity:getCallerIdentity":
+          return { id: MOCK_ACCOUNT, accountId: MOCK_ACCOUNT, arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/mock`, userId: "MOCK" };
+        default:
+          throw new Error(`the infra mocks do not answer ${token}; add it to test/infra/stack.ts`);
+      }
+    },
+  }, project, stack, false);
+
+  // The mocks do not see a resource's parent; the monitor's requests do.
+  const monitor = pulumi.runtime.getMonitor() as any;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, callback: (err: any, res: any) => void) =>
+    register(req, (err: any, res: any) => {
+      const record = resources.get(`${req.getType()}::${req.getName()}`);
+      if (record && res) {
+        record.urn = res.getUrn();
+        record.parent = req.getParent() || undefined;
+      }
+      callback(err, res);
+    });
+
+  const program = require(join(REPO_ROOT, "index.ts")) as Record<string, unknown>;
+  const outputs: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(program)) {
+    outputs[name] = pulumi.Output.isInstance(value)
+      ? await new Promise((done) => (value as import("@pulumi/pulumi").Output<unknown>).apply((v) => { done(v); return v; }))
+      : value;
+  }
+  const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+  await waitForRPCs();
+  await Promise.all(pending);
+
+  const keys = new Set<string>();
+  for (const r of resources.values()) {
+    if (keys.has(r.urn)) throw new Error(`duplicate URN ${r.urn}`);
+    keys.add(r.urn);
+  }
+  const result: EvaluatedStack = { stack, project, config, resources: [...resources.values()], outputs };
+  writeFileSync(outFile, JSON.stringify(result));
+}
+
+if (require.main === module) {
+  const [stack, outFile, overrides] = process.argv.slice(2);
+  runChild(stack, outFile, JSON.parse(overrides || "{}")).then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err?.stack ?? err);
+      process.exit(1);
+    },
+  );
+}
