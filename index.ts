@@ -10,11 +10,11 @@ import { ImageApi } from "./components/imageApi";
 import { ImageDashboard } from "./components/imageDashboard";
 import { ImageQueue } from "./components/imageQueue";
 import { QueueAgeAlarm } from "./components/queueAgeAlarm";
-import { foundationModel } from "./components/wiring";
+import { foundationModel, stackServiceName } from "./components/wiring";
 
 const config = new pulumi.Config();
-// dev and prod share one account: every name starts with project and stack.
-const name = `${pulumi.getProject()}-${pulumi.getStack()}`;
+// dev and prod share one account: every name (and the metrics' Service dimension) starts with project and stack.
+const name = stackServiceName();
 
 // Pictures go to the course's shared bucket under this stack's prefix; a stack that names no bucket
 // gets a private one of its own, so the program also deploys into a fresh account.
@@ -66,6 +66,7 @@ const alarm = new QueueAgeAlarm(`${name}-queue-age`, {
 // One page that shows whether pictures arrive on time, and why not.
 new ImageDashboard(`${name}-overview`, {
   dashboardName: name,
+  serviceName: name,
   region: aws.getRegionOutput().region,
   queueName: images.queue.name,
   deadLetterQueueName: images.deadLetterQueue.name,

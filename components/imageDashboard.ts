@@ -6,6 +6,8 @@ import { METRICS } from "../runtime/defaults";
 export interface ImageDashboardArgs {
   /** Dashboard name, unique in the account and region (include the stack). */
   dashboardName: string;
+  /** Value of the runtime metrics' Service dimension (the functions' METRICS_SERVICE). */
+  serviceName: pulumi.Input<string>;
   /** Region of the queues, API and functions. */
   region: pulumi.Input<string>;
   queueName: pulumi.Input<string>;
@@ -56,11 +58,15 @@ export class ImageDashboard extends pulumi.ComponentResource {
         sqs("ApproximateNumberOfMessagesVisible", args.deadLetterQueueName, "dead letters"),
       ]),
       widget(0, 6, "Picture generation latency (ms)", [
-        [METRICS.namespace, METRICS.generationLatency.name, { stat: "p50", label: "p50" }],
-        [METRICS.namespace, METRICS.generationLatency.name, { stat: "p95", label: "p95" }],
+        [METRICS.namespace, METRICS.generationLatency.name, METRICS.serviceDimension, args.serviceName, { stat: "p50", label: "p50" }],
+        [METRICS.namespace, METRICS.generationLatency.name, METRICS.serviceDimension, args.serviceName, { stat: "p95", label: "p95" }],
       ]),
       widget(12, 6, "Failures by kind", [
-        [{ expression: `SEARCH('{${METRICS.namespace},${METRICS.failures.dimension}} MetricName="${METRICS.failures.name}"', 'Sum', ${period})`, id: "failures", label: "" }],
+        [{
+          expression: pulumi.interpolate`SEARCH('{${METRICS.namespace},${METRICS.serviceDimension},${METRICS.failures.dimension}} MetricName="${METRICS.failures.name}" ${METRICS.serviceDimension}="${args.serviceName}"', 'Sum', ${period})`,
+          id: "failures",
+          label: "",
+        }],
       ]),
       widget(0, 12, "API responses 4xx / 5xx", [
         ["AWS/ApiGateway", "4xx", "ApiId", args.apiId, { stat: "Sum", label: "4xx" }],

@@ -25,9 +25,18 @@ export function invokeModelStatement(model: FoundationModel): PolicyStatement {
   return { Sid: "InvokeTheConfiguredModel", Effect: "Allow", Action: ["bedrock:InvokeModel"], Resource: model.arn };
 }
 
-/** Variables every handler needs: the bucket, the prefix and the model. */
+/**
+ * `<project>-<stack>`: the prefix of every resource name and the metrics' Service dimension, so
+ * dev and prod can share one account without mixing names or numbers.
+ */
+export function stackServiceName(): string {
+  return `${pulumi.getProject()}-${pulumi.getStack()}`;
+}
+
+/** Variables every handler needs: the bucket, the prefix, the model and the metrics' service name. */
 export function storageAndModelEnvironment(storage: BucketPrefixAccess, model: FoundationModel): Record<string, pulumi.Input<string>> {
   return {
+    [ENV.metricsService]: stackServiceName(),
     [ENV.bucket]: storage.bucketName,
     [ENV.prefix]: storage.prefix,
     [ENV.modelId]: model.id,

@@ -35,6 +35,8 @@ export const DEFAULTS = {
   cfgScale: 8.0,
   /** Seconds a caller is asked to wait (Retry-After) when the model is throttled or unavailable. */
   retryAfterSeconds: 10,
+  /** Value of the metrics' Service dimension when METRICS_SERVICE is not set. */
+  metricsService: "couch-explorers",
   /** Region of S3/SQS clients when neither env nor the SDK chain provides one (local runs). */
   localRegion: "us-east-1",
 } as const;
@@ -54,6 +56,8 @@ export const ENV = {
   /** Optional tuning of the Bedrock client (defaults above). */
   bedrockTimeoutMs: "BEDROCK_TIMEOUT_MS",
   bedrockMaxAttempts: "BEDROCK_MAX_ATTEMPTS",
+  /** Names the deployment (e.g. `couch-explorers-dev`) in every metric, so stacks sharing an account stay apart. */
+  metricsService: "METRICS_SERVICE",
   /** Region of the S3 and SQS clients; Lambda sets it. */
   region: "AWS_REGION",
   /** Endpoint overrides, only for local runs and tests; infrastructure never sets them. */
@@ -68,6 +72,8 @@ export const ENV = {
  */
 export const METRICS = {
   namespace: "CouchExplorers",
+  /** Every metric carries this dimension, valued by METRICS_SERVICE (the stack). */
+  serviceDimension: "Service",
   /** Wall time of one successful InvokeModel call (including the SDK's retries). */
   generationLatency: { name: "GenerationLatency", unit: "Milliseconds" },
   /** One per picture stored. */

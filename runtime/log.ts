@@ -25,14 +25,15 @@ export interface Logger {
   write(fields: LogFields, metrics?: MetricValues): void;
 }
 
-export function createLogger(sink: LogSink = stdoutSink): Logger {
+/** `service` values the metrics' Service dimension (METRICS_SERVICE). */
+export function createLogger(sink: LogSink = stdoutSink, service?: string): Logger {
   return {
     write(fields, metrics) {
       const line = {
         timestamp: new Date().toISOString(),
         level: fields.level ?? "info",
         ...fields,
-        ...(metrics ? emfFields(metrics) : {}),
+        ...(metrics ? emfFields(metrics, service) : {}),
       };
       try {
         sink(JSON.stringify(line));

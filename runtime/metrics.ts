@@ -12,7 +12,7 @@
  * Each metric block is merged into the one structured log line of a request/record (log.ts),
  * so a request costs one line, and CloudWatch extracts the metrics from it.
  */
-import { METRICS } from "./defaults";
+import { DEFAULTS, METRICS } from "./defaults";
 import type { FailureKind } from "./errors";
 
 /** What one request/record contributes to the metrics. */
@@ -32,8 +32,8 @@ interface MetricDirective {
 }
 
 /** The EMF members (`_aws` plus the metric values) to merge into a JSON log line; {} when nothing to report. */
-export function emfFields(values: MetricValues, now: number = Date.now()): Record<string, unknown> {
-  const fields: Record<string, unknown> = {};
+export function emfFields(values: MetricValues, service: string = DEFAULTS.metricsService, now: number = Date.now()): Record<string, unknown> {
+  const fields: Record<string, unknown> = { [METRICS.serviceDimension]: service };
   const directives: MetricDirective[] = [];
   const plain: MetricDirective["Metrics"] = [];
   if (values.generationLatencyMs !== undefined) {
@@ -44,11 +44,11 @@ export function emfFields(values: MetricValues, now: number = Date.now()): Recor
     plain.push({ Name: METRICS.imagesGenerated.name, Unit: METRICS.imagesGenerated.unit });
     fields[METRICS.imagesGenerated.name] = values.imagesGenerated;
   }
-  if (plain.length) directives.push({ Namespace: METRICS.namespace, Dimensions: [[]], Metrics: plain });
+  if (plain.length) directives.push({ Namespace: METRICS.namespace, Dimensions: [[METRICS.serviceDimension]], Metrics: plain });
   if (values.failureKind) {
     directives.push({
       Namespace: METRICS.namespace,
-      Dimensions: [[METRICS.failures.dimension]],
+      Dimensions: [[METRICS.serviceDimension, METRICS.failures.dimension]],
       Metrics: [{ Name: METRICS.failures.name, Unit: METRICS.failures.unit }],
     });
     fields[METRICS.failures.dimension] = values.failureKind;

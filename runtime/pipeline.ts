@@ -1,6 +1,7 @@
 /** What both handlers share: configuration, SDK clients, logging, and "generate then store". */
 import { createImageGenerator, type GeneratedImage, type ImageGenerator } from "./bedrock";
 import { readConfig, type Env, type RuntimeConfig } from "./config";
+import { ENV } from "./defaults";
 import { createLogger, type Logger, type LogSink } from "./log";
 import type { ImageParams } from "./models";
 import { sidecarFor, createImageStore, type ImageSidecar, type ImageStore, type StoredImage } from "./storage";
@@ -28,7 +29,8 @@ export function createServices(config: RuntimeConfig): Services {
  * start). A configuration error is kept, logged once here and reported by every invocation.
  */
 export function setupHandler(env: Env, options: HandlerOptions, handler: string): HandlerSetup {
-  const logger = createLogger(options.log);
+  // Read directly, not through readConfig: a misconfigured function still logs under its own name.
+  const logger = createLogger(options.log, env[ENV.metricsService]?.trim() || undefined);
   try {
     return { logger, services: createServices(readConfig(env)) };
   } catch (err) {

@@ -154,6 +154,7 @@ for (const stackName of ["dev", "prod"]) {
         assert.equal(vars[ENV.prefix], cfg(stack, "imagePrefix"), key);
         assert.equal(vars[ENV.modelId], cfg(stack, "modelId"), key);
         assert.equal(vars[ENV.bedrockRegion], cfg(stack, "bedrockRegion"), key);
+        assert.equal(vars[ENV.metricsService], `couch-explorers-${stackName}`, `${key} ${ENV.metricsService}`);
         assert.equal(vars[ENV.queueUrl], key === "enqueue" ? queue.state.url : undefined, `${key} ${ENV.queueUrl}`);
         for (const local of [ENV.bedrockEndpoint, ENV.s3Endpoint, ENV.sqsEndpoint]) assert.equal(vars[local], undefined, `${key} sets ${local}`);
         for (const value of Object.values(vars)) assert.equal(typeof value, "string");
@@ -183,9 +184,11 @@ for (const stackName of ["dev", "prod"]) {
       has((m) => m[1] === "ApproximateNumberOfMessagesVisible" && m[3] === queue, "queue depth");
       has((m) => m[1] === "ApproximateNumberOfMessagesVisible" && m[3] === dlq, "DLQ depth");
       for (const stat of ["p50", "p95"]) {
-        has((m) => m[0] === METRICS.namespace && m[1] === METRICS.generationLatency.name && m[2]?.stat === stat, `latency ${stat}`);
+        has((m) => m[0] === METRICS.namespace && m[1] === METRICS.generationLatency.name
+          && m[2] === METRICS.serviceDimension && m[3] === `couch-explorers-${stackName}` && m[4]?.stat === stat, `latency ${stat} of this stack`);
       }
-      has((m) => typeof m[0]?.expression === "string" && m[0].expression.includes(METRICS.failures.dimension) && m[0].expression.includes(METRICS.failures.name), "failures by kind");
+      has((m) => typeof m[0]?.expression === "string" && m[0].expression.includes(METRICS.failures.dimension) && m[0].expression.includes(METRICS.failures.name)
+        && m[0].expression.includes(`${METRICS.serviceDimension}="couch-explorers-${stackName}"`), "failures by kind of this stack");
       for (const code of ["4xx", "5xx"]) has((m) => m[0] === "AWS/ApiGateway" && m[1] === code && m[3] === apiId, `API ${code}`);
       for (const w of body.widgets) assert.equal(w.properties.region, "eu-west-1");
     });

@@ -166,24 +166,25 @@ describe("runtime building blocks", () => {
   });
 
   describe("embedded metric format", () => {
-    it("success: latency and count without dimensions", () => {
-      const fields = emfFields({ generationLatencyMs: 812.4, imagesGenerated: 1 }, 1700000000000) as any;
+    it("success: latency and count with the Service dimension only", () => {
+      const fields = emfFields({ generationLatencyMs: 812.4, imagesGenerated: 1 }, "couch-explorers-dev", 1700000000000) as any;
       assert.deepEqual(fields._aws, {
         Timestamp: 1700000000000,
         CloudWatchMetrics: [
-          { Namespace: "CouchExplorers", Dimensions: [[]], Metrics: [{ Name: "GenerationLatency", Unit: "Milliseconds" }, { Name: "ImagesGenerated", Unit: "Count" }] },
+          { Namespace: "CouchExplorers", Dimensions: [["Service"]], Metrics: [{ Name: "GenerationLatency", Unit: "Milliseconds" }, { Name: "ImagesGenerated", Unit: "Count" }] },
         ],
       });
       assert.equal(fields.GenerationLatency, 812);
       assert.equal(fields.ImagesGenerated, 1);
+      assert.equal(fields.Service, "couch-explorers-dev");
     });
 
-    it("failure: Failures with the FailureKind dimension", () => {
+    it("failure: Failures with the Service and FailureKind dimensions (Service defaults)", () => {
       const fields = emfFields({ failureKind: "transient" }) as any;
       assert.deepEqual(fields._aws.CloudWatchMetrics, [
-        { Namespace: METRICS.namespace, Dimensions: [["FailureKind"]], Metrics: [{ Name: "Failures", Unit: "Count" }] },
+        { Namespace: METRICS.namespace, Dimensions: [["Service", "FailureKind"]], Metrics: [{ Name: "Failures", Unit: "Count" }] },
       ]);
-      assert.deepEqual([fields.FailureKind, fields.Failures], ["transient", 1]);
+      assert.deepEqual([fields.FailureKind, fields.Failures, fields.Service], ["transient", 1, DEFAULTS.metricsService]);
       assert.deepEqual(emfFields({}), {});
     });
   });
