@@ -4,7 +4,7 @@ import { join } from "node:path";
 import YAML from "yaml";
 import { INFRA_DEFAULTS } from "../../components/defaults";
 import { DEFAULTS } from "../../runtime/defaults";
-import { readProject, REPO_ROOT } from "./stack";
+import { readProject, REPO_ROOT, stackConfig } from "./stack";
 
 const project = readProject();
 const schema = project.config;
@@ -41,7 +41,7 @@ describe("infra: Pulumi.yaml config schema and stack files", () => {
     const known: Record<string, unknown> = { ...DEFAULTS, ...INFRA_DEFAULTS };
     let compared = 0;
     for (const [key, entry] of Object.entries(schema)) {
-      if (entry.default === undefined) continue;
+      if (entry.default === undefined || key === "bucketName") continue; // "" = create a bucket, checked below
       assert.ok(key in known, `Pulumi.yaml default for ${key} has no counterpart in DEFAULTS or INFRA_DEFAULTS`);
       assert.equal(entry.default, known[key], `Pulumi.yaml default of ${key}`);
       compared++;
@@ -53,8 +53,15 @@ describe("infra: Pulumi.yaml config schema and stack files", () => {
     assert.ok(compared >= Object.keys(INFRA_DEFAULTS).length + 4);
   });
 
-  it("leaves no default where none is sensible (bucket, prefix, e-mail)", () => {
-    for (const key of ["bucketName", "imagePrefix", "alarmEmail"]) assert.equal(schema[key].default, undefined, key);
+  it("leaves no default where none is sensible (prefix, e-mail); the bucket defaults to empty = create one", () => {
+    for (const key of ["imagePrefix", "alarmEmail"]) assert.equal(schema[key].default, undefined, key);
+    // Without a default the CLI would demand a value from every stack, and "create a bucket" could never be chosen.
+    assert.equal(schema.bucketName.default, "");
+  });
+
+  it("requires every declared key without a default, as the Pulumi CLI does", () => {
+    assert.throws(() => stackConfig("dev", { "couch-explorers:alarmEmail": null }), /missing configuration value\(s\): alarmEmail/);
+    assert.doesNotThrow(() => stackConfig("dev", { "couch-explorers:bucketName": null }));
   });
 
   for (const stack of ["dev", "prod"]) {

@@ -217,6 +217,7 @@ describe("infra: a stack that names no bucket (fresh account)", function () {
   this.timeout(120000);
   let stack: EvaluatedStack;
   before(() => {
+    // Removing the stack's value leaves Pulumi.yaml's empty default: "create a bucket".
     stack = evaluateStack("dev", { "couch-explorers:bucketName": null });
   });
 

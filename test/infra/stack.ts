@@ -60,9 +60,17 @@ export function stackConfig(stack: string, overrides: Record<string, string | nu
     config[key] = typeof value === "object" ? JSON.stringify(value) : String(value);
   }
   for (const [key, value] of Object.entries(overrides)) {
-    if (value === null) delete config[key];
-    else config[key] = value;
+    if (value !== null) config[key] = value;
+    else {
+      // Removing the stack's value leaves the project default, if there is one.
+      const fallback = project.config?.[key.slice(project.name.length + 1)]?.default;
+      if (fallback === undefined) delete config[key];
+      else config[key] = String(fallback);
+    }
   }
+  // As the Pulumi CLI does before running the program: a declared key with no default must be set.
+  const missing = Object.keys(project.config ?? {}).filter((key) => config[`${project.name}:${key}`] === undefined);
+  if (missing.length) throw new Error(`Stack '${stack}' is missing configuration value(s): ${missing.join(", ")}`);
   return config;
 }
 
@@ -78,7 +86,7 @@ function childEnv(): NodeJS.ProcessEnv {
 
 /**
  * Evaluates the program for `stack` (config from Pulumi.<stack>.yaml). `overrides` replaces config
- * values (`null` removes one), e.g. to see what a stack without a bucket name creates.
+ * values (`null` removes the stack's value, leaving the project default), e.g. to see what a stack without a bucket name creates.
  */
 export function evaluateStack(stack: string, overrides: Record<string, string | null> = {}): EvaluatedStack {
   const key = JSON.stringify([stack, overrides]);
