@@ -73,6 +73,7 @@ export class ImageQueue extends pulumi.ComponentResource {
     const timeoutSeconds = args.timeoutSeconds ?? INFRA_DEFAULTS.workerTimeoutSeconds;
     const batchSize = args.batchSize ?? INFRA_DEFAULTS.queueBatchSize;
     const workerConcurrency = args.workerConcurrency ?? DEFAULTS.workerConcurrency;
+    const maxReceiveCount = args.maxReceiveCount ?? INFRA_DEFAULTS.maxReceiveCount;
 
     this.deadLetterQueue = new aws.sqs.Queue(`${name}-dlq`, {
       messageRetentionSeconds: DLQ_RETENTION_SECONDS,
@@ -85,7 +86,7 @@ export class ImageQueue extends pulumi.ComponentResource {
       sqsManagedSseEnabled: true,
       redrivePolicy: pulumi.jsonStringify({
         deadLetterTargetArn: this.deadLetterQueue.arn,
-        maxReceiveCount: args.maxReceiveCount ?? INFRA_DEFAULTS.maxReceiveCount,
+        maxReceiveCount,
       }),
     }, parent);
 
@@ -95,6 +96,8 @@ export class ImageQueue extends pulumi.ComponentResource {
       environment: {
         ...storageAndModelEnvironment(args.storage, args.model),
         [ENV.workerConcurrency]: String(workerConcurrency),
+        // The worker records a failure on a message's last delivery, before SQS moves it to the DLQ.
+        [ENV.maxReceiveCount]: String(maxReceiveCount),
         // A batch larger than the concurrency is generated in rounds; all of them must fit in the
         // timeout, or Lambda kills the invocation and the whole batch comes back.
         ...modelCallBudget(timeoutSeconds, DEFAULTS.bedrockMaxAttempts, Math.ceil(batchSize / workerConcurrency)),

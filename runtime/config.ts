@@ -14,6 +14,8 @@ export interface RuntimeConfig {
   queueUrl?: string;
   urlExpirySeconds: number;
   workerConcurrency: number;
+  /** The queue's redrive limit; undefined when unknown (then no last-delivery failure records). */
+  maxReceiveCount?: number;
   bedrockTimeoutMs: number;
   bedrockMaxAttempts: number;
   /** Region of the S3/SQS clients; undefined lets the SDK's own chain decide. */
@@ -59,6 +61,7 @@ export function readConfig(env: Env = process.env): RuntimeConfig {
     queueUrl: text(env, ENV.queueUrl),
     urlExpirySeconds: integer(env, ENV.urlExpirySeconds, DEFAULTS.urlExpirySeconds, 1, 604800),
     workerConcurrency: integer(env, ENV.workerConcurrency, DEFAULTS.workerConcurrency, 1, DEFAULTS.maxWorkerConcurrency),
+    maxReceiveCount: text(env, ENV.maxReceiveCount) === undefined ? undefined : integer(env, ENV.maxReceiveCount, 1, 1, 1000),
     bedrockTimeoutMs: integer(env, ENV.bedrockTimeoutMs, DEFAULTS.bedrockTimeoutMs, 1, 900000),
     bedrockMaxAttempts: integer(env, ENV.bedrockMaxAttempts, DEFAULTS.bedrockMaxAttempts, 1, 10),
     region: text(env, ENV.region),

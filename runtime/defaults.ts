@@ -53,6 +53,12 @@ export const ENV = {
   queueUrl: "QUEUE_URL",
   urlExpirySeconds: "URL_EXPIRY_SECONDS",
   workerConcurrency: "WORKER_CONCURRENCY",
+  /**
+   * The queue's redrive maxReceiveCount. When set, the worker writes a failure record for a record
+   * that fails transiently on its last delivery (it then goes to the DLQ), so its status is not
+   * "pending" forever.
+   */
+  maxReceiveCount: "MAX_RECEIVE_COUNT",
   /** Optional tuning of the Bedrock client (defaults above). */
   bedrockTimeoutMs: "BEDROCK_TIMEOUT_MS",
   bedrockMaxAttempts: "BEDROCK_MAX_ATTEMPTS",

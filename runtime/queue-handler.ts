@@ -6,7 +6,8 @@
  *   exactly those (and the DLQ takes them after maxReceiveCount). Needs ReportBatchItemFailures on
  *   the event source mapping.
  * - A permanent failure (bad prompt, content filter, …) is acknowledged after writing
- *   <prefix>/images/<messageId>.failed.json, which GET /images/{id} reports.
+ *   <prefix>/images/<messageId>.failed.json, which GET /images/{id} reports. A transient failure on
+ *   the last delivery (MAX_RECEIVE_COUNT) writes that record too, then goes to the DLQ.
  * - Never throws: whatever goes wrong becomes a transient failure of that record.
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
@@ -49,31 +50,43 @@ async function processRecord(services: Services, logger: Logger, record: SQSReco
   } catch (err) {
     const failure = asGenerationError(err);
     const fields = { ...base, kind: failure.kind, code: failure.code, error: failure.message };
-    if (failure.kind === "permanent") {
-      try {
-        const key = await store.saveFailure({
-          jobId,
-          reason: failure.message,
-          kind: failure.kind,
-          code: failure.code,
-          ...(typeof input.prompt === "string" ? { prompt: input.prompt } : {}),
-          model: config.modelId,
-          failedAt: new Date().toISOString(),
-        });
-        logger.write({ level: "warn", ...fields, outcome: "failed-permanent", key, latencyMs: Date.now() - started }, { failureKind: "permanent" });
-        return "failed-permanent";
-      } catch (storeErr) {
-        // Without the failure record nobody could learn what happened: let SQS try again.
-        logger.write(
-          { level: "error", ...fields, outcome: "failed-transient", error: `${failure.message}; failure record not written: ${asGenerationError(storeErr).message}`, latencyMs: Date.now() - started },
-          { failureKind: "transient" },
-        );
-        return "failed-transient";
-      }
+    const lastDelivery = isLastDelivery(record, config.maxReceiveCount);
+    if (failure.kind === "transient" && !lastDelivery) {
+      logger.write({ level: "warn", ...fields, outcome: "failed-transient", latencyMs: Date.now() - started }, { failureKind: "transient" });
+      return "failed-transient";
     }
-    logger.write({ level: "warn", ...fields, outcome: "failed-transient", latencyMs: Date.now() - started }, { failureKind: "transient" });
-    return "failed-transient";
+    // A permanent failure, or a transient one on the last delivery before the DLQ: record why, so
+    // GET /images/{id} answers "failed" instead of "pending" forever.
+    const reason = failure.kind === "permanent" ? failure.message : `gave up after ${config.maxReceiveCount} deliveries: ${failure.message}`;
+    try {
+      const key = await store.saveFailure({
+        jobId,
+        reason,
+        kind: failure.kind,
+        code: failure.code,
+        ...(typeof input.prompt === "string" ? { prompt: input.prompt } : {}),
+        model: config.modelId,
+        failedAt: new Date().toISOString(),
+      });
+      // A transient failure still goes back to SQS, which moves it to the DLQ for a later redrive.
+      const outcome: RecordOutcome = failure.kind === "permanent" ? "failed-permanent" : "failed-transient";
+      logger.write({ level: "warn", ...fields, outcome, key, latencyMs: Date.now() - started }, { failureKind: failure.kind });
+      return outcome;
+    } catch (storeErr) {
+      // Without the failure record nobody could learn what happened: let SQS try again.
+      logger.write(
+        { level: "error", ...fields, outcome: "failed-transient", error: `${failure.message}; failure record not written: ${asGenerationError(storeErr).message}`, latencyMs: Date.now() - started },
+        { failureKind: "transient" },
+      );
+      return "failed-transient";
+    }
   }
+}
+
+/** True when SQS will not deliver this record again if it fails now (it goes to the DLQ). */
+function isLastDelivery(record: SQSRecord, maxReceiveCount: number | undefined): boolean {
+  const received = Number(record.attributes?.ApproximateReceiveCount);
+  return maxReceiveCount !== undefined && Number.isFinite(received) && received >= maxReceiveCount;
 }
 
 /** Creates the SQS handler; configuration is read from `env` once, here. */

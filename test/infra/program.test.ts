@@ -166,6 +166,7 @@ for (const stackName of ["dev", "prod"]) {
         }
       }
       assert.equal(fns.worker.inputs.environment.variables[ENV.workerConcurrency], cfg(stack, "workerConcurrency"));
+      assert.equal(fns.worker.inputs.environment.variables[ENV.maxReceiveCount], cfg(stack, "maxReceiveCount"), "the worker knows the redrive limit");
       assert.ok(fns.generate.inputs.environment.variables[ENV.bedrockTimeoutMs], "the API's model calls are bounded");
       assert.equal(fns.generate.inputs.environment.variables[ENV.urlExpirySeconds], cfg(stack, "urlExpirySeconds"));
       assert.equal(stack.outputs.imageLocation, `s3://${cfg(stack, "bucketName")}/${cfg(stack, "imagePrefix")}/`);

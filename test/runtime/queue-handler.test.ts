@@ -165,6 +165,28 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     assert.deepEqual(await jobKeys(id), []);
   });
 
+  it("with MAX_RECEIVE_COUNT, the last transient failure leaves a failure record before the DLQ, and a later success wins", async () => {
+    peers.bedrock.failWhenPromptIncludes("[flaky]", "throttle");
+    const id = await send("[flaky] harbour at dawn");
+    const handler = worker({ [ENV.maxReceiveCount]: "2" });
+    const first = await deliverBatch(peers.sqs, peers.queueUrl, handler, { visibilityTimeoutSeconds: 1, waitTimeSeconds: 3 });
+    assert.deepEqual(first?.response.batchItemFailures, [{ itemIdentifier: id }]);
+    assert.deepEqual(await jobKeys(id), [], "not the last delivery yet: no record");
+    const last = await deliverBatch(peers.sqs, peers.queueUrl, handler, { visibilityTimeoutSeconds: 1, waitTimeSeconds: 3 });
+    assert.equal(last?.event.Records[0].attributes.ApproximateReceiveCount, "2");
+    assert.deepEqual(last?.response.batchItemFailures, [{ itemIdentifier: id }], "still returned, so SQS moves it to the DLQ");
+    const record = await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.failed.json`);
+    assert.deepEqual([record.kind, record.code], ["transient", "throttled"]);
+    assert.match(record.reason, /^gave up after 2 deliveries: /);
+    const dead = await receive(peers.sqs, peers.dlqUrl, { waitTimeSeconds: 3 });
+    assert.deepEqual(dead.map((m) => m.MessageId), [id]);
+    // Redriven from the DLQ once the model is back, the same message id becomes its picture.
+    peers.bedrock.reset();
+    const redriven = await handler(sqsEvent([{ ...dead[0], Attributes: { ApproximateReceiveCount: "1" } }]));
+    assert.deepEqual(redriven, { batchItemFailures: [] });
+    assert.ok((await jobKeys(id)).includes(`${peers.prefix}/images/${id}.png`));
+  });
+
   it("records run concurrently, never more than WORKER_CONCURRENCY at once", async () => {
     peers.bedrock.setLatency(150);
     const ids: string[] = [];

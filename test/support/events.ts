@@ -125,6 +125,8 @@ export async function receive(sqs: SQSClient, queueUrl: string, opts: ReceiveOpt
         WaitTimeSeconds: 0,
         VisibilityTimeout: opts.visibilityTimeoutSeconds,
         MessageSystemAttributeNames: ["All"],
+        // local-aws-sqs 2.0.2 reads only the older (still accepted) AttributeNames.
+        AttributeNames: ["All"],
       }),
     );
     if (answer.Messages?.length || Date.now() >= deadline) return answer.Messages ?? [];
