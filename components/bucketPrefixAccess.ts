@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { PolicyStatement, policyDocument } from "./policy";
+import { normalizePrefix } from "../runtime/config";
 
 /** Arguments of {@link BucketPrefixAccess}. */
 export interface BucketPrefixAccessArgs {
@@ -39,10 +40,9 @@ export class BucketPrefixAccess extends pulumi.ComponentResource {
     super("couch-explorers:components:BucketPrefixAccess", name, {}, opts);
     const parent = { parent: this };
 
-    this.prefix = args.prefix.replace(/^\/+|\/+$/g, "");
-    if (!this.prefix || this.prefix.includes("*") || this.prefix.includes("..")) {
-      throw new Error(`imagePrefix must be a non-empty S3 key prefix without "*" or "..", got "${args.prefix}"`);
-    }
+    const prefix = normalizePrefix(args.prefix);
+    if (!prefix) throw new Error(`imagePrefix must be a non-empty S3 key prefix without "*" or "..", got "${args.prefix}"`);
+    this.prefix = prefix;
 
     let bucketArn: pulumi.Output<string>;
     if (args.bucketName) {

@@ -17,6 +17,12 @@ export interface FoundationModel {
 }
 
 export function foundationModel(id: string = DEFAULTS.modelId, region: string = DEFAULTS.bedrockRegion): FoundationModel {
+  // An inference profile ("us.amazon.nova-canvas-v1:0") needs other ARNs (the profile's, with the
+  // account, plus each region's foundation model); granting the foundation-model ARN alone would
+  // deploy fine and then fail every call with AccessDenied. Say so at preview time instead.
+  if (/^[a-z]{2,4}\./.test(id)) {
+    throw new Error(`modelId "${id}" is a cross-region inference profile; this program grants foundation models only: use the model id without the "${id.split(".")[0]}." prefix`);
+  }
   const partition = aws.getPartitionOutput().partition;
   return { id, region, arn: pulumi.interpolate`arn:${partition}:bedrock:${region}::foundation-model/${id}` };
 }

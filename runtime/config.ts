@@ -46,12 +46,21 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
+/**
+ * The key prefix without leading/trailing slashes, or undefined when it is unusable: empty (the
+ * whole bucket), or holding "*" (an IAM wildcard) or ".." — shared by the runtime and the IAM policies.
+ */
+export function normalizePrefix(raw: string): string | undefined {
+  const prefix = raw.trim().replace(/^\/+|\/+$/g, "");
+  return prefix && !prefix.includes("*") && !prefix.includes("..") ? prefix : undefined;
+}
+
 /** Reads and validates the configuration; throws ConfigError naming the variable at fault. */
 export function readConfig(env: Env = process.env): RuntimeConfig {
   const bucket = required(env, ENV.bucket);
-  const prefix = required(env, ENV.prefix).replace(/^\/+|\/+$/g, "");
-  if (!prefix || prefix.includes("..")) {
-    throw new ConfigError(`environment variable ${ENV.prefix} must be a non-empty key prefix without ".."`);
+  const prefix = normalizePrefix(required(env, ENV.prefix));
+  if (!prefix) {
+    throw new ConfigError(`environment variable ${ENV.prefix} must be a non-empty key prefix without "*" or ".."`);
   }
   return {
     bucket,

@@ -247,6 +247,10 @@ describe("infra: a stack that names no bucket (fresh account)", function () {
 
 describe("infra: config errors", function () {
   this.timeout(120000);
+  it("stops with a clear message when the model id is an inference profile its IAM grant would not cover", () => {
+    assert.throws(() => evaluateStack("dev", { "couch-explorers:modelId": "us.amazon.nova-canvas-v1:0" }), /cross-region inference profile/);
+  });
+
   it("stops with a clear message when the prefix would reach the whole bucket", () => {
     assert.throws(() => evaluateStack("dev", { "couch-explorers:imagePrefix": "/" }), /imagePrefix must be a non-empty S3 key prefix/);
   });

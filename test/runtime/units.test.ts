@@ -148,6 +148,8 @@ describe("runtime building blocks", () => {
       assert.throws(() => readConfig({ [ENV.prefix]: "p" }), /BUCKET_NAME is required/);
       assert.throws(() => readConfig({ [ENV.bucket]: "b", [ENV.prefix]: "  " }), /IMAGE_PREFIX is required/);
       assert.throws(() => readConfig({ [ENV.bucket]: "b", [ENV.prefix]: "a/../b" }), ConfigError);
+      assert.throws(() => readConfig({ [ENV.bucket]: "b", [ENV.prefix]: "cand/*" }), /IMAGE_PREFIX must be a non-empty key prefix without "\*" or "\.\."/);
+      assert.throws(() => readConfig({ [ENV.bucket]: "b", [ENV.prefix]: "///" }), /IMAGE_PREFIX must be a non-empty key prefix/);
     });
 
     it("applies DEFAULTS and trims the prefix", () => {
