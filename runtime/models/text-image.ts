@@ -1,3 +1,4 @@
+import { DEFAULTS } from "../defaults";
 import type { ImageParams, ModelAdapter, ParsedImages } from "./adapter";
 
 /**
@@ -54,7 +55,7 @@ function titan(family: string, id: string): ModelAdapter {
     ...textImage,
     family,
     matches: idMatcher(id),
-    maxPromptLength: 512,
+    maxPromptLength: DEFAULTS.maxPromptLength, // Titan's limit is the project's default
     seed: { min: 0, max: 2147483647 },
     cfgScale: { min: 1.1, max: 10 },
     isAllowedSize: (w, h) => TITAN_SIZES.includes(`${w}x${h}`),

@@ -4,6 +4,7 @@ import { Readable } from "node:stream";
 import { main, type Io } from "../../client/src/cli";
 import { BATCH_SIZE, MAX_PROMPT_LENGTH } from "../../client/src/input";
 import { EXIT } from "../../client/src/errors";
+import { DEFAULTS } from "../../runtime/defaults";
 import { closedPort, startSqsPeer, TEST_CREDENTIALS, type SqsPeer } from "./sqs-peer";
 
 interface Run {
@@ -101,6 +102,10 @@ describe("couch-send (in-process, local SQS)", () => {
     const received = await peer.drain(queueUrl);
     const idByBody = new Map(received.map((m) => [m.body, m.messageId]));
     for (const s of doc.sent) assert.equal(s.messageId, idByBody.get(s.prompt));
+  });
+
+  it("keeps its own prompt limit equal to the runtime's (it is built alone and cannot import it)", () => {
+    assert.equal(MAX_PROMPT_LENGTH, DEFAULTS.maxPromptLength);
   });
 
   it("accepts a prompt of exactly the model's limit", async () => {
