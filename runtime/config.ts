@@ -47,6 +47,14 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
 }
 
 /**
+ * Region for the S3/SQS clients: the configured one; with a local endpoint and none configured, a
+ * fixed one (local servers ignore it); otherwise undefined, so the SDK's own chain decides.
+ */
+export function clientRegion(config: Pick<RuntimeConfig, "region">, endpoint: string | undefined): string | undefined {
+  return config.region ?? (endpoint ? DEFAULTS.localRegion : undefined);
+}
+
+/**
  * The key prefix without leading/trailing slashes, or undefined when it is unusable: empty (the
  * whole bucket), or holding "*" (an IAM wildcard) or ".." — shared by the runtime and the IAM policies.
  */

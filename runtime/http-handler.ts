@@ -10,7 +10,7 @@
  */
 import { SQSClient, SendMessageCommand, type SQSClientConfig } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult } from "aws-lambda";
-import type { Env } from "./config";
+import { clientRegion, type Env } from "./config";
 import { DEFAULTS } from "./defaults";
 import { asGenerationError, GenerationError, type FailureCode } from "./errors";
 import { JOB_ID_PATTERN, validateImageRequest } from "./jobs";
@@ -124,7 +124,7 @@ export function createHttpHandler(env: Env = process.env, options: HandlerOption
   const { logger, services, configError } = setupHandler(env, options, "http");
   let sqs: SQSClient | undefined;
   if (services?.config.queueUrl) {
-    const sqsConfig: SQSClientConfig = { region: services.config.region ?? (services.config.sqsEndpoint ? DEFAULTS.localRegion : undefined) };
+    const sqsConfig: SQSClientConfig = { region: clientRegion(services.config, services.config.sqsEndpoint) };
     if (services.config.sqsEndpoint) sqsConfig.endpoint = services.config.sqsEndpoint;
     sqs = new SQSClient(sqsConfig);
   }

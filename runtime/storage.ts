@@ -5,8 +5,7 @@
  */
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import type { RuntimeConfig } from "./config";
-import { DEFAULTS } from "./defaults";
+import { clientRegion, type RuntimeConfig } from "./config";
 import { asGenerationError, type FailureCode, type FailureKind } from "./errors";
 import type { ImageParams } from "./models";
 
@@ -84,7 +83,7 @@ function isNotFound(err: unknown): boolean {
 type StorageSettings = Pick<RuntimeConfig, "bucket" | "prefix" | "urlExpirySeconds" | "region" | "s3Endpoint">;
 
 export function createImageStore(config: StorageSettings): ImageStore {
-  const clientConfig: S3ClientConfig = { region: config.region ?? (config.s3Endpoint ? DEFAULTS.localRegion : undefined) };
+  const clientConfig: S3ClientConfig = { region: clientRegion(config, config.s3Endpoint) };
   if (config.s3Endpoint) {
     clientConfig.endpoint = config.s3Endpoint;
     clientConfig.forcePathStyle = true;
