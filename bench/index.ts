@@ -3,9 +3,10 @@
  * BenchSection, added to SECTIONS below.
  */
 import type { BenchSection } from "./section";
+import { localSection } from "./local";
 import { runtimeSection } from "./runtime";
 
-const SECTIONS: BenchSection[] = [runtimeSection];
+const SECTIONS: BenchSection[] = [runtimeSection, localSection];
 
 async function main(): Promise<void> {
   for (const section of SECTIONS) {

@@ -1,0 +1,43 @@
+/**
+ * The local object store: s3rver, files under the data directory so pictures survive a restart.
+ */
+import * as http from "node:http";
+import { mkdirSync } from "node:fs";
+import { closeServer, listen } from "./listen";
+import { LOCAL_ENV } from "./config";
+
+// s3rver ships no types; the parts used here.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const S3rver = require("s3rver");
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const AWSAccount = require("s3rver/lib/models/account");
+
+export interface ObjectStore { url: string; port: number; close(): Promise<void> }
+
+/**
+ * s3rver only knows the access key "S3RVER". The handlers sign with whatever the AWS credential
+ * chain yields (dummy keys locally, the user's real keys with MODEL=bedrock), so the local store
+ * accepts any key id — like local-aws-sqs does. Only this fake server is relaxed; the signing
+ * clients are the real ones.
+ */
+function acceptAnyAccessKey(): void {
+  const registry: Map<string, unknown> = AWSAccount.registry;
+  if ((registry as { acceptsAny?: boolean }).acceptsAny) return;
+  const get = registry.get.bind(registry);
+  registry.get = (id: string) => get(id) ?? AWSAccount.DUMMY_ACCOUNT;
+  (registry as { acceptsAny?: boolean }).acceptsAny = true;
+}
+
+export async function startObjectStore(opts: { host: string; port: number; directory: string; bucket: string }): Promise<ObjectStore> {
+  mkdirSync(opts.directory, { recursive: true });
+  acceptAnyAccessKey();
+  const s3rver = new S3rver({ directory: opts.directory, silent: true, configureBuckets: [{ name: opts.bucket }] });
+  await s3rver.configureBuckets(); // creates the bucket if missing, keeps its objects otherwise
+  const server = http.createServer(s3rver.callback());
+  const port = await listen(server, opts.host, opts.port, "object store (s3rver)", LOCAL_ENV.s3Port);
+  return {
+    url: `http://${opts.host}:${port}`,
+    port,
+    close: () => closeServer(server),
+  };
+}

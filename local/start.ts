@@ -1,0 +1,283 @@
+/**
+ * `npm start`: the whole platform on one machine, no cloud, no network.
+ *
+ *   object store  s3rver on 127.0.0.1:4569, files under .data/ (pictures survive a restart)
+ *   queue         local-aws-sqs on 127.0.0.1:9324: image queue + DLQ with the stack's redrive policy
+ *   model         Bedrock-compatible InvokeModel server on 127.0.0.1:4599 (offline renderer);
+ *                 MODEL=bedrock uses real Bedrock with your AWS credentials instead
+ *   API           127.0.0.1:3000: the runtime's HTTP handler behind API Gateway-shaped events,
+ *                 plus GET /health and the gallery at GET /
+ *   worker        polls the queue and calls the runtime's queue handler, like Lambda's event source
+ *
+ * The handlers are the ones Lambda runs, unchanged: only endpoint overrides point them here.
+ */
+import * as path from "node:path";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { createHttpHandler, createQueueHandler } from "../runtime";
+import { ENV } from "../runtime/defaults";
+import { readConfig } from "../runtime/config";
+import { startBedrockServer, type BedrockServer, type FailureMode } from "./bedrock-server";
+import { LOCAL_ENV, LocalConfigError, loadLocalConfig, type LocalConfig } from "./config";
+import { PortInUseError } from "./listen";
+import { startObjectStore, type ObjectStore } from "./object-store";
+import { startQueueServer, type QueueServer } from "./queue-server";
+import { startApiServer, type ApiServer, type HttpHandler } from "./api-server";
+import { startWorker, type Worker } from "./worker";
+import { formatLogLine } from "./log-format";
+
+/** Credentials for the local servers, which accept any key; never sent anywhere else. */
+const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
+
+export interface LocalMode {
+  config: LocalConfig;
+  api: ApiServer;
+  objectStore: ObjectStore;
+  queue: QueueServer;
+  bedrock?: BedrockServer;
+  worker: Worker;
+  /** The environment the handlers were created with. */
+  handlerEnv: Record<string, string>;
+  /** Stops receiving, finishes the batch in flight, saves queued messages, closes every server. */
+  stop(): Promise<{ savedQueue: number; savedDlq: number }>;
+}
+
+/** Starts every component; on failure closes what already started and rethrows. */
+export async function startLocalMode(config: LocalConfig): Promise<LocalMode> {
+  const started: Array<() => Promise<void>> = [];
+  const closeStarted = async () => {
+    for (const close of started.reverse()) await close().catch(() => undefined);
+  };
+  try {
+    const objectStore = await startObjectStore({
+      host: config.host,
+      port: config.ports.s3,
+      directory: path.join(config.dataDir, "s3"),
+      bucket: config.bucket,
+    });
+    started.push(objectStore.close);
+
+    const queue = await startQueueServer({
+      host: config.host,
+      port: config.ports.sqs,
+      queueName: config.queueName,
+      dlqName: config.dlqName,
+      maxReceiveCount: config.maxReceiveCount,
+      visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+      region: config.region,
+      stateFile: path.join(config.dataDir, "queues.json"),
+    });
+    started.push(queue.close);
+
+    let bedrock: BedrockServer | undefined;
+    if (config.model === "local") {
+      try {
+        bedrock = await startBedrockServer({ host: config.host, port: config.ports.bedrock, latencyMs: config.localModel.latencyMs });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") {
+          throw new PortInUseError("model (Bedrock-compatible server)", config.host, config.ports.bedrock, LOCAL_ENV.bedrockPort);
+        }
+        throw err;
+      }
+      started.push(bedrock.close);
+      const { transient, permanent, failWhenPromptIncludes } = config.localModel;
+      if (transient || permanent) bedrock.setFailureRate({ transient, permanent });
+      for (const { marker, mode } of failWhenPromptIncludes) bedrock.failWhenPromptIncludes(marker, mode as FailureMode);
+    }
+
+    const handlerEnv: Record<string, string> = {
+      [ENV.bucket]: config.bucket,
+      [ENV.prefix]: config.prefix,
+      [ENV.modelId]: config.modelId,
+      [ENV.bedrockRegion]: config.bedrockRegion,
+      [ENV.queueUrl]: queue.queueUrl,
+      [ENV.maxReceiveCount]: String(config.maxReceiveCount),
+      [ENV.region]: config.region,
+      [ENV.s3Endpoint]: objectStore.url,
+      [ENV.sqsEndpoint]: queue.url,
+      ...(bedrock ? { [ENV.bedrockEndpoint]: bedrock.url } : {}),
+      ...(config.workerConcurrency ? { [ENV.workerConcurrency]: String(config.workerConcurrency) } : {}),
+      ...(config.urlExpirySeconds ? { [ENV.urlExpirySeconds]: String(config.urlExpirySeconds) } : {}),
+    };
+    for (const name of [ENV.bedrockTimeoutMs, ENV.bedrockMaxAttempts]) {
+      if (process.env[name]) handlerEnv[name] = process.env[name]!;
+    }
+    readConfig(handlerEnv); // fail now, with the variable's name, rather than on the first request
+
+    const log = (line: string) => process.stdout.write(`${formatLogLine(line)}\n`);
+    const httpHandler = createHttpHandler(handlerEnv, { log }) as HttpHandler;
+    const queueHandler = createQueueHandler(handlerEnv, { log });
+
+    const s3 = new S3Client({ region: config.region, endpoint: objectStore.url, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
+    const sqs = new SQSClient({ region: config.region, endpoint: queue.url, credentials: LOCAL_CREDENTIALS });
+
+    const worker = startWorker({
+      sqs,
+      queueUrl: queue.queueUrl,
+      queueArn: queue.queueArn,
+      region: config.region,
+      handler: queueHandler,
+      batchSize: config.batchSize,
+      idlePollMs: config.idlePollMs,
+      pollers: config.pollers,
+      visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+    });
+    started.push(async () => void (await worker.stop()));
+
+    const components = () => ({
+      api: { status: "ok", endpoint: api.url },
+      objectStore: { status: "ok", endpoint: objectStore.url, directory: path.join(config.dataDir, "s3") },
+      queue: { status: "ok", endpoint: queue.url },
+      model:
+        config.model === "local"
+          ? { status: "ok", kind: "local renderer", endpoint: bedrock!.url, modelId: config.modelId }
+          : { status: "ok", kind: "Amazon Bedrock", endpoint: `https://bedrock-runtime.${config.bedrockRegion}.amazonaws.com`, modelId: config.modelId },
+      worker: { status: "ok", ...worker.stats },
+    });
+    const api = await startApiServer({
+      host: config.host,
+      port: config.ports.api,
+      handler: httpHandler,
+      s3,
+      sqs,
+      bucket: config.bucket,
+      prefix: config.prefix,
+      queueUrl: queue.queueUrl,
+      dlqUrl: queue.dlqUrl,
+      health: () => ({
+        components: components(),
+        bucket: config.bucket,
+        prefix: config.prefix,
+        queueUrl: queue.queueUrl,
+        dlqUrl: queue.dlqUrl,
+        batchSize: config.batchSize,
+        maxReceiveCount: config.maxReceiveCount,
+        visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+      }),
+    });
+    started.push(api.close);
+
+    // The test server records every call; a long-running session only needs the recent ones.
+    const trim = bedrock && setInterval(() => bedrock!.calls.length > 1000 && bedrock!.calls.splice(0, bedrock!.calls.length - 1000), 60000);
+    trim && trim.unref();
+
+    let stopping: Promise<{ savedQueue: number; savedDlq: number }> | undefined;
+    return {
+      config,
+      api,
+      objectStore,
+      queue,
+      bedrock,
+      worker,
+      handlerEnv,
+      stop() {
+        stopping ??= (async () => {
+          if (trim) clearInterval(trim);
+          const held = await worker.stop(); // no new receives; the batches in flight finish
+          await api.close();
+          const saved = await queue.saveMessages(sqs, held);
+          await queue.close();
+          if (bedrock) await bedrock.close();
+          await objectStore.close();
+          s3.destroy();
+          sqs.destroy();
+          return { savedQueue: saved.queue, savedDlq: saved.dlq };
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await closeStarted();
+    throw err;
+  }
+}
+
+/** The startup banner: endpoints, queues and ready-to-paste examples. */
+export function banner(mode: LocalMode): string {
+  const { config, api, objectStore, queue, bedrock } = mode;
+  const lines = [
+    "",
+    "Couch Explorers — local mode",
+    `  gallery        ${api.url}/`,
+    `  API            ${api.url}   (POST /generate, POST /images, GET /images/{id}, GET /health)`,
+    `  object store   ${objectStore.url}   bucket ${config.bucket}, prefix ${config.prefix}/, files in ${path.relative(process.cwd(), config.dataDir) || "."}/s3`,
+    `  queue          ${queue.queueUrl}`,
+    `  dead letters   ${queue.dlqUrl}   (after ${config.maxReceiveCount} receives)`,
+    bedrock
+      ? `  model          ${bedrock.url}   (offline renderer posing as ${config.modelId}; MODEL=bedrock for the real one)`
+      : `  model          Amazon Bedrock ${config.modelId} in ${config.bedrockRegion}, with your AWS credentials`,
+    `  worker         batch size ${config.batchSize}, visibility timeout ${config.visibilityTimeoutSeconds} s, ${config.pollers} poller(s)`,
+    `  config         ${config.stackFile ? path.relative(process.cwd(), config.stackFile) : "built-in defaults (no Pulumi.dev.yaml)"} + environment overrides`,
+  ];
+  if (queue.restored.queue || queue.restored.dlq) {
+    lines.push(`  restored       ${queue.restored.queue} queued and ${queue.restored.dlq} dead-letter message(s) saved at the last shutdown`);
+  }
+  lines.push(
+    "",
+    "Try it:",
+    `  curl -X POST ${api.url}/generate -H 'content-type: application/json' -d '{"prompt":"me at a Parisian café, old polaroid look"}'`,
+    `  curl -X POST ${api.url}/images -d '{"prompt":"me on top of a pyramid at sunset"}'   # then GET ${api.url}/images/<id>`,
+    `  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region ${config.region} --endpoint-url ${queue.url} sqs send-message --queue-url ${queue.queueUrl} --message-body "me on top of a pyramid"`,
+    "",
+    `Local mode ready: ${api.url}  (Ctrl-C stops; queued messages are kept in ${path.relative(process.cwd(), config.dataDir) || "."}/queues.json)`,
+  );
+  return lines.join("\n");
+}
+
+function fail(message: string): never {
+  process.stderr.write(`npm start: ${message}\n`);
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  // The SDK's notice that its 2027 releases need Node 22 says nothing about this pinned install;
+  // in a newcomer's first terminal it reads like an error. Set the variable to "false" to see it.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  let config: LocalConfig;
+  try {
+    config = loadLocalConfig(process.env);
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  if (config.model === "local") {
+    // Only local servers are reached: sign with dummy keys so no real credential is ever looked up.
+    process.env.AWS_ACCESS_KEY_ID = LOCAL_CREDENTIALS.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = LOCAL_CREDENTIALS.secretAccessKey;
+    delete process.env.AWS_SESSION_TOKEN;
+    delete process.env.AWS_PROFILE;
+  }
+
+  let mode: LocalMode;
+  try {
+    mode = await startLocalMode(config);
+  } catch (err) {
+    if (err instanceof PortInUseError || err instanceof LocalConfigError || (err as Error)?.name === "ConfigError") {
+      return fail((err as Error).message);
+    }
+    return fail(`could not start: ${(err as Error)?.message ?? err}`);
+  }
+  process.stdout.write(`${banner(mode)}\n`);
+
+  let signals = 0;
+  const shutdown = (signal: string) => {
+    if (++signals > 1) {
+      process.stderr.write("Stopping now without waiting; messages being worked on return to the queue file only if already saved.\n");
+      process.exit(130);
+    }
+    process.stdout.write(`\n${signal}: stopping (the batch in flight finishes first; Ctrl-C again to force)…\n`);
+    mode
+      .stop()
+      .then(({ savedQueue, savedDlq }) => {
+        process.stdout.write(`Stopped. ${savedQueue} queued and ${savedDlq} dead-letter message(s) saved for the next start.\n`);
+        process.exit(0);
+      })
+      .catch((err) => {
+        process.stderr.write(`Stopped with an error: ${(err as Error)?.message ?? err}\n`);
+        process.exit(1);
+      });
+  };
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+}
+
+if (require.main === module) void main();

@@ -1,0 +1,201 @@
+/**
+ * The local stand-in for Lambda's SQS event source mapping: receive a batch, hand the runtime's
+ * queue handler an SQS event shaped like Lambda's, delete what succeeded, and leave the records
+ * listed in `batchItemFailures` to reappear after the visibility timeout (local-aws-sqs moves them
+ * to the dead-letter queue after the max receive count, as SQS does).
+ */
+import {
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  type Message,
+  type MessageAttributeValue,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from "aws-lambda";
+
+export type QueueHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
+
+export interface WorkerOptions {
+  sqs: SQSClient;
+  queueUrl: string;
+  queueArn: string;
+  region: string;
+  handler: QueueHandler;
+  /** Records per handler call (the event source mapping's batch size). */
+  batchSize: number;
+  /**
+   * Pause between receives while the queue is empty. The worker short-polls: local-aws-sqs's long
+   * polling holds its answer for the whole wait even when messages are there (and can hand a
+   * message out twice in one answer if the wait exceeds the visibility timeout), while real SQS
+   * answers as soon as it has something.
+   */
+  idlePollMs: number;
+  /** Receive loops running side by side (Lambda's event source mapping also polls in parallel). */
+  pollers: number;
+  /** The queue's visibility timeout: when a record left for redelivery shows up again. */
+  visibilityTimeoutSeconds: number;
+  /** Called with a one-line description of anything unusual (default: console.error). */
+  log?: (line: string) => void;
+}
+
+export interface WorkerStats { batches: number; received: number; deleted: number; failed: number; handlerErrors: number }
+
+/** A message as the worker received it, enough to send it again. */
+export interface HeldMessage { id: string; body: string; attributes?: Record<string, MessageAttributeValue> }
+
+export interface Worker {
+  stats: WorkerStats;
+  /**
+   * Stops receiving and waits for the batches in flight to finish. Resolves with the records
+   * those batches left for redelivery that are still invisible in the queue, so a shutdown can
+   * save them too. (They are not made visible with ChangeMessageVisibility: local-aws-sqs counts
+   * that as a receive and could redrive them to the DLQ early.)
+   */
+  stop(): Promise<HeldMessage[]>;
+}
+
+function lambdaAttributes(attrs: Record<string, MessageAttributeValue> | undefined): SQSMessageAttributes {
+  const out: SQSMessageAttributes = {};
+  for (const [name, a] of Object.entries(attrs ?? {})) {
+    out[name] = {
+      dataType: a.DataType ?? "String",
+      stringValue: a.StringValue,
+      binaryValue: a.BinaryValue ? Buffer.from(a.BinaryValue).toString("base64") : undefined,
+      stringListValues: a.StringListValues ?? [],
+      binaryListValues: (a.BinaryListValues ?? []).map((b) => Buffer.from(b).toString("base64")),
+    };
+  }
+  return out;
+}
+
+/** One received SQS message as Lambda's event source mapping delivers it. */
+export function toSqsRecord(m: Message, queueArn: string, region: string): SQSRecord {
+  const a = m.Attributes ?? {};
+  return {
+    messageId: m.MessageId!,
+    receiptHandle: m.ReceiptHandle!,
+    body: m.Body ?? "",
+    attributes: {
+      ApproximateReceiveCount: a.ApproximateReceiveCount ?? "1",
+      SentTimestamp: a.SentTimestamp ?? String(Date.now()),
+      SenderId: a.SenderId ?? "LOCAL",
+      ApproximateFirstReceiveTimestamp: a.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+      ...(a.AWSTraceHeader ? { AWSTraceHeader: a.AWSTraceHeader } : {}),
+    },
+    messageAttributes: lambdaAttributes(m.MessageAttributes),
+    md5OfBody: m.MD5OfBody ?? "",
+    ...(m.MD5OfMessageAttributes ? { md5OfMessageAttributes: m.MD5OfMessageAttributes } : {}),
+    eventSource: "aws:sqs",
+    eventSourceARN: queueArn,
+    awsRegion: region,
+  };
+}
+
+/**
+ * The ids to leave in the queue, per Lambda's ReportBatchItemFailures rules: a thrown error, or a
+ * response naming an id that is empty or not in the batch, fails the whole batch.
+ */
+export function failedIds(records: SQSRecord[], outcome: { response?: SQSBatchResponse | void; error?: unknown }): Set<string> {
+  const all = new Set(records.map((r) => r.messageId));
+  if (outcome.error !== undefined) return all;
+  const failures = outcome.response?.batchItemFailures ?? [];
+  const ids = new Set<string>();
+  for (const f of failures) {
+    if (!f?.itemIdentifier || !all.has(f.itemIdentifier)) return all;
+    ids.add(f.itemIdentifier);
+  }
+  return ids;
+}
+
+export function startWorker(opts: WorkerOptions): Worker {
+  const log = opts.log ?? ((line: string) => console.error(line));
+  const stats: WorkerStats = { batches: 0, received: 0, deleted: 0, failed: 0, handlerErrors: 0 };
+  let stopping = false;
+  /** Records left for redelivery and when they become visible in the queue again. */
+  const pendingRedelivery = new Map<string, { message: HeldMessage; visibleAt: number }>();
+
+  async function receiveBatch(): Promise<Message[]> {
+    const batch: Message[] = [];
+    // SQS hands out at most 10 per call; bigger batch sizes gather several calls, like Lambda.
+    while (batch.length < opts.batchSize && !stopping) {
+      const wanted = Math.min(10, opts.batchSize - batch.length);
+      const { Messages } = await opts.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: opts.queueUrl,
+          MaxNumberOfMessages: wanted,
+          WaitTimeSeconds: 0,
+          // Both spellings: newer SDKs send MessageSystemAttributeNames, local-aws-sqs reads AttributeNames.
+          AttributeNames: ["All"],
+          MessageSystemAttributeNames: ["All"],
+          MessageAttributeNames: ["All"],
+        }),
+      );
+      batch.push(...(Messages ?? []));
+      if ((Messages?.length ?? 0) < wanted) break; // the queue has no more right now
+    }
+    return batch;
+  }
+
+  async function runBatch(messages: Message[]): Promise<void> {
+    const byId = new Map(messages.map((m) => [m.MessageId!, m]));
+    const records = messages.map((m) => toSqsRecord(m, opts.queueArn, opts.region));
+    stats.batches++;
+    stats.received += records.length;
+    let outcome: { response?: SQSBatchResponse | void; error?: unknown };
+    try {
+      outcome = { response: await opts.handler({ Records: records }) };
+    } catch (error) {
+      stats.handlerErrors++;
+      log(`worker: the queue handler threw (${(error as Error)?.message ?? error}); the whole batch of ${records.length} returns to the queue`);
+      outcome = { error };
+    }
+    const failed = failedIds(records, outcome);
+    const done = records.filter((r) => !failed.has(r.messageId));
+    for (let i = 0; i < done.length; i += 10) {
+      const chunk = done.slice(i, i + 10);
+      const res = await opts.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: opts.queueUrl,
+          Entries: chunk.map((r, n) => ({ Id: String(n), ReceiptHandle: r.receiptHandle })),
+        }),
+      );
+      stats.deleted += res.Successful?.length ?? 0;
+      for (const f of res.Failed ?? []) log(`worker: could not delete a processed message (${f.Code}: ${f.Message})`);
+    }
+    stats.failed += failed.size;
+    const now = Date.now();
+    for (const [id, p] of pendingRedelivery) if (p.visibleAt <= now) pendingRedelivery.delete(id);
+    for (const r of records) {
+      if (failed.has(r.messageId)) {
+        const m = byId.get(r.messageId)!;
+        const message = { id: r.messageId, body: r.body, ...(m.MessageAttributes ? { attributes: m.MessageAttributes } : {}) };
+        pendingRedelivery.set(r.messageId, { message, visibleAt: now + opts.visibilityTimeoutSeconds * 1000 });
+      } else pendingRedelivery.delete(r.messageId);
+    }
+  }
+
+  async function poll(): Promise<void> {
+    while (!stopping) {
+      try {
+        const messages = await receiveBatch();
+        if (messages.length) await runBatch(messages);
+        else await new Promise((r) => setTimeout(r, opts.idlePollMs));
+      } catch (error) {
+        if (stopping) break;
+        log(`worker: ${(error as Error)?.message ?? error}; retrying in 1 s`);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  const loops = Array.from({ length: opts.pollers }, () => poll());
+  return {
+    stats,
+    async stop() {
+      stopping = true;
+      await Promise.all(loops);
+      const now = Date.now();
+      return [...pendingRedelivery.values()].filter((p) => p.visibleAt > now).map((p) => p.message);
+    },
+  };
+}

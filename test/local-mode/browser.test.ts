@@ -1,0 +1,60 @@
+/**
+ * The gallery in a real browser: headless Debian Chromium driven by playwright-core opens the
+ * page served by `npm start`, submits prompts both ways and sees the new pictures appear.
+ */
+import { strict as assert } from "node:assert";
+import { chromium, type Browser } from "playwright-core";
+import { cleanup, freshEnv, startLocalChild, type LocalChild } from "./helpers";
+
+/** The few members of an <img> read here (the project compiles without the DOM lib). */
+interface Img { complete: boolean; naturalWidth: number; src: string; addEventListener(type: "load", f: () => void): void }
+
+export const CHROMIUM_OPTIONS = {
+  executablePath: "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+};
+
+describe("local mode: the gallery in headless Chromium", function () {
+  this.timeout(120000);
+  let local: LocalChild | undefined;
+  let browser: Browser | undefined;
+
+  before(async () => {
+    local = await startLocalChild(freshEnv({ LOCAL_MODEL_LATENCY_MS: "500" }));
+    browser = await chromium.launch(CHROMIUM_OPTIONS);
+  });
+  after(async () => {
+    await browser?.close().catch(() => undefined);
+    await cleanup(local);
+  });
+
+  it("'generate now' shows the new picture with its prompt", async () => {
+    const page = await browser!.newPage();
+    await page.goto(`${local!.apiUrl}/`);
+    await page.waitForSelector(".empty"); // a fresh bucket: the "no pictures yet" hint
+    const prompt = "me at the Eiffel tower at sunset";
+    await page.fill("#prompt", prompt);
+    await page.click("#generate");
+    const card = page.locator(".card:not(.pending)", { hasText: prompt });
+    await card.waitFor({ timeout: 30000 });
+    const img = card.locator("img");
+    await img.evaluate((el: Img) => (el.complete && el.naturalWidth ? null : new Promise<void>((r) => el.addEventListener("load", () => r()))));
+    assert.equal(await img.evaluate((el: Img) => el.naturalWidth), 512);
+    assert.equal(await page.locator("#pictures-count").textContent(), "1");
+    await page.close();
+  });
+
+  it("'queue it' shows a pending card that turns into the picture", async () => {
+    const page = await browser!.newPage();
+    await page.goto(`${local!.apiUrl}/`);
+    const prompt = "snowy mountain village, polaroid";
+    await page.fill("#prompt", prompt);
+    await page.click("#queue");
+    await page.locator(".card.pending", { hasText: prompt }).waitFor({ timeout: 15000 });
+    const card = page.locator(".card:not(.pending)", { hasText: prompt });
+    await card.waitFor({ timeout: 30000 });
+    await page.locator(".card.pending").waitFor({ state: "detached", timeout: 15000 });
+    assert.ok(await card.locator("img").evaluate((el: Img) => new URL(el.src).searchParams.get("key")?.includes("/images/")));
+    await page.close();
+  });
+});

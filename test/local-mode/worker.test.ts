@@ -1,0 +1,141 @@
+/**
+ * The local event source (local/worker.ts) against a real local-aws-sqs: Lambda-shaped events,
+ * partial batch responses, redelivery, redrive to the DLQ, and a stop that loses nothing.
+ */
+import { strict as assert } from "node:assert";
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { startQueueServer, type QueueServer } from "../../local/queue-server";
+import { failedIds, startWorker, type Worker } from "../../local/worker";
+import { waitFor } from "./helpers";
+
+const credentials = { accessKeyId: "test", secretAccessKey: "test" };
+
+async function depth(sqs: SQSClient, url: string): Promise<{ visible: number; inFlight: number }> {
+  const { Attributes: a = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["All"] }));
+  return { visible: Number(a.ApproximateNumberOfMessages), inFlight: Number(a.ApproximateNumberOfMessagesNotVisible) };
+}
+
+describe("local mode: the queue worker", function () {
+  this.timeout(30000);
+  let server: QueueServer;
+  let sqs: SQSClient;
+  let worker: Worker | undefined;
+  let n = 0;
+
+  beforeEach(async () => {
+    server = await startQueueServer({
+      host: "127.0.0.1",
+      port: 0,
+      queueName: `jobs-${++n}`,
+      dlqName: `jobs-${n}-dlq`,
+      maxReceiveCount: 2,
+      visibilityTimeoutSeconds: 1,
+      region: "eu-west-1",
+    });
+    sqs = new SQSClient({ region: "eu-west-1", endpoint: server.url, credentials });
+  });
+  afterEach(async () => {
+    await worker?.stop();
+    worker = undefined;
+    sqs.destroy();
+    await server.close();
+  });
+
+  const run = (handler: (e: SQSEvent) => Promise<SQSBatchResponse | void>, batchSize = 5) =>
+    (worker = startWorker({
+      sqs,
+      queueUrl: server.queueUrl,
+      queueArn: server.queueArn,
+      region: "eu-west-1",
+      handler,
+      batchSize,
+      idlePollMs: 50,
+      pollers: 1,
+      visibilityTimeoutSeconds: 1,
+      log: () => undefined,
+    }));
+
+  it("delivers Lambda-shaped records and deletes the ones not reported as failures", async () => {
+    const seen: SQSRecord[] = [];
+    run(async (event) => {
+      seen.push(...event.Records);
+      return { batchItemFailures: [] };
+    });
+    const sent = await sqs.send(new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: "me on top of a pyramid" }));
+    await waitFor("the record", async () => (seen.length ? true : undefined));
+    const r = seen[0];
+    assert.equal(r.messageId, sent.MessageId);
+    assert.equal(r.body, "me on top of a pyramid");
+    assert.equal(r.eventSource, "aws:sqs");
+    assert.equal(r.eventSourceARN, server.queueArn);
+    assert.equal(r.attributes.ApproximateReceiveCount, "1");
+    assert.ok(r.receiptHandle && r.md5OfBody);
+    await waitFor("the message to be deleted", async () => {
+      const d = await depth(sqs, server.queueUrl);
+      return d.visible + d.inFlight === 0 && worker!.stats.deleted === 1 ? true : undefined;
+    });
+  });
+
+  it("redelivers a reported failure after the visibility timeout and redrives it to the DLQ after maxReceiveCount", async () => {
+    const counts: string[] = [];
+    run(async (event) => {
+      counts.push(...event.Records.map((r) => r.attributes.ApproximateReceiveCount));
+      return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
+    });
+    const sent = await sqs.send(new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: "always fails" }));
+    const moved = await waitFor("the DLQ to hold the message", async () => {
+      const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: server.dlqUrl, WaitTimeSeconds: 0 }));
+      return r.Messages?.[0];
+    }, 15000, 200);
+    assert.equal(moved.MessageId, sent.MessageId);
+    assert.equal(moved.Body, "always fails");
+    assert.deepEqual(counts, ["1", "2"]);
+    assert.deepEqual(await depth(sqs, server.queueUrl), { visible: 0, inFlight: 0 });
+  });
+
+  it("returns the whole batch when the handler throws", async () => {
+    let calls = 0;
+    run(async () => {
+      calls++;
+      if (calls === 1) throw new Error("boom");
+      return { batchItemFailures: [] };
+    });
+    await sqs.send(new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: "retry me" }));
+    await waitFor("the second delivery to succeed", async () => (worker!.stats.deleted === 1 ? true : undefined), 10000);
+    assert.equal(calls, 2);
+    assert.equal(worker!.stats.handlerErrors, 1);
+  });
+
+  it("stop() lets the batch in flight finish and hands back the records it left for redelivery", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let started = false;
+    run(async (event) => {
+      started = true;
+      await gate;
+      return { batchItemFailures: [{ itemIdentifier: event.Records[0].messageId }] };
+    });
+    const sent = await sqs.send(new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: "in flight at shutdown" }));
+    await waitFor("the batch to start", async () => (started ? true : undefined));
+    const stopped = worker!.stop();
+    let finished = false;
+    void stopped.then(() => (finished = true));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(finished, false, "stop() waits for the batch in flight");
+    release();
+    const held = await stopped;
+    assert.equal(worker!.stats.failed, 1);
+    assert.deepEqual(held, [{ id: sent.MessageId, body: "in flight at shutdown" }]);
+  });
+
+  it("follows ReportBatchItemFailures: an unknown or empty identifier fails the whole batch", () => {
+    const records = [{ messageId: "a" }, { messageId: "b" }] as SQSRecord[];
+    assert.deepEqual([...failedIds(records, { response: { batchItemFailures: [{ itemIdentifier: "b" }] } })], ["b"]);
+    assert.deepEqual([...failedIds(records, { response: { batchItemFailures: [] } })], []);
+    assert.deepEqual([...failedIds(records, { response: undefined })], []);
+    assert.deepEqual([...failedIds(records, { response: { batchItemFailures: [{ itemIdentifier: "zzz" }] } })].sort(), ["a", "b"]);
+    assert.deepEqual([...failedIds(records, { response: { batchItemFailures: [{ itemIdentifier: "" }] } })].sort(), ["a", "b"]);
+    assert.deepEqual([...failedIds(records, { error: new Error("x") })].sort(), ["a", "b"]);
+  });
+});
