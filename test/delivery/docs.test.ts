@@ -7,11 +7,11 @@ import { EXIT } from "../../client/src/errors";
 import { USAGE } from "../../client/src/input";
 
 const ROOT = resolve(__dirname, "../..");
-const delivery = readFileSync(join(ROOT, "docs/delivery.md"), "utf8");
+const delivery = readFileSync(join(ROOT, "README.md"), "utf8");
 const adr = readFileSync(join(ROOT, "docs/adr/0001-serverless-vs-containers.md"), "utf8");
 const workflows = readdirSync(join(ROOT, ".github/workflows")).map((f) => readFileSync(join(ROOT, ".github/workflows", f), "utf8")).join("\n");
 
-describe("docs/delivery.md", () => {
+describe("README.md: deploy and client sections", () => {
   it("documents exactly the secrets the workflows read", () => {
     const used = new Set([...workflows.matchAll(/secrets\.([A-Z0-9_]+)/g)].map((m) => m[1]).filter((s) => s !== "GITHUB_TOKEN"));
     const table = delivery.slice(delivery.indexOf("### Secrets the workflows need"), delivery.indexOf("### First `pulumi up`"));
