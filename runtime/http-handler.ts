@@ -76,7 +76,11 @@ function normalize(event: HttpEvent): Request {
   return { method: method.toUpperCase(), path, basePath, headers, body, requestId: event.requestContext?.requestId };
 }
 
-/** The request object in the body: JSON, or a text/plain body that is the prompt itself. */
+/**
+ * The request object in the body: JSON, or a text/plain body that is the prompt itself. curl's
+ * plain `-d` sends application/x-www-form-urlencoded: there `prompt=…` is a form field, a JSON
+ * object is JSON, and anything else is the prompt itself.
+ */
 function readBody(req: Request): unknown {
   if (req.body.length > DEFAULTS.maxBodyBytes) {
     throw new HttpError(400, "invalid-request", `request body is ${req.body.length} bytes; the limit is ${DEFAULTS.maxBodyBytes} bytes`);
@@ -85,6 +89,10 @@ function readBody(req: Request): unknown {
   const type = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
   if (type === "text/plain") return { prompt: text };
   if (!text.trim()) return {};
+  if (type === "application/x-www-form-urlencoded" && !text.trimStart().startsWith("{")) {
+    const form = new URLSearchParams(text);
+    return { prompt: form.has("prompt") ? form.get("prompt") : text };
+  }
   try {
     return JSON.parse(text);
   } catch {

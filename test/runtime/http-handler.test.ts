@@ -152,6 +152,20 @@ describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", 
       assert.equal(sidecar.prompt, "me on top of a pyramid");
     });
 
+    it("curl's plain -d (form-urlencoded): raw text is the prompt, prompt=… is the field, a JSON object stays JSON", async () => {
+      const form = { "content-type": "application/x-www-form-urlencoded" };
+      const cases: [string, string][] = [
+        ["me on a beach", "me on a beach"],
+        ["prompt=sunset%20over%20Oslo&unused=1", "sunset over Oslo"],
+        [json({ prompt: "snowy cabin" }), "snowy cabin"],
+      ];
+      for (const [body, prompt] of cases) {
+        const answer = await invoke(handlerWith(), { method: "POST", path: "/generate", body, headers: form });
+        assert.equal(answer.status, 201, answer.raw.body);
+        assert.equal((await getJson(peers.s3, peers.bucket, answer.json.key.replace(/\.png$/, ".json"))).prompt, prompt);
+      }
+    });
+
     it("a prompt of exactly 512 characters is accepted", async () => {
       const answer = await invoke(handlerWith(), { method: "POST", path: "/generate", body: json({ prompt: "b".repeat(512) }) });
       assert.equal(answer.status, 201, answer.raw.body);
