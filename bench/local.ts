@@ -26,6 +26,8 @@ async function timeToFirstPicture(): Promise<void> {
     console.log(`npm start → ready line:      ${(ready / 1000).toFixed(2)} s`);
     console.log(`npm start → first picture:   ${(first / 1000).toFixed(2)} s (POST /generate ${(first - ready).toFixed(0)} ms)`);
   } finally {
+    // cleanup() returns once npm and node have exited (the whole process group), so the data
+    // directory is not recreated after it is removed.
     await cleanup(local, false);
     rmSync(env.LOCAL_DATA_DIR, { recursive: true, force: true });
   }
@@ -55,7 +57,8 @@ async function queueThroughput(label: string, extraEnv: Record<string, string>):
     const seconds = (performance.now() - t0) / 1000;
     console.log(`${label.padEnd(52)} ${MESSAGES} pictures in ${seconds.toFixed(2)} s = ${(MESSAGES / seconds).toFixed(1)} pictures/s`);
   } finally {
-    await cleanup(local);
+    await cleanup(local, false);
+    rmSync(env.LOCAL_DATA_DIR, { recursive: true, force: true }); // also when the start failed
   }
 }
 

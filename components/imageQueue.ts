@@ -53,7 +53,7 @@ export interface ImageQueueArgs {
 }
 
 /** AWS guidance for SQS-triggered functions: visibility timeout ≥ 6 × function timeout. */
-export const VISIBILITY_TIMEOUT_FACTOR = 6;
+export const VISIBILITY_TIMEOUT_FACTOR = DEFAULTS.visibilityTimeoutFactor;
 /** Longest a dead letter is kept (the SQS maximum), so there is time to look at it. */
 const DLQ_RETENTION_SECONDS = 14 * 24 * 3600;
 

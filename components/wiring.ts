@@ -50,23 +50,8 @@ export function storageAndModelEnvironment(storage: BucketPrefixAccess, model: F
   };
 }
 
-/** Seconds kept after the model answered, for storing the picture and presigning its URL. */
-const STORE_RESERVE_SECONDS = 4;
-
 /**
  * Bedrock client settings that make the model calls of one invocation end before the function's
- * timeout: `rounds` model calls run one after another (a batch larger than the worker's concurrency
- * runs in rounds), each with `attempts` tries. The per-try wait never exceeds the runtime's default.
- * A call that runs out of time then fails as a clean, retryable error instead of Lambda killing the
- * whole invocation.
+ * timeout (the arithmetic lives in runtime/config.ts, shared with the local mode's worker).
  */
-export function modelCallBudget(timeoutSeconds: number, attempts: number, rounds = 1): Record<string, string> {
-  const perAttemptMs = Math.floor(((timeoutSeconds - STORE_RESERVE_SECONDS) * 1000) / (rounds * attempts));
-  if (perAttemptMs < 1000) {
-    throw new Error(`a ${timeoutSeconds} s function timeout leaves under 1 s per model call (${rounds} round(s) × ${attempts} attempt(s)); raise the timeout or lower the batch size`);
-  }
-  return {
-    [ENV.bedrockMaxAttempts]: String(attempts),
-    [ENV.bedrockTimeoutMs]: String(Math.min(DEFAULTS.bedrockTimeoutMs, perAttemptMs)),
-  };
-}
+export { modelCallBudget } from "../runtime/config";

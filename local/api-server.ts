@@ -8,15 +8,20 @@ import * as http from "node:http";
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResult } from "aws-lambda";
 import { GetObjectCommand, ListObjectsV2Command, type S3Client, type _Object } from "@aws-sdk/client-s3";
-import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import { parseQueueBody } from "../runtime/jobs";
 import { closeServer, listen } from "./listen";
 import { LOCAL_ENV } from "./config";
 import { GALLERY_HTML } from "./gallery";
+import { queueDepth, type HealthReport } from "./health";
+import type { QueuedJob } from "./queue-server";
 
 export type HttpHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResult>;
 
 /** API Gateway refuses bodies over 10 MB; so does the local API. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** Sidecars and failure records kept in memory (they never change once written). */
+const JSON_CACHE_ENTRIES = 2000;
 
 export interface ApiServerOptions {
   host: string;
@@ -28,25 +33,35 @@ export interface ApiServerOptions {
   prefix: string;
   queueUrl: string;
   dlqUrl: string;
-  /** What `GET /health` reports besides the queue depths. */
-  health: () => Record<string, unknown>;
+  /** `GET /health`: answered 200 when its status is "ok", else 503. */
+  health: () => Promise<HealthReport & Record<string, unknown>>;
+  /** The image queue's messages not deleted yet (the gallery's pending cards). */
+  jobs?: (limit: number) => QueuedJob[];
 }
 
 export interface ApiServer { url: string; port: number; close(): Promise<void> }
 
 class TooLarge extends Error {}
 
+/**
+ * Reads the request body up to MAX_BODY_BYTES. Over it (announced by Content-Length or found while
+ * reading) it rejects with TooLarge and stops reading: the caller answers 413 with Connection:
+ * close, so the client gets the answer before the connection ends.
+ */
 function readBody(req: http.IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    if (Number(req.headers["content-length"]) > MAX_BODY_BYTES) return reject(new TooLarge());
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on("data", (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new TooLarge());
-        req.destroy();
-      } else chunks.push(chunk);
-    });
+      if (size <= MAX_BODY_BYTES) return void chunks.push(chunk);
+      req.off("data", onData);
+      req.pause();
+      chunks.length = 0;
+      reject(new TooLarge());
+    };
+    req.on("data", onData);
     req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
@@ -118,13 +133,20 @@ async function readJson(s3: S3Client, bucket: string, key: string): Promise<Reco
 
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const { s3, sqs, bucket, prefix } = opts;
-  /** Sidecars and failure records never change once written: cache them by key. */
+  /** Sidecars and failure records never change once written: cache them by key (the most recent ones). */
   const jsonCache = new Map<string, Record<string, unknown>>();
   const cachedJson = async (key: string) => {
     const hit = jsonCache.get(key);
-    if (hit) return hit;
+    if (hit) {
+      jsonCache.delete(key); // re-inserted below: Map order is the eviction order
+      jsonCache.set(key, hit);
+      return hit;
+    }
     const value = await readJson(s3, bucket, key);
-    if (value) jsonCache.set(key, value);
+    if (value) {
+      jsonCache.set(key, value);
+      if (jsonCache.size > JSON_CACHE_ENTRIES) jsonCache.delete(jsonCache.keys().next().value!);
+    }
     return value;
   };
 
@@ -139,56 +161,60 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     return objects;
   }
 
-  const newestFirst = (a: _Object, b: _Object) => (b.LastModified?.getTime() ?? 0) - (a.LastModified?.getTime() ?? 0) || (b.Key! < a.Key! ? -1 : 1);
+  const time = (o: _Object) => o.LastModified?.getTime() ?? 0;
+  const newestFirst = (a: _Object, b: _Object) => time(b) - time(a) || (b.Key! < a.Key! ? -1 : 1);
+  const sidecarKey = (pngKey: string) => pngKey.replace(/\.png$/, ".json");
+
+  /**
+   * The newest `limit` pictures. LastModified has a resolution of one second, so pictures stored in
+   * the same second are ordered by their sidecar's createdAt (milliseconds).
+   */
+  async function newestPictures(pngs: _Object[], limit: number) {
+    const sorted = [...pngs].sort(newestFirst);
+    let end = Math.min(limit, sorted.length);
+    while (end > 0 && end < sorted.length && time(sorted[end]) === time(sorted[end - 1])) end++;
+    const top = await Promise.all(sorted.slice(0, end).map(async (o) => ({ o, sidecar: (await cachedJson(sidecarKey(o.Key!))) ?? {} })));
+    const created = (x: { sidecar: Record<string, unknown> }) => Date.parse(String(x.sidecar.createdAt ?? "")) || 0;
+    return top.sort((a, b) => time(b.o) - time(a.o) || created(b) - created(a) || (b.o.Key! < a.o.Key! ? -1 : 1)).slice(0, limit);
+  }
 
   async function pictures(limit: number) {
     const objects = await listAll();
-    const pngs = objects.filter((o) => o.Key!.endsWith(".png")).sort(newestFirst);
+    const pngs = objects.filter((o) => o.Key!.endsWith(".png"));
     const failed = objects.filter((o) => o.Key!.endsWith(".failed.json")).sort(newestFirst);
     return {
       bucket,
       prefix,
       total: pngs.length,
       failedTotal: failed.length,
-      pictures: await Promise.all(
-        pngs.slice(0, limit).map(async (o) => {
-          const sidecar = (await cachedJson(o.Key!.replace(/\.png$/, ".json"))) ?? {};
-          return {
-            key: o.Key,
-            url: `/local/object?key=${encodeURIComponent(o.Key!)}`,
-            size: o.Size,
-            lastModified: o.LastModified?.toISOString(),
-            prompt: sidecar.prompt,
-            source: sidecar.source,
-            jobId: sidecar.jobId,
-            seed: sidecar.seed,
-            width: sidecar.width,
-            height: sidecar.height,
-            model: sidecar.model,
-          };
-        }),
-      ),
+      pictures: (await newestPictures(pngs, limit)).map(({ o, sidecar }) => ({
+        key: o.Key,
+        url: `/local/object?key=${encodeURIComponent(o.Key!)}`,
+        size: o.Size,
+        lastModified: o.LastModified?.toISOString(),
+        prompt: sidecar.prompt,
+        source: sidecar.source,
+        jobId: sidecar.jobId,
+        seed: sidecar.seed,
+        width: sidecar.width,
+        height: sidecar.height,
+        model: sidecar.model,
+        createdAt: sidecar.createdAt,
+      })),
       failures: await Promise.all(
         failed.slice(0, limit).map(async (o) => ({ key: o.Key, lastModified: o.LastModified?.toISOString(), ...(await cachedJson(o.Key!)) })),
       ),
     };
   }
 
-  async function depth(queueUrl: string) {
-    const { Attributes: a = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["All"] }));
-    const inFlight = Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
-    return {
-      url: queueUrl,
-      // local-aws-sqs counts in-flight messages in ApproximateNumberOfMessages too (SQS does not).
-      visible: Math.max(0, Number(a.ApproximateNumberOfMessages ?? 0) - inFlight),
-      inFlight,
-      delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
-    };
-  }
-
+  /** Depths of both queues, and the image queue's messages with their prompts. */
   async function queues() {
-    const [queue, dlq] = await Promise.all([depth(opts.queueUrl), depth(opts.dlqUrl)]);
-    return { queue, dlq };
+    const [queue, dlq] = await Promise.all([queueDepth(sqs, opts.queueUrl), queueDepth(sqs, opts.dlqUrl)]);
+    const jobs = (opts.jobs?.(100) ?? []).map((j) => {
+      const prompt = parseQueueBody(j.body).input.prompt;
+      return { id: j.id, prompt: typeof prompt === "string" ? prompt : "", state: j.state, receiveCount: j.receiveCount, sentAt: new Date(j.sentAt).toISOString() };
+    });
+    return { queue, dlq, jobs };
   }
 
   async function serveObject(res: http.ServerResponse, key: string | null): Promise<void> {
@@ -212,14 +238,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       return send(res, 200, GALLERY_HTML, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
     }
     if (method === "GET" && url.pathname === "/health") {
-      let q: Awaited<ReturnType<typeof queues>> | { error: string };
-      try {
-        q = await queues();
-      } catch (err) {
-        q = { error: (err as Error).message };
-      }
-      const ok = !("error" in q);
-      return sendJson(res, ok ? 200 : 503, { status: ok ? "ok" : "degraded", ...opts.health(), queues: q });
+      const report = await opts.health();
+      return sendJson(res, report.status === "ok" ? 200 : 503, report);
     }
     if (method === "GET" && url.pathname === "/local/pictures") {
       const limit = Math.min(Math.max(Number(url.searchParams.get("limit")) || 48, 1), 500);
@@ -239,7 +259,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const server = http.createServer((req, res) => {
     route(req, res).catch((err) => {
       if (res.headersSent) return res.destroy();
-      if (err instanceof TooLarge) return sendJson(res, 413, { error: "request body larger than 10 MB", code: "payload-too-large" });
+      if (err instanceof TooLarge) {
+        // Answer first; Connection: close makes node end the connection once the answer is out,
+        // without reading the rest of the body.
+        res.setHeader("connection", "close");
+        return sendJson(res, 413, { error: "request body larger than 10 MB", code: "payload-too-large" });
+      }
       console.error(`api: ${req.method} ${req.url} failed: ${(err as Error)?.message ?? err}`);
       sendJson(res, 500, { error: "internal error in the local API", code: "internal" });
     });

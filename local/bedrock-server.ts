@@ -18,11 +18,14 @@
  *  5. injected failures (failNext first, then prompt markers, then the random failure rate); they
  *     only hit requests that passed 1–4, so an invalid request never consumes an injected failure;
  *  6. latency, then `{"images": [...], "error": null}`.
+ * `GET /ping` answers `{"status":"ok"}` (the local mode's health check) and is not recorded.
  */
 import * as http from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { Socket } from "node:net";
 import { randomUUID } from "node:crypto";
 import { renderPostcard } from "./renderer";
+import { LOCAL_ENV } from "./config";
+import { listen } from "./listen";
 
 export type FailureMode =
     | "throttle"
@@ -308,6 +311,10 @@ export function startBedrockServer(opts: BedrockServerOptions = {}): Promise<Bed
     }
 
     async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+        if (req.method === "GET" && req.url === "/ping") {
+            res.writeHead(200, { "content-type": "application/json" });
+            return void res.end(JSON.stringify({ status: "ok" }));
+        }
         const chunks: Buffer[] = [];
         let size = 0;
         for await (const c of req) {
@@ -363,46 +370,40 @@ export function startBedrockServer(opts: BedrockServerOptions = {}): Promise<Bed
         s.on("close", () => sockets.delete(s));
     });
 
-    return new Promise((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(opts.port ?? 0, host, () => {
-            server.off("error", reject);
-            const port = (server.address() as AddressInfo).port;
-            resolve({
-                url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
-                port,
-                calls,
-                failNext(mode, count = 1) {
-                    for (let i = 0; i < count; i++) queued.push(mode);
-                },
-                failWhenPromptIncludes(marker, mode) {
-                    markers.push({ marker, mode });
-                },
-                setFailureRate(r) {
-                    const transient = r.transient ?? 0;
-                    const permanent = r.permanent ?? 0;
-                    if (transient < 0 || permanent < 0 || transient + permanent > 1) {
-                        throw new RangeError("failure shares must be >= 0 and add up to at most 1");
-                    }
-                    rate = { transient, permanent, random: r.random ?? Math.random };
-                },
-                setLatency(ms) {
-                    latencyMs = ms;
-                },
-                reset() {
-                    queued.length = 0;
-                    markers = [];
-                    rate = undefined;
-                    calls.length = 0;
-                    for (const k of Object.keys(counters)) delete counters[k];
-                },
-                close() {
-                    for (const t of timers) clearTimeout(t);
-                    timers.clear();
-                    for (const s of sockets) s.destroy();
-                    return new Promise<void>((done) => server.close(() => done()));
-                },
-            });
-        });
-    });
+    // A taken port becomes a PortInUseError naming the variable that moves the local model.
+    return listen(server, host, opts.port ?? 0, "model (Bedrock-compatible server)", LOCAL_ENV.bedrockPort).then((port) => ({
+        url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+        port,
+        calls,
+        failNext(mode, count = 1) {
+            for (let i = 0; i < count; i++) queued.push(mode);
+        },
+        failWhenPromptIncludes(marker, mode) {
+            markers.push({ marker, mode });
+        },
+        setFailureRate(r) {
+            const transient = r.transient ?? 0;
+            const permanent = r.permanent ?? 0;
+            if (transient < 0 || permanent < 0 || transient + permanent > 1) {
+                throw new RangeError("failure shares must be >= 0 and add up to at most 1");
+            }
+            rate = { transient, permanent, random: r.random ?? Math.random };
+        },
+        setLatency(ms) {
+            latencyMs = ms;
+        },
+        reset() {
+            queued.length = 0;
+            markers = [];
+            rate = undefined;
+            calls.length = 0;
+            for (const k of Object.keys(counters)) delete counters[k];
+        },
+        close() {
+            for (const t of timers) clearTimeout(t);
+            timers.clear();
+            for (const s of sockets) s.destroy();
+            return new Promise<void>((done) => server.close(() => done()));
+        },
+    }));
 }

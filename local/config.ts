@@ -1,16 +1,18 @@
 /**
  * Configuration of the local mode.
  *
- * One source of truth: bucket, prefix, queue and model settings come from the `dev` stack's
- * `Pulumi.dev.yaml` (namespaced by the project name in `Pulumi.yaml`), so `npm start` mirrors what
- * `pulumi up` deploys. Environment variables override every value; ports, the data directory and
- * the testing knobs exist only here.
+ * One source of truth: bucket, prefix, batch size, max receive count, worker timeout, region and
+ * model settings come from the `dev` stack's `Pulumi.dev.yaml` (namespaced by the project name in
+ * `Pulumi.yaml`), then Pulumi.yaml's declared defaults, so `npm start` mirrors what `pulumi up`
+ * deploys; the handlers' shared defaults come from runtime/defaults.ts. Environment variables
+ * override every value; ports, the data directory, the queue name and the testing knobs exist only
+ * here (LOCAL_DEFAULTS).
  */
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { DEFAULTS, ENV } from "../runtime/defaults";
-import { normalizePrefix } from "../runtime/config";
+import { modelCallBudget, normalizePrefix } from "../runtime/config";
 
 export type Env = Record<string, string | undefined>;
 
@@ -36,7 +38,11 @@ export const LOCAL_ENV = {
   failWhenPromptIncludes: "LOCAL_MODEL_FAIL_WHEN_PROMPT_INCLUDES",
 } as const;
 
-/** Fixed defaults of the local mode (the stack defaults live in runtime/defaults.ts). */
+/**
+ * Defaults of what exists only in the local mode. Everything the stack defines (bucket, prefix,
+ * batch size, max receive count, worker timeout, region, model) comes from Pulumi.dev.yaml and
+ * Pulumi.yaml's declared defaults; the handlers' shared defaults from runtime/defaults.ts.
+ */
 export const LOCAL_DEFAULTS = {
   host: "127.0.0.1",
   apiPort: 3000,
@@ -44,18 +50,13 @@ export const LOCAL_DEFAULTS = {
   sqsPort: 9324,
   bedrockPort: 4599,
   dataDir: ".data",
-  bucket: "couch-explorers-local",
-  prefix: "local",
+  /** The stack lets Pulumi name its queue; locally it needs a fixed name for the URLs. */
   queueName: "couch-explorers-images",
-  batchSize: 5,
-  maxReceiveCount: 3,
   /**
    * With the local model: short on purpose, so a failed record comes back while you watch. With
-   * MODEL=bedrock the stack's value (six times the worker timeout) applies, as calls take longer.
+   * MODEL=bedrock the stack's value (DEFAULTS.visibilityTimeoutFactor × the worker timeout) applies.
    */
   visibilityTimeoutSeconds: 30,
-  workerTimeoutSeconds: 180,
-  region: "eu-west-1",
   pollers: 2,
   /** Pause of the worker between receives while the queue is empty (see local/worker.ts). */
   idlePollMs: 100,
@@ -81,6 +82,11 @@ export interface LocalConfig {
   bedrockRegion: string;
   workerConcurrency?: number;
   urlExpirySeconds?: number;
+  /**
+   * BEDROCK_MAX_ATTEMPTS / BEDROCK_TIMEOUT_MS for the queue handler, so that every model call of
+   * one batch ends before the record's visibility timeout runs out (see `queueModelBudget`).
+   */
+  queueModelBudget: Record<string, string>;
   localModel: {
     latencyMs: number;
     transient: number;
@@ -93,59 +99,76 @@ export interface LocalConfig {
 }
 
 /** A mistake in the local configuration; start.ts prints its message without a stack trace. */
-export class LocalConfigError extends Error {}
+export class LocalConfigError extends Error {
+  override name = "LocalConfigError";
+}
+
+/** The stack's values without the project namespace, and which file each came from. */
+export interface StackConfig {
+  values: Record<string, unknown>;
+  /** Key → file name (Pulumi.dev.yaml, or Pulumi.yaml for a declared default). */
+  origins: Record<string, string>;
+  /** The stack file, when it exists. */
+  file?: string;
+  /** The project's name from Pulumi.yaml. */
+  project?: string;
+}
 
 /**
  * Reads `Pulumi.yaml` + `Pulumi.<stack>.yaml` and returns the stack's config without the project
  * namespace; values the stack file leaves out take the project's declared defaults.
  */
-export function readStackConfig(root: string, stack = "dev"): { values: Record<string, unknown>; file?: string } {
+export function readStackConfig(root: string, stack = "dev"): StackConfig {
   const stackFile = path.join(root, `Pulumi.${stack}.yaml`);
   const projectFile = path.join(root, "Pulumi.yaml");
   const projectDoc = existsSync(projectFile) ? parse(readFileSync(projectFile, "utf8")) : undefined;
   const project = projectDoc?.name as string | undefined;
   const values: Record<string, unknown> = {};
+  const origins: Record<string, string> = {};
+  const set = (key: string, value: unknown, file: string) => {
+    values[key] = value;
+    origins[key] = path.basename(file);
+  };
   for (const [name, schema] of Object.entries((projectDoc?.config ?? {}) as Record<string, unknown>)) {
     const declared = schema && typeof schema === "object" ? (schema as { default?: unknown }).default : schema;
-    if (declared !== undefined) values[name] = declared;
+    if (declared !== undefined) set(name, declared, projectFile);
   }
-  if (!existsSync(stackFile)) return { values };
+  if (!existsSync(stackFile)) return { values, origins, project };
   const config = (parse(readFileSync(stackFile, "utf8"))?.config ?? {}) as Record<string, unknown>;
   for (const [key, value] of Object.entries(config)) {
     const at = key.indexOf(":");
     // Keys of other namespaces (aws:region, …) stay namespaced; ours lose the project prefix.
-    if (at < 0) values[key] = value;
-    else if (key.slice(0, at) === project) values[key.slice(at + 1)] = value;
-    else values[key] = value;
+    set(at >= 0 && key.slice(0, at) === project ? key.slice(at + 1) : key, value, stackFile);
   }
-  return { values, file: stackFile };
+  return { values, origins, file: stackFile, project };
 }
 
-function pick(values: Record<string, unknown>, names: string[]): unknown {
-  for (const name of names) if (values[name] !== undefined && values[name] !== null) return values[name];
-  return undefined;
+/** One setting: the environment variable wins, then the stack's key (named in errors as such). */
+interface Setting { raw?: string; source: string }
+
+function setting(env: Env, envName: string | undefined, stack?: StackConfig, key?: string): Setting {
+  const fromEnv = envName ? env[envName]?.trim() : undefined;
+  if (fromEnv) return { raw: fromEnv, source: envName! };
+  const value = key !== undefined ? stack?.values[key] : undefined;
+  const raw = value === undefined || value === null ? undefined : String(value).trim();
+  return { raw: raw || undefined, source: key ? `${key} in ${stack?.origins[key] ?? "Pulumi.dev.yaml"}` : envName ?? "" };
 }
 
-function textValue(env: Env, envName: string, stack: unknown, fallback: string): string {
-  const fromEnv = env[envName]?.trim();
-  if (fromEnv) return fromEnv;
-  if (typeof stack === "string" && stack.trim()) return stack.trim();
-  return fallback;
+/** A value the stack must define (Pulumi.yaml declares a default for most of them). */
+function required(s: Setting, key: string, envName?: string): Setting & { raw: string } {
+  if (s.raw === undefined) {
+    throw new LocalConfigError(`${key} is not set in Pulumi.dev.yaml or Pulumi.yaml; set it there${envName ? ` or set ${envName}` : ""}`);
+  }
+  return s as Setting & { raw: string };
 }
 
-function numberValue(env: Env, envName: string, stack: unknown, fallback: number, min: number, max: number, integer = true): number {
-  const raw = env[envName]?.trim() || (stack === undefined ? undefined : String(stack));
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
+function number(s: Setting, min: number, max: number, integer = true): number | undefined {
+  if (s.raw === undefined) return undefined;
+  const value = Number(s.raw);
   if (!Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
-    throw new LocalConfigError(`${envName} must be ${integer ? "an integer" : "a number"} in [${min}, ${max}], got "${raw}"`);
+    throw new LocalConfigError(`${s.source} must be ${integer ? "an integer" : "a number"} in [${min}, ${max}], got "${s.raw}"`);
   }
   return value;
-}
-
-function optionalNumber(env: Env, envName: string, stack: unknown, min: number, max: number): number | undefined {
-  const present = env[envName]?.trim() || stack !== undefined;
-  return present ? numberValue(env, envName, stack, 0, min, max) : undefined;
 }
 
 function parseFailureMarkers(raw: string | undefined): Array<{ marker: string; mode: string }> {
@@ -157,56 +180,98 @@ function parseFailureMarkers(raw: string | undefined): Array<{ marker: string; m
   });
 }
 
+/**
+ * The queue handler's model-call budget. On AWS a worker invocation must end within the function
+ * timeout, and the queue's visibility timeout is DEFAULTS.visibilityTimeoutFactor times that, so
+ * a record is never redelivered while its model call is still running. Locally there is no
+ * function timeout and the visibility timeout is short (30 s, so retries are watchable), while one
+ * handler run may take rounds × attempts × per-attempt timeout (with the runtime's defaults 3 ×
+ * 60 s = 180 s per round): a slow model call would come back as a second delivery while the first
+ * is in flight, making a duplicate picture and a dead-letter copy of a finished job. So the local
+ * worker gets the same arithmetic as the stack (runtime/config.ts modelCallBudget), on the shorter
+ * of the visibility timeout and the stack's worker timeout: every call of one run ends in time.
+ */
+function queueModelBudget(
+  env: Env,
+  o: { visibilityTimeoutSeconds: number; workerTimeoutSeconds: number; batchSize: number; workerConcurrency?: number },
+): Record<string, string> {
+  const attempts = number(setting(env, ENV.bedrockMaxAttempts), 1, 10) ?? DEFAULTS.bedrockMaxAttempts;
+  const rounds = Math.ceil(o.batchSize / (o.workerConcurrency ?? DEFAULTS.workerConcurrency));
+  const seconds = Math.min(o.visibilityTimeoutSeconds, o.workerTimeoutSeconds);
+  let budget: Record<string, string>;
+  try {
+    budget = modelCallBudget(seconds, attempts, rounds);
+  } catch {
+    throw new LocalConfigError(
+      `a ${o.visibilityTimeoutSeconds} s visibility timeout leaves under 1 s per model call (${rounds} round(s) × ${attempts} attempt(s), ` +
+        `${DEFAULTS.storeReserveSeconds} s kept for storing); raise ${LOCAL_ENV.visibilityTimeout} or lower ${LOCAL_ENV.batchSize} / ${ENV.bedrockMaxAttempts}`,
+    );
+  }
+  const own = number(setting(env, ENV.bedrockTimeoutMs), 1, 900000);
+  if (own !== undefined) {
+    if (own > Number(budget[ENV.bedrockTimeoutMs])) {
+      throw new LocalConfigError(
+        `${ENV.bedrockTimeoutMs}=${own} does not fit the ${o.visibilityTimeoutSeconds} s visibility timeout (${rounds} round(s) × ${attempts} attempt(s) ` +
+          `allow at most ${budget[ENV.bedrockTimeoutMs]} ms per attempt); lower it or raise ${LOCAL_ENV.visibilityTimeout}`,
+      );
+    }
+    budget[ENV.bedrockTimeoutMs] = String(own);
+  }
+  return budget;
+}
+
 /** Builds the local configuration from the dev stack file and the environment. */
 export function loadLocalConfig(env: Env = process.env, root = path.resolve(__dirname, "..")): LocalConfig {
-  const { values, file } = readStackConfig(root, "dev");
+  const stack = readStackConfig(root, "dev");
   const model = (env[LOCAL_ENV.model]?.trim() || "local").toLowerCase();
   if (model !== "local" && model !== "bedrock") {
     throw new LocalConfigError(`${LOCAL_ENV.model} must be "local" or "bedrock", got "${env[LOCAL_ENV.model]}"`);
   }
-  const queueName = textValue(env, LOCAL_ENV.queueName, pick(values, ["queueName"]), LOCAL_DEFAULTS.queueName);
-  const dataDir = path.resolve(root, env[LOCAL_ENV.dataDir]?.trim() || LOCAL_DEFAULTS.dataDir);
-  const port = (name: string, fallback: number) => numberValue(env, name, undefined, fallback, 0, 65535);
+  const text = (envName: string, key: string) => setting(env, envName, stack, key).raw;
+  const port = (name: string, fallback: number) => number(setting(env, name), 0, 65535) ?? fallback;
+  const queueName = env[LOCAL_ENV.queueName]?.trim() || LOCAL_DEFAULTS.queueName;
+  const batchSize = number(required(setting(env, LOCAL_ENV.batchSize, stack, "queueBatchSize"), "queueBatchSize", LOCAL_ENV.batchSize), 1, 10000)!;
+  const maxReceiveCount = number(required(setting(env, LOCAL_ENV.maxReceiveCount, stack, "maxReceiveCount"), "maxReceiveCount", LOCAL_ENV.maxReceiveCount), 1, 1000)!;
+  // Only the stack defines it (no variable): the function timeout behind the stack's visibility timeout.
+  const workerTimeoutSeconds = number(required(setting(env, undefined, stack, "workerTimeoutSeconds"), "workerTimeoutSeconds"), 1, 900)!;
+  const visibilityTimeoutSeconds =
+    number(setting(env, LOCAL_ENV.visibilityTimeout), 1, 43200) ??
+    (model === "bedrock" ? DEFAULTS.visibilityTimeoutFactor * workerTimeoutSeconds : LOCAL_DEFAULTS.visibilityTimeoutSeconds);
+  const workerConcurrency = number(setting(env, ENV.workerConcurrency, stack, "workerConcurrency"), 1, DEFAULTS.maxWorkerConcurrency);
+  // An empty bucketName makes the stack create a private bucket of its own: locally, one named after project and stack.
+  const bucket = text(ENV.bucket, "bucketName") ?? (stack.project ? `${stack.project}-dev` : undefined);
   return {
     host: env[LOCAL_ENV.host]?.trim() || LOCAL_DEFAULTS.host,
-    region: textValue(env, "AWS_REGION", values["aws:region"], LOCAL_DEFAULTS.region),
+    region: text(ENV.region, "aws:region") ?? DEFAULTS.localRegion,
     ports: {
       api: port(LOCAL_ENV.apiPort, LOCAL_DEFAULTS.apiPort),
       s3: port(LOCAL_ENV.s3Port, LOCAL_DEFAULTS.s3Port),
       sqs: port(LOCAL_ENV.sqsPort, LOCAL_DEFAULTS.sqsPort),
       bedrock: port(LOCAL_ENV.bedrockPort, LOCAL_DEFAULTS.bedrockPort),
     },
-    dataDir,
+    dataDir: path.resolve(root, env[LOCAL_ENV.dataDir]?.trim() || LOCAL_DEFAULTS.dataDir),
     model,
-    bucket: textValue(env, ENV.bucket, pick(values, ["bucketName", "bucket"]), LOCAL_DEFAULTS.bucket),
+    bucket: required({ raw: bucket, source: ENV.bucket }, "bucketName", ENV.bucket).raw,
     // An unusable prefix is kept as given: readConfig rejects it at startup with the variable's name.
-    prefix: ((raw: string) => normalizePrefix(raw) ?? raw)(textValue(env, ENV.prefix, pick(values, ["imagePrefix", "prefix"]), LOCAL_DEFAULTS.prefix)),
+    prefix: ((raw: string) => normalizePrefix(raw) ?? raw)(required(setting(env, ENV.prefix, stack, "imagePrefix"), "imagePrefix", ENV.prefix).raw),
     queueName,
     dlqName: `${queueName}-dlq`,
-    batchSize: numberValue(env, LOCAL_ENV.batchSize, pick(values, ["queueBatchSize", "batchSize"]), LOCAL_DEFAULTS.batchSize, 1, 10000),
-    maxReceiveCount: numberValue(env, LOCAL_ENV.maxReceiveCount, pick(values, ["maxReceiveCount"]), LOCAL_DEFAULTS.maxReceiveCount, 1, 1000),
-    visibilityTimeoutSeconds: numberValue(
-      env,
-      LOCAL_ENV.visibilityTimeout,
-      undefined,
-      model === "bedrock"
-        ? 6 * numberValue({}, "workerTimeoutSeconds", pick(values, ["workerTimeoutSeconds"]), LOCAL_DEFAULTS.workerTimeoutSeconds, 1, 900)
-        : LOCAL_DEFAULTS.visibilityTimeoutSeconds,
-      1,
-      43200,
-    ),
-    pollers: numberValue(env, LOCAL_ENV.pollers, undefined, LOCAL_DEFAULTS.pollers, 1, 20),
+    batchSize,
+    maxReceiveCount,
+    visibilityTimeoutSeconds,
+    pollers: number(setting(env, LOCAL_ENV.pollers), 1, 20) ?? LOCAL_DEFAULTS.pollers,
     idlePollMs: LOCAL_DEFAULTS.idlePollMs,
-    modelId: textValue(env, ENV.modelId, pick(values, ["modelId"]), DEFAULTS.modelId),
-    bedrockRegion: textValue(env, ENV.bedrockRegion, pick(values, ["bedrockRegion"]), DEFAULTS.bedrockRegion),
-    workerConcurrency: optionalNumber(env, ENV.workerConcurrency, pick(values, ["workerConcurrency"]), 1, DEFAULTS.maxWorkerConcurrency),
-    urlExpirySeconds: optionalNumber(env, ENV.urlExpirySeconds, pick(values, ["urlExpirySeconds"]), 1, 604800),
+    modelId: text(ENV.modelId, "modelId") ?? DEFAULTS.modelId,
+    bedrockRegion: text(ENV.bedrockRegion, "bedrockRegion") ?? DEFAULTS.bedrockRegion,
+    workerConcurrency,
+    urlExpirySeconds: number(setting(env, ENV.urlExpirySeconds, stack, "urlExpirySeconds"), 1, 604800),
+    queueModelBudget: queueModelBudget(env, { visibilityTimeoutSeconds, workerTimeoutSeconds, batchSize, workerConcurrency }),
     localModel: {
-      latencyMs: numberValue(env, LOCAL_ENV.modelLatency, undefined, 0, 0, 600000),
-      transient: numberValue(env, LOCAL_ENV.transientFailureRate, undefined, 0, 0, 1, false),
-      permanent: numberValue(env, LOCAL_ENV.permanentFailureRate, undefined, 0, 0, 1, false),
+      latencyMs: number(setting(env, LOCAL_ENV.modelLatency), 0, 600000) ?? 0,
+      transient: number(setting(env, LOCAL_ENV.transientFailureRate), 0, 1, false) ?? 0,
+      permanent: number(setting(env, LOCAL_ENV.permanentFailureRate), 0, 1, false) ?? 0,
       failWhenPromptIncludes: parseFailureMarkers(env[LOCAL_ENV.failWhenPromptIncludes]),
     },
-    stackFile: file,
+    stackFile: stack.file,
   };
 }

@@ -3,7 +3,12 @@
  * and JavaScript, no framework. It talks only to the same origin:
  *   POST /generate, POST /images, GET /images/{id}   (the runtime's routes, as deployed)
  *   GET /local/pictures, GET /local/queues, GET /local/object?key=…   (local-only helpers)
+ * Pending cards come from the queue itself (GET /local/queues lists its waiting and in-flight
+ * messages, however they were sent: the gallery, curl, aws sqs send-message) plus the jobs this
+ * browser queued, until their picture or failure shows up.
  */
+import { DEFAULTS } from "../runtime/defaults";
+
 export const GALLERY_HTML = `<!doctype html>
 <html lang="en">
 <head>
@@ -65,7 +70,7 @@ export const GALLERY_HTML = `<!doctype html>
   <section class="panel">
     <form id="form">
       <label for="prompt"><b>Prompt</b></label>
-      <textarea id="prompt" name="prompt" maxlength="512" placeholder="me at a Parisian café at sunset, old polaroid look"></textarea>
+      <textarea id="prompt" name="prompt" maxlength="${DEFAULTS.maxPromptLength}" placeholder="me at a Parisian café at sunset, old polaroid look"></textarea>
       <div class="row">
         <button type="submit" id="generate" data-mode="generate">Generate now</button>
         <button type="button" id="queue" class="secondary">Queue it</button>
@@ -90,6 +95,7 @@ export const GALLERY_HTML = `<!doctype html>
   var PENDING_KEY = "couch-explorers-pending";
   var $ = function (id) { return document.getElementById(id); };
   var pending = load();
+  var queued = [];
   var knownKeys = {};
 
   function load() { try { return JSON.parse(localStorage.getItem(PENDING_KEY) || "[]"); } catch (e) { return []; } }
@@ -125,7 +131,8 @@ export const GALLERY_HTML = `<!doctype html>
   function pendingCard(job) {
     var c = el("div", "card pending");
     c.dataset.job = job.id;
-    c.appendChild(el("div", "placeholder" + (job.failed ? " failed" : ""), job.failed ? "failed: " + job.failed : "waiting in the queue…"));
+    c.appendChild(el("div", "placeholder" + (job.failed ? " failed" : ""),
+      job.failed ? "failed: " + job.failed : job.state === "in-flight" ? "being generated…" : job.state === "unknown" ? "queued…" : "waiting in the queue…"));
     var cap = el("div", "caption");
     cap.appendChild(el("p", null, job.prompt));
     var meta = el("div", "meta");
@@ -142,9 +149,13 @@ export const GALLERY_HTML = `<!doctype html>
     $("failed-count").textContent = data.failedTotal;
     var grid = $("grid");
     var frag = document.createDocumentFragment();
-    pending.forEach(function (job) { frag.appendChild(pendingCard(job)); });
+    // The queue's own list first (whoever sent the job), then this browser's jobs it does not hold.
+    var inQueue = {};
+    var shown = queued.map(function (j) { inQueue[j.id] = true; return { id: j.id, prompt: j.prompt, state: j.state }; });
+    pending.forEach(function (j) { if (!inQueue[j.id]) shown.push({ id: j.id, prompt: j.prompt, state: j.failed ? "failed" : "unknown", failed: j.failed }); });
+    shown.forEach(function (job) { frag.appendChild(pendingCard(job)); });
     data.pictures.forEach(function (p) { frag.appendChild(card(p)); });
-    var fresh = data.pictures.map(function (p) { return p.key; }).join("|") + "#" + pending.map(function (j) { return j.id + (j.failed || ""); }).join("|");
+    var fresh = data.pictures.map(function (p) { return p.key; }).join("|") + "#" + shown.map(function (j) { return j.id + j.state + (j.failed || ""); }).join("|");
     if (grid.dataset.fresh !== fresh) {
       grid.textContent = "";
       if (!frag.childNodes.length) grid.appendChild(el("div", "empty", "No pictures yet. Type a prompt above, or send one to the queue."));
@@ -168,6 +179,7 @@ export const GALLERY_HTML = `<!doctype html>
   function refreshQueues() {
     return api("GET", "/local/queues").then(function (r) {
       if (r.status !== 200) return;
+      queued = r.body.jobs || [];
       $("queue-depth").textContent = r.body.queue.visible + r.body.queue.delayed;
       $("queue-inflight").textContent = r.body.queue.inFlight ? "(" + r.body.queue.inFlight + " being worked on)" : "";
       $("dlq-depth").textContent = r.body.dlq.visible;

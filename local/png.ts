@@ -6,6 +6,7 @@
  * Node 20 has no `zlib.crc32`, so the CRC-32 of each chunk comes from a small lookup table.
  */
 import { deflateSync, inflateSync } from "node:zlib";
+import { pngSize } from "../runtime/png";
 
 /** The eight bytes every PNG file starts with. */
 export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -71,18 +72,14 @@ export function encodePng(width: number, height: number, rgba: Buffer): Buffer {
 
 /**
  * Reads width and height from a PNG's IHDR chunk. Returns undefined unless the buffer starts with
- * the PNG signature followed by a well-formed IHDR chunk (length 13, valid CRC, non-zero size).
+ * the PNG signature followed by a well-formed IHDR chunk (length 13, non-zero size: the runtime's
+ * own check, runtime/png.ts) whose CRC is also valid.
  */
 export function readPngHeader(buf: Uint8Array): { width: number; height: number } | undefined {
-    if (!buf || buf.length < 33) return undefined;
+    if (!buf) return undefined;
     const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-    if (!b.subarray(0, 8).equals(PNG_SIGNATURE)) return undefined;
-    if (b.readUInt32BE(8) !== 13 || b.toString("latin1", 12, 16) !== "IHDR") return undefined;
-    if (crc32(b.subarray(12, 29)) !== b.readUInt32BE(29)) return undefined;
-    const width = b.readUInt32BE(16);
-    const height = b.readUInt32BE(20);
-    if (width === 0 || height === 0) return undefined;
-    return { width, height };
+    const size = pngSize(b);
+    return size && crc32(b.subarray(12, 29)) === b.readUInt32BE(29) ? size : undefined;
 }
 
 export interface DecodedPng {

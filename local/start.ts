@@ -18,16 +18,15 @@ import { createHttpHandler, createQueueHandler } from "../runtime";
 import { ENV } from "../runtime/defaults";
 import { readConfig } from "../runtime/config";
 import { startBedrockServer, type BedrockServer, type FailureMode } from "./bedrock-server";
-import { LOCAL_ENV, LocalConfigError, loadLocalConfig, type LocalConfig } from "./config";
+import { LocalConfigError, loadLocalConfig, type LocalConfig } from "./config";
+import { LOCAL_CREDENTIALS, useDummyCredentials } from "./credentials";
+import { createHealthCheck } from "./health";
 import { PortInUseError } from "./listen";
 import { startObjectStore, type ObjectStore } from "./object-store";
 import { startQueueServer, type QueueServer } from "./queue-server";
 import { startApiServer, type ApiServer, type HttpHandler } from "./api-server";
 import { startWorker, type Worker } from "./worker";
 import { formatLogLine } from "./log-format";
-
-/** Credentials for the local servers, which accept any key; never sent anywhere else. */
-const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
 
 export interface LocalMode {
   config: LocalConfig;
@@ -36,14 +35,21 @@ export interface LocalMode {
   queue: QueueServer;
   bedrock?: BedrockServer;
   worker: Worker;
-  /** The environment the handlers were created with. */
+  /** The environment the HTTP handler was created with. */
   handlerEnv: Record<string, string>;
+  /** The queue handler's: handlerEnv plus its model-call budget (config.queueModelBudget). */
+  queueHandlerEnv: Record<string, string>;
   /** Stops receiving, finishes the batch in flight, saves queued messages, closes every server. */
   stop(): Promise<{ savedQueue: number; savedDlq: number }>;
 }
 
+export interface LocalModeOptions {
+  /** Where the handlers' log lines and the worker's notes go (default: stdout, compact). */
+  log?: (line: string) => void;
+}
+
 /** Starts every component; on failure closes what already started and rethrows. */
-export async function startLocalMode(config: LocalConfig): Promise<LocalMode> {
+export async function startLocalMode(config: LocalConfig, options: LocalModeOptions = {}): Promise<LocalMode> {
   const started: Array<() => Promise<void>> = [];
   const closeStarted = async () => {
     for (const close of started.reverse()) await close().catch(() => undefined);
@@ -66,19 +72,13 @@ export async function startLocalMode(config: LocalConfig): Promise<LocalMode> {
       visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
       region: config.region,
       stateFile: path.join(config.dataDir, "queues.json"),
+      ...(options.log ? { warn: options.log } : {}),
     });
     started.push(queue.close);
 
     let bedrock: BedrockServer | undefined;
     if (config.model === "local") {
-      try {
-        bedrock = await startBedrockServer({ host: config.host, port: config.ports.bedrock, latencyMs: config.localModel.latencyMs });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") {
-          throw new PortInUseError("model (Bedrock-compatible server)", config.host, config.ports.bedrock, LOCAL_ENV.bedrockPort);
-        }
-        throw err;
-      }
+      bedrock = await startBedrockServer({ host: config.host, port: config.ports.bedrock, latencyMs: config.localModel.latencyMs });
       started.push(bedrock.close);
       const { transient, permanent, failWhenPromptIncludes } = config.localModel;
       if (transient || permanent) bedrock.setFailureRate({ transient, permanent });
@@ -102,11 +102,15 @@ export async function startLocalMode(config: LocalConfig): Promise<LocalMode> {
     for (const name of [ENV.bedrockTimeoutMs, ENV.bedrockMaxAttempts]) {
       if (process.env[name]) handlerEnv[name] = process.env[name]!;
     }
+    // The queue handler's model calls must end before its records' visibility timeout (see
+    // queueModelBudget in local/config.ts); the API has no such limit locally.
+    const queueHandlerEnv = { ...handlerEnv, ...config.queueModelBudget };
     readConfig(handlerEnv); // fail now, with the variable's name, rather than on the first request
+    readConfig(queueHandlerEnv);
 
-    const log = (line: string) => process.stdout.write(`${formatLogLine(line)}\n`);
+    const log = options.log ?? ((line: string) => process.stdout.write(`${formatLogLine(line)}\n`));
     const httpHandler = createHttpHandler(handlerEnv, { log }) as HttpHandler;
-    const queueHandler = createQueueHandler(handlerEnv, { log });
+    const queueHandler = createQueueHandler(queueHandlerEnv, { log });
 
     const s3 = new S3Client({ region: config.region, endpoint: objectStore.url, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
     const sqs = new SQSClient({ region: config.region, endpoint: queue.url, credentials: LOCAL_CREDENTIALS });
@@ -121,19 +125,22 @@ export async function startLocalMode(config: LocalConfig): Promise<LocalMode> {
       idlePollMs: config.idlePollMs,
       pollers: config.pollers,
       visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+      ...(options.log ? { log: options.log } : {}),
     });
     started.push(async () => void (await worker.stop()));
 
-    const components = () => ({
-      api: { status: "ok", endpoint: api.url },
-      objectStore: { status: "ok", endpoint: objectStore.url, directory: path.join(config.dataDir, "s3") },
-      queue: { status: "ok", endpoint: queue.url },
-      model:
-        config.model === "local"
-          ? { status: "ok", kind: "local renderer", endpoint: bedrock!.url, modelId: config.modelId }
-          : { status: "ok", kind: "Amazon Bedrock", endpoint: `https://bedrock-runtime.${config.bedrockRegion}.amazonaws.com`, modelId: config.modelId },
-      worker: { status: "ok", ...worker.stats },
+    let apiUrl = "";
+    const healthCheck = createHealthCheck({
+      region: config.region,
+      credentials: LOCAL_CREDENTIALS,
+      objectStore: { url: objectStore.url, bucket: config.bucket, directory: path.join(config.dataDir, "s3") },
+      queue: { url: queue.url, queueUrl: queue.queueUrl, dlqUrl: queue.dlqUrl },
+      localModelUrl: bedrock?.url,
+      model: { modelId: config.modelId, bedrockRegion: config.bedrockRegion },
+      worker,
+      apiUrl: () => apiUrl,
     });
+    started.push(async () => healthCheck.destroy());
     const api = await startApiServer({
       host: config.host,
       port: config.ports.api,
@@ -144,8 +151,9 @@ export async function startLocalMode(config: LocalConfig): Promise<LocalMode> {
       prefix: config.prefix,
       queueUrl: queue.queueUrl,
       dlqUrl: queue.dlqUrl,
-      health: () => ({
-        components: components(),
+      jobs: (limit) => queue.jobs(limit),
+      health: async () => ({
+        ...(await healthCheck.check()),
         bucket: config.bucket,
         prefix: config.prefix,
         queueUrl: queue.queueUrl,
@@ -156,10 +164,17 @@ export async function startLocalMode(config: LocalConfig): Promise<LocalMode> {
       }),
     });
     started.push(api.close);
+    apiUrl = api.url;
 
     // The test server records every call; a long-running session only needs the recent ones.
-    const trim = bedrock && setInterval(() => bedrock!.calls.length > 1000 && bedrock!.calls.splice(0, bedrock!.calls.length - 1000), 60000);
-    trim && trim.unref();
+    let trim: NodeJS.Timeout | undefined;
+    if (bedrock) {
+      const calls = bedrock.calls;
+      trim = setInterval(() => {
+        if (calls.length > 1000) calls.splice(0, calls.length - 1000);
+      }, 60000);
+      trim.unref();
+    }
 
     let stopping: Promise<{ savedQueue: number; savedDlq: number }> | undefined;
     return {
@@ -170,17 +185,27 @@ export async function startLocalMode(config: LocalConfig): Promise<LocalMode> {
       bedrock,
       worker,
       handlerEnv,
+      queueHandlerEnv,
       stop() {
         stopping ??= (async () => {
           if (trim) clearInterval(trim);
           const held = await worker.stop(); // no new receives; the batches in flight finish
           await api.close();
-          const saved = await queue.saveMessages(sqs, held);
+          // Everything closes even when saving fails (the queue server down); the error is reported.
+          let saved: { queue: number; dlq: number } | undefined;
+          let saveError: unknown;
+          try {
+            saved = await queue.saveMessages(sqs, held);
+          } catch (err) {
+            saveError = err;
+          }
           await queue.close();
           if (bedrock) await bedrock.close();
           await objectStore.close();
+          healthCheck.destroy();
           s3.destroy();
           sqs.destroy();
+          if (!saved) throw new Error(`could not save the queued messages: ${(saveError as Error)?.message ?? saveError}`);
           return { savedQueue: saved.queue, savedDlq: saved.dlq };
         })();
         return stopping;
@@ -200,14 +225,14 @@ export function banner(mode: LocalMode): string {
     "Couch Explorers — local mode",
     `  gallery        ${api.url}/`,
     `  API            ${api.url}   (POST /generate, POST /images, GET /images/{id}, GET /health)`,
-    `  object store   ${objectStore.url}   bucket ${config.bucket}, prefix ${config.prefix}/, files in ${path.relative(process.cwd(), config.dataDir) || "."}/s3`,
+    `  object store   ${objectStore.url}   bucket ${config.bucket}, prefix ${config.prefix}/, files in ${path.join(config.dataDir, "s3")}`,
     `  queue          ${queue.queueUrl}`,
     `  dead letters   ${queue.dlqUrl}   (after ${config.maxReceiveCount} receives)`,
     bedrock
       ? `  model          ${bedrock.url}   (offline renderer posing as ${config.modelId}; MODEL=bedrock for the real one)`
       : `  model          Amazon Bedrock ${config.modelId} in ${config.bedrockRegion}, with your AWS credentials`,
     `  worker         batch size ${config.batchSize}, visibility timeout ${config.visibilityTimeoutSeconds} s, ${config.pollers} poller(s)`,
-    `  config         ${config.stackFile ? path.relative(process.cwd(), config.stackFile) : "built-in defaults (no Pulumi.dev.yaml)"} + environment overrides`,
+    `  config         ${config.stackFile ?? "Pulumi.yaml defaults (no Pulumi.dev.yaml)"} + environment overrides`,
   ];
   if (queue.restored.queue || queue.restored.dlq) {
     lines.push(`  restored       ${queue.restored.queue} queued and ${queue.restored.dlq} dead-letter message(s) saved at the last shutdown`);
@@ -219,7 +244,7 @@ export function banner(mode: LocalMode): string {
     `  curl -X POST ${api.url}/images -d '{"prompt":"me on top of a pyramid at sunset"}'   # then GET ${api.url}/images/<id>`,
     `  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region ${config.region} --endpoint-url ${queue.url} sqs send-message --queue-url ${queue.queueUrl} --message-body "me on top of a pyramid"`,
     "",
-    `Local mode ready: ${api.url}  (Ctrl-C stops; queued messages are kept in ${path.relative(process.cwd(), config.dataDir) || "."}/queues.json)`,
+    `Local mode ready: ${api.url}  (Ctrl-C stops; queued messages are kept in ${path.join(config.dataDir, "queues.json")})`,
   );
   return lines.join("\n");
 }
@@ -239,13 +264,8 @@ async function main(): Promise<void> {
   } catch (err) {
     return fail((err as Error).message);
   }
-  if (config.model === "local") {
-    // Only local servers are reached: sign with dummy keys so no real credential is ever looked up.
-    process.env.AWS_ACCESS_KEY_ID = LOCAL_CREDENTIALS.accessKeyId;
-    process.env.AWS_SECRET_ACCESS_KEY = LOCAL_CREDENTIALS.secretAccessKey;
-    delete process.env.AWS_SESSION_TOKEN;
-    delete process.env.AWS_PROFILE;
-  }
+  // Only local servers are reached: sign with dummy keys so no real credential is ever looked up.
+  if (config.model === "local") useDummyCredentials();
 
   let mode: LocalMode;
   try {
@@ -261,7 +281,9 @@ async function main(): Promise<void> {
   let signals = 0;
   const shutdown = (signal: string) => {
     if (++signals > 1) {
-      process.stderr.write("Stopping now without waiting; messages being worked on return to the queue file only if already saved.\n");
+      process.stderr.write(
+        "Stopping now without waiting: messages that were only in memory (queued, being worked on, waiting for a retry, dead letters) are lost; pictures already stored stay.\n",
+      );
       process.exit(130);
     }
     process.stdout.write(`\n${signal}: stopping (the batch in flight finishes first; Ctrl-C again to force)…\n`);

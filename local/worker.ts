@@ -38,7 +38,23 @@ export interface WorkerOptions {
   log?: (line: string) => void;
 }
 
-export interface WorkerStats { batches: number; received: number; deleted: number; failed: number; handlerErrors: number }
+export interface WorkerStats {
+  batches: number;
+  received: number;
+  deleted: number;
+  failed: number;
+  handlerErrors: number;
+  /** Records handed to the handler and not finished yet. */
+  inFlight: number;
+  /** When a receive last finished (ISO time), and how: messages, empty, or error. */
+  lastPollAt?: string;
+  lastPollOutcome?: "messages" | "empty" | "error";
+  /** The last receive or delete error, kept while the poll loop keeps failing. */
+  lastError?: string;
+  /** Receives that failed in a row (0 once one succeeds). */
+  consecutiveErrors: number;
+  state: "running" | "stopping" | "stopped";
+}
 
 /** A message as the worker received it, enough to send it again. */
 export interface HeldMessage { id: string; body: string; attributes?: Record<string, MessageAttributeValue> }
@@ -109,7 +125,7 @@ export function failedIds(records: SQSRecord[], outcome: { response?: SQSBatchRe
 
 export function startWorker(opts: WorkerOptions): Worker {
   const log = opts.log ?? ((line: string) => console.error(line));
-  const stats: WorkerStats = { batches: 0, received: 0, deleted: 0, failed: 0, handlerErrors: 0 };
+  const stats: WorkerStats = { batches: 0, received: 0, deleted: 0, failed: 0, handlerErrors: 0, inFlight: 0, consecutiveErrors: 0, state: "running" };
   let stopping = false;
   /** Records left for redelivery and when they become visible in the queue again. */
   const pendingRedelivery = new Map<string, { message: HeldMessage; visibleAt: number }>();
@@ -119,21 +135,65 @@ export function startWorker(opts: WorkerOptions): Worker {
     // SQS hands out at most 10 per call; bigger batch sizes gather several calls, like Lambda.
     while (batch.length < opts.batchSize && !stopping) {
       const wanted = Math.min(10, opts.batchSize - batch.length);
-      const { Messages } = await opts.sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: opts.queueUrl,
-          MaxNumberOfMessages: wanted,
-          WaitTimeSeconds: 0,
-          // Both spellings: newer SDKs send MessageSystemAttributeNames, local-aws-sqs reads AttributeNames.
-          AttributeNames: ["All"],
-          MessageSystemAttributeNames: ["All"],
-          MessageAttributeNames: ["All"],
-        }),
-      );
+      let Messages: Message[] | undefined;
+      try {
+        ({ Messages } = await opts.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: opts.queueUrl,
+            MaxNumberOfMessages: wanted,
+            WaitTimeSeconds: 0,
+            // Both spellings: newer SDKs send MessageSystemAttributeNames, local-aws-sqs reads AttributeNames.
+            AttributeNames: ["All"],
+            MessageSystemAttributeNames: ["All"],
+            MessageAttributeNames: ["All"],
+          }),
+        ));
+      } catch (error) {
+        if (!batch.length) throw error;
+        // What was gathered is received (invisible) already: run it rather than drop it.
+        log(`worker: a receive failed (${(error as Error)?.message ?? error}); running the ${batch.length} record(s) already received`);
+        break;
+      }
       batch.push(...(Messages ?? []));
       if ((Messages?.length ?? 0) < wanted) break; // the queue has no more right now
     }
     return batch;
+  }
+
+  /** Remembers records still in the queue (invisible) so that a stop can save them. */
+  function holdForRedelivery(records: SQSRecord[], byId: Map<string, Message>, visibleAt: number): void {
+    for (const r of records) {
+      const m = byId.get(r.messageId)!;
+      const message = { id: r.messageId, body: r.body, ...(m.MessageAttributes ? { attributes: m.MessageAttributes } : {}) };
+      pendingRedelivery.set(r.messageId, { message, visibleAt });
+    }
+  }
+
+  /** Deletes `done`; returns the records that could not be deleted (they stay in the queue). */
+  async function deleteRecords(done: SQSRecord[]): Promise<SQSRecord[]> {
+    const notDeleted: SQSRecord[] = [];
+    for (let i = 0; i < done.length; i += 10) {
+      const chunk = done.slice(i, i + 10);
+      try {
+        const res = await opts.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: opts.queueUrl,
+            Entries: chunk.map((r, n) => ({ Id: String(n), ReceiptHandle: r.receiptHandle })),
+          }),
+        );
+        stats.deleted += res.Successful?.length ?? 0;
+        for (const f of res.Failed ?? []) {
+          log(`worker: could not delete a processed message (${f.Code}: ${f.Message}); it comes back after the visibility timeout`);
+          const r = chunk[Number(f.Id)];
+          if (r) notDeleted.push(r);
+        }
+      } catch (error) {
+        stats.lastError = `delete: ${(error as Error)?.message ?? error}`;
+        log(`worker: could not delete ${chunk.length} processed message(s) (${(error as Error)?.message ?? error}); they come back after the visibility timeout`);
+        notDeleted.push(...chunk);
+      }
+    }
+    return notDeleted;
   }
 
   async function runBatch(messages: Message[]): Promise<void> {
@@ -141,6 +201,7 @@ export function startWorker(opts: WorkerOptions): Worker {
     const records = messages.map((m) => toSqsRecord(m, opts.queueArn, opts.region));
     stats.batches++;
     stats.received += records.length;
+    stats.inFlight += records.length;
     let outcome: { response?: SQSBatchResponse | void; error?: unknown };
     try {
       outcome = { response: await opts.handler({ Records: records }) };
@@ -149,42 +210,41 @@ export function startWorker(opts: WorkerOptions): Worker {
       log(`worker: the queue handler threw (${(error as Error)?.message ?? error}); the whole batch of ${records.length} returns to the queue`);
       outcome = { error };
     }
-    const failed = failedIds(records, outcome);
-    const done = records.filter((r) => !failed.has(r.messageId));
-    for (let i = 0; i < done.length; i += 10) {
-      const chunk = done.slice(i, i + 10);
-      const res = await opts.sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: opts.queueUrl,
-          Entries: chunk.map((r, n) => ({ Id: String(n), ReceiptHandle: r.receiptHandle })),
-        }),
-      );
-      stats.deleted += res.Successful?.length ?? 0;
-      for (const f of res.Failed ?? []) log(`worker: could not delete a processed message (${f.Code}: ${f.Message})`);
-    }
-    stats.failed += failed.size;
-    const now = Date.now();
-    for (const [id, p] of pendingRedelivery) if (p.visibleAt <= now) pendingRedelivery.delete(id);
-    for (const r of records) {
-      if (failed.has(r.messageId)) {
-        const m = byId.get(r.messageId)!;
-        const message = { id: r.messageId, body: r.body, ...(m.MessageAttributes ? { attributes: m.MessageAttributes } : {}) };
-        pendingRedelivery.set(r.messageId, { message, visibleAt: now + opts.visibilityTimeoutSeconds * 1000 });
-      } else pendingRedelivery.delete(r.messageId);
+    try {
+      const failed = failedIds(records, outcome);
+      const notDeleted = await deleteRecords(records.filter((r) => !failed.has(r.messageId)));
+      stats.failed += failed.size;
+      // Every record is now deleted, or still in the queue and remembered until it is visible again.
+      const now = Date.now();
+      for (const [id, p] of pendingRedelivery) if (p.visibleAt <= now) pendingRedelivery.delete(id);
+      for (const r of records) pendingRedelivery.delete(r.messageId);
+      holdForRedelivery([...records.filter((r) => failed.has(r.messageId)), ...notDeleted], byId, now + opts.visibilityTimeoutSeconds * 1000);
+    } finally {
+      stats.inFlight -= records.length;
     }
   }
 
   async function poll(): Promise<void> {
     while (!stopping) {
+      let messages: Message[];
       try {
-        const messages = await receiveBatch();
-        if (messages.length) await runBatch(messages);
-        else await new Promise((r) => setTimeout(r, opts.idlePollMs));
+        messages = await receiveBatch();
+        stats.consecutiveErrors = 0;
+        stats.lastError = undefined;
+        stats.lastPollAt = new Date().toISOString();
+        stats.lastPollOutcome = messages.length ? "messages" : "empty";
       } catch (error) {
         if (stopping) break;
+        stats.consecutiveErrors++;
+        stats.lastError = `receive: ${(error as Error)?.message ?? error}`;
+        stats.lastPollAt = new Date().toISOString();
+        stats.lastPollOutcome = "error";
         log(`worker: ${(error as Error)?.message ?? error}; retrying in 1 s`);
         await new Promise((r) => setTimeout(r, 1000));
+        continue;
       }
+      if (messages.length) await runBatch(messages);
+      else await new Promise((r) => setTimeout(r, opts.idlePollMs));
     }
   }
 
@@ -193,7 +253,9 @@ export function startWorker(opts: WorkerOptions): Worker {
     stats,
     async stop() {
       stopping = true;
+      stats.state = "stopping";
       await Promise.all(loops);
+      stats.state = "stopped";
       const now = Date.now();
       return [...pendingRedelivery.values()].filter((p) => p.visibleAt > now).map((p) => p.message);
     },

@@ -63,6 +63,26 @@ export function normalizePrefix(raw: string): string | undefined {
   return prefix && !prefix.includes("*") && !prefix.includes("..") ? prefix : undefined;
 }
 
+/**
+ * Bedrock client settings that make the model calls of one handler run end within `timeoutSeconds`
+ * (a function timeout on AWS, the visibility timeout locally): `rounds` model calls run one after
+ * another (a batch larger than the worker's concurrency runs in rounds), each with `attempts` tries,
+ * and DEFAULTS.storeReserveSeconds stay for storing the picture. The per-try wait never exceeds the
+ * runtime's default. A call that runs out of time then fails as a clean, retryable error instead of
+ * the run being killed (AWS) or its records redelivered while still in flight (local mode).
+ * Throws when the time leaves under 1 s per try.
+ */
+export function modelCallBudget(timeoutSeconds: number, attempts: number, rounds = 1): Record<string, string> {
+  const perAttemptMs = Math.floor(((timeoutSeconds - DEFAULTS.storeReserveSeconds) * 1000) / (rounds * attempts));
+  if (perAttemptMs < 1000) {
+    throw new Error(`a ${timeoutSeconds} s function timeout leaves under 1 s per model call (${rounds} round(s) × ${attempts} attempt(s)); raise the timeout or lower the batch size`);
+  }
+  return {
+    [ENV.bedrockMaxAttempts]: String(attempts),
+    [ENV.bedrockTimeoutMs]: String(Math.min(DEFAULTS.bedrockTimeoutMs, perAttemptMs)),
+  };
+}
+
 /** Reads and validates the configuration; throws ConfigError naming the variable at fault. */
 export function readConfig(env: Env = process.env): RuntimeConfig {
   const bucket = required(env, ENV.bucket);

@@ -19,6 +19,13 @@ export const DEFAULTS = {
   bedrockMaxAttempts: 3,
   /** Per-attempt wait for the model's answer. */
   bedrockTimeoutMs: 60000,
+  /**
+   * A queue's visibility timeout is this many times the longest a worker may spend on one batch
+   * (AWS guidance for SQS-triggered functions), so a record is not redelivered while in flight.
+   */
+  visibilityTimeoutFactor: 6,
+  /** Seconds a worker keeps after its model calls, for storing the picture and presigning its URL. */
+  storeReserveSeconds: 4,
   /** Side length of queue-generated pictures (the original queue Lambda used 512×512). */
   queueImageSize: 512,
   /** Largest side length the HTTP API accepts (1024×1024 is allowed; the API default is 512). */

@@ -3,7 +3,9 @@
  * page served by `npm start`, submits prompts both ways and sees the new pictures appear.
  */
 import { strict as assert } from "node:assert";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { chromium, type Browser } from "playwright-core";
+import { DEFAULTS } from "../../runtime/defaults";
 import { cleanup, freshEnv, startLocalChild, type LocalChild } from "./helpers";
 
 /** The few members of an <img> read here (the project compiles without the DOM lib). */
@@ -20,7 +22,8 @@ describe("local mode: the gallery in headless Chromium", function () {
   let browser: Browser | undefined;
 
   before(async () => {
-    local = await startLocalChild(freshEnv({ LOCAL_MODEL_LATENCY_MS: "500" }));
+    // Prompts with "[held]" are throttled every time: they stay in the queue, retried.
+    local = await startLocalChild(freshEnv({ LOCAL_MODEL_LATENCY_MS: "500", LOCAL_MODEL_FAIL_WHEN_PROMPT_INCLUDES: "[held]=throttle" }));
     browser = await chromium.launch(CHROMIUM_OPTIONS);
   });
   after(async () => {
@@ -55,6 +58,17 @@ describe("local mode: the gallery in headless Chromium", function () {
     await card.waitFor({ timeout: 30000 });
     await page.locator(".card.pending").waitFor({ state: "detached", timeout: 15000 });
     assert.ok(await card.locator("img").evaluate((el: Img) => new URL(el.src).searchParams.get("key")?.includes("/images/")));
+    await page.close();
+  });
+
+  it("shows jobs sent to the queue outside the gallery (SDK, aws sqs send-message) as pending", async () => {
+    const prompt = "sent straight to the queue [held]";
+    await local!.sqs.send(new SendMessageCommand({ QueueUrl: local!.health.queueUrl, MessageBody: prompt }));
+    const page = await browser!.newPage(); // a fresh page: nothing of this job in its storage
+    await page.goto(`${local!.apiUrl}/`);
+    await page.locator(".card.pending", { hasText: prompt }).waitFor({ timeout: 15000 });
+    assert.equal(await page.locator(".card:not(.pending)", { hasText: prompt }).count(), 0);
+    assert.equal(await page.locator("#prompt").getAttribute("maxlength"), String(DEFAULTS.maxPromptLength));
     await page.close();
   });
 });

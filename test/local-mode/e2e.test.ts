@@ -3,10 +3,14 @@
  * gallery's JSON, and a clean Ctrl-C that keeps queued work for the next start.
  */
 import { strict as assert } from "node:assert";
-import { rmSync } from "node:fs";
-import { GetQueueAttributesCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import * as path from "node:path";
+import { S3Client } from "@aws-sdk/client-s3";
+import { GetQueueAttributesCommand, SendMessageBatchCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { LOCAL_CREDENTIALS } from "../../local/credentials";
+import { startObjectStore } from "../../local/object-store";
 import { readPngHeader, PNG_SIGNATURE } from "../../local/png";
-import { cleanup, freshEnv, getJson, getObject, startLocalChild, waitFor, type LocalChild } from "./helpers";
+import { cleanup, freshEnv, getJson, getObject, listKeys, startLocalChild, waitFor, type LocalChild } from "./helpers";
 
 async function exists(local: LocalChild, key: string): Promise<true | undefined> {
   try {
@@ -104,38 +108,68 @@ describe("local mode: npm start end to end", function () {
   });
 });
 
-describe("local mode: Ctrl-C keeps pictures and unfinished messages for the next start", function () {
-  this.timeout(120000);
+describe("local mode: Ctrl-C finishes the batch in flight and keeps the rest; a kill does not restore twice", function () {
+  this.timeout(150000);
   let first: LocalChild | undefined;
   let second: LocalChild | undefined;
+  let third: LocalChild | undefined;
   const env = freshEnv();
+  const stateFile = path.join(env.LOCAL_DATA_DIR, "queues.json");
+  const sent = new Map<string, string>(); // id → body
+  let saved: Array<{ id: string; body: string }> = [];
+  let bucket = "";
+  let prefix = "";
   after(async () => {
-    await cleanup(first, false);
-    await cleanup(second, false);
+    for (const child of [first, second, third]) await cleanup(child, false);
     rmSync(env.LOCAL_DATA_DIR, { recursive: true, force: true });
   });
 
-  it("finishes the batch in flight, saves what is queued, and picks it up again with the same id", async () => {
-    // First run: the model throttles every call for this prompt, so its message waits for redelivery.
-    first = await startLocalChild({ ...env, LOCAL_MODEL_FAIL_WHEN_PROMPT_INCLUDES: "[flaky]=throttle" });
-    const { bucket, prefix, queueUrl } = first.health;
-    const kept = await first.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: "beach at sunset [flaky]" }));
-    const done = await first.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: "forest lake in the morning" }));
-    await waitFor("the good message's picture", () => exists(first!, `${prefix}/images/${done.MessageId}.png`));
-    await waitFor("the flaky message to be left for redelivery", async () => {
-      const h = (await (await fetch(`${first!.apiUrl}/health`)).json()) as { components: { worker: { failed: number } } };
-      return h.components.worker.failed >= 1 ? true : undefined;
+  it("Ctrl-C while batches are in flight: their pictures are stored, the rest is saved", async () => {
+    // The model takes 3 s, so the batches are really in flight when SIGINT arrives.
+    first = await startLocalChild({ ...env, LOCAL_MODEL_LATENCY_MS: "3000", LOCAL_WORKER_POLLERS: "2" });
+    ({ bucket, prefix } = first.health);
+    const bodies = Array.from({ length: 6 }, (_, i) => `postcard ${i} from the lake`);
+    const out = await first.sqs.send(
+      new SendMessageBatchCommand({ QueueUrl: first.health.queueUrl, Entries: bodies.map((b, n) => ({ Id: String(n), MessageBody: b })) }),
+    );
+    for (const e of out.Successful!) sent.set(e.MessageId!, bodies[Number(e.Id)]);
+    // Both pollers hold a full batch: 2 × batch size records in flight, none finished yet.
+    const busy = 2 * (first.health as unknown as { batchSize: number }).batchSize;
+    await waitFor("every poller to hold a batch", async () => {
+      const w = ((await (await fetch(`${first!.apiUrl}/health`)).json()) as { components: { worker: { inFlight: number; deleted: number } } }).components.worker;
+      return w.inFlight === busy && w.deleted === 0 ? true : undefined;
     });
     assert.equal(await first.stop("SIGINT"), 0);
-    assert.match(first.output(), /Stopped\. 1 queued and 0 dead-letter message\(s\) saved/);
+    assert.match(first.output(), new RegExp(`Stopped\\. ${sent.size - busy} queued and 0 dead-letter message\\(s\\) saved`));
 
-    // Second run, same data directory, the model healthy: the picture is still there and the
-    // saved message becomes a picture under its original id.
+    saved = JSON.parse(readFileSync(stateFile, "utf8")).queue;
+    assert.equal(saved.length, sent.size - busy);
+    for (const m of saved) assert.equal(m.body, sent.get(m.id));
+    // The data directory alone (the object store started on it, nothing else) holds exactly the
+    // pictures of the batches that were in flight.
+    const store = await startObjectStore({ host: "127.0.0.1", port: 0, directory: path.join(env.LOCAL_DATA_DIR, "s3"), bucket });
+    const s3 = new S3Client({ region: "eu-west-1", endpoint: store.url, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
+    try {
+      const pictures = (await listKeys(s3, bucket, `${prefix}/images/`)).filter((k) => k.endsWith(".png"));
+      const inFlightIds = [...sent.keys()].filter((id) => !saved.some((m) => m.id === id));
+      assert.deepEqual(pictures.sort(), inFlightIds.map((id) => `${prefix}/images/${id}.png`).sort());
+    } finally {
+      s3.destroy();
+      await store.close();
+    }
+  });
+
+  it("the next start restores the saved messages with the same ids, once", async () => {
     second = await startLocalChild(env);
-    assert.match(second.output(), /restored\s+1 queued/);
-    assert.ok(await exists(second, `${prefix}/images/${done.MessageId}.png`));
-    await waitFor("the saved message's picture", () => exists(second!, `${prefix}/images/${kept.MessageId}.png`));
-    const sidecar = await getJson(second.s3, bucket, `${prefix}/images/${kept.MessageId}.json`);
-    assert.equal(sidecar.prompt, "beach at sunset [flaky]");
+    assert.match(second.output(), new RegExp(`restored\\s+${saved.length} queued`));
+    assert.equal(existsSync(stateFile), false, "restored messages live in the queue, not in the file");
+    for (const m of saved) await waitFor(`the saved message's picture ${m.id}`, () => exists(second!, `${prefix}/images/${m.id}.png`));
+    for (const [id, body] of sent) assert.equal((await getJson(second.s3, bucket, `${prefix}/images/${id}.json`)).prompt, body);
+    // Killed (SIGKILL, like a crash): nothing is saved, and nothing old is restored again.
+    await second.stop("SIGKILL");
+    third = await startLocalChild(env);
+    assert.doesNotMatch(third.output(), /restored/);
+    const q = (await (await fetch(`${third.apiUrl}/local/queues`)).json()) as { queue: { visible: number; inFlight: number }; jobs: unknown[] };
+    assert.deepEqual([q.queue.visible, q.queue.inFlight, q.jobs.length], [0, 0, 0]);
   });
 });

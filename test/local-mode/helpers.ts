@@ -32,7 +32,7 @@ export interface LocalChild {
   dataDir: string;
   child: ChildProcess;
   output(): string;
-  /** Sends `signal` and resolves with the exit code (null if killed by a signal). */
+  /** Sends `signal` and resolves with the exit code (null if killed by a signal) once all its processes exited. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -77,6 +77,42 @@ export function freshEnv(extra: Record<string, string> = {}, dataDir = mkdtempSy
   };
 }
 
+/** True while any process of the group `pgid` is alive. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Sends `signal` to the child (with viaNpm, to its whole process group: npm, the shell and node)
+ * and resolves with the child's exit code once every one of those processes has exited, so that
+ * no node is still writing to the data directory. SIGKILL after `graceMs`.
+ */
+async function stopChild(child: ChildProcess, exited: Promise<number | null>, viaNpm: boolean, signal: NodeJS.Signals, graceMs = 20000): Promise<number | null> {
+  const kill = (sig: NodeJS.Signals) => {
+    try {
+      if (viaNpm) process.kill(-child.pid!, sig);
+      else child.kill(sig);
+    } catch {
+      // already gone
+    }
+  };
+  const running = () => (viaNpm ? groupAlive(child.pid!) : child.exitCode === null && child.signalCode === null);
+  if (running()) kill(signal);
+  const timer = setTimeout(() => kill("SIGKILL"), graceMs);
+  try {
+    const code = await exited;
+    while (viaNpm && groupAlive(child.pid!)) await new Promise((r) => setTimeout(r, 50));
+    return code;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export async function startLocalChild(env: Record<string, string>, readyTimeoutMs = 45000, viaNpm = false): Promise<LocalChild> {
   const child = spawnStart(env, viaNpm);
   let out = "";
@@ -99,12 +135,18 @@ export async function startLocalChild(env: Record<string, string>, readyTimeoutM
       clearTimeout(timer);
       reject(new Error(`local mode exited with ${code} before it was ready:\n${out}`));
     });
-  }).catch((err) => {
-    child.kill("SIGKILL");
+  }).catch(async (err) => {
+    await stopChild(child, exited, viaNpm, "SIGKILL");
     throw err;
   });
 
-  const health = (await (await fetch(`${apiUrl}/health`)).json()) as Health;
+  let health: Health;
+  try {
+    health = (await (await fetch(`${apiUrl}/health`)).json()) as Health;
+  } catch (err) {
+    await stopChild(child, exited, viaNpm, "SIGKILL");
+    throw new Error(`GET /health failed after the ready line (${(err as Error).message}):\n${out}`);
+  }
   const s3 = new S3Client({ region: "eu-west-1", endpoint: health.components.objectStore.endpoint, forcePathStyle: true, credentials: CREDENTIALS });
   const sqs = new SQSClient({ region: "eu-west-1", endpoint: health.components.queue.endpoint, credentials: CREDENTIALS });
   return {
@@ -118,13 +160,7 @@ export async function startLocalChild(env: Record<string, string>, readyTimeoutM
     async stop(signal: NodeJS.Signals = "SIGINT") {
       s3.destroy();
       sqs.destroy();
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      const kill = (sig: NodeJS.Signals) => (viaNpm ? process.kill(-child.pid!, sig) : child.kill(sig));
-      kill(signal);
-      const timer = setTimeout(() => kill("SIGKILL"), 20000);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
+      return stopChild(child, exited, viaNpm, signal);
     },
   };
 }
@@ -132,7 +168,7 @@ export async function startLocalChild(env: Record<string, string>, readyTimeoutM
 /** Stops a child (if started) and removes its data directory; for after() hooks. */
 export async function cleanup(local: LocalChild | undefined, removeData = true): Promise<void> {
   if (!local) return;
-  await local.stop("SIGTERM").catch(() => local.child.kill("SIGKILL"));
+  await local.stop("SIGTERM"); // resolves only when every process of the child has exited
   if (removeData && local.dataDir) rmSync(local.dataDir, { recursive: true, force: true });
 }
 

@@ -7,8 +7,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { loadLocalConfig } from "../../local/config";
-import { freshEnv, runStart } from "./helpers";
+import { LOCAL_DEFAULTS, loadLocalConfig, readStackConfig } from "../../local/config";
+import { modelCallBudget } from "../../runtime/config";
+import { DEFAULTS } from "../../runtime/defaults";
+import { freshEnv, REPO_ROOT, runStart } from "./helpers";
 
 describe("local mode: configuration", () => {
   let root: string;
@@ -16,7 +18,7 @@ describe("local mode: configuration", () => {
     root = mkdtempSync(path.join(tmpdir(), "local-config-"));
     writeFileSync(
       path.join(root, "Pulumi.yaml"),
-      "name: my-project\nruntime: nodejs\nconfig:\n  maxReceiveCount:\n    type: integer\n    default: 7\n  queueBatchSize:\n    type: integer\n    default: 9\n",
+      "name: my-project\nruntime: nodejs\nconfig:\n  maxReceiveCount:\n    type: integer\n    default: 7\n  queueBatchSize:\n    type: integer\n    default: 9\n  workerTimeoutSeconds:\n    type: integer\n    default: 150\n",
     );
     writeFileSync(
       path.join(root, "Pulumi.dev.yaml"),
@@ -45,15 +47,56 @@ describe("local mode: configuration", () => {
     assert.equal(c.ports.api, 0);
   });
 
-  it("uses the stack's visibility timeout (six times the worker timeout) with MODEL=bedrock", () => {
-    assert.equal(loadLocalConfig({ MODEL: "bedrock" }, root).visibilityTimeoutSeconds, 6 * 180);
+  it("uses the stack's visibility timeout (DEFAULTS.visibilityTimeoutFactor × the worker timeout) with MODEL=bedrock", () => {
+    assert.equal(loadLocalConfig({ MODEL: "bedrock" }, root).visibilityTimeoutSeconds, DEFAULTS.visibilityTimeoutFactor * 150);
     assert.equal(loadLocalConfig({ MODEL: "bedrock", LOCAL_VISIBILITY_TIMEOUT_SECONDS: "40" }, root).visibilityTimeoutSeconds, 40);
   });
 
-  it("rejects bad values naming the variable", () => {
+  it("rejects bad values naming the variable, or the YAML key and file they came from", () => {
     assert.throws(() => loadLocalConfig({ LOCAL_SQS_PORT: "nine" }, root), /LOCAL_SQS_PORT/);
     assert.throws(() => loadLocalConfig({ MODEL: "dall-e" }, root), /MODEL must be "local" or "bedrock"/);
     assert.throws(() => loadLocalConfig({ LOCAL_MODEL_TRANSIENT_FAILURE_RATE: "2" }, root), /LOCAL_MODEL_TRANSIENT_FAILURE_RATE/);
+    const bad = mkdtempSync(path.join(tmpdir(), "local-config-"));
+    try {
+      writeFileSync(path.join(bad, "Pulumi.yaml"), "name: p\nconfig:\n  maxReceiveCount:\n    default: 5\n  workerTimeoutSeconds:\n    default: 60\n");
+      writeFileSync(path.join(bad, "Pulumi.dev.yaml"), "config:\n  p:imagePrefix: x\n  p:queueBatchSize: lots\n");
+      assert.throws(() => loadLocalConfig({}, bad), /^LocalConfigError: queueBatchSize in Pulumi\.dev\.yaml must be an integer.*"lots"/);
+      assert.throws(() => loadLocalConfig({ QUEUE_BATCH_SIZE: "0" }, bad), /^LocalConfigError: QUEUE_BATCH_SIZE must be an integer/);
+      writeFileSync(path.join(bad, "Pulumi.dev.yaml"), "config:\n  p:queueBatchSize: 2\n");
+      assert.throws(() => loadLocalConfig({}, bad), /imagePrefix is not set in Pulumi\.dev\.yaml or Pulumi\.yaml; set it there or set IMAGE_PREFIX/);
+    } finally {
+      rmSync(bad, { recursive: true, force: true });
+    }
+  });
+
+  it("takes the stack values from the repository's own stack files, with nothing repeated in LOCAL_DEFAULTS", () => {
+    const c = loadLocalConfig({});
+    const dev = readStackConfig(REPO_ROOT, "dev").values;
+    assert.equal(c.bucket, dev.bucketName);
+    assert.equal(c.prefix, dev.imagePrefix);
+    assert.equal(c.batchSize, dev.queueBatchSize);
+    assert.equal(c.maxReceiveCount, dev.maxReceiveCount);
+    assert.equal(c.region, dev["aws:region"]);
+    for (const key of ["bucket", "prefix", "batchSize", "maxReceiveCount", "workerTimeoutSeconds", "region"]) {
+      assert.ok(!(key in LOCAL_DEFAULTS), `LOCAL_DEFAULTS repeats the stack's ${key}`);
+    }
+  });
+
+  it("gives the queue handler a model-call budget that ends within the visibility timeout", () => {
+    // dev-like: batch 3 with the stack's default concurrency (5) is one round of 3 attempts in 30 s.
+    const c = loadLocalConfig({}, root);
+    const perAttempt = Number(c.queueModelBudget.BEDROCK_TIMEOUT_MS);
+    const attempts = Number(c.queueModelBudget.BEDROCK_MAX_ATTEMPTS);
+    assert.equal(attempts, DEFAULTS.bedrockMaxAttempts);
+    assert.ok(attempts * perAttempt < c.visibilityTimeoutSeconds * 1000, `${attempts} × ${perAttempt} ms vs ${c.visibilityTimeoutSeconds} s`);
+    // Two rounds (batch 4, concurrency 2) and 2 attempts in 20 s: (20 - 4) s / 4.
+    const small = loadLocalConfig({ LOCAL_VISIBILITY_TIMEOUT_SECONDS: "20", QUEUE_BATCH_SIZE: "4", WORKER_CONCURRENCY: "2", BEDROCK_MAX_ATTEMPTS: "2" }, root);
+    assert.deepEqual(small.queueModelBudget, { BEDROCK_MAX_ATTEMPTS: "2", BEDROCK_TIMEOUT_MS: "4000" });
+    // With MODEL=bedrock the stack's worker timeout (shorter than the visibility timeout) sets it, as on AWS.
+    assert.deepEqual(loadLocalConfig({ MODEL: "bedrock" }, root).queueModelBudget, modelCallBudget(150, DEFAULTS.bedrockMaxAttempts, Math.ceil(3 / DEFAULTS.workerConcurrency)));
+    assert.throws(() => loadLocalConfig({ LOCAL_VISIBILITY_TIMEOUT_SECONDS: "4" }, root), /leaves under 1 s per model call.*LOCAL_VISIBILITY_TIMEOUT_SECONDS/);
+    assert.throws(() => loadLocalConfig({ BEDROCK_TIMEOUT_MS: "60000" }, root), /BEDROCK_TIMEOUT_MS=60000 does not fit/);
+    assert.equal(loadLocalConfig({ BEDROCK_TIMEOUT_MS: "2000" }, root).queueModelBudget.BEDROCK_TIMEOUT_MS, "2000");
   });
 });
 

@@ -3,7 +3,7 @@
  * partial batch responses, redelivery, redrive to the DLQ, and a stop that loses nothing.
  */
 import { strict as assert } from "node:assert";
-import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { startQueueServer, type QueueServer } from "../../local/queue-server";
 import { failedIds, startWorker, type Worker } from "../../local/worker";
@@ -127,6 +127,78 @@ describe("local mode: the queue worker", function () {
     const held = await stopped;
     assert.equal(worker!.stats.failed, 1);
     assert.deepEqual(held, [{ id: sent.MessageId, body: "in flight at shutdown" }]);
+  });
+
+  /**
+   * A client for the worker whose n-th call (1-based) of one command fails before reaching the
+   * server when `fails(n)` says so (a dropped connection, as far as the worker can tell); the
+   * server and every other call stay real.
+   */
+  function failingClient(command: string, fails: (n: number) => boolean): SQSClient {
+    const client = new SQSClient({ region: "eu-west-1", endpoint: server.url, credentials, maxAttempts: 1 });
+    let n = 0;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === command && fails(++n)) throw new Error(`injected ${command} failure`);
+        return next(args);
+      },
+      { step: "initialize", name: "injectFailure" },
+    );
+    return client;
+  }
+
+  it("runs the records already gathered when a later ReceiveMessage of the same batch throws", async () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 12; i += 6) {
+      const out = await sqs.send(
+        new SendMessageBatchCommand({ QueueUrl: server.queueUrl, Entries: Array.from({ length: 6 }, (_, n) => ({ Id: String(n), MessageBody: `m${i + n}` })) }),
+      );
+      for (const s of out.Successful!) ids.add(s.MessageId!);
+    }
+    // The first receive of a 12-record batch yields 10; the second one (for the last 2) fails once.
+    const client = failingClient("ReceiveMessageCommand", (n) => n === 2);
+    const batches: SQSRecord[][] = [];
+    const logs: string[] = [];
+    worker = startWorker({
+      sqs: client, queueUrl: server.queueUrl, queueArn: server.queueArn, region: "eu-west-1", batchSize: 12, idlePollMs: 50, pollers: 1,
+      visibilityTimeoutSeconds: 1, log: (l) => logs.push(l),
+      handler: async (event) => {
+        batches.push(event.Records);
+        return { batchItemFailures: [] };
+      },
+    });
+    await waitFor("all 12 deleted", async () => (worker!.stats.deleted === 12 ? true : undefined), 10000);
+    await worker.stop();
+    client.destroy();
+    assert.equal(batches[0].length, 10, "the 10 records received before the failure are handled at once");
+    const seen = batches.flat();
+    assert.deepEqual(new Set(seen.map((r) => r.messageId)), ids);
+    assert.equal(seen.length, 12, "no record delivered twice");
+    assert.ok(seen.every((r) => r.attributes.ApproximateReceiveCount === "1"));
+    assert.ok(logs.some((l) => /running the 10 record\(s\) already received/.test(l)), logs.join("\n"));
+  });
+
+  it("hands back at stop() the records whose DeleteMessageBatch threw, and the failures of that batch", async () => {
+    const client = failingClient("DeleteMessageBatchCommand", () => true);
+    const ok = await sqs.send(new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: "done, but the delete fails" }));
+    const bad = await sqs.send(new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: "reported as failed" }));
+    let handled = 0;
+    worker = startWorker({
+      sqs: client, queueUrl: server.queueUrl, queueArn: server.queueArn, region: "eu-west-1", batchSize: 5, idlePollMs: 50, pollers: 1,
+      visibilityTimeoutSeconds: 30, log: () => undefined,
+      handler: async (event) => {
+        handled += event.Records.length;
+        return { batchItemFailures: event.Records.filter((r) => r.messageId === bad.MessageId).map((r) => ({ itemIdentifier: r.messageId })) };
+      },
+    });
+    await waitFor("both records handled", async () => (handled >= 2 && worker!.stats.inFlight === 0 ? true : undefined));
+    const held = await worker.stop();
+    client.destroy();
+    assert.equal(worker.stats.deleted, 0);
+    assert.deepEqual(
+      held.map((m) => [m.id, m.body]).sort(),
+      [[ok.MessageId, "done, but the delete fails"], [bad.MessageId, "reported as failed"]].sort(),
+    );
   });
 
   it("follows ReportBatchItemFailures: an unknown or empty identifier fails the whole batch", () => {

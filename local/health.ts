@@ -1,0 +1,134 @@
+/**
+ * `GET /health` of the local mode: every component checked for real, each time it is asked.
+ *
+ *   objectStore  HeadBucket on the bucket
+ *   queue        GetQueueAttributes on the queue and the DLQ (their depths are reported too)
+ *   model        GET /ping on the local model server; real Bedrock (MODEL=bedrock) is not checked
+ *   worker       running / stopping, time and outcome of its last poll; degraded while polls fail
+ *   api          ok (it is answering this request)
+ *
+ * The overall status is "ok" only when every component is; the API then answers 200, else 503.
+ */
+import { HeadBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { WorkerStats } from "./worker";
+
+/** Longest a single probe may take before its component counts as unreachable. */
+const PROBE_TIMEOUT_MS = 2000;
+
+/** A component's status; "not checked" (real Bedrock) does not make the whole service unhealthy. */
+export type ComponentStatus = "ok" | "unreachable" | "degraded" | "stopping" | "not checked";
+
+export interface ComponentHealth { status: ComponentStatus; error?: string; [detail: string]: unknown }
+
+export interface QueueDepth { url: string; visible: number; inFlight: number; delayed: number }
+
+export interface HealthReport {
+  status: "ok" | "degraded";
+  components: Record<string, ComponentHealth>;
+  queues?: { queue: QueueDepth; dlq: QueueDepth };
+}
+
+/** Depth of one queue. local-aws-sqs counts in-flight messages in ApproximateNumberOfMessages too (SQS does not). */
+export async function queueDepth(sqs: SQSClient, queueUrl: string, abortSignal?: AbortSignal): Promise<QueueDepth> {
+  const { Attributes: a = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["All"] }), { abortSignal });
+  const inFlight = Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
+  return {
+    url: queueUrl,
+    visible: Math.max(0, Number(a.ApproximateNumberOfMessages ?? 0) - inFlight),
+    inFlight,
+    delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
+  };
+}
+
+export interface HealthCheckOptions {
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  objectStore: { url: string; bucket: string; directory: string };
+  queue: { url: string; queueUrl: string; dlqUrl: string };
+  /** The local model server's URL; undefined with MODEL=bedrock. */
+  localModelUrl?: string;
+  model: { modelId: string; bedrockRegion: string };
+  worker: { stats: WorkerStats };
+  apiUrl: () => string;
+}
+
+export interface HealthCheck {
+  check(): Promise<HealthReport>;
+  destroy(): void;
+}
+
+const message = (err: unknown) => (err as Error)?.message || (err as Error)?.name || String(err);
+
+export function createHealthCheck(opts: HealthCheckOptions): HealthCheck {
+  // Own clients without retries: a probe answers quickly, also when a server is down.
+  const s3 = new S3Client({ region: opts.region, endpoint: opts.objectStore.url, forcePathStyle: true, credentials: opts.credentials, maxAttempts: 1 });
+  const sqs = new SQSClient({ region: opts.region, endpoint: opts.queue.url, credentials: opts.credentials, maxAttempts: 1 });
+
+  async function objectStore(): Promise<ComponentHealth> {
+    const base = { endpoint: opts.objectStore.url, bucket: opts.objectStore.bucket, directory: opts.objectStore.directory };
+    try {
+      await s3.send(new HeadBucketCommand({ Bucket: opts.objectStore.bucket }), { abortSignal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+      return { status: "ok", ...base };
+    } catch (err) {
+      return { status: "unreachable", ...base, error: message(err) };
+    }
+  }
+
+  async function queue(): Promise<{ health: ComponentHealth; depths?: { queue: QueueDepth; dlq: QueueDepth } }> {
+    const base = { endpoint: opts.queue.url };
+    try {
+      const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
+      const [q, dlq] = await Promise.all([queueDepth(sqs, opts.queue.queueUrl, signal), queueDepth(sqs, opts.queue.dlqUrl, signal)]);
+      return { health: { status: "ok", ...base }, depths: { queue: q, dlq } };
+    } catch (err) {
+      return { health: { status: "unreachable", ...base, error: message(err) } };
+    }
+  }
+
+  async function model(): Promise<ComponentHealth> {
+    const { modelId, bedrockRegion } = opts.model;
+    if (!opts.localModelUrl) {
+      return {
+        status: "not checked",
+        kind: "Amazon Bedrock (external, not checked)",
+        endpoint: `https://bedrock-runtime.${bedrockRegion}.amazonaws.com`,
+        modelId,
+      };
+    }
+    const base = { kind: "local renderer", endpoint: opts.localModelUrl, modelId };
+    try {
+      const res = await fetch(`${opts.localModelUrl}/ping`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+      const body = (await res.json().catch(() => ({}))) as { status?: string };
+      if (res.status === 200 && body.status === "ok") return { status: "ok", ...base };
+      return { status: "unreachable", ...base, error: `GET /ping answered ${res.status}` };
+    } catch (err) {
+      return { status: "unreachable", ...base, error: message((err as Error & { cause?: unknown }).cause ?? err) };
+    }
+  }
+
+  function worker(): ComponentHealth {
+    const s = opts.worker.stats;
+    const status: ComponentStatus = s.state !== "running" ? "stopping" : s.consecutiveErrors > 0 ? "degraded" : "ok";
+    return { status, ...s };
+  }
+
+  return {
+    async check() {
+      const [store, q, m] = await Promise.all([objectStore(), queue(), model()]);
+      const components: Record<string, ComponentHealth> = {
+        api: { status: "ok", endpoint: opts.apiUrl() },
+        objectStore: store,
+        queue: q.health,
+        model: m,
+        worker: worker(),
+      };
+      const healthy = Object.values(components).every((c) => c.status === "ok" || c.status === "not checked");
+      return { status: healthy ? "ok" : "degraded", components, ...(q.depths ? { queues: q.depths } : {}) };
+    },
+    destroy() {
+      s3.destroy();
+      sqs.destroy();
+    },
+  };
+}
