@@ -8,7 +8,10 @@ export const INFRA_DEFAULTS = {
   /** The HTTP API waits at most 30 s for an integration, so the API functions stop just before. */
   apiTimeoutSeconds: 29,
   apiMemoryMb: 512,
-  /** One Bedrock call may take DEFAULTS.bedrockMaxAttempts × DEFAULTS.bedrockTimeoutMs = 180 s. */
+  /**
+   * Time for one batch; the Bedrock client's per-try wait is derived from it (modelCallBudget), so
+   * all model calls of a run end in time. 180 s gives each of 3 tries up to ~58 s at one round.
+   */
   workerTimeoutSeconds: 180,
   workerMemoryMb: 512,
   /** Records per worker invocation; DEFAULTS.workerConcurrency of them are generated at once. */

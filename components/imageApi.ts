@@ -7,7 +7,8 @@ import type { BucketPrefixAccess } from "./bucketPrefixAccess";
 import { INFRA_DEFAULTS } from "./defaults";
 import { HandlerFunction } from "./handlerFunction";
 import type { PolicyStatement } from "./policy";
-import { FoundationModel, invokeModelStatement, modelCallBudget, storageAndModelEnvironment } from "./wiring";
+import { modelCallBudget } from "../runtime/config";
+import { FoundationModel, invokeModelStatement, storageAndModelEnvironment } from "./wiring";
 
 /** Arguments of {@link ImageApi}. */
 export interface ImageApiArgs {

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { METRICS } from "../runtime/defaults";
+import { INFRA_DEFAULTS } from "./defaults";
 
 /** Arguments of {@link ImageDashboard}. */
 export interface ImageDashboardArgs {
@@ -23,7 +24,7 @@ export interface ImageDashboardArgs {
   ageThresholdSeconds?: number;
   /**
    * Seconds per data point.
-   * @default 60
+   * @default 60 (INFRA_DEFAULTS.alarmPeriodSeconds)
    */
   periodSeconds?: number;
 }
@@ -38,7 +39,7 @@ export class ImageDashboard extends pulumi.ComponentResource {
 
   constructor(name: string, args: ImageDashboardArgs, opts?: pulumi.ComponentResourceOptions) {
     super("couch-explorers:components:ImageDashboard", name, {}, opts);
-    const period = args.periodSeconds ?? 60;
+    const period = args.periodSeconds ?? INFRA_DEFAULTS.alarmPeriodSeconds;
     const widget = (x: number, y: number, title: string, metrics: unknown[], extra: Record<string, unknown> = {}) => ({
       type: "metric",
       x,

@@ -6,7 +6,8 @@ import { DEFAULTS, ENV } from "../runtime/defaults";
 import type { BucketPrefixAccess } from "./bucketPrefixAccess";
 import { INFRA_DEFAULTS } from "./defaults";
 import { HandlerFunction } from "./handlerFunction";
-import { FoundationModel, invokeModelStatement, modelCallBudget, storageAndModelEnvironment } from "./wiring";
+import { modelCallBudget } from "../runtime/config";
+import { FoundationModel, invokeModelStatement, storageAndModelEnvironment } from "./wiring";
 
 /** Arguments of {@link ImageQueue}. */
 export interface ImageQueueArgs {
@@ -52,8 +53,6 @@ export interface ImageQueueArgs {
   logRetentionDays?: number;
 }
 
-/** AWS guidance for SQS-triggered functions: visibility timeout ≥ 6 × function timeout. */
-export const VISIBILITY_TIMEOUT_FACTOR = DEFAULTS.visibilityTimeoutFactor;
 /** Longest a dead letter is kept (the SQS maximum), so there is time to look at it. */
 const DLQ_RETENTION_SECONDS = 14 * 24 * 3600;
 
@@ -82,7 +81,8 @@ export class ImageQueue extends pulumi.ComponentResource {
     this.queue = new aws.sqs.Queue(`${name}-queue`, {
       // A message stays hidden while a worker may still be busy with it, including SQS's retries of
       // a throttled invocation; shorter and it would be generated twice.
-      visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_FACTOR * timeoutSeconds,
+      // AWS guidance for SQS-triggered functions: visibility timeout ≥ 6 × function timeout.
+      visibilityTimeoutSeconds: DEFAULTS.visibilityTimeoutFactor * timeoutSeconds,
       sqsManagedSseEnabled: true,
       redrivePolicy: pulumi.jsonStringify({
         deadLetterTargetArn: this.deadLetterQueue.arn,

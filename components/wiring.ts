@@ -50,8 +50,3 @@ export function storageAndModelEnvironment(storage: BucketPrefixAccess, model: F
   };
 }
 
-/**
- * Bedrock client settings that make the model calls of one invocation end before the function's
- * timeout (the arithmetic lives in runtime/config.ts, shared with the local mode's worker).
- */
-export { modelCallBudget } from "../runtime/config";

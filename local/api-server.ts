@@ -6,17 +6,18 @@
  */
 import * as http from "node:http";
 import { randomUUID } from "node:crypto";
-import type { APIGatewayProxyEventV2, APIGatewayProxyResult } from "aws-lambda";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { GetObjectCommand, ListObjectsV2Command, type S3Client, type _Object } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { parseQueueBody } from "../runtime/jobs";
+import { sidecarKeyOf } from "../runtime/storage";
+import type { HttpHandler } from "../runtime/http-handler";
 import { closeServer, listen } from "./listen";
 import { LOCAL_ENV } from "./config";
 import { GALLERY_HTML } from "./gallery";
 import { queueDepth, type HealthReport } from "./health";
 import type { QueuedJob } from "./queue-server";
 
-export type HttpHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResult>;
 
 /** API Gateway refuses bodies over 10 MB; so does the local API. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -68,7 +69,7 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
 }
 
 /** The HTTP API 2.0 event API Gateway would send for this request. */
-export function toHttpApiEvent(req: http.IncomingMessage, body: Buffer, now = new Date()): APIGatewayProxyEventV2 {
+function toHttpApiEvent(req: http.IncomingMessage, body: Buffer, now = new Date()): APIGatewayProxyEventV2 {
   const url = new URL(req.url ?? "/", "http://local");
   const headers: Record<string, string> = {};
   const cookies: string[] = [];
@@ -163,7 +164,6 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 
   const time = (o: _Object) => o.LastModified?.getTime() ?? 0;
   const newestFirst = (a: _Object, b: _Object) => time(b) - time(a) || (b.Key! < a.Key! ? -1 : 1);
-  const sidecarKey = (pngKey: string) => pngKey.replace(/\.png$/, ".json");
 
   /**
    * The newest `limit` pictures. LastModified has a resolution of one second, so pictures stored in
@@ -173,7 +173,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const sorted = [...pngs].sort(newestFirst);
     let end = Math.min(limit, sorted.length);
     while (end > 0 && end < sorted.length && time(sorted[end]) === time(sorted[end - 1])) end++;
-    const top = await Promise.all(sorted.slice(0, end).map(async (o) => ({ o, sidecar: (await cachedJson(sidecarKey(o.Key!))) ?? {} })));
+    const top = await Promise.all(sorted.slice(0, end).map(async (o) => ({ o, sidecar: (await cachedJson(sidecarKeyOf(o.Key!))) ?? {} })));
     const created = (x: { sidecar: Record<string, unknown> }) => Date.parse(String(x.sidecar.createdAt ?? "")) || 0;
     return top.sort((a, b) => time(b.o) - time(a.o) || created(b) - created(a) || (b.o.Key! < a.o.Key! ? -1 : 1)).slice(0, limit);
   }

@@ -47,6 +47,8 @@ export interface BedrockServerOptions {
     latencyMs?: number;
     /** How long a "timeout" call is held before it is answered with 408 ModelTimeoutException. @default 30000 */
     timeoutHangMs?: number;
+    /** Most calls kept in `calls`, oldest dropped first (a long-running local session). @default unlimited */
+    maxRecordedCalls?: number;
 }
 
 export interface RecordedCall {
@@ -81,6 +83,8 @@ export interface BedrockServer {
 /** What a model accepts in the TEXT_IMAGE request shape. */
 interface ModelSpec {
     maxSeed: number;
+    /** Longest prompt (and negative text) in characters. */
+    maxPromptLength: number;
     defaultSize: number;
     sizeError(width: number, height: number): string | undefined;
 }
@@ -96,12 +100,14 @@ const TITAN_SIZES = new Set(
 
 const titan: ModelSpec = {
     maxSeed: 2147483647,
+    maxPromptLength: 512,
     defaultSize: 1024,
     sizeError: (w, h) => (TITAN_SIZES.has(`${w}x${h}`) ? undefined : `${w}x${h} is not a supported image size`),
 };
 
 const novaCanvas: ModelSpec = {
     maxSeed: 858993459,
+    maxPromptLength: 1024,
     defaultSize: 1024,
     sizeError: (w, h) => {
         if (w < 320 || w > 4096 || h < 320 || h > 4096) return "width and height must be between 320 and 4096";
@@ -113,13 +119,12 @@ const novaCanvas: ModelSpec = {
 };
 
 /** The image models this server knows, by Bedrock model id. */
-export const MODEL_SPECS: Readonly<Record<string, ModelSpec>> = {
+const MODEL_SPECS: Readonly<Record<string, ModelSpec>> = {
     "amazon.titan-image-generator-v1": titan,
     "amazon.titan-image-generator-v2:0": titan,
     "amazon.nova-canvas-v1:0": novaCanvas,
 };
 
-export const MAX_PROMPT_LENGTH = 512;
 const MAX_BODY_BYTES = 1024 * 1024;
 const ERROR_NAMESPACE = ":http://internal.amazon.com/coral/com.amazon.bedrock/";
 
@@ -168,7 +173,7 @@ function inRange(v: unknown, min: number, max: number, integer: boolean): boolea
 }
 
 /** Checks a TEXT_IMAGE body against a model's limits, the way Bedrock reports it. */
-export function validateTextImage(body: unknown, spec: ModelSpec): ImageRequest | WireError {
+function validateTextImage(body: unknown, spec: ModelSpec): ImageRequest | WireError {
     if (!isObject(body)) return malformed("", "expected type: JSONObject");
     if (body.taskType !== "TEXT_IMAGE") return malformed("taskType", `${JSON.stringify(body.taskType ?? null)} is not a valid enum value`);
     const params = body.textToImageParams;
@@ -176,12 +181,12 @@ export function validateTextImage(body: unknown, spec: ModelSpec): ImageRequest 
     const text = params.text;
     if (typeof text !== "string") return malformed("textToImageParams", "required key [text] not found or not a string");
     if (text.length < 1) return malformed("textToImageParams/text", "expected minLength: 1, actual: 0");
-    if (text.length > MAX_PROMPT_LENGTH) {
-        return malformed("textToImageParams/text", `expected maxLength: ${MAX_PROMPT_LENGTH}, actual: ${text.length}`);
+    if (text.length > spec.maxPromptLength) {
+        return malformed("textToImageParams/text", `expected maxLength: ${spec.maxPromptLength}, actual: ${text.length}`);
     }
     const neg = params.negativeText;
-    if (neg !== undefined && (typeof neg !== "string" || neg.length < 3 || neg.length > MAX_PROMPT_LENGTH)) {
-        return malformed("textToImageParams/negativeText", `expected a string of 3 to ${MAX_PROMPT_LENGTH} characters`);
+    if (neg !== undefined && (typeof neg !== "string" || neg.length < 3 || neg.length > spec.maxPromptLength)) {
+        return malformed("textToImageParams/negativeText", `expected a string of 3 to ${spec.maxPromptLength} characters`);
     }
     const cfg = body.imageGenerationConfig ?? {};
     if (!isObject(cfg)) return malformed("imageGenerationConfig", "expected type: JSONObject");
@@ -333,6 +338,7 @@ export function startBedrockServer(opts: BedrockServerOptions = {}): Promise<Bed
         }
         const call: RecordedCall = { modelId, body, status: 0 };
         calls.push(call);
+        if (opts.maxRecordedCalls !== undefined && calls.length > opts.maxRecordedCalls) calls.shift();
 
         if (!match || req.method !== "POST") {
             return sendError(res, call, err(404, "UnknownOperationException", `No operation matches ${req.method} ${path}`));

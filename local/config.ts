@@ -12,9 +12,7 @@ import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { DEFAULTS, ENV } from "../runtime/defaults";
-import { modelCallBudget, normalizePrefix } from "../runtime/config";
-
-export type Env = Record<string, string | undefined>;
+import { modelCallBudget, normalizePrefix, type Env } from "../runtime/config";
 
 /** Environment variables read by the local mode itself (the handler variables are in `ENV`). */
 export const LOCAL_ENV = {
@@ -31,6 +29,8 @@ export const LOCAL_ENV = {
   maxReceiveCount: "MAX_RECEIVE_COUNT",
   visibilityTimeout: "LOCAL_VISIBILITY_TIMEOUT_SECONDS",
   pollers: "LOCAL_WORKER_POLLERS",
+  /** `json` prints the handlers' raw log lines instead of the compact form. */
+  log: "LOCAL_LOG",
   /** Testing knobs for the local model. */
   modelLatency: "LOCAL_MODEL_LATENCY_MS",
   transientFailureRate: "LOCAL_MODEL_TRANSIENT_FAILURE_RATE",
@@ -87,6 +87,8 @@ export interface LocalConfig {
    * one batch ends before the record's visibility timeout runs out (see `queueModelBudget`).
    */
   queueModelBudget: Record<string, string>;
+  /** BEDROCK_MAX_ATTEMPTS / BEDROCK_TIMEOUT_MS given in the environment, for the API's handler. */
+  apiModelSettings: Record<string, string>;
   localModel: {
     latencyMs: number;
     transient: number;
@@ -94,7 +96,7 @@ export interface LocalConfig {
     /** marker → failure mode name, for deterministic per-prompt failures. */
     failWhenPromptIncludes: Array<{ marker: string; mode: string }>;
   };
-  /** Where each stack value came from, for the startup banner. */
+  /** The stack file the values were read from, for the startup banner. */
   stackFile?: string;
 }
 
@@ -266,6 +268,9 @@ export function loadLocalConfig(env: Env = process.env, root = path.resolve(__di
     workerConcurrency,
     urlExpirySeconds: number(setting(env, ENV.urlExpirySeconds, stack, "urlExpirySeconds"), 1, 604800),
     queueModelBudget: queueModelBudget(env, { visibilityTimeoutSeconds, workerTimeoutSeconds, batchSize, workerConcurrency }),
+    apiModelSettings: Object.fromEntries(
+      [ENV.bedrockTimeoutMs, ENV.bedrockMaxAttempts].flatMap((name) => (env[name]?.trim() ? [[name, env[name]!.trim()]] : [])),
+    ),
     localModel: {
       latencyMs: number(setting(env, LOCAL_ENV.modelLatency), 0, 600000) ?? 0,
       transient: number(setting(env, LOCAL_ENV.transientFailureRate), 0, 1, false) ?? 0,

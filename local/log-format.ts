@@ -3,10 +3,12 @@
  * that is hard to read, so the local mode prints a compact line instead; LOCAL_LOG=json keeps the
  * raw lines.
  */
+import { LOCAL_ENV } from "./config";
+
 const SKIP = new Set(["timestamp", "level", "msg", "_aws", "handler"]);
 
 export function formatLogLine(line: string, env: Record<string, string | undefined> = process.env): string {
-  if (env.LOCAL_LOG === "json") return line;
+  if (env[LOCAL_ENV.log] === "json") return line;
   let fields: Record<string, unknown>;
   try {
     fields = JSON.parse(line);

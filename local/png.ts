@@ -3,30 +3,15 @@
  *
  * Only what the offline renderer, the Bedrock test server and their tests need: 8-bit RGBA output,
  * and a decoder for 8-bit RGB/RGBA non-interlaced PNGs (all five scanline filters).
- * Node 20 has no `zlib.crc32`, so the CRC-32 of each chunk comes from a small lookup table.
  */
-import { deflateSync, inflateSync } from "node:zlib";
+import { crc32, deflateSync, inflateSync } from "node:zlib";
 import { pngSize } from "../runtime/png";
 
 /** The eight bytes every PNG file starts with. */
 export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
-const CRC_TABLE: Uint32Array = (() => {
-    const table = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-        let c = n;
-        for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-        table[n] = c >>> 0;
-    }
-    return table;
-})();
-
-/** CRC-32 (ISO 3309, the one PNG chunks use) of the given bytes. */
-export function crc32(data: Uint8Array, crc = 0): number {
-    let c = (crc ^ 0xffffffff) >>> 0;
-    for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-}
+/** CRC-32 (ISO 3309, the one PNG chunks use): Node's own, from 20.15 on. */
+export { crc32 };
 
 function chunk(type: string, data: Buffer): Buffer {
     const out = Buffer.alloc(12 + data.length);

@@ -24,7 +24,7 @@ import { createHealthCheck } from "./health";
 import { PortInUseError } from "./listen";
 import { startObjectStore, type ObjectStore } from "./object-store";
 import { startQueueServer, type QueueServer } from "./queue-server";
-import { startApiServer, type ApiServer, type HttpHandler } from "./api-server";
+import { startApiServer, type ApiServer } from "./api-server";
 import { startWorker, type Worker } from "./worker";
 import { formatLogLine } from "./log-format";
 
@@ -78,7 +78,7 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
 
     let bedrock: BedrockServer | undefined;
     if (config.model === "local") {
-      bedrock = await startBedrockServer({ host: config.host, port: config.ports.bedrock, latencyMs: config.localModel.latencyMs });
+      bedrock = await startBedrockServer({ host: config.host, port: config.ports.bedrock, latencyMs: config.localModel.latencyMs, maxRecordedCalls: 1000 });
       started.push(bedrock.close);
       const { transient, permanent, failWhenPromptIncludes } = config.localModel;
       if (transient || permanent) bedrock.setFailureRate({ transient, permanent });
@@ -98,10 +98,8 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
       ...(bedrock ? { [ENV.bedrockEndpoint]: bedrock.url } : {}),
       ...(config.workerConcurrency ? { [ENV.workerConcurrency]: String(config.workerConcurrency) } : {}),
       ...(config.urlExpirySeconds ? { [ENV.urlExpirySeconds]: String(config.urlExpirySeconds) } : {}),
+      ...config.apiModelSettings,
     };
-    for (const name of [ENV.bedrockTimeoutMs, ENV.bedrockMaxAttempts]) {
-      if (process.env[name]) handlerEnv[name] = process.env[name]!;
-    }
     // The queue handler's model calls must end before its records' visibility timeout (see
     // queueModelBudget in local/config.ts); the API has no such limit locally.
     const queueHandlerEnv = { ...handlerEnv, ...config.queueModelBudget };
@@ -109,7 +107,7 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
     readConfig(queueHandlerEnv);
 
     const log = options.log ?? ((line: string) => process.stdout.write(`${formatLogLine(line)}\n`));
-    const httpHandler = createHttpHandler(handlerEnv, { log }) as HttpHandler;
+    const httpHandler = createHttpHandler(handlerEnv, { log });
     const queueHandler = createQueueHandler(queueHandlerEnv, { log });
 
     const s3 = new S3Client({ region: config.region, endpoint: objectStore.url, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
@@ -166,15 +164,6 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
     started.push(api.close);
     apiUrl = api.url;
 
-    // The test server records every call; a long-running session only needs the recent ones.
-    let trim: NodeJS.Timeout | undefined;
-    if (bedrock) {
-      const calls = bedrock.calls;
-      trim = setInterval(() => {
-        if (calls.length > 1000) calls.splice(0, calls.length - 1000);
-      }, 60000);
-      trim.unref();
-    }
 
     let stopping: Promise<{ savedQueue: number; savedDlq: number }> | undefined;
     return {
@@ -188,7 +177,6 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
       queueHandlerEnv,
       stop() {
         stopping ??= (async () => {
-          if (trim) clearInterval(trim);
           const held = await worker.stop(); // no new receives; the batches in flight finish
           await api.close();
           // Everything closes even when saving fails (the queue server down); the error is reported.

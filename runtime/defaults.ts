@@ -28,7 +28,7 @@ export const DEFAULTS = {
   storeReserveSeconds: 4,
   /** Side length of queue-generated pictures (the original queue Lambda used 512×512). */
   queueImageSize: 512,
-  /** Largest side length the HTTP API accepts (1024×1024 is allowed; the API default is 512). */
+  /** Largest side length accepted, by the HTTP API and the queue alike (1024×1024; the API default is 512). */
   apiImageSize: 1024,
   /** Side length of API pictures when the caller gives no width/height. */
   apiDefaultImageSize: 512,
@@ -44,7 +44,7 @@ export const DEFAULTS = {
   retryAfterSeconds: 10,
   /** Value of the metrics' Service dimension when METRICS_SERVICE is not set. */
   metricsService: "couch-explorers",
-  /** Region of S3/SQS clients when neither env nor the SDK chain provides one (local runs). */
+  /** Region of the S3/SQS clients when a local endpoint is set and no region is configured (local servers ignore it). */
   localRegion: "us-east-1",
 } as const;
 

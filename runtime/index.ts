@@ -7,10 +7,9 @@ export { createHttpHandler, type HttpEvent, type HttpHandler } from "./http-hand
 export { createQueueHandler, type QueueHandler } from "./queue-handler";
 export { readConfig, type Env, type RuntimeConfig } from "./config";
 export { ConfigError, GenerationError, classifyBedrockError, type FailureCode, type FailureKind } from "./errors";
-export { createImageGenerator, type GeneratedImage, type ImageGenerator } from "./bedrock";
-export { createImageStore, type ImageStore, type ImageSidecar, type FailureRecord, type JobStatus } from "./storage";
+export type { GeneratedImage, ImageGenerator } from "./bedrock";
+export type { ImageStore, ImageSidecar, FailureRecord, JobStatus } from "./storage";
 export { createServices, generateAndStore, type HandlerOptions, type Services } from "./pipeline";
-export { parseQueueBody, validateImageRequest, JOB_ID_PATTERN } from "./jobs";
-export { adapterFor, ADAPTERS, type ImageParams, type ModelAdapter } from "./models";
+export { parseQueueBody, validateImageRequest } from "./jobs";
+export { adapterFor, type ImageParams, type ModelAdapter } from "./models";
 export { mapWithConcurrency } from "./concurrency";
-export type { LogSink } from "./log";

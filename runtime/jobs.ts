@@ -18,11 +18,11 @@ export interface ValidationOptions {
 }
 
 /** Fields a request may carry. */
-export const REQUEST_FIELDS = ["prompt", "negativeText", "width", "height", "quality", "cfgScale", "seed"] as const;
+const REQUEST_FIELDS = ["prompt", "negativeText", "width", "height", "quality", "cfgScale", "seed"] as const;
 
 const fail = (message: string): Validation => ({ ok: false, message });
 
-export function randomSeed(adapter: ModelAdapter): number {
+function randomSeed(adapter: ModelAdapter): number {
   return randomInt(adapter.seed.min, adapter.seed.max + 1);
 }
 

@@ -10,7 +10,7 @@ import { emfFields, type MetricValues } from "./metrics";
 /** Receives one finished log line (no trailing newline). */
 export type LogSink = (line: string) => void;
 
-export const stdoutSink: LogSink = (line) => {
+const stdoutSink: LogSink = (line) => {
   process.stdout.write(`${line}\n`);
 };
 

@@ -74,10 +74,14 @@ export function sidecarFor(params: ImageParams, model: string, source: ImageSide
   };
 }
 
-/** A missing key (HeadObject says "NotFound", GetObject "NoSuchKey"); a missing bucket is an error. */
+/** The JSON sidecar beside a picture. */
+export function sidecarKeyOf(pngKey: string): string {
+  return pngKey.replace(/\.png$/, ".json");
+}
+
+/** A missing key (GetObject's "NoSuchKey"); a missing bucket is an error. */
 function isNotFound(err: unknown): boolean {
-  const name = (err as { name?: string })?.name;
-  return name === "NotFound" || name === "NoSuchKey";
+  return (err as { name?: string })?.name === "NoSuchKey";
 }
 
 type StorageSettings = Pick<RuntimeConfig, "bucket" | "prefix" | "urlExpirySeconds" | "region" | "s3Endpoint">;
@@ -117,14 +121,17 @@ export function createImageStore(config: StorageSettings): ImageStore {
     }
   }
 
+  const jobImageKey = (jobId: string) => `${jobBase(jobId)}.png`;
+  const failureKey = (jobId: string) => `${jobBase(jobId)}.failed.json`;
+
   return {
     bucket,
     prefix,
-    jobImageKey: (jobId) => `${jobBase(jobId)}.png`,
+    jobImageKey,
     generatedImageKey: (seed, at = new Date()) => `${prefix}/generated_images/${at.toISOString().replace(/[-:.]/g, "")}-${seed}.png`,
 
     async saveImage(key, png, sidecar) {
-      const sidecarKey = key.replace(/\.png$/, ".json");
+      const sidecarKey = sidecarKeyOf(key);
       try {
         await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: png, ContentType: "image/png" }));
         await putJson(sidecarKey, sidecar);
@@ -135,7 +142,7 @@ export function createImageStore(config: StorageSettings): ImageStore {
     },
 
     async saveFailure(record) {
-      const key = `${jobBase(record.jobId)}.failed.json`;
+      const key = failureKey(record.jobId);
       try {
         await putJson(key, record);
       } catch (err) {
@@ -145,15 +152,15 @@ export function createImageStore(config: StorageSettings): ImageStore {
     },
 
     async jobStatus(jobId) {
-      const key = `${jobBase(jobId)}.png`;
-      const failureKey = `${jobBase(jobId)}.failed.json`;
+      const key = jobImageKey(jobId);
+      const failed = failureKey(jobId);
       // A listing, not HeadObject: with ListBucket allowed only under the prefix (an s3:prefix
       // condition), S3 answers HeadObject on a missing key with 403, a listing answers plainly.
       let failure: FailureRecord | undefined;
       try {
         const keys = await keysStartingWith(`${jobBase(jobId)}.`);
         if (keys.includes(key)) return { status: "done", key };
-        if (keys.includes(failureKey)) failure = await readFailure(failureKey);
+        if (keys.includes(failed)) failure = await readFailure(failed);
       } catch (err) {
         throw asGenerationError(err, "storage-failed");
       }

@@ -65,7 +65,7 @@ function settings(r: EvaluatedResource, stack: EvaluatedStack): string {
   }
 }
 
-export function renderGraph(stack: EvaluatedStack): string {
+function renderGraph(stack: EvaluatedStack): string {
   const children = new Map<string | undefined, EvaluatedResource[]>();
   for (const r of stack.resources) children.set(r.parent, [...(children.get(r.parent) ?? []), r]);
   // Registration order varies with timing; sorted output diffs cleanly between two commits.

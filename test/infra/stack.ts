@@ -17,7 +17,7 @@ import YAML from "yaml";
 
 export const REPO_ROOT = resolve(__dirname, "..", "..");
 /** The account id the mocks pretend to deploy into. */
-export const MOCK_ACCOUNT = "123456789012";
+const MOCK_ACCOUNT = "123456789012";
 
 export interface EvaluatedResource {
   type: string;

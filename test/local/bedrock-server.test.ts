@@ -76,11 +76,11 @@ describe("local/bedrock-server with the real BedrockRuntimeClient", function () 
         assert.deepEqual(server.calls[0], { modelId: TITAN_V1, body: textImage("me on top of a pyramid", { width: 768, height: 1152 }), status: 200, failure: undefined });
     });
 
-    it("serves Titan v2 and Nova Canvas (model ids with ':' are URL-encoded on the wire) and numberOfImages", async () => {
+    it("serves Titan v2 and Nova Canvas (model ids with ':' are URL-encoded on the wire), numberOfImages, and Nova's longer prompts", async () => {
         const v2 = await invoke(textImage("a beach", { numberOfImages: 2 }), TITAN_V2);
         assert.equal(v2.json.images.length, 2);
         assert.notDeepEqual(v2.json.images[0], v2.json.images[1]);
-        const nova = await invoke(textImage("a beach", { width: 1024, height: 576, seed: 858993459 }), NOVA);
+        const nova = await invoke(textImage("a beach ".repeat(100), { width: 1024, height: 576, seed: 858993459 }), NOVA);
         assert.deepEqual(readPngHeader(Buffer.from(nova.json.images[0], "base64")), { width: 1024, height: 576 });
         assert.deepEqual(server.calls.map((c) => c.modelId), [TITAN_V2, NOVA]);
     });
@@ -98,7 +98,8 @@ describe("local/bedrock-server with the real BedrockRuntimeClient", function () 
             ["a Nova Canvas seed above 858993459", textImage("x", { seed: 858993460 }), NOVA, /seed: 858993460 is not less or equal to 858993459/],
             ["a Titan seed above 2147483647", textImage("x", { seed: 2147483648 }), TITAN_V1, /seed: 2147483648 is not less or equal to 2147483647/],
             ["a negative seed", textImage("x", { seed: -1 }), TITAN_V2, /seed: -1 is not greater or equal to 0/],
-            ["a prompt over 512 characters", textImage("a".repeat(513)), TITAN_V1, /textToImageParams\/text: expected maxLength: 512, actual: 513/],
+            ["a Titan prompt over 512 characters", textImage("a".repeat(513)), TITAN_V1, /textToImageParams\/text: expected maxLength: 512, actual: 513/],
+            ["a Nova Canvas prompt over 1024 characters", textImage("a".repeat(1025)), NOVA, /textToImageParams\/text: expected maxLength: 1024, actual: 1025/],
             ["an empty prompt", textImage(""), TITAN_V1, /expected minLength: 1/],
             ["a size Titan does not support", textImage("x", { width: 500, height: 500 }), TITAN_V1, /500x500 is not a supported image size/],
             ["a Nova size not divisible by 16", textImage("x", { width: 1000, height: 1000 }), NOVA, /divisible by 16/],
@@ -232,6 +233,18 @@ describe("local/bedrock-server with the real BedrockRuntimeClient", function () 
             } finally {
                 patient.destroy();
                 await quick.close();
+            }
+        });
+
+        it("keeps at most maxRecordedCalls calls, dropping the oldest", async () => {
+            const capped = await startBedrockServer({ maxRecordedCalls: 2 });
+            try {
+                for (const model of ["one", "two", "three"]) {
+                    await fetch(`${capped.url}/model/${model}/invoke`, { method: "POST", body: "{}" });
+                }
+                assert.deepEqual(capped.calls.map((c) => c.modelId), ["two", "three"]);
+            } finally {
+                await capped.close();
             }
         });
 

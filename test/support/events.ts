@@ -1,6 +1,7 @@
 /** Lambda event payloads built the way AWS builds them, for driving the handlers in tests and benchmarks. */
 import { DeleteMessageCommand, ReceiveMessageCommand, type Message, type SQSClient } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { toSqsRecord } from "../../local/worker";
 
 export interface HttpRequest {
   method: string;
@@ -82,24 +83,7 @@ export function httpApiEvent(req: HttpRequest): APIGatewayProxyEventV2 {
 
 /** An SQS event as Lambda's poller delivers it, from messages a real ReceiveMessage returned. */
 export function sqsEvent(messages: Message[], queueArn = "arn:aws:sqs:eu-west-1:123456789012:images"): SQSEvent {
-  return {
-    Records: messages.map((m) => ({
-      messageId: m.MessageId!,
-      receiptHandle: m.ReceiptHandle!,
-      body: m.Body ?? "",
-      attributes: {
-        ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? "1",
-        SentTimestamp: m.Attributes?.SentTimestamp ?? String(Date.now()),
-        SenderId: m.Attributes?.SenderId ?? "AIDATEST",
-        ApproximateFirstReceiveTimestamp: m.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-      },
-      messageAttributes: {},
-      md5OfBody: m.MD5OfBody ?? "",
-      eventSource: "aws:sqs",
-      eventSourceARN: queueArn,
-      awsRegion: "eu-west-1",
-    })),
-  };
+  return { Records: messages.map((m) => toSqsRecord(m, queueArn, "eu-west-1")) };
 }
 
 export interface ReceiveOptions {
