@@ -14,6 +14,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import YAML from "yaml";
+import { readStackConfig } from "../../local/config";
 
 export const REPO_ROOT = resolve(__dirname, "..", "..");
 /** The account id the mocks pretend to deploy into. */
@@ -51,13 +52,10 @@ export function readProject(): { name: string; config: Record<string, { type: st
 /** The stack's config as the Pulumi CLI hands it to the program: stack file values over Pulumi.yaml defaults. */
 export function stackConfig(stack: string, overrides: Record<string, string | null> = {}): Record<string, string> {
   const project = readProject();
+  // The same reader the local mode uses (stack file over Pulumi.yaml defaults), namespaced again.
   const config: Record<string, string> = {};
-  for (const [key, schema] of Object.entries(project.config ?? {})) {
-    if (schema.default !== undefined) config[`${project.name}:${key}`] = String(schema.default);
-  }
-  const stackFile = YAML.parse(readFileSync(join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8"));
-  for (const [key, value] of Object.entries(stackFile?.config ?? {})) {
-    config[key] = typeof value === "object" ? JSON.stringify(value) : String(value);
+  for (const [key, value] of Object.entries(readStackConfig(REPO_ROOT, stack).values)) {
+    config[key.includes(":") ? key : `${project.name}:${key}`] = typeof value === "object" ? JSON.stringify(value) : String(value);
   }
   for (const [key, value] of Object.entries(overrides)) {
     if (value !== null) config[key] = value;
