@@ -9,6 +9,7 @@ import { BucketPrefixAccess } from "./components/bucketPrefixAccess";
 import { ImageApi } from "./components/imageApi";
 import { ImageDashboard } from "./components/imageDashboard";
 import { ImageQueue } from "./components/imageQueue";
+import { ModelAccess } from "./components/modelAccess";
 import { QueueAgeAlarm } from "./components/queueAgeAlarm";
 import { foundationModel, stackServiceName } from "./components/wiring";
 
@@ -23,9 +24,15 @@ const storage = new BucketPrefixAccess(`${name}-images`, {
   prefix: config.require("imagePrefix"),
 });
 
-// Bedrock's image models run in us-east-1 while everything else is in eu-west-1: the model ARN
-// carries its own region, and the model is config so a stack can move off a retiring model.
-const model = foundationModel(config.get("modelId"), config.get("bedrockRegion"));
+// The active image models (Stability AI's) run in us-west-2 while everything else is in eu-west-1:
+// the model ARN carries its own region, and the model is config so a stack can move off a
+// retiring one (npm run model-check tells which state it is in).
+// A Marketplace model needs its agreement before the first call; accepting it here means a fresh
+// account gets pictures after `pulumi up` alone, and no function exists before the agreement does.
+const { model } = new ModelAccess(`${name}-model-access`, {
+  model: foundationModel(config.get("modelId"), config.get("bedrockRegion")),
+  acceptAgreement: config.getBoolean("acceptModelAgreement"),
+});
 
 // The queue first: the API's POST /images sends to it.
 const images = new ImageQueue(`${name}-jobs`, {

@@ -115,7 +115,7 @@ async function apiOverhead(peers: Peers): Promise<void> {
   }
   const beyondServer = total.map((t) => t - MODEL_LATENCY_MS);
   const beyondCall = total.map((t, i) => t - generationMs[i]);
-  console.log(`POST /generate, ${API_REQUESTS} requests one at a time (512x512):`);
+  console.log(`POST /generate, ${API_REQUESTS} requests one at a time (the default model, aspect ratio 1:1):`);
   console.log(`  request latency:                 p50 ${ms(percentile(total, 50))}  p99 ${ms(percentile(total, 99))}`);
   console.log(`  minus the server's fixed 300 ms: p50 ${ms(percentile(beyondServer, 50))}  p99 ${ms(percentile(beyondServer, 99))}  (includes the test server rendering the PNG)`);
   console.log(`  minus the InvokeModel call:      p50 ${ms(percentile(beyondCall, 50))}  p99 ${ms(percentile(beyondCall, 99))}  (validation, 2 PutObjects, presign, log)`);

@@ -30,4 +30,8 @@ export const INFRA_DEFAULTS = {
   alarmEvaluationPeriods: 2,
   /** Retention of function and access log groups. */
   logRetentionDays: 14,
+  /** Accept the model's Marketplace agreement in `pulumi up` (a fresh account gets pictures without a console step). */
+  acceptModelAgreement: true,
+  /** `npm run model-check` fails on a Legacy model unless the stack allows it. */
+  allowLegacyModel: false,
 } as const;

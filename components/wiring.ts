@@ -5,15 +5,21 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULTS, ENV } from "../runtime/defaults";
+import { adapterFor } from "../runtime/models";
 import type { BucketPrefixAccess } from "./bucketPrefixAccess";
 import type { PolicyStatement } from "./policy";
 
-/** A Bedrock foundation model in its own region (Bedrock runs in us-east-1, the rest in eu-west-1). */
+/** A Bedrock foundation model in its own region (Stability AI's run in us-west-2, the rest in eu-west-1). */
 export interface FoundationModel {
   id: string;
   region: string;
   /** `arn:<partition>:bedrock:<region>::foundation-model/<id>`: the only thing the roles may invoke. */
   arn: pulumi.Output<string>;
+  /**
+   * The id as the functions are configured with it. When the stack accepts the model's agreement
+   * it is the agreement's output, so no function exists before the model may be called.
+   */
+  idForFunctions: pulumi.Input<string>;
 }
 
 export function foundationModel(id: string = DEFAULTS.modelId, region: string = DEFAULTS.bedrockRegion): FoundationModel {
@@ -23,8 +29,10 @@ export function foundationModel(id: string = DEFAULTS.modelId, region: string = 
   if (/^[a-z]{2,4}\./.test(id)) {
     throw new Error(`modelId "${id}" is a cross-region inference profile; this program grants foundation models only: use the model id without the "${id.split(".")[0]}." prefix`);
   }
+  // A model no adapter speaks would deploy and then answer 500 to every request: say so at preview time.
+  adapterFor(id);
   const partition = aws.getPartitionOutput().partition;
-  return { id, region, arn: pulumi.interpolate`arn:${partition}:bedrock:${region}::foundation-model/${id}` };
+  return { id, region, arn: pulumi.interpolate`arn:${partition}:bedrock:${region}::foundation-model/${id}`, idForFunctions: id };
 }
 
 export function invokeModelStatement(model: FoundationModel): PolicyStatement {
@@ -45,7 +53,7 @@ export function storageAndModelEnvironment(storage: BucketPrefixAccess, model: F
     [ENV.metricsService]: stackServiceName(),
     [ENV.bucket]: storage.bucketName,
     [ENV.prefix]: storage.prefix,
-    [ENV.modelId]: model.id,
+    [ENV.modelId]: model.idForFunctions,
     [ENV.bedrockRegion]: model.region,
   };
 }

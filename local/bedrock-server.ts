@@ -1,14 +1,17 @@
 /**
- * A Bedrock Runtime-compatible `InvokeModel` server for tests, benchmarks and local mode.
+ * A Bedrock-compatible server for tests, benchmarks and local mode: Bedrock Runtime's
+ * `InvokeModel` and the control plane's `GetFoundationModel`.
  *
  * It speaks the real wire protocol (restJson1 over HTTP/1.1) so the real `BedrockRuntimeClient`
- * (with an HTTP/1 `NodeHttpHandler`) can talk to it: `POST /model/{modelId}/invoke`, a SigV4
- * `Authorization` header, JSON bodies in the `TEXT_IMAGE` shape shared by Titan Image Generator
- * v1/v2 and Nova Canvas, base64 PNGs from the offline renderer, and errors the way Bedrock sends
- * them (`x-amzn-ErrorType` header + `{"message": …}` body, real status codes).
+ * (with an HTTP/1 `NodeHttpHandler`) and `BedrockClient` can talk to it: `POST /model/{modelId}/invoke`
+ * and `GET /foundation-models/{modelId}`, a SigV4 `Authorization` header, the models and request
+ * shapes of bedrock-models.ts (TEXT_IMAGE for Titan/Nova Canvas, Stability AI's), base64 PNGs from
+ * the offline renderer, and errors the way Bedrock sends them (`x-amzn-ErrorType` header +
+ * `{"message": …}` body, real status codes).
  *
- * Order of checks for each request (documented so tests can rely on it):
- *  1. route: anything but `POST /model/{id}/invoke` → 404 UnknownOperationException;
+ * Order of checks for each InvokeModel request (documented so tests can rely on it):
+ *  1. route: anything but `POST /model/{id}/invoke` or `GET /foundation-models/{id}` → 404
+ *     UnknownOperationException;
  *  2. auth: no `Authorization` header → 403 UnrecognizedClientException ("Missing Authentication
  *     Token"); a header that is not a SigV4 header (`AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…,
  *     Signature=…`) → 403 IncompleteSignatureException. Signatures are not verified (dummy keys);
@@ -17,12 +20,20 @@
  *     Bedrock-style "Malformed input request: #/path: …" message. Content-Type is not enforced;
  *  5. injected failures (failNext first, then prompt markers, then the random failure rate); they
  *     only hit requests that passed 1–4, so an invalid request never consumes an injected failure;
- *  6. latency, then `{"images": [...], "error": null}`.
+ *  6. latency, then `{"images": [...], "error": null}` (TEXT_IMAGE) or
+ *     `{"seeds": [...], "finish_reasons": [null], "images": [...]}` (Stability; the model picks the
+ *     pixels from `aspect_ratio`, bedrock-models.ts STABILITY_PIXELS).
+ * Failure modes that a model family reports in its own way: a content filter is a 400
+ * ValidationException for TEXT_IMAGE and finish reason "Filter reason: prompt" for Stability; the
+ * model's own error is TEXT_IMAGE's `error` field and Stability's "Inference error".
+ * `GetFoundationModel` answers a model's lifecycle (ACTIVE / LEGACY), or 404 ResourceNotFoundException
+ * for an unknown model or one past its end of life; it is recorded in `lookups`, not `calls`.
  * `GET /ping` answers `{"status":"ok"}` (the local mode's health check) and is not recorded.
  */
 import * as http from "node:http";
 import type { Socket } from "node:net";
 import { randomUUID } from "node:crypto";
+import { foundationModelDetails, MODELS, wireError as err, type ImageRequest, type WireError } from "./bedrock-models";
 import { renderPostcard } from "./renderer";
 import { LOCAL_ENV } from "./config";
 import { listen } from "./listen";
@@ -36,7 +47,16 @@ export type FailureMode =
     | "server-error"
     | "model-not-ready"
     | "access-denied"
-    | "model-error-field";
+    | "model-error-field"
+    /** Stability's finish reasons (TEXT_IMAGE models answer them as a content filter or their error field). */
+    | "filter-prompt"
+    | "filter-output-image"
+    | "inference-error"
+    /** Bedrock's answer for a retired model. */
+    | "end-of-life";
+
+/** Failures a GetFoundationModel lookup can be given. */
+export type LookupFailure = "access-denied" | "throttle" | "server-error";
 
 export interface BedrockServerOptions {
     /** @default 0 (an ephemeral port) */
@@ -64,8 +84,12 @@ export interface BedrockServer {
     url: string;
     port: number;
     calls: RecordedCall[];
+    /** Model ids asked for with GetFoundationModel, in order. */
+    lookups: string[];
     /** The next `count` (default 1) valid calls fail that way. */
     failNext(mode: FailureMode, count?: number): void;
+    /** The next GetFoundationModel lookup fails that way (after authentication). */
+    failNextLookup(mode: LookupFailure): void;
     /** Every valid call whose prompt contains `marker` fails that way (deterministic per prompt). */
     failWhenPromptIncludes(marker: string, mode: FailureMode): void;
     /**
@@ -80,62 +104,8 @@ export interface BedrockServer {
     close(): Promise<void>;
 }
 
-/** What a model accepts in the TEXT_IMAGE request shape. */
-interface ModelSpec {
-    maxSeed: number;
-    /** Longest prompt (and negative text) in characters. */
-    maxPromptLength: number;
-    defaultSize: number;
-    sizeError(width: number, height: number): string | undefined;
-}
-
-/** Sizes Titan Image Generator v1/v2 accept (AWS documentation, width x height). */
-const TITAN_SIZES = new Set(
-    [
-        "1024x1024", "768x768", "512x512", "768x1152", "384x576", "1152x768", "576x384", "768x1280", "384x640",
-        "1280x768", "640x384", "896x1152", "448x576", "1152x896", "576x448", "768x1408", "384x704", "1408x768",
-        "704x384", "640x1408", "320x704", "1408x640", "704x320", "1152x640", "1173x640",
-    ],
-);
-
-const titan: ModelSpec = {
-    maxSeed: 2147483647,
-    maxPromptLength: 512,
-    defaultSize: 1024,
-    sizeError: (w, h) => (TITAN_SIZES.has(`${w}x${h}`) ? undefined : `${w}x${h} is not a supported image size`),
-};
-
-const novaCanvas: ModelSpec = {
-    maxSeed: 858993459,
-    maxPromptLength: 1024,
-    defaultSize: 1024,
-    sizeError: (w, h) => {
-        if (w < 320 || w > 4096 || h < 320 || h > 4096) return "width and height must be between 320 and 4096";
-        if (w % 16 !== 0 || h % 16 !== 0) return "width and height must be divisible by 16";
-        if (Math.max(w / h, h / w) > 4) return "the aspect ratio must be between 1:4 and 4:1";
-        if (w * h > 4194304) return "the image must have fewer than 4,194,304 pixels";
-        return undefined;
-    },
-};
-
-/** The image models this server knows, by Bedrock model id. */
-const MODEL_SPECS: Readonly<Record<string, ModelSpec>> = {
-    "amazon.titan-image-generator-v1": titan,
-    "amazon.titan-image-generator-v2:0": titan,
-    "amazon.nova-canvas-v1:0": novaCanvas,
-};
-
 const MAX_BODY_BYTES = 1024 * 1024;
 const ERROR_NAMESPACE = ":http://internal.amazon.com/coral/com.amazon.bedrock/";
-
-/** A Bedrock error as it goes on the wire. */
-interface WireError {
-    status: number;
-    type: string;
-    message: string;
-}
-
-const err = (status: number, type: string, message: string): WireError => ({ status, type, message });
 
 export const CONTENT_FILTER_MESSAGE =
     "This request has been blocked by our content filters. Please adjust your text prompt to submit a new request.";
@@ -150,68 +120,18 @@ const FAILURE_ERRORS: Partial<Record<FailureMode, WireError>> = {
     "content-filter": err(400, "ValidationException", CONTENT_FILTER_MESSAGE),
     "access-denied": err(403, "AccessDeniedException", "You don't have access to the model with the specified model ID."),
 };
+const END_OF_LIFE = err(404, "ResourceNotFoundException", "This model version has reached the end of its life. Please refer to the AWS documentation for more details.");
+const NO_SUCH_MODEL = err(404, "ResourceNotFoundException", "Could not resolve the foundation model from the provided model identifier.");
 const INTERNAL = err(500, "InternalServerException", "The server encountered an internal error while processing the request.");
 const UNAVAILABLE = err(503, "ServiceUnavailableException", "The service is temporarily unavailable. Please try again later.");
 const MODEL_TIMEOUT = err(408, "ModelTimeoutException", "Model has timed out in processing the request. Try your request again.");
 
-const malformed = (path: string, detail: string): WireError =>
-    err(400, "ValidationException", `Malformed input request: #/${path}: ${detail}, please reformat your input and try again.`);
-
-/** A validated TEXT_IMAGE request. */
-interface ImageRequest {
-    prompt: string;
-    count: number;
-    width: number;
-    height: number;
-    seed: number;
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
-function inRange(v: unknown, min: number, max: number, integer: boolean): boolean {
-    return typeof v === "number" && Number.isFinite(v) && v >= min && v <= max && (!integer || Number.isInteger(v));
-}
-
-/** Checks a TEXT_IMAGE body against a model's limits, the way Bedrock reports it. */
-function validateTextImage(body: unknown, spec: ModelSpec): ImageRequest | WireError {
-    if (!isObject(body)) return malformed("", "expected type: JSONObject");
-    if (body.taskType !== "TEXT_IMAGE") return malformed("taskType", `${JSON.stringify(body.taskType ?? null)} is not a valid enum value`);
-    const params = body.textToImageParams;
-    if (!isObject(params)) return malformed("", "required key [textToImageParams] not found");
-    const text = params.text;
-    if (typeof text !== "string") return malformed("textToImageParams", "required key [text] not found or not a string");
-    if (text.length < 1) return malformed("textToImageParams/text", "expected minLength: 1, actual: 0");
-    if (text.length > spec.maxPromptLength) {
-        return malformed("textToImageParams/text", `expected maxLength: ${spec.maxPromptLength}, actual: ${text.length}`);
-    }
-    const neg = params.negativeText;
-    if (neg !== undefined && (typeof neg !== "string" || neg.length < 3 || neg.length > spec.maxPromptLength)) {
-        return malformed("textToImageParams/negativeText", `expected a string of 3 to ${spec.maxPromptLength} characters`);
-    }
-    const cfg = body.imageGenerationConfig ?? {};
-    if (!isObject(cfg)) return malformed("imageGenerationConfig", "expected type: JSONObject");
-    const count = cfg.numberOfImages ?? 1;
-    if (!inRange(count, 1, 5, true)) return malformed("imageGenerationConfig/numberOfImages", `${count} is not an integer between 1 and 5`);
-    const width = cfg.width ?? spec.defaultSize;
-    const height = cfg.height ?? spec.defaultSize;
-    if (!inRange(width, 1, 100000, true)) return malformed("imageGenerationConfig/width", `${JSON.stringify(width)} is not an integer`);
-    if (!inRange(height, 1, 100000, true)) return malformed("imageGenerationConfig/height", `${JSON.stringify(height)} is not an integer`);
-    const sizeError = spec.sizeError(width as number, height as number);
-    if (sizeError) return malformed("imageGenerationConfig", sizeError);
-    if (cfg.quality !== undefined && cfg.quality !== "standard" && cfg.quality !== "premium") {
-        return malformed("imageGenerationConfig/quality", `${JSON.stringify(cfg.quality)} is not a valid enum value`);
-    }
-    if (cfg.cfgScale !== undefined && !inRange(cfg.cfgScale, 1.1, 10, false)) {
-        return malformed("imageGenerationConfig/cfgScale", `${JSON.stringify(cfg.cfgScale)} is not between 1.1 and 10.0`);
-    }
-    const seed = cfg.seed ?? 0;
-    if (typeof seed !== "number" || !Number.isInteger(seed)) return malformed("imageGenerationConfig/seed", "expected type: Integer");
-    if (seed < 0) return malformed("imageGenerationConfig/seed", `${seed} is not greater or equal to 0`);
-    if (seed > spec.maxSeed) return malformed("imageGenerationConfig/seed", `${seed} is not less or equal to ${spec.maxSeed}`);
-    return { prompt: text, count: count as number, width: width as number, height: height as number, seed };
-}
-
 const SIGV4 = /^AWS4-HMAC-SHA256 Credential=[^/\s,]+\/\d{8}\/[^/\s,]+\/[^/\s,]+\/aws4_request,\s*SignedHeaders=[a-z0-9;-]+,\s*Signature=[0-9a-f]{64}$/;
+
+/** The region a SigV4 header was signed for (its credential scope). */
+function signedRegion(auth: string): string {
+    return /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(auth)?.[1] ?? "us-east-1";
+}
 
 /** Accepts a model id or a foundation-model ARN. */
 function resolveModelId(raw: string): string {
@@ -225,7 +145,9 @@ export function startBedrockServer(opts: BedrockServerOptions = {}): Promise<Bed
     const timeoutHangMs = opts.timeoutHangMs ?? 30000;
     let latencyMs = opts.latencyMs ?? 0;
     const calls: RecordedCall[] = [];
+    const lookups: string[] = [];
     const queued: FailureMode[] = [];
+    const queuedLookups: LookupFailure[] = [];
     let markers: Array<{ marker: string; mode: FailureMode }> = [];
     let rate: { transient: number; permanent: number; random: () => number } | undefined;
     const counters: Record<string, number> = {};
@@ -289,6 +211,31 @@ export function startBedrockServer(opts: BedrockServerOptions = {}): Promise<Bed
             renderPostcard({ prompt: req.prompt, seed: req.seed + i, width: req.width, height: req.height }).toString("base64"),
         );
 
+    /** A successful answer in the request's shape, with these images. */
+    const picture = (req: ImageRequest, list: string[]): string =>
+        JSON.stringify(
+            req.shape === "stability"
+                ? { seeds: list.map((_, i) => req.seed + i), finish_reasons: list.map(() => null), images: list }
+                : { images: list, error: null },
+        );
+
+    /** Stability's way of saying there is no usable picture: HTTP 200 with a finish reason. */
+    const finished = (req: ImageRequest, reason: string, withImage: boolean): string =>
+        JSON.stringify(withImage ? { seeds: [req.seed], finish_reasons: [reason], images: images(req, 1) } : { finish_reasons: [reason] });
+
+    /** Content filter and model error, each family in its own words. */
+    function refusal(res: http.ServerResponse, call: RecordedCall, req: ImageRequest, failure: FailureMode): void {
+        const modelError = failure === "model-error-field" || failure === "inference-error";
+        if (req.shape === "stability") {
+            if (modelError) return send(res, call, 200, finished(req, "Inference error", true));
+            return failure === "filter-output-image"
+                ? send(res, call, 200, finished(req, "Filter reason: output image", true))
+                : send(res, call, 200, finished(req, "Filter reason: prompt", false));
+        }
+        if (modelError) return send(res, call, 200, JSON.stringify({ images: [], error: "The model could not generate an image for this request." }));
+        return sendError(res, call, FAILURE_ERRORS["content-filter"]!);
+    }
+
     async function answer(res: http.ServerResponse, call: RecordedCall, req: ImageRequest): Promise<void> {
         const failure = pickFailure(req.prompt);
         call.failure = failure;
@@ -299,20 +246,50 @@ export function startBedrockServer(opts: BedrockServerOptions = {}): Promise<Bed
         await wait(latencyMs);
         switch (failure) {
             case undefined:
-                return send(res, call, 200, JSON.stringify({ images: images(req, req.count), error: null }));
+                return send(res, call, 200, picture(req, images(req, req.count)));
             case "server-error":
                 return sendError(res, call, nth("server-error") % 2 === 0 ? INTERNAL : UNAVAILABLE);
             case "garbage":
                 return nth("garbage") % 2 === 0
                     ? send(res, call, 200, "<html><body>upstream proxy error</body></html>")
-                    : send(res, call, 200, JSON.stringify({ images: [Buffer.from("definitely not a PNG").toString("base64")], error: null }));
+                    : send(res, call, 200, picture(req, [Buffer.from("definitely not a PNG").toString("base64")]));
             case "wrong-count":
-                return send(res, call, 200, JSON.stringify({ images: images(req, nth("wrong-count") % 2 === 0 ? 0 : 2), error: null }));
+                return send(res, call, 200, picture(req, images(req, nth("wrong-count") % 2 === 0 ? 0 : 2)));
+            case "content-filter":
+            case "filter-prompt":
+            case "filter-output-image":
             case "model-error-field":
-                return send(res, call, 200, JSON.stringify({ images: [], error: "The model could not generate an image for this request." }));
+            case "inference-error":
+                return refusal(res, call, req, failure);
+            case "end-of-life":
+                return sendError(res, call, END_OF_LIFE);
             default:
                 return sendError(res, call, FAILURE_ERRORS[failure] ?? INTERNAL);
         }
+    }
+
+    /** 403 for a request without a SigV4 Authorization header, as Bedrock answers it; undefined when it has one. */
+    function authFailure(auth: string | undefined): WireError | undefined {
+        if (!auth) return err(403, "UnrecognizedClientException", "Missing Authentication Token");
+        if (!SIGV4.test(auth)) {
+            return err(403, "IncompleteSignatureException", "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters.");
+        }
+        return undefined;
+    }
+
+    /** GetFoundationModel: the model's lifecycle, or 404 for one Bedrock no longer (or never) listed. */
+    function describe(req: http.IncomingMessage, res: http.ServerResponse, modelId: string): void {
+        const call: RecordedCall = { modelId, body: undefined, status: 0 }; // answered, not kept in `calls`
+        const denied = authFailure(req.headers.authorization);
+        if (denied) return sendError(res, call, denied);
+        lookups.push(modelId);
+        const failure = queuedLookups.shift();
+        if (failure === "server-error") return sendError(res, call, INTERNAL);
+        if (failure) return sendError(res, call, FAILURE_ERRORS[failure]!);
+        const entry = MODELS[modelId];
+        if (!entry) return sendError(res, call, NO_SUCH_MODEL);
+        if (entry.lifecycle === "EOL") return sendError(res, call, END_OF_LIFE);
+        send(res, call, 200, JSON.stringify(foundationModelDetails(modelId, entry, signedRegion(req.headers.authorization!))));
     }
 
     async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -328,6 +305,8 @@ export function startBedrockServer(opts: BedrockServerOptions = {}): Promise<Bed
         }
         const raw = Buffer.concat(chunks).toString("utf8");
         const path = (req.url ?? "/").split("?")[0];
+        const lookup = /^\/foundation-models\/([^/]+)$/.exec(path);
+        if (lookup && req.method === "GET") return describe(req, res, resolveModelId(decodeURIComponent(lookup[1])));
         const match = /^\/model\/([^/]+)\/invoke$/.exec(path);
         const modelId = match ? resolveModelId(decodeURIComponent(match[1])) : "";
         let body: any = raw;
@@ -343,22 +322,13 @@ export function startBedrockServer(opts: BedrockServerOptions = {}): Promise<Bed
         if (!match || req.method !== "POST") {
             return sendError(res, call, err(404, "UnknownOperationException", `No operation matches ${req.method} ${path}`));
         }
-        const auth = req.headers.authorization;
-        if (!auth) return sendError(res, call, err(403, "UnrecognizedClientException", "Missing Authentication Token"));
-        if (!SIGV4.test(auth)) {
-            return sendError(
-                res,
-                call,
-                err(403, "IncompleteSignatureException", "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters."),
-            );
-        }
-        const spec = MODEL_SPECS[modelId];
-        if (!spec) {
-            return sendError(res, call, err(404, "ResourceNotFoundException", "Could not resolve the foundation model from the provided model identifier."));
-        }
+        const denied = authFailure(req.headers.authorization);
+        if (denied) return sendError(res, call, denied);
+        const model = MODELS[modelId];
+        if (!model) return sendError(res, call, NO_SUCH_MODEL);
         if (size > MAX_BODY_BYTES) return sendError(res, call, err(400, "ValidationException", "Input is too long for requested model."));
         if (typeof body === "string") return sendError(res, call, err(400, "ValidationException", "Malformed input request, please reformat your input and try again."));
-        const checked = validateTextImage(body, spec);
+        const checked = model.validate(body);
         if ("type" in checked) return sendError(res, call, checked);
         return answer(res, call, checked);
     }
@@ -381,8 +351,12 @@ export function startBedrockServer(opts: BedrockServerOptions = {}): Promise<Bed
         url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
         port,
         calls,
+        lookups,
         failNext(mode, count = 1) {
             for (let i = 0; i < count; i++) queued.push(mode);
+        },
+        failNextLookup(mode) {
+            queuedLookups.push(mode);
         },
         failWhenPromptIncludes(marker, mode) {
             markers.push({ marker, mode });
@@ -400,6 +374,8 @@ export function startBedrockServer(opts: BedrockServerOptions = {}): Promise<Bed
         },
         reset() {
             queued.length = 0;
+            queuedLookups.length = 0;
+            lookups.length = 0;
             markers = [];
             rate = undefined;
             calls.length = 0;

@@ -5,8 +5,15 @@ import { classifyBedrockError, GenerationError } from "./errors";
 import { adapterFor, type ImageParams, type ModelAdapter } from "./models";
 import { pngSize } from "./png";
 
-export interface GeneratedImage {
+/** A picture as the model made it: size read from the PNG, seed as the model reports it. */
+export interface DecodedImage {
   png: Buffer;
+  width: number;
+  height: number;
+  seed: number;
+}
+
+export interface GeneratedImage extends DecodedImage {
   params: ImageParams;
   modelId: string;
   /** Wall time of the InvokeModel call, SDK retries included. */
@@ -16,7 +23,7 @@ export interface GeneratedImage {
 export interface ImageGenerator {
   readonly modelId: string;
   readonly adapter: ModelAdapter;
-  /** Generates one PNG; throws GenerationError (kind permanent | transient) on any failure. */
+  /** Generates one PNG; throws GenerationError (permanent | transient | operator) on any failure. */
   generate(params: ImageParams): Promise<GeneratedImage>;
 }
 
@@ -41,29 +48,33 @@ function bedrockClient(config: BedrockSettings): BedrockRuntimeClient {
   return new BedrockRuntimeClient(clientConfig);
 }
 
-/** Reads one PNG out of the model's JSON answer or throws a classified GenerationError. */
-export function decodeModelAnswer(adapter: ModelAdapter, raw: Uint8Array, params: ImageParams): Buffer {
+/**
+ * Reads one PNG out of the model's JSON answer or throws a classified GenerationError. A family
+ * sized in pixels must return exactly the asked size; one that picks its pixels from a ratio may
+ * return any valid PNG.
+ */
+export function decodeModelAnswer(adapter: ModelAdapter, raw: Uint8Array, params: ImageParams): DecodedImage {
   let parsed;
   try {
     parsed = adapter.parseResponse(JSON.parse(Buffer.from(raw).toString("utf8")));
   } catch (err) {
+    if (err instanceof GenerationError) throw err;
     throw new GenerationError("transient", "bad-response", `model answered with an unreadable body: ${(err as Error).message}`);
   }
-  if (parsed.error) throw new GenerationError("permanent", "model-error", `model reported an error: ${parsed.error}`);
   if (parsed.images.length !== 1) {
     throw new GenerationError("transient", "bad-response", `model returned ${parsed.images.length} images, expected 1`);
   }
   const png = Buffer.from(parsed.images[0], "base64");
   const size = pngSize(png);
   if (!size) throw new GenerationError("transient", "bad-response", "model returned an image that is not a PNG");
-  if (size.width !== params.width || size.height !== params.height) {
+  if (adapter.sizing.kind === "pixels" && (size.width !== params.width || size.height !== params.height)) {
     throw new GenerationError(
       "transient",
       "bad-response",
       `model returned a ${size.width}x${size.height} PNG, expected ${params.width}x${params.height}`,
     );
   }
-  return png;
+  return { png, ...size, seed: parsed.seed ?? params.seed };
 }
 
 /** Creates the Bedrock client once; `generate` is then safe to call concurrently. */
@@ -87,10 +98,10 @@ export function createImageGenerator(config: BedrockSettings): ImageGenerator {
         );
         body = answer.body ?? new Uint8Array();
       } catch (err) {
-        throw classifyBedrockError(err);
+        throw classifyBedrockError(err, { modelId: config.modelId, region: config.bedrockRegion });
       }
-      const png = decodeModelAnswer(adapter, body, params);
-      return { png, params, modelId: config.modelId, latencyMs: Date.now() - started };
+      const image = decodeModelAnswer(adapter, body, params);
+      return { ...image, params, modelId: config.modelId, latencyMs: Date.now() - started };
     },
   };
 }

@@ -5,10 +5,13 @@
 
 /** Default values used when the environment does not say otherwise. */
 export const DEFAULTS = {
-  /** Bedrock model id; the original code used Titan Image Generator v1. */
-  modelId: "amazon.titan-image-generator-v1",
-  /** Bedrock image models live in us-east-1 (everything else runs in eu-west-1). */
-  bedrockRegion: "us-east-1",
+  /**
+   * Bedrock model id. The original code's Titan Image Generator v1 (and v2, and Nova Canvas) are
+   * past their end of life; Stability AI's models are the active ones (README "Image models").
+   */
+  modelId: "stability.stable-image-core-v1:1",
+  /** Where that model runs (everything else runs in eu-west-1). */
+  bedrockRegion: "us-west-2",
   /** Lifetime of presigned GET URLs handed to callers. */
   urlExpirySeconds: 3600,
   /** Records of one SQS batch generated at the same time. */
@@ -26,13 +29,13 @@ export const DEFAULTS = {
   visibilityTimeoutFactor: 6,
   /** Seconds a worker keeps after its model calls, for storing the picture and presigning its URL. */
   storeReserveSeconds: 4,
-  /** Side length of queue-generated pictures (the original queue Lambda used 512×512). */
+  /** Side length of queue-generated pictures for models sized in pixels (the original queue Lambda used 512×512). */
   queueImageSize: 512,
   /** Largest side length accepted, by the HTTP API and the queue alike (1024×1024; the API default is 512). */
   apiImageSize: 1024,
-  /** Side length of API pictures when the caller gives no width/height. */
+  /** Side length of API pictures when the caller gives no width/height (models sized in pixels). */
   apiDefaultImageSize: 512,
-  /** Titan's prompt limit in characters. */
+  /** Titan's prompt limit in characters (each model family has its own, in runtime/models). */
   maxPromptLength: 512,
   /** Largest HTTP request body accepted, in bytes (after base64 decoding). */
   maxBodyBytes: 16384,

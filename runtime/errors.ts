@@ -1,22 +1,29 @@
 /**
  * Error classification shared by both handlers.
  *
- * permanent: retrying the same request cannot succeed (bad input, content filter, access denied,
- *            unknown model) → the HTTP API answers 4xx/502, the queue acknowledges the record and
- *            writes a failure sidecar.
+ * permanent: the prompt's own fault; retrying it cannot succeed (validation, content filter, the
+ *            model's error about this request) → the HTTP API answers 4xx/422, the queue
+ *            acknowledges the record and writes a failure sidecar.
  * transient: the same request may succeed later (throttling, timeouts, model not ready, 5xx,
  *            malformed model answers) → the HTTP API answers 503 + Retry-After, the queue lists
  *            the record in batchItemFailures so SQS redelivers it (and the DLQ catches it).
+ * operator:  the deployment's configuration is wrong, not the prompt (a retired or unknown model,
+ *            no access to it) → the HTTP API answers 502 naming the model and the setting to
+ *            change; the queue keeps the record like a transient one, so it reaches the DLQ intact
+ *            and can be redriven after the fix.
  */
+import { DEFAULTS } from "./defaults";
 
-export type FailureKind = "permanent" | "transient";
+export type FailureKind = "permanent" | "transient" | "operator";
 
 export type FailureCode =
   | "invalid-request" // our validation or Bedrock's ValidationException
   | "content-filtered" // Bedrock refused the prompt or the picture
   | "model-error" // the model answered 200 with its `error` field set
+  | "inference-error" // a Stability model answered 200 with finish reason "Inference error"
   | "access-denied"
   | "model-not-found"
+  | "model-retired" // past its end of life on Bedrock
   | "throttled"
   | "model-not-ready"
   | "timeout"
@@ -45,9 +52,19 @@ export class ConfigError extends Error {
   }
 }
 
+/** The model a call went to, for messages that tell the operator what to change. */
+export interface ModelRef {
+  modelId: string;
+  region: string;
+}
+
 /** Bedrock exception names (x-amzn-ErrorType) whose cause is the request itself. */
 const PERMANENT_BEDROCK: Record<string, FailureCode> = {
   ValidationException: "invalid-request",
+};
+
+/** Bedrock exception names whose cause is the deployment: the operator must change something. */
+const OPERATOR_BEDROCK: Record<string, FailureCode> = {
   AccessDeniedException: "access-denied",
   ResourceNotFoundException: "model-not-found",
   UnrecognizedClientException: "access-denied",
@@ -69,26 +86,68 @@ const TRANSIENT_BEDROCK: Record<string, FailureCode> = {
 };
 
 const CONTENT_FILTER = /content filter|blocked by our content|responsible ai|content policy/i;
+/** Bedrock's answer for a retired model: "ResourceNotFoundException: This model version has reached the end of its life". */
+const END_OF_LIFE = /end of (its )?life/i;
+/**
+ * An account that may not invoke models at all (no usable Marketplace agreement, not authorized)
+ * gets "ValidationException: Operation not allowed", a 400 that is not the caller's fault.
+ */
+const NOT_ALLOWED = /^operation not allowed/i;
 
-/** Classifies whatever an InvokeModel call threw (SDK service exception, network error, ours). */
-export function classifyBedrockError(err: unknown): GenerationError {
+/** What the operator reads: the model, its region and the setting to change. */
+function operatorMessage(code: FailureCode, model: ModelRef | undefined): string {
+  const which = model ? `the Bedrock model ${model.modelId} in ${model.region}` : "the configured Bedrock model";
+  switch (code) {
+    case "model-retired":
+      return `${which} has reached the end of its life; set the stack's modelId (MODEL_ID) to an active model such as ${DEFAULTS.modelId} and check it with npm run model-check`;
+    case "model-not-found":
+      return `${which} does not exist there; check the stack's modelId and bedrockRegion (MODEL_ID, BEDROCK_REGION) with npm run model-check`;
+    default:
+      return `this deployment may not invoke ${which}; accept the model's agreement (stack setting acceptModelAgreement, then pulumi up) and check that the function's role grants bedrock:InvokeModel on it`;
+  }
+}
+
+/** The throttled call's message names the model, so the operator knows which quota to raise. */
+function throttledMessage(model: ModelRef | undefined): string {
+  const which = model ? `the Bedrock model ${model.modelId} in ${model.region}` : "the Bedrock model";
+  return `${which} is throttling calls; retry later (if it lasts, raise the account's Bedrock quota for it or lower the stack's workerConcurrency)`;
+}
+
+/**
+ * Classifies whatever an InvokeModel call threw (SDK service exception, network error, ours).
+ * `model` names the model in the messages meant for the operator.
+ */
+export function classifyBedrockError(err: unknown, model?: ModelRef): GenerationError {
   if (err instanceof GenerationError) return err;
   const e = (err ?? {}) as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number } };
   const name = e.name ?? "Error";
   const message = e.message || name;
   const status = e.$metadata?.httpStatusCode;
+  const operator = (code: FailureCode) => new GenerationError("operator", code, operatorMessage(code, model), { cause: err });
   if (name === "ValidationException" && CONTENT_FILTER.test(message)) {
     return new GenerationError("permanent", "content-filtered", message, { cause: err });
   }
+  if (name === "ValidationException" && NOT_ALLOWED.test(message)) return operator("access-denied");
+  if (name === "ResourceNotFoundException" && END_OF_LIFE.test(message)) return operator("model-retired");
+  if (OPERATOR_BEDROCK[name]) return operator(OPERATOR_BEDROCK[name]);
   if (PERMANENT_BEDROCK[name]) return new GenerationError("permanent", PERMANENT_BEDROCK[name], message, { cause: err });
+  if (TRANSIENT_BEDROCK[name] === "throttled" || (status === 429 && !TRANSIENT_BEDROCK[name])) {
+    return new GenerationError("transient", "throttled", throttledMessage(model), { cause: err });
+  }
   if (TRANSIENT_BEDROCK[name]) return new GenerationError("transient", TRANSIENT_BEDROCK[name], message, { cause: err });
   if (e.code === "ETIMEDOUT") return new GenerationError("transient", "timeout", message, { cause: err });
-  if (status === 429) return new GenerationError("transient", "throttled", message, { cause: err });
+  if (status === 403) return operator("access-denied");
   if (status !== undefined && status >= 400 && status < 500) {
     return new GenerationError("permanent", "invalid-request", message, { cause: err });
   }
   // 5xx, connection resets, DNS failures, anything without a status: worth another try.
   return new GenerationError("transient", "service-unavailable", message, { cause: err });
+}
+
+/** The message for a log line: ours, plus what the service said when we replaced its words. */
+export function logMessage(err: GenerationError): string {
+  const cause = (err.cause as { message?: unknown } | undefined)?.message;
+  return typeof cause === "string" && cause && !err.message.includes(cause) ? `${err.message} (${cause})` : err.message;
 }
 
 /** Any failure outside the model call (S3, SQS, a bug) becomes a transient internal failure. */

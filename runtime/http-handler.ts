@@ -1,10 +1,10 @@
 /**
  * HTTP API handler for API Gateway proxy events (REST payload 1.0 and HTTP API payload 2.0).
  *
- *   POST /generate     {"prompt": "…", width?, height?, quality?, cfgScale?, negativeText?, seed?}
+ *   POST /generate     {"prompt": "…", width?, height?, aspectRatio?, quality?, cfgScale?, negativeText?, seed?}
  *                      (or a text/plain body that is the prompt) → 201 {key, s3Uri, url, seed, model, width, height}
  *   POST /images       same body → SQS job → 202 {id, key, statusUrl, seed}
- *   GET  /images/{id}  → 200 {status: "done", url} | 202 {status: "pending"} | 200 {status: "failed", reason}
+ *   GET  /images/{id}  → 200 {status: "done", url} | 202 {status: "pending"} | 200 {status: "failed", reason, redrivable}
  *
  * Every answer is JSON. Errors are {"error": "<message>", "code": "<code>"}; never a stack trace.
  */
@@ -12,7 +12,7 @@ import { SQSClient, SendMessageCommand, type SQSClientConfig } from "@aws-sdk/cl
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult } from "aws-lambda";
 import { clientRegion, type Env } from "./config";
 import { DEFAULTS } from "./defaults";
-import { asGenerationError, GenerationError, type FailureCode } from "./errors";
+import { asGenerationError, GenerationError, logMessage, type FailureCode } from "./errors";
 import { JOB_ID_PATTERN, validateImageRequest } from "./jobs";
 import type { ImageParams } from "./models";
 import { generateAndStore, setupHandler, type HandlerOptions, type Services } from "./pipeline";
@@ -101,30 +101,28 @@ function readBody(req: Request): unknown {
 }
 
 const UNAVAILABLE: Partial<Record<FailureCode, string>> = {
-  throttled: "the image model is busy; retry later",
   "model-not-ready": "the image model is starting; retry later",
   timeout: "the image model did not answer in time; retry later",
   "bad-response": "the image model returned an unusable answer; retry later",
+  "inference-error": "the image model failed to finish the picture; retry later",
   "storage-failed": "the picture could not be stored; retry later",
   "queue-failed": "the job could not be queued; retry later",
 };
 
-/** HTTP answer for a failed generation/storage/queue step. Details go to the log, not the caller. */
+/**
+ * HTTP answer for a failed generation/storage/queue step. Details go to the log, not the caller;
+ * faults of the deployment (operator, throttling) say which model and which setting, so the
+ * caller is not blamed and the operator knows what to change.
+ */
 function failureResponse(err: GenerationError): APIGatewayProxyResult {
+  if (err.kind === "operator") return errorResponse(502, err.code, err.message);
   if (err.kind === "transient") {
     if (err.code === "internal") return errorResponse(500, "internal", "internal error");
-    const message = UNAVAILABLE[err.code] ?? "the image model is unavailable; retry later";
+    const message = err.code === "throttled" ? err.message : UNAVAILABLE[err.code] ?? "the image model is unavailable; retry later";
     return errorResponse(503, err.code, message, { "retry-after": String(DEFAULTS.retryAfterSeconds) });
   }
-  switch (err.code) {
-    case "content-filtered":
-    case "model-error":
-      return errorResponse(422, err.code, err.message);
-    case "invalid-request":
-      return errorResponse(400, err.code, err.message);
-    default: // access denied, unknown model: our deployment is wrong, not the caller's request
-      return errorResponse(502, err.code, "the image model is not available to this service");
-  }
+  if (err.code === "invalid-request") return errorResponse(400, err.code, err.message);
+  return errorResponse(422, err.code, err.message); // content filter, the model's error about this prompt
 }
 
 /** Creates the HTTP handler; configuration is read from `env` once, here. */
@@ -156,7 +154,7 @@ export function createHttpHandler(env: Env = process.env, options: HandlerOption
     Object.assign(log, { key: stored.key, generationMs: image.latencyMs });
     const url = await s.store.presignGet(stored.key);
     return {
-      response: json(201, { key: stored.key, s3Uri: stored.s3Uri, url, seed: params.seed, model: image.modelId, width: params.width, height: params.height }),
+      response: json(201, { key: stored.key, s3Uri: stored.s3Uri, url, seed: image.seed, model: image.modelId, width: image.width, height: image.height }),
       metrics: { generationLatencyMs: image.latencyMs, imagesGenerated: 1 },
     };
   }
@@ -184,7 +182,9 @@ export function createHttpHandler(env: Env = process.env, options: HandlerOption
       log.key = job.key;
       return { response: json(200, { id, status: "done", key: job.key, url: await s.store.presignGet(job.key) }) };
     }
-    if (job.status === "failed") return { response: json(200, { id, status: "failed", reason: job.reason, code: job.code }) };
+    if (job.status === "failed") {
+      return { response: json(200, { id, status: "failed", reason: job.reason, code: job.code, redrivable: job.redrivable }) };
+    }
     return { response: json(202, { id, status: "pending" }, { "retry-after": "2" }) };
   }
 
@@ -230,7 +230,7 @@ export function createHttpHandler(env: Env = process.env, options: HandlerOption
         failure = { error: err.message };
       } else if (err instanceof GenerationError) {
         result = { response: failureResponse(err), metrics: { failureKind: err.kind } };
-        failure = { kind: err.kind, code: err.code, error: err.message };
+        failure = { kind: err.kind, code: err.code, error: logMessage(err) };
       } else {
         const message = err instanceof Error ? err.message : String(err);
         result = { response: errorResponse(500, "internal", "internal error") };

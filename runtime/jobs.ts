@@ -4,21 +4,26 @@
  */
 import { createHash, randomInt } from "node:crypto";
 import { DEFAULTS } from "./defaults";
-import type { ImageParams, ModelAdapter } from "./models";
+import type { AspectRatioSizing, ImageParams, ModelAdapter, PixelSizing } from "./models";
 
 export type Validation = { ok: true; params: ImageParams } | { ok: false; message: string };
 
 export interface ValidationOptions {
-  /** Side length when neither width nor height is given. */
+  /** Side length when neither width nor height is given (families sized in pixels). */
   defaultSize: number;
-  /** Largest side length accepted. */
+  /** Largest side length accepted (families sized in pixels). */
   maxSide: number;
   /** Seed used when the request has none (random by default). */
   seedWhenMissing?: (adapter: ModelAdapter) => number;
+  /**
+   * Leave out fields the model does not take instead of rejecting the request: a job queued for
+   * the previous model (its quality, cfgScale) still runs after the model is switched.
+   */
+  dropUnsupported?: boolean;
 }
 
 /** Fields a request may carry. */
-const REQUEST_FIELDS = ["prompt", "negativeText", "width", "height", "quality", "cfgScale", "seed"] as const;
+const REQUEST_FIELDS = ["prompt", "negativeText", "width", "height", "aspectRatio", "quality", "cfgScale", "seed"] as const;
 
 const fail = (message: string): Validation => ({ ok: false, message });
 
@@ -32,6 +37,19 @@ export function seedFromJobId(jobId: string): (adapter: ModelAdapter) => number 
     const n = createHash("sha256").update(jobId).digest().readUInt32BE(0);
     return adapter.seed.min + (n % (adapter.seed.max - adapter.seed.min + 1));
   };
+}
+
+/** The ratio ("w:h") closest to width/height, comparing logarithms so 2:1 and 1:2 are equally far from 1:1. */
+export function nearestAspectRatio(width: number, height: number, ratios: readonly string[]): string {
+  const target = Math.log(width / height);
+  let best = ratios[0];
+  let bestDistance = Infinity;
+  for (const ratio of ratios) {
+    const [w, h] = ratio.split(":").map(Number);
+    const distance = Math.abs(Math.log(w / h) - target);
+    if (distance < bestDistance) [best, bestDistance] = [ratio, distance];
+  }
+  return best;
 }
 
 function checkText(value: unknown, field: string, min: number, max: number, required: boolean): string | undefined | { error: string } {
@@ -54,33 +72,69 @@ function checkNumber(value: unknown, field: string, min: number, max: number, in
 }
 
 const isError = (v: unknown): v is { error: string } => typeof v === "object" && v !== null && "error" in v;
+const given = (v: unknown) => v !== undefined && v !== null;
+
+type Size = Pick<ImageParams, "width" | "height" | "aspectRatio">;
+
+/** Pixels for families sized in pixels: the given sides (one makes a square) or the default. */
+function pixelSize(body: Record<string, unknown>, adapter: ModelAdapter, sizing: PixelSizing, opts: ValidationOptions): Size | { error: string } {
+  const w = checkNumber(body.width, "width", 1, opts.maxSide, true);
+  if (isError(w)) return w;
+  const h = checkNumber(body.height, "height", 1, opts.maxSide, true);
+  if (isError(h)) return h;
+  const width = w ?? h ?? opts.defaultSize;
+  const height = h ?? w ?? opts.defaultSize;
+  if (!sizing.isAllowed(width, height)) {
+    return { error: `size ${width}x${height} is not supported by ${adapter.family}; use ${sizing.hint} (at most ${opts.maxSide} per side)` };
+  }
+  return { width, height };
+}
+
+/** A ratio for families that choose the pixels: the given one, the one nearest to width/height, or the default. */
+function ratioSize(body: Record<string, unknown>, sizing: AspectRatioSizing): Size | { error: string } {
+  if (given(body.aspectRatio)) {
+    if (given(body.width) || given(body.height)) return { error: 'give "aspectRatio" or "width"/"height", not both' };
+    if (typeof body.aspectRatio !== "string" || !sizing.ratios.includes(body.aspectRatio)) {
+      return { error: `"aspectRatio" must be one of ${sizing.ratios.join(", ")}` };
+    }
+    return { aspectRatio: body.aspectRatio };
+  }
+  const w = checkNumber(body.width, "width", 1, sizing.maxSide, true);
+  if (isError(w)) return w;
+  const h = checkNumber(body.height, "height", 1, sizing.maxSide, true);
+  if (isError(h)) return h;
+  if (w === undefined && h === undefined) return { aspectRatio: sizing.defaultRatio };
+  return { aspectRatio: nearestAspectRatio(w ?? h!, h ?? w!, sizing.ratios) };
+}
 
 /** Validates a request object against the model's limits and fills in defaults. */
 export function validateImageRequest(input: unknown, adapter: ModelAdapter, opts: ValidationOptions): Validation {
   if (typeof input !== "object" || input === null || Array.isArray(input)) return fail("request body must be a JSON object");
-  const body = input as Record<string, unknown>;
+  const body = { ...(input as Record<string, unknown>) };
   const unknown = Object.keys(body).filter((k) => !(REQUEST_FIELDS as readonly string[]).includes(k));
   if (unknown.length) return fail(`unknown field(s): ${unknown.join(", ")}; allowed: ${REQUEST_FIELDS.join(", ")}`);
 
+  const unsupported = [
+    ...(adapter.negativeText ? [] : ["negativeText"]),
+    ...(adapter.sizing.kind === "pixels" ? ["aspectRatio"] : []),
+    ...(adapter.takesQuality ? [] : ["quality"]),
+    ...(adapter.cfgScale ? [] : ["cfgScale"]),
+  ].filter((field) => given(body[field]));
+  if (unsupported.length && !opts.dropUnsupported) return fail(`${adapter.family} does not take ${unsupported.map((f) => `"${f}"`).join(", ")}`);
+  for (const field of unsupported) delete body[field];
+
   const prompt = checkText(body.prompt, "prompt", 1, adapter.maxPromptLength, true);
   if (isError(prompt)) return fail(prompt.error);
-  const negativeText = checkText(body.negativeText, "negativeText", 3, adapter.maxPromptLength, false);
+  const negativeText = adapter.negativeText ? checkText(body.negativeText, "negativeText", adapter.negativeText.min, adapter.negativeText.max, false) : undefined;
   if (isError(negativeText)) return fail(negativeText.error);
 
-  const w = checkNumber(body.width, "width", 1, opts.maxSide, true);
-  if (isError(w)) return fail(w.error);
-  const h = checkNumber(body.height, "height", 1, opts.maxSide, true);
-  if (isError(h)) return fail(h.error);
-  const width = w ?? h ?? opts.defaultSize;
-  const height = h ?? w ?? opts.defaultSize;
-  if (!adapter.isAllowedSize(width, height)) {
-    return fail(`size ${width}x${height} is not supported by ${adapter.family}; use ${adapter.sizeHint} (at most ${opts.maxSide} per side)`);
-  }
+  const size = adapter.sizing.kind === "pixels" ? pixelSize(body, adapter, adapter.sizing, opts) : ratioSize(body, adapter.sizing);
+  if (isError(size)) return fail(size.error);
 
-  if (body.quality !== undefined && body.quality !== "standard" && body.quality !== "premium") {
+  if (given(body.quality) && body.quality !== "standard" && body.quality !== "premium") {
     return fail(`"quality" must be "standard" or "premium"`);
   }
-  const cfgScale = checkNumber(body.cfgScale, "cfgScale", adapter.cfgScale.min, adapter.cfgScale.max, false);
+  const cfgScale = adapter.cfgScale ? checkNumber(body.cfgScale, "cfgScale", adapter.cfgScale.min, adapter.cfgScale.max, false) : undefined;
   if (isError(cfgScale)) return fail(cfgScale.error);
   const seed = checkNumber(body.seed, "seed", adapter.seed.min, adapter.seed.max, true);
   if (isError(seed)) return fail(seed.error);
@@ -90,10 +144,9 @@ export function validateImageRequest(input: unknown, adapter: ModelAdapter, opts
     params: {
       prompt: prompt as string,
       ...(negativeText ? { negativeText } : {}),
-      width,
-      height,
-      quality: (body.quality as ImageParams["quality"] | undefined) ?? DEFAULTS.quality,
-      cfgScale: cfgScale ?? DEFAULTS.cfgScale,
+      ...size,
+      ...(adapter.takesQuality ? { quality: (body.quality as ImageParams["quality"] | undefined) ?? DEFAULTS.quality } : {}),
+      ...(adapter.cfgScale ? { cfgScale: cfgScale ?? DEFAULTS.cfgScale } : {}),
       seed: seed ?? (opts.seedWhenMissing ?? randomSeed)(adapter),
     },
   };

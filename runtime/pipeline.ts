@@ -54,6 +54,6 @@ export async function generateAndStore(
   jobId?: string,
 ): Promise<GenerationResult> {
   const image = await services.generator.generate(params);
-  const stored = await services.store.saveImage(key, image.png, sidecarFor(params, image.modelId, source, jobId));
+  const stored = await services.store.saveImage(key, image.png, sidecarFor(image, source, jobId));
   return { image, stored };
 }

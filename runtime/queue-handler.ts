@@ -2,18 +2,19 @@
  * SQS worker: every record of a batch becomes one picture at <prefix>/images/<messageId>.png.
  *
  * - Records run concurrently, at most WORKER_CONCURRENCY at a time (the original looped one by one).
- * - Returns {batchItemFailures} with only the records that failed transiently, so SQS redelivers
- *   exactly those (and the DLQ takes them after maxReceiveCount). Needs ReportBatchItemFailures on
- *   the event source mapping.
- * - A permanent failure (bad prompt, content filter, …) is acknowledged after writing
- *   <prefix>/images/<messageId>.failed.json, which GET /images/{id} reports. A transient failure on
- *   the last delivery (MAX_RECEIVE_COUNT) writes that record too, then goes to the DLQ.
+ * - Returns {batchItemFailures} with the records that failed transiently or through the operator's
+ *   configuration (retired model, no access), so SQS redelivers exactly those and the DLQ keeps
+ *   them intact after maxReceiveCount. Needs ReportBatchItemFailures on the event source mapping.
+ * - Only a failure of the prompt itself (validation, content filter) is acknowledged, after
+ *   writing <prefix>/images/<messageId>.failed.json, which GET /images/{id} reports. Any other
+ *   failure on the last delivery (MAX_RECEIVE_COUNT) writes that record too, saying the job can
+ *   be redriven from the DLQ, and still goes there.
  * - Never throws: whatever goes wrong becomes a transient failure of that record.
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { Env } from "./config";
 import { DEFAULTS } from "./defaults";
-import { asGenerationError, GenerationError } from "./errors";
+import { asGenerationError, GenerationError, logMessage } from "./errors";
 import { mapWithConcurrency } from "./concurrency";
 import { JOB_ID_PATTERN, parseQueueBody, seedFromJobId, validateImageRequest } from "./jobs";
 import type { Logger } from "./log";
@@ -21,7 +22,10 @@ import { generateAndStore, setupHandler, type HandlerOptions, type Services } fr
 
 export type QueueHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
 
-type RecordOutcome = "stored" | "failed-permanent" | "failed-transient";
+type RecordOutcome = "stored" | "failed-permanent" | "failed-transient" | "failed-operator";
+
+/** Records SQS must deliver again (and finally move to the DLQ). */
+const KEPT: readonly RecordOutcome[] = ["failed-transient", "failed-operator"];
 
 async function processRecord(services: Services, logger: Logger, record: SQSRecord): Promise<RecordOutcome> {
   const { config, generator, store } = services;
@@ -39,43 +43,48 @@ async function processRecord(services: Services, logger: Logger, record: SQSReco
       defaultSize: DEFAULTS.queueImageSize,
       maxSide: DEFAULTS.apiImageSize,
       seedWhenMissing: seedFromJobId(jobId), // a redelivery renders the same picture again
+      dropUnsupported: true, // a job queued before the model changed still runs
     });
     if (!checked.ok) throw new GenerationError("permanent", "invalid-request", checked.message);
     const { image, stored } = await generateAndStore(services, checked.params, store.jobImageKey(jobId), "queue", jobId);
     logger.write(
-      { ...base, outcome: "stored", key: stored.key, seed: image.params.seed, latencyMs: Date.now() - started, generationMs: image.latencyMs },
+      { ...base, outcome: "stored", key: stored.key, seed: image.seed, latencyMs: Date.now() - started, generationMs: image.latencyMs },
       { generationLatencyMs: image.latencyMs, imagesGenerated: 1 },
     );
     return "stored";
   } catch (err) {
     const failure = asGenerationError(err);
-    const fields = { ...base, kind: failure.kind, code: failure.code, error: failure.message };
-    const lastDelivery = isLastDelivery(record, config.maxReceiveCount);
-    if (failure.kind === "transient" && !lastDelivery) {
-      logger.write({ level: "warn", ...fields, outcome: "failed-transient", latencyMs: Date.now() - started }, { failureKind: "transient" });
-      return "failed-transient";
+    const fields = { ...base, kind: failure.kind, code: failure.code, error: logMessage(failure) };
+    const kept: RecordOutcome = failure.kind === "operator" ? "failed-operator" : "failed-transient";
+    if (failure.kind !== "permanent" && !isLastDelivery(record, config.maxReceiveCount)) {
+      logger.write({ level: "warn", ...fields, outcome: kept, latencyMs: Date.now() - started }, { failureKind: failure.kind });
+      return kept;
     }
-    // A permanent failure, or a transient one on the last delivery before the DLQ: record why, so
+    // A failure of the prompt, or any other on the last delivery before the DLQ: record why, so
     // GET /images/{id} answers "failed" instead of "pending" forever.
-    const reason = failure.kind === "permanent" ? failure.message : `gave up after ${config.maxReceiveCount} deliveries: ${failure.message}`;
+    const redrivable = failure.kind !== "permanent";
+    const reason = redrivable
+      ? `gave up after ${config.maxReceiveCount} deliveries: ${failure.message}. The job is kept in the dead-letter queue; redrive it once the cause is fixed (aws sqs start-message-move-task --source-arn <dead-letter queue ARN>)`
+      : failure.message;
     try {
       const key = await store.saveFailure({
         jobId,
         reason,
         kind: failure.kind,
         code: failure.code,
+        redrivable,
         ...(typeof input.prompt === "string" ? { prompt: input.prompt } : {}),
         model: config.modelId,
         failedAt: new Date().toISOString(),
       });
-      // A transient failure still goes back to SQS, which moves it to the DLQ for a later redrive.
-      const outcome: RecordOutcome = failure.kind === "permanent" ? "failed-permanent" : "failed-transient";
+      // Anything but a prompt's fault still goes back to SQS, which moves it to the DLQ for a later redrive.
+      const outcome: RecordOutcome = redrivable ? kept : "failed-permanent";
       logger.write({ level: "warn", ...fields, outcome, key, latencyMs: Date.now() - started }, { failureKind: failure.kind });
       return outcome;
     } catch (storeErr) {
       // Without the failure record nobody could learn what happened: let SQS try again.
       logger.write(
-        { level: "error", ...fields, outcome: "failed-transient", error: `${failure.message}; failure record not written: ${asGenerationError(storeErr).message}`, latencyMs: Date.now() - started },
+        { level: "error", ...fields, outcome: "failed-transient", error: `${fields.error}; failure record not written: ${asGenerationError(storeErr).message}`, latencyMs: Date.now() - started },
         { failureKind: "transient" },
       );
       return "failed-transient";
@@ -103,7 +112,7 @@ export function createQueueHandler(env: Env = process.env, options: HandlerOptio
       processRecord(services, logger, record).catch((): RecordOutcome => "failed-transient"),
     );
     return {
-      batchItemFailures: records.filter((_, i) => outcomes[i] === "failed-transient").map((r) => ({ itemIdentifier: r.messageId })),
+      batchItemFailures: records.filter((_, i) => KEPT.includes(outcomes[i])).map((r) => ({ itemIdentifier: r.messageId })),
     };
   };
 }

@@ -7,18 +7,22 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, typ
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { clientRegion, type RuntimeConfig } from "./config";
 import { asGenerationError, type FailureCode, type FailureKind } from "./errors";
-import type { ImageParams } from "./models";
+import type { GeneratedImage } from "./bedrock";
 
 /** What a sidecar says about its picture. */
 export interface ImageSidecar {
   prompt: string;
   negativeText?: string;
   model: string;
+  /** The seed the model reports (a Stability model's seeds[0]). */
   seed: number;
+  /** Read from the PNG. */
   width: number;
   height: number;
-  quality: string;
-  cfgScale: number;
+  /** The ratio asked of a model that picks its pixels. */
+  aspectRatio?: string;
+  quality?: string;
+  cfgScale?: number;
   /** "api" for POST /generate, "queue" for jobs from SQS. */
   source: "api" | "queue";
   jobId?: string;
@@ -30,6 +34,8 @@ export interface FailureRecord {
   reason: string;
   kind: FailureKind;
   code: FailureCode;
+  /** True when the message went to the dead-letter queue, from where it can be redriven. */
+  redrivable: boolean;
   prompt?: string;
   model: string;
   failedAt: string;
@@ -43,7 +49,7 @@ export interface StoredImage {
 
 export type JobStatus =
   | { status: "done"; key: string }
-  | { status: "failed"; reason: string; code?: string }
+  | { status: "failed"; reason: string; code?: string; redrivable: boolean }
   | { status: "pending" };
 
 export interface ImageStore {
@@ -58,16 +64,18 @@ export interface ImageStore {
   presignGet(key: string): Promise<string>;
 }
 
-export function sidecarFor(params: ImageParams, model: string, source: ImageSidecar["source"], jobId?: string): ImageSidecar {
+export function sidecarFor(image: GeneratedImage, source: ImageSidecar["source"], jobId?: string): ImageSidecar {
+  const { params } = image;
   return {
     prompt: params.prompt,
     ...(params.negativeText ? { negativeText: params.negativeText } : {}),
-    model,
-    seed: params.seed,
-    width: params.width,
-    height: params.height,
-    quality: params.quality,
-    cfgScale: params.cfgScale,
+    model: image.modelId,
+    seed: image.seed,
+    width: image.width,
+    height: image.height,
+    ...(params.aspectRatio ? { aspectRatio: params.aspectRatio } : {}),
+    ...(params.quality ? { quality: params.quality } : {}),
+    ...(params.cfgScale !== undefined ? { cfgScale: params.cfgScale } : {}),
     source,
     ...(jobId ? { jobId } : {}),
     createdAt: new Date().toISOString(),
@@ -164,7 +172,9 @@ export function createImageStore(config: StorageSettings): ImageStore {
       } catch (err) {
         throw asGenerationError(err, "storage-failed");
       }
-      if (failure) return { status: "failed", reason: String(failure.reason ?? "generation failed"), code: failure.code };
+      if (failure) {
+        return { status: "failed", reason: String(failure.reason ?? "generation failed"), code: failure.code, redrivable: failure.redrivable === true };
+      }
       return { status: "pending" };
     },
 

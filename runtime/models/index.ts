@@ -1,11 +1,12 @@
 import { ConfigError } from "../errors";
 import type { ModelAdapter } from "./adapter";
+import { stableDiffusion35Large, stableImageCore, stableImageUltra } from "./stability";
 import { novaCanvas, titanV1, titanV2 } from "./text-image";
 
-export type { ImageParams, ModelAdapter, ParsedImages } from "./adapter";
+export type { AspectRatioSizing, ImageParams, ModelAdapter, ParsedImages, PixelSizing } from "./adapter";
 
 /** Every model family the runtime can talk to. A new family is one new file and one line here. */
-export const ADAPTERS: readonly ModelAdapter[] = [titanV1, titanV2, novaCanvas];
+export const ADAPTERS: readonly ModelAdapter[] = [stableImageCore, stableImageUltra, stableDiffusion35Large, titanV1, titanV2, novaCanvas];
 
 /** The adapter serving a model id; ConfigError when no family matches. */
 export function adapterFor(modelId: string): ModelAdapter {

@@ -1,5 +1,6 @@
 import { DEFAULTS } from "../defaults";
-import type { ImageParams, ModelAdapter, ParsedImages } from "./adapter";
+import { GenerationError } from "../errors";
+import { idMatcher, type ImageParams, type ModelAdapter, type ParsedImages } from "./adapter";
 
 /**
  * The TEXT_IMAGE request shape shared by Amazon Titan Image Generator v1/v2 and Amazon Nova Canvas:
@@ -11,8 +12,8 @@ function buildTextImageBody(p: ImageParams): unknown {
     textToImageParams: { text: p.prompt, ...(p.negativeText ? { negativeText: p.negativeText } : {}) },
     imageGenerationConfig: {
       numberOfImages: 1,
-      quality: p.quality,
-      cfgScale: p.cfgScale,
+      quality: p.quality ?? DEFAULTS.quality,
+      cfgScale: p.cfgScale ?? DEFAULTS.cfgScale,
       height: p.height,
       width: p.width,
       seed: p.seed,
@@ -25,12 +26,9 @@ function parseTextImageResponse(body: unknown): ParsedImages {
     throw new Error("model response is not a JSON object");
   }
   const { images, error } = body as { images?: unknown; error?: unknown };
-  const parsed: ParsedImages = {
-    images: Array.isArray(images) ? images.filter((i): i is string => typeof i === "string") : [],
-  };
-  if (typeof error === "string" && error.trim()) parsed.error = error;
-  if (!Array.isArray(images) && !parsed.error) throw new Error("model response has no images array");
-  return parsed;
+  if (typeof error === "string" && error.trim()) throw new GenerationError("permanent", "model-error", `model reported an error: ${error}`);
+  if (!Array.isArray(images)) throw new Error("model response has no images array");
+  return { images: images.filter((i): i is string => typeof i === "string") };
 }
 
 /**
@@ -43,12 +41,13 @@ const TITAN_SIZES: readonly string[] = [
   "384x704", "1408x768", "704x384", "640x1408", "320x704", "1408x640", "704x320", "1152x640", "1173x640",
 ];
 
-const textImage = { buildBody: buildTextImageBody, parseResponse: parseTextImageResponse };
-
-/** Matches "<family id>" with an optional cross-region inference-profile prefix ("us.", "eu.", …). */
-function idMatcher(id: string): (modelId: string) => boolean {
-  return (modelId) => modelId === id || modelId.startsWith(`${id}:`) || new RegExp(`^[a-z]{2,4}\\.${id.replace(/\./g, "\\.")}(:|$)`).test(modelId);
-}
+const textImage = {
+  buildBody: buildTextImageBody,
+  parseResponse: parseTextImageResponse,
+  marketplace: false, // Amazon's own models are not sold through AWS Marketplace
+  cfgScale: { min: 1.1, max: 10 },
+  takesQuality: true,
+};
 
 function titan(family: string, id: string): ModelAdapter {
   return {
@@ -56,10 +55,13 @@ function titan(family: string, id: string): ModelAdapter {
     family,
     matches: idMatcher(id),
     maxPromptLength: DEFAULTS.maxPromptLength, // Titan's limit is the project's default
+    negativeText: { min: 3, max: DEFAULTS.maxPromptLength },
     seed: { min: 0, max: 2147483647 },
-    cfgScale: { min: 1.1, max: 10 },
-    isAllowedSize: (w, h) => TITAN_SIZES.includes(`${w}x${h}`),
-    sizeHint: "one of Titan's sizes, e.g. 512x512, 768x768, 1024x1024, 1152x768",
+    sizing: {
+      kind: "pixels",
+      isAllowed: (w, h) => TITAN_SIZES.includes(`${w}x${h}`),
+      hint: "one of Titan's sizes, e.g. 512x512, 768x768, 1024x1024, 1152x768",
+    },
   };
 }
 
@@ -71,11 +73,14 @@ export const novaCanvas: ModelAdapter = {
   family: "Nova Canvas",
   matches: idMatcher("amazon.nova-canvas-v1"),
   maxPromptLength: 1024,
+  negativeText: { min: 3, max: 1024 },
   seed: { min: 0, max: 858993459 },
-  cfgScale: { min: 1.1, max: 10 },
-  // Each side 320–4096 and divisible by 16, aspect ratio within 1:4..4:1, at most 4.19 million pixels.
-  isAllowedSize: (w, h) =>
-    w >= 320 && h >= 320 && w <= 4096 && h <= 4096 && w % 16 === 0 && h % 16 === 0 &&
-    w / h <= 4 && h / w <= 4 && w * h <= 4194304,
-  sizeHint: "sides 320–4096 divisible by 16, aspect ratio up to 4:1",
+  sizing: {
+    kind: "pixels",
+    // Each side 320–4096 and divisible by 16, aspect ratio within 1:4..4:1, at most 4.19 million pixels.
+    isAllowed: (w, h) =>
+      w >= 320 && h >= 320 && w <= 4096 && h <= 4096 && w % 16 === 0 && h % 16 === 0 &&
+      w / h <= 4 && h / w <= 4 && w * h <= 4194304,
+    hint: "sides 320–4096 divisible by 16, aspect ratio up to 4:1",
+  },
 };

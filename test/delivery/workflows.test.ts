@@ -218,6 +218,18 @@ describe("GitHub Actions workflows", () => {
       }
     });
 
+    it("runs the lifecycle gate for the job's own stack after the credentials, right before every preview and up", () => {
+      for (const [name, job] of [...previewJobs, ...upJobs]) {
+        const steps = job.steps ?? [];
+        const aws = steps.findIndex((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"));
+        const pulumi = steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@"));
+        const check = steps.findIndex((s) => /\bmodel-check\b/.test(s.run ?? ""));
+        assert.ok(aws >= 0 && check === pulumi - 1 && check > aws, `${name}: credentials, then model-check, then pulumi`);
+        assert.equal(steps[check].run?.trim(), `npm run model-check -- ${pulumiSteps(job)[0].with?.["stack-name"]}`, name);
+      }
+      assert.match(readFileSync(join(ROOT, "package.json"), "utf8"), /"model-check": "ts-node --transpile-only scripts\/model-check\.ts"/);
+    });
+
     it("uses the self-managed S3 state backend and a passphrase from secrets", () => {
       assert.equal(wf.env?.PULUMI_BACKEND_URL, "s3://pgr301-2024-terraform-state");
       assert.equal(wf.env?.PULUMI_CONFIG_PASSPHRASE, "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}");

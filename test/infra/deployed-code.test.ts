@@ -13,8 +13,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResult, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { STABILITY_PIXELS } from "../../local/bedrock-models";
 import { PNG_SIGNATURE, readPngHeader } from "../../local/png";
-import { ENV, DEFAULTS } from "../../runtime/defaults";
+import { ENV } from "../../runtime/defaults";
 import { httpApiEvent, receive, sqsEvent } from "../support/events";
 import { getJson, getObject, listKeys } from "../support/objects";
 import { startPeers, type Peers } from "../support/peers";
@@ -127,10 +128,11 @@ describe("infra: the deployed code is executed (dev archives against local S3/SQ
     return { ...event, routeKey, ...(pathParameters ? { pathParameters } : {}), requestContext: { ...event.requestContext, routeKey } };
   }
 
-  async function assertPng(key: string, size: number): Promise<void> {
+  /** The stack's model (Stable Image Core) picks the pixels of its default ratio, 1:1. */
+  async function assertPng(key: string, size = STABILITY_PIXELS["1:1"]): Promise<void> {
     const png = (await getObject(peers.s3, peers.bucket, key)).body;
     assert.deepEqual(png.subarray(0, 8), PNG_SIGNATURE, `${key} is not a PNG`);
-    assert.deepEqual(readPngHeader(png), { width: size, height: size });
+    assert.deepEqual(readPngHeader(png), size);
   }
 
   async function sendPrompts(...bodies: string[]): Promise<string[]> {
@@ -146,7 +148,8 @@ describe("infra: the deployed code is executed (dev archives against local S3/SQ
     assert.equal(results[0].statusCode, 201, logs);
     const body = JSON.parse(results[0].body);
     assert.match(body.key, new RegExp(`^${peers.prefix}/generated_images/.+\\.png$`));
-    await assertPng(body.key, DEFAULTS.apiDefaultImageSize);
+    await assertPng(body.key);
+    assert.deepEqual([body.width, body.height], [STABILITY_PIXELS["1:1"].width, STABILITY_PIXELS["1:1"].height]);
     const sidecar = await getJson(peers.s3, peers.bucket, body.key.replace(/\.png$/, ".json"));
     assert.equal(sidecar.prompt, "me at a Parisian café, old polaroid look");
     // The model id came from the program's environment, through the deployed code, to the wire.
@@ -168,7 +171,7 @@ describe("infra: the deployed code is executed (dev archives against local S3/SQ
 
     const worked = await invoke<SQSBatchResponse>("worker", [sqsEvent(messages, queueArn)]);
     assert.deepEqual(worked.results[0], { batchItemFailures: [] }, worked.logs);
-    await assertPng(`${peers.prefix}/images/${id}.png`, DEFAULTS.queueImageSize);
+    await assertPng(`${peers.prefix}/images/${id}.png`);
     assert.equal((await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.json`)).source, "queue");
 
     const status = await invoke<APIGatewayProxyResult>("status", [routeEvent("GET /images/{id}", `/images/${id}`, undefined, { id })]);
@@ -178,21 +181,23 @@ describe("infra: the deployed code is executed (dev archives against local S3/SQ
     assert.equal((await fetch(answer.url)).status, 200);
   });
 
-  it("the worker archive reports only the transiently failed record of a mixed batch", async () => {
+  it("the worker archive keeps only the transient and operator failures of a mixed batch, acknowledging the prompt's own", async () => {
     peers.bedrock.failWhenPromptIncludes("[busy]", "throttle");
     peers.bedrock.failWhenPromptIncludes("[blocked]", "content-filter");
+    peers.bedrock.failWhenPromptIncludes("[retired]", "end-of-life");
     // Plain-text bodies, the way the existing queue client sends prompts.
-    const [ok, busy, blocked] = await sendPrompts("snowy mountain at sunset", "[busy] city at night", "[blocked] something");
+    const [ok, busy, blocked, retired] = await sendPrompts("snowy mountain at sunset", "[busy] city at night", "[blocked] something", "[retired] a lake");
     const messages = await receive(peers.sqs, peers.queueUrl);
-    assert.equal(messages.length, 3);
+    assert.equal(messages.length, 4);
     const event: SQSEvent = sqsEvent(messages, queueArn);
 
     const { results, logs } = await invoke<SQSBatchResponse>("worker", [event]);
-    assert.deepEqual(results[0], { batchItemFailures: [{ itemIdentifier: busy }] }, logs);
+    assert.deepEqual(results[0].batchItemFailures.map((f) => f.itemIdentifier).sort(), [busy, retired].sort(), logs);
+    assert.match(logs, /"kind":"operator","code":"model-retired"/);
     const keys = await listKeys(peers.s3, peers.bucket, `${peers.prefix}/images/`);
     assert.ok(keys.includes(`${peers.prefix}/images/${ok}.png`));
     assert.ok(keys.includes(`${peers.prefix}/images/${blocked}.failed.json`));
-    assert.ok(!keys.some((k) => k.includes(busy)), "nothing stored for the transient failure");
+    assert.ok(!keys.some((k) => k.includes(busy) || k.includes(retired)), "nothing stored for the kept records");
 
     const status = await invoke<APIGatewayProxyResult>("status", [
       routeEvent("GET /images/{id}", `/images/${blocked}`, undefined, { id: blocked }),

@@ -33,6 +33,18 @@ for (const stackName of ["dev", "prod"]) {
       for (const a of ofType(stack, TYPES.attachment)) assert.doesNotMatch(a.inputs.policyArn, /FullAccess|PowerUser/);
     });
 
+    it("grants bedrock:InvokeModel only on Stable Image Core in us-west-2, to the two functions that draw", () => {
+      const model = "arn:aws:bedrock:us-west-2::foundation-model/stability.stable-image-core-v1:1";
+      for (const [key, fn] of Object.entries(functionsByKey(stack))) {
+        const bedrock = roleOf(stack, fn).statements.filter((s) => list(s.Action).some((a) => a.startsWith("bedrock:")));
+        if (key === "generate" || key === "worker") {
+          assert.deepEqual(bedrock.map((s) => [s.Effect, list(s.Action), list(s.Resource)]), [["Allow", ["bedrock:InvokeModel"], [model]]], key);
+        } else {
+          assert.deepEqual(bedrock, [], key);
+        }
+      }
+    });
+
     it("grants exactly the actions each function needs", () => {
       for (const [key, fn] of Object.entries(functionsByKey(stack))) {
         const allowed = roleOf(stack, fn).statements.filter((s) => s.Effect === "Allow").flatMap((s) => list(s.Action));

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { LAMBDA_RUNTIME } from "../../components/handlerFunction";
+import { publicOfferToken } from "../../components/modelAccess";
 import { ENV, METRICS } from "../../runtime/defaults";
 import { cfg, cfgNumber, functionsByKey, one, ofType, TYPES } from "./query";
 import { evaluateStack, type EvaluatedStack } from "./stack";
@@ -10,7 +11,7 @@ const ROUTES = {
   "GET /images/{id}": { fn: "status", sourceArnPath: "GET/images/*" },
 } as const;
 
-const COMPONENT_TYPES = ["BucketPrefixAccess", "ImageQueue", "ImageApi", "QueueAgeAlarm", "ImageDashboard"].map(
+const COMPONENT_TYPES = ["ModelAccess", "BucketPrefixAccess", "ImageQueue", "ImageApi", "QueueAgeAlarm", "ImageDashboard"].map(
   (c) => `couch-explorers:components:${c}`,
 );
 
@@ -245,8 +246,62 @@ describe("infra: a stack that names no bucket (fresh account)", function () {
   });
 });
 
+describe("infra: model access as part of pulumi up", function () {
+  this.timeout(120000);
+  const AGREEMENT = "aws:bedrockfoundation/modelAgreement:ModelAgreement";
+  const STABLE_IMAGE_CORE = "stability.stable-image-core-v1:1";
+
+  for (const stackName of ["dev", "prod"]) {
+    it(`${stackName} (the shared course account, which has the agreement) accepts none`, () => {
+      const stack = evaluateStack(stackName);
+      assert.equal(cfg(stack, "acceptModelAgreement"), "false");
+      assert.deepEqual(ofType(stack, AGREEMENT), []);
+    });
+  }
+
+  it("a stack in a fresh account (the default) accepts the model's public offer in its region, keeps it on destroy, and creates no function before it", () => {
+    const stack = evaluateStack("dev", { "couch-explorers:acceptModelAgreement": null });
+    assert.equal(cfg(stack, "acceptModelAgreement"), "true");
+    const agreement = one(stack, AGREEMENT);
+    assert.deepEqual([agreement.inputs.modelId, agreement.inputs.region], [STABLE_IMAGE_CORE, "us-west-2"]);
+    // The token of the offer getModelAgreementOffers (mocked as ListFoundationModelAgreementOffers answers) returned.
+    assert.match(agreement.inputs.offerToken, /^token-[0-9a-f]{7}$/);
+    assert.equal(agreement.retainOnDelete, true, "the agreement is the account's, not this stack's");
+    assert.deepEqual(agreement.ignoreChanges, ["offerToken"]);
+    assert.equal(agreement.parent, one(stack, "couch-explorers:components:ModelAccess").urn);
+    for (const fn of Object.values(functionsByKey(stack))) {
+      assert.ok(fn.dependencies.includes(agreement.urn), `${fn.name} does not wait for the agreement`);
+      assert.equal(fn.inputs.environment.variables[ENV.modelId], STABLE_IMAGE_CORE);
+    }
+  });
+
+  it("Amazon's own models are not sold through Marketplace: no agreement, even when asked", () => {
+    const stack = evaluateStack("dev", {
+      "couch-explorers:acceptModelAgreement": "true",
+      "couch-explorers:modelId": "amazon.nova-canvas-v1:0",
+      "couch-explorers:bedrockRegion": "us-east-1",
+    });
+    assert.deepEqual(ofType(stack, AGREEMENT), []);
+  });
+
+  it("without a public offer the preview stops and says exactly what to do", () => {
+    const model = { id: STABLE_IMAGE_CORE, region: "us-west-2" };
+    assert.equal(publicOfferToken([{ offerId: "o-1", offerToken: "t-1" }], model), "t-1");
+    for (const offers of [[], undefined]) {
+      assert.throws(
+        () => publicOfferToken(offers, model),
+        /no public Marketplace offer for stability\.stable-image-core-v1:1 in us-west-2.*aws bedrock create-foundation-model-agreement --region us-west-2 --model-id stability\.stable-image-core-v1:1.*then set acceptModelAgreement: false/,
+      );
+    }
+  });
+});
+
 describe("infra: config errors", function () {
   this.timeout(120000);
+  it("stops with a clear message when no runtime adapter speaks the model", () => {
+    assert.throws(() => evaluateStack("dev", { "couch-explorers:modelId": "stability.sd3-large-v1:0" }), /no request adapter for model "stability\.sd3-large-v1:0"/);
+  });
+
   it("stops with a clear message when the model id is an inference profile its IAM grant would not cover", () => {
     assert.throws(() => evaluateStack("dev", { "couch-explorers:modelId": "us.amazon.nova-canvas-v1:0" }), /cross-region inference profile/);
   });

@@ -28,6 +28,11 @@ export interface EvaluatedResource {
   id: string;
   /** URN of the parent; undefined for the stack's top-level resources. */
   parent?: string;
+  /** URNs it waits for (dependsOn plus those its inputs come from), as the engine is told. */
+  dependencies: string[];
+  /** Resource options the engine is told (the mocks do not see them). */
+  retainOnDelete: boolean;
+  ignoreChanges: string[];
   custom: boolean;
   /** Inputs as the program passed them; an archive is `{ $archive: { <file>: { text } | { path } } }`. */
   inputs: Record<string, any>;
@@ -209,14 +214,23 @@ async function runChild(stack: string, outFile: string, overrides: Record<string
       const { id, state } = mockState(type, name, inputs, region);
       const key = `${type}::${name}`;
       if (resources.has(key)) throw new Error(`two resources of type ${type} are named ${name}`);
-      const record = { type, name, urn: "", id, custom: !!custom, inputs: {}, state };
+      const record = { type, name, urn: "", id, custom: !!custom, inputs: {}, state, dependencies: [], retainOnDelete: false, ignoreChanges: [] };
       const work = plain(inputs).then((converted) => { record.inputs = converted; });
       pending.push(work);
       resources.set(key, record as EvaluatedResource);
       return { id, state };
     },
-    call: ({ token }) => {
+    call: ({ token, inputs }) => {
       switch (token) {
+        case "aws:bedrockfoundation/getModelAgreementOffers:getModelAgreementOffers":
+          // One public offer, shaped like ListFoundationModelAgreementOffers' answer.
+          return {
+            id: inputs.modelId,
+            modelId: inputs.modelId,
+            offerType: inputs.offerType,
+            region: inputs.region ?? region,
+            offers: [{ offerId: `offer-${shortHash(inputs.modelId)}`, offerToken: `token-${shortHash(inputs.modelId)}`, termDetails: [] }],
+          };
         case "aws:index/getPartition:getPartition":
           return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
         case "aws:index/getRegion:getRegion":
@@ -238,6 +252,11 @@ async function runChild(stack: string, outFile: string, overrides: Record<string
       if (record && res) {
         record.urn = res.getUrn();
         record.parent = req.getParent() || undefined;
+        const urns: string[] = [...req.getDependenciesList()];
+        req.getPropertydependenciesMap().forEach((deps: { getUrnsList(): string[] }) => urns.push(...deps.getUrnsList()));
+        record.dependencies = [...new Set(urns)];
+        record.retainOnDelete = req.getRetainondelete() ?? false;
+        record.ignoreChanges = req.getIgnorechangesList();
       }
       callback(err, res);
     });

@@ -42,7 +42,7 @@ describe("local mode: the gallery in headless Chromium", function () {
     await card.waitFor({ timeout: 30000 });
     const img = card.locator("img");
     await img.evaluate((el: Img) => (el.complete && el.naturalWidth ? null : new Promise<void>((r) => el.addEventListener("load", () => r()))));
-    assert.equal(await img.evaluate((el: Img) => el.naturalWidth), 512);
+    assert.equal(await img.evaluate((el: Img) => el.naturalWidth), 1024, "Stable Image Core's 1:1 picture");
     assert.equal(await page.locator("#pictures-count").textContent(), "1");
     await page.close();
   });

@@ -53,12 +53,30 @@ describe("local mode: npm start end to end", function () {
     assert.ok(body.key.startsWith(`${local!.health.prefix}/generated_images/`), body.key);
     const png = (await getObject(local!.s3, local!.health.bucket, body.key)).body;
     assert.ok(png.subarray(0, 8).equals(PNG_SIGNATURE));
-    assert.deepEqual(readPngHeader(png), { width: 512, height: 512 });
+    assert.deepEqual(readPngHeader(png), { width: 1024, height: 1024 }, "Stable Image Core's 1:1 picture");
     const sidecar = await getJson(local!.s3, local!.health.bucket, body.key.replace(/\.png$/, ".json"));
     assert.equal(sidecar.prompt, "me at a Parisian café, old polaroid look");
     // The presigned URL the API hands out works against the local object store.
     const viaUrl = Buffer.from(await (await fetch(body.url)).arrayBuffer());
     assert.ok(viaUrl.equals(png));
+  });
+
+  it("curl -X POST …/generate -d '{\"prompt\":\"Me on top of K2\"}' stores a Stability-shaped picture of the default model", async () => {
+    // curl's -d sends application/x-www-form-urlencoded; a JSON object body is still JSON.
+    const res = await fetch(`${local!.apiUrl}/generate`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: '{"prompt":"Me on top of K2"}',
+    });
+    assert.equal(res.status, 201);
+    const body = (await res.json()) as { key: string; model: string; width: number; height: number; seed: number };
+    assert.deepEqual([body.model, body.width, body.height], ["stability.stable-image-core-v1:1", 1024, 1024]);
+    assert.deepEqual(readPngHeader((await getObject(local!.s3, local!.health.bucket, body.key)).body), { width: 1024, height: 1024 });
+    const sidecar = await getJson(local!.s3, local!.health.bucket, body.key.replace(/\.png$/, ".json"));
+    assert.deepEqual(
+      [sidecar.prompt, sidecar.model, sidecar.aspectRatio, sidecar.seed, sidecar.width, sidecar.height, "cfgScale" in sidecar],
+      ["Me on top of K2", "stability.stable-image-core-v1:1", "1:1", body.seed, 1024, 1024, false],
+    );
   });
 
   it("a plain-text message sent with @aws-sdk/client-sqs becomes a picture", async () => {
@@ -82,7 +100,7 @@ describe("local mode: npm start end to end", function () {
       return r.status === "done" ? r : undefined;
     });
     const png = Buffer.from(await (await fetch(done.url!)).arrayBuffer());
-    assert.deepEqual(readPngHeader(png), { width: 512, height: 512 });
+    assert.deepEqual(readPngHeader(png), { width: 1024, height: 1024 });
     const sidecar = await getJson(local!.s3, local!.health.bucket, `${local!.health.prefix}/images/${id}.json`);
     assert.equal(sidecar.prompt, "snowy mountain cabin at night");
   });

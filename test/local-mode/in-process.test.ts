@@ -167,7 +167,8 @@ describe("local mode in process: a model slower than the queue handler's budget"
       assert.deepEqual(dead.map((m) => m.MessageId), [id]);
       // Wait out the model's held answers (3 s each): an overtaken call would store its picture now.
       await waitFor("the model to finish its held calls", async () => (mode.bedrock!.calls.every((c) => c.status !== 0) ? true : undefined));
-      const calls = mode.bedrock!.calls.filter((c) => c.body?.textToImageParams?.text === prompt);
+      // The dev stack's model is a Stability one: its prompt is the body's `prompt`.
+      const calls = mode.bedrock!.calls.filter((c) => c.body?.prompt === prompt);
       assert.equal(calls.length, mode.config.maxReceiveCount, "one call per delivery, none overlapping a redelivery");
       assert.ok(calls.every((c) => c.status === 499), "each call was given up by the client at its budget");
       const { prefix, bucket } = mode.config;

@@ -1,12 +1,23 @@
 import { strict as assert } from "node:assert";
+import { BedrockClient, GetFoundationModelCommand } from "@aws-sdk/client-bedrock";
 import { BedrockRuntimeClient, InvokeModelCommand } from "@aws-sdk/client-bedrock-runtime";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { decodePng, readPngHeader } from "../../local/png";
+import { STABILITY_PIXELS } from "../../local/bedrock-models";
 import { CONTENT_FILTER_MESSAGE, startBedrockServer, type BedrockServer } from "../../local/bedrock-server";
 
 const TITAN_V1 = "amazon.titan-image-generator-v1";
 const TITAN_V2 = "amazon.titan-image-generator-v2:0";
 const NOVA = "amazon.nova-canvas-v1:0";
+const CORE = "stability.stable-image-core-v1:1";
+const ULTRA = "stability.stable-image-ultra-v1:1";
+const SD35 = "stability.sd3-5-large-v1:0";
+const END_OF_LIFE = /This model version has reached the end of its life/;
+
+/** A Stability AI text-to-image body as the docs describe it. */
+function stabilityBody(prompt: string, extra: Record<string, unknown> = {}) {
+    return { prompt, aspect_ratio: "1:1", mode: "text-to-image", output_format: "png", seed: 42, ...extra };
+}
 
 function textImage(prompt: string, config: Record<string, unknown> = {}) {
     return {
@@ -287,6 +298,146 @@ describe("local/bedrock-server with the real BedrockRuntimeClient", function () 
             let failed = 0;
             for (let k = 0; k < 40; k++) failed += await invoke(textImage("x", { width: 512, height: 512 })).then(() => 0, () => 1);
             assert.ok(failed > 5 && failed < 35, `${failed} of 40 failed`);
+        });
+    });
+
+    describe("Stability AI's request shape (Stable Image Core / Ultra, SD3.5 Large)", () => {
+        it("answers {seeds, finish_reasons: [null], images} with one PNG whose pixels the model picks from each documented ratio", async () => {
+            for (const [ratio, pixels] of Object.entries(STABILITY_PIXELS)) {
+                const { out, json } = await invoke(stabilityBody("me on top of K2", { aspect_ratio: ratio, seed: 7 }), CORE);
+                assert.equal(out.$metadata.httpStatusCode, 200);
+                assert.deepEqual(Object.keys(json).sort(), ["finish_reasons", "images", "seeds"]);
+                assert.deepEqual([json.seeds, json.finish_reasons, json.images.length], [[7], [null], 1]);
+                assert.deepEqual(readPngHeader(Buffer.from(json.images[0], "base64")), pixels, ratio);
+            }
+            assert.equal(Object.keys(STABILITY_PIXELS).length, 9);
+            for (const { width, height } of Object.values(STABILITY_PIXELS)) {
+                assert.ok(width >= 640 && width <= 1536 && height >= 640 && height <= 1536, "inside the documented 640–1,536 px");
+            }
+        });
+
+        it("serves Ultra and SD3.5 Large too; no ratio means 1:1; seed 0 or none asks for a random seed, reported in seeds", async () => {
+            const ultra = await invoke({ prompt: "lighthouse", negative_prompt: "fog" }, ULTRA);
+            assert.deepEqual(readPngHeader(Buffer.from(ultra.json.images[0], "base64")), { width: 1024, height: 1024 });
+            assert.ok(Number.isInteger(ultra.json.seeds[0]) && ultra.json.seeds[0] >= 1);
+            const sd = await invoke(stabilityBody("lighthouse", { seed: 0 }), SD35);
+            assert.ok(sd.json.seeds[0] >= 1 && sd.json.seeds[0] <= 4294967294);
+            const same = await invoke(stabilityBody("lighthouse", { seed: sd.json.seeds[0] }), SD35);
+            assert.equal(same.json.images[0], sd.json.images[0], "the reported seed reproduces the picture");
+        });
+
+        const cases: Array<[string, unknown, string, RegExp]> = [
+            ["Titan's fields", { ...stabilityBody("x"), cfgScale: 8 }, CORE, /extraneous key \[cfgScale\] is not permitted/],
+            ["a TEXT_IMAGE body", textImage("x"), ULTRA, /extraneous key \[taskType\] is not permitted/],
+            ["an undocumented ratio", stabilityBody("x", { aspect_ratio: "4:3" }), CORE, /aspect_ratio: "4:3" is not a valid enum value/],
+            ["a prompt over 10,000 characters", stabilityBody("p".repeat(10001)), CORE, /prompt: expected maxLength: 10000, actual: 10001/],
+            ["SD3.5 Large's seed above 4294967294", stabilityBody("x", { seed: 4294967295 }), SD35, /seed: 4294967295 is not less or equal to 4294967294/],
+            ["image-to-image", stabilityBody("x", { mode: "image-to-image" }), SD35, /mode: "image-to-image" is not a valid enum value/],
+            ["a format the local renderer does not make", stabilityBody("x", { output_format: "jpeg" }), CORE, /png only/],
+        ];
+        for (const [what, body, model, message] of cases) {
+            it(`rejects ${what} (400 ValidationException)`, async () => {
+                const e = await invokeError(body, model);
+                assert.equal(e.name, "ValidationException");
+                assert.equal(e.$metadata.httpStatusCode, 400);
+                assert.match(e.message, message);
+            });
+        }
+
+        it("finish-reason faults: HTTP 200, a non-null finish reason, an image only where the docs allow one", async () => {
+            const expected: Array<[Parameters<BedrockServer["failNext"]>[0], string, boolean]> = [
+                ["filter-prompt", "Filter reason: prompt", false],
+                ["content-filter", "Filter reason: prompt", false],
+                ["filter-output-image", "Filter reason: output image", true],
+                ["inference-error", "Inference error", true],
+                ["model-error-field", "Inference error", true],
+            ];
+            for (const [mode, reason, withImage] of expected) {
+                server.failNext(mode);
+                const { out, json } = await invoke(stabilityBody("a harmless prompt"), CORE);
+                assert.equal(out.$metadata.httpStatusCode, 200, mode);
+                assert.deepEqual(json.finish_reasons, [reason], mode);
+                assert.equal(Array.isArray(json.images) && json.images.length === 1, withImage, mode);
+            }
+        });
+
+        it("the same faults in TEXT_IMAGE's words: a content filter is a ValidationException, a model error the error field", async () => {
+            server.failNext("filter-output-image");
+            assert.equal((await invokeError(textImage("x"))).message, CONTENT_FILTER_MESSAGE);
+            server.failNext("inference-error");
+            const { json } = await invoke(textImage("x"));
+            assert.deepEqual(json.images, []);
+            assert.match(json.error, /could not generate/);
+        });
+
+        it("end-of-life: 404 ResourceNotFoundException with Bedrock's end-of-life message, for either shape", async () => {
+            server.failNext("end-of-life", 2);
+            for (const [body, model] of [[textImage("x"), TITAN_V1], [stabilityBody("x"), CORE]] as const) {
+                const e = await invokeError(body, model);
+                assert.equal(e.name, "ResourceNotFoundException");
+                assert.equal(e.$metadata.httpStatusCode, 404);
+                assert.match(e.message, END_OF_LIFE);
+            }
+        });
+    });
+
+    describe("GetFoundationModel with the real BedrockClient, endpoint from AWS_ENDPOINT_URL_BEDROCK", () => {
+        let control: BedrockClient;
+        let saved: string | undefined;
+        before(() => {
+            saved = process.env.AWS_ENDPOINT_URL_BEDROCK;
+            // No endpoint in the client's config: the SDK reads the standard variable itself.
+            process.env.AWS_ENDPOINT_URL_BEDROCK = server.url;
+            control = new BedrockClient({ region: "us-west-2", credentials: { accessKeyId: "AKIDTEST", secretAccessKey: "test-secret" }, maxAttempts: 1 });
+        });
+        after(() => {
+            control.destroy();
+            if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_BEDROCK;
+            else process.env.AWS_ENDPOINT_URL_BEDROCK = saved;
+        });
+        const lookup = (modelIdentifier: string) => control.send(new GetFoundationModelCommand({ modelIdentifier }));
+
+        it("Stability's three models are ACTIVE, their ARNs in the signed region", async () => {
+            for (const id of [CORE, ULTRA, SD35]) {
+                const { modelDetails } = await lookup(id);
+                assert.equal(modelDetails?.modelLifecycle?.status, "ACTIVE", id);
+                assert.equal(modelDetails?.modelArn, `arn:aws:bedrock:us-west-2::foundation-model/${id}`);
+                assert.equal(modelDetails?.providerName, "Stability AI");
+                assert.deepEqual(modelDetails?.outputModalities, ["IMAGE"]);
+            }
+            assert.deepEqual(server.lookups, [CORE, ULTRA, SD35]);
+            assert.equal(server.calls.length, 0, "lookups are not invocations");
+        });
+
+        it("Nova Canvas is LEGACY, with its dates", async () => {
+            const lifecycle = (await lookup(NOVA)).modelDetails?.modelLifecycle;
+            assert.equal(lifecycle?.status, "LEGACY");
+            assert.equal(lifecycle?.legacyTime?.toISOString(), "2026-03-30T00:00:00.000Z");
+            assert.equal(lifecycle?.endOfLifeTime?.toISOString(), "2026-09-30T00:00:00.000Z");
+        });
+
+        it("Titan v1 and v2 are past end of life, an unknown id is not found: 404 ResourceNotFoundException", async () => {
+            for (const id of [TITAN_V1, TITAN_V2, "stability.stable-image-ultra-v1:0"]) {
+                const e = await lookup(id).catch((err) => err);
+                assert.equal(e.name, "ResourceNotFoundException", id);
+                assert.equal(e.$metadata.httpStatusCode, 404);
+                if (id !== "stability.stable-image-ultra-v1:0") assert.match(e.message, END_OF_LIFE);
+            }
+        });
+
+        it("failNextLookup makes the next lookup fail (access denied), then answers again", async () => {
+            server.failNextLookup("access-denied");
+            const e = await lookup(CORE).catch((err) => err);
+            assert.equal(e.name, "AccessDeniedException");
+            assert.equal(e.$metadata.httpStatusCode, 403);
+            assert.equal((await lookup(CORE)).modelDetails?.modelLifecycle?.status, "ACTIVE");
+        });
+
+        it("refuses an unsigned lookup like Bedrock (403 UnrecognizedClientException)", async () => {
+            const res = await fetch(`${server.url}/foundation-models/${CORE}`);
+            assert.equal(res.status, 403);
+            assert.match(res.headers.get("x-amzn-errortype") ?? "", /^UnrecognizedClientException:/);
+            assert.deepEqual(server.lookups, []);
         });
     });
 

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { DeleteMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSEvent } from "aws-lambda";
 import { readPngHeader } from "../../local/png";
 import { createQueueHandler, DEFAULTS, ENV, METRICS, type QueueHandler } from "../../runtime";
@@ -7,14 +7,25 @@ import { deliverBatch, receive, sqsEvent } from "../support/events";
 import { getJson, getObject, listKeys } from "../support/objects";
 import { startPeers, type Peers } from "../support/peers";
 
+const TITAN = "amazon.titan-image-generator-v1";
+
 describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)", function () {
   let peers: Peers;
   let logs: string[];
   const worker = (extra: Record<string, string> = {}): QueueHandler =>
     createQueueHandler({ ...peers.env, [ENV.bedrockMaxAttempts]: "1", ...extra }, { log: (line) => logs.push(line) });
+  /** The exam's model, for the tests written around its TEXT_IMAGE shape and 512-character prompts. */
+  const titanWorker = (extra: Record<string, string> = {}) => worker({ [ENV.modelId]: TITAN, ...extra });
   const send = async (body: string): Promise<string> =>
     (await peers.sqs.send(new SendMessageCommand({ QueueUrl: peers.queueUrl, MessageBody: body }))).MessageId!;
   const jobKeys = (id: string) => listKeys(peers.s3, peers.bucket, `${peers.prefix}/images/${id}`);
+  /** Lets the model work again and delivers what is still queued until nothing is left. */
+  const settle = async () => {
+    peers.bedrock.reset();
+    while (await deliverBatch(peers.sqs, peers.queueUrl, worker(), { waitTimeSeconds: 2 })) {
+      /* kept records come back after their 1 s visibility timeout */
+    }
+  };
   const drain = async (url: string) => {
     while ((await receive(peers.sqs, url)).length) {
       /* messages become invisible; the queue is then empty for this test */
@@ -37,9 +48,9 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     await drain(peers.dlqUrl);
   });
 
-  it("a plain-text body from today's senders is the prompt: stored at images/<messageId>.png with a sidecar", async () => {
+  it("a plain-text body from today's senders is the prompt: stored at images/<messageId>.png with a sidecar (Titan)", async () => {
     const id = await send("me on top of a pyramid");
-    const delivery = await deliverBatch(peers.sqs, peers.queueUrl, worker());
+    const delivery = await deliverBatch(peers.sqs, peers.queueUrl, titanWorker());
     assert.deepEqual(delivery?.response, { batchItemFailures: [] });
     assert.deepEqual(await jobKeys(id), [`${peers.prefix}/images/${id}.json`, `${peers.prefix}/images/${id}.png`]);
     const png = await getObject(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.png`);
@@ -47,17 +58,42 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     assert.deepEqual(readPngHeader(png.body), { width: DEFAULTS.queueImageSize, height: DEFAULTS.queueImageSize });
     const sidecar = await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.json`);
     assert.equal(sidecar.prompt, "me on top of a pyramid");
-    assert.deepEqual([sidecar.source, sidecar.jobId, sidecar.model, sidecar.width], ["queue", id, DEFAULTS.modelId, 512]);
+    assert.deepEqual([sidecar.source, sidecar.jobId, sidecar.model, sidecar.width], ["queue", id, TITAN, 512]);
     assert.equal(peers.bedrock.calls[0].body.textToImageParams.text, "me on top of a pyramid");
     assert.deepEqual(await receive(peers.sqs, peers.queueUrl), [], "the message was acknowledged");
   });
 
-  it("a JSON body carries the API's parameters", async () => {
+  it("a JSON body carries the API's parameters (Titan)", async () => {
     const id = await send(JSON.stringify({ prompt: "snowy forest", width: 1024, height: 1024, seed: 5 }));
-    assert.deepEqual((await deliverBatch(peers.sqs, peers.queueUrl, worker()))?.response, { batchItemFailures: [] });
+    assert.deepEqual((await deliverBatch(peers.sqs, peers.queueUrl, titanWorker()))?.response, { batchItemFailures: [] });
     const png = await getObject(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.png`);
     assert.deepEqual(readPngHeader(png.body), { width: 1024, height: 1024 });
     assert.equal(peers.bedrock.calls[0].body.imageGenerationConfig.seed, 5);
+  });
+
+  it("the default model (Stable Image Core): a plain-text prompt becomes a Stability-shaped picture at the size the model chose", async () => {
+    const id = await send("Me on top of K2");
+    assert.deepEqual((await deliverBatch(peers.sqs, peers.queueUrl, worker()))?.response, { batchItemFailures: [] });
+    const [call] = peers.bedrock.calls;
+    assert.equal(call.modelId, DEFAULTS.modelId);
+    assert.deepEqual(Object.keys(call.body).sort(), ["aspect_ratio", "mode", "output_format", "prompt", "seed"]);
+    assert.deepEqual(call.body, { prompt: "Me on top of K2", aspect_ratio: "1:1", mode: "text-to-image", output_format: "png", seed: call.body.seed });
+    assert.ok(call.body.seed >= 1 && call.body.seed <= 4294967294);
+    const png = await getObject(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.png`);
+    assert.deepEqual(readPngHeader(png.body), { width: 1024, height: 1024 });
+    const sidecar = await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.json`);
+    assert.deepEqual(
+      [sidecar.model, sidecar.seed, sidecar.width, sidecar.height, sidecar.aspectRatio, sidecar.quality, sidecar.cfgScale],
+      [DEFAULTS.modelId, call.body.seed, 1024, 1024, "1:1", undefined, undefined],
+    );
+  });
+
+  it("a job queued for the previous model (Titan's quality, cfgScale, pixels) still runs on Stability, without those fields", async () => {
+    const id = await send(JSON.stringify({ prompt: "harbour at dawn", width: 1024, height: 576, quality: "premium", cfgScale: 8, seed: 12345 }));
+    assert.deepEqual((await deliverBatch(peers.sqs, peers.queueUrl, worker()))?.response, { batchItemFailures: [] });
+    assert.deepEqual(peers.bedrock.calls[0].body, { prompt: "harbour at dawn", aspect_ratio: "16:9", mode: "text-to-image", output_format: "png", seed: 12345 });
+    const png = await getObject(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.png`);
+    assert.deepEqual(readPngHeader(png.body), { width: 1344, height: 768 });
   });
 
   it("text that merely starts with '{' is still a prompt", async () => {
@@ -66,7 +102,7 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     assert.equal((await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.json`)).prompt, "{curly} castle by the sea");
   });
 
-  it("a mixed batch: only transient failures are returned; permanent ones get a failure record; nothing raises", async () => {
+  it("a mixed batch: only transient failures are returned; permanent ones get a failure record; nothing raises (Titan)", async () => {
     peers.bedrock.failWhenPromptIncludes("[busy]", "throttle");
     peers.bedrock.failWhenPromptIncludes("[garbled]", "garbage");
     peers.bedrock.failWhenPromptIncludes("[slow]", "timeout");
@@ -82,7 +118,7 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
       blank: await send(JSON.stringify({ prompt: "   " })),
       tooLong: await send("x".repeat(600)),
     };
-    const delivery = await deliverBatch(peers.sqs, peers.queueUrl, worker({ [ENV.bedrockTimeoutMs]: "300" }), { visibilityTimeoutSeconds: 1 });
+    const delivery = await deliverBatch(peers.sqs, peers.queueUrl, titanWorker({ [ENV.bedrockTimeoutMs]: "300" }), { visibilityTimeoutSeconds: 1 });
     assert.equal(delivery?.event.Records.length, 8);
     assert.deepEqual(
       delivery!.response.batchItemFailures.map((f) => f.itemIdentifier).sort(),
@@ -234,5 +270,76 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     assert.deepEqual(delivery?.response.batchItemFailures, [{ itemIdentifier: id }]);
     assert.ok(logs.some((l) => /BUCKET_NAME/.test(JSON.parse(l).error)));
     assert.equal(peers.bedrock.calls.length, 0);
+  });
+
+  it("Stability finish reasons: a filter is the prompt's fault (record, acknowledged); an inference error is retried; nothing stored for either", async () => {
+    peers.bedrock.failWhenPromptIncludes("[prompt]", "filter-prompt");
+    peers.bedrock.failWhenPromptIncludes("[output]", "filter-output-image");
+    peers.bedrock.failWhenPromptIncludes("[inference]", "inference-error");
+    const ids = { prompt: await send("[prompt] x"), output: await send("[output] y"), inference: await send("[inference] z") };
+    const delivery = await deliverBatch(peers.sqs, peers.queueUrl, worker(), { visibilityTimeoutSeconds: 1 });
+    assert.deepEqual(delivery?.response.batchItemFailures, [{ itemIdentifier: ids.inference }]);
+    assert.deepEqual(await jobKeys(ids.inference), [], "an image in an 'Inference error' answer is not stored");
+    for (const [id, reason] of [[ids.prompt, /Filter reason: prompt/], [ids.output, /Filter reason: output image/]] as const) {
+      assert.deepEqual(await jobKeys(id), [`${peers.prefix}/images/${id}.failed.json`], "the filtered image is not stored");
+      const record = await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.failed.json`);
+      assert.deepEqual([record.kind, record.code, record.redrivable], ["permanent", "content-filtered", false]);
+      assert.match(record.reason, reason);
+    }
+    assert.equal(JSON.parse(logs.find((l) => JSON.parse(l).messageId === ids.inference)!).code, "inference-error");
+    // The same request succeeds when the model finishes it.
+    await settle();
+    assert.ok((await jobKeys(ids.inference)).includes(`${peers.prefix}/images/${ids.inference}.png`));
+  });
+
+  describe("operator faults keep the job", () => {
+    it("an end-of-life model: kept on every delivery, a redrivable failure record on the last, the message intact in the DLQ, a picture after the fix and a redrive", async () => {
+      peers.bedrock.failWhenPromptIncludes("pyramid", "end-of-life");
+      const id = await send("me on top of a pyramid");
+      const retired = worker({ [ENV.modelId]: TITAN, [ENV.bedrockRegion]: "us-east-1", [ENV.maxReceiveCount]: "2" });
+      const first = await deliverBatch(peers.sqs, peers.queueUrl, retired, { visibilityTimeoutSeconds: 1 });
+      assert.deepEqual(first?.response.batchItemFailures, [{ itemIdentifier: id }]);
+      assert.deepEqual(await jobKeys(id), [], "not the last delivery: no record yet");
+      const line = JSON.parse(logs[0]);
+      assert.deepEqual([line.kind, line.code, line.outcome, line.FailureKind], ["operator", "model-retired", "failed-operator", "operator"]);
+      assert.match(line.error, /amazon\.titan-image-generator-v1 in us-east-1 has reached the end of its life; set the stack's modelId/);
+      assert.match(line.error, /This model version has reached the end of its life/, "Bedrock's own words stay in the log");
+
+      const last = await deliverBatch(peers.sqs, peers.queueUrl, retired, { visibilityTimeoutSeconds: 1, waitTimeSeconds: 3 });
+      assert.deepEqual(last?.response.batchItemFailures, [{ itemIdentifier: id }], "still returned, so SQS moves it to the DLQ");
+      const record = await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.failed.json`);
+      assert.deepEqual([record.kind, record.code, record.redrivable, record.model], ["operator", "model-retired", true, TITAN]);
+      assert.match(record.reason, /^gave up after 2 deliveries: the Bedrock model amazon\.titan-image-generator-v1 in us-east-1 has reached the end of its life/);
+      assert.match(record.reason, /kept in the dead-letter queue; redrive it once the cause is fixed \(aws sqs start-message-move-task --source-arn <dead-letter queue ARN>\)/);
+
+      const dead = await receive(peers.sqs, peers.dlqUrl, { waitTimeSeconds: 3 });
+      assert.deepEqual(dead.map((m) => [m.MessageId, m.Body]), [[id, "me on top of a pyramid"]], "the prompt reaches the DLQ intact");
+      await peers.sqs.send(new DeleteMessageCommand({ QueueUrl: peers.dlqUrl, ReceiptHandle: dead[0].ReceiptHandle! }));
+      // The operator switches to an active model and redrives. SQS gives a redriven message a new id
+      // (SQS developer guide, "Configure a dead-letter queue redrive"); its picture is stored under it.
+      peers.bedrock.reset();
+      const fixed = worker({ [ENV.maxReceiveCount]: "2" });
+      const redrivenId = "0b5e0c6e-3d0a-4c47-9d6c-5f2a8e1d7b42";
+      assert.deepEqual(await fixed(sqsEvent([{ ...dead[0], MessageId: redrivenId, Attributes: { ApproximateReceiveCount: "1" } }])), { batchItemFailures: [] });
+      assert.ok((await jobKeys(redrivenId)).includes(`${peers.prefix}/images/${redrivenId}.png`));
+      assert.equal((await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${redrivenId}.json`)).prompt, "me on top of a pyramid");
+    });
+
+    it("access denied (no agreement, no grant) and an unknown model id are kept too, never acknowledged", async () => {
+      peers.bedrock.failWhenPromptIncludes("[denied]", "access-denied");
+      const denied = await send("[denied] lighthouse");
+      const delivery = await deliverBatch(peers.sqs, peers.queueUrl, worker(), { visibilityTimeoutSeconds: 1 });
+      assert.deepEqual(delivery?.response.batchItemFailures, [{ itemIdentifier: denied }]);
+      assert.deepEqual(await jobKeys(denied), []);
+      await settle();
+      // An id Bedrock does not know in that region (Ultra's retired 1.0) is the operator's too.
+      const unknown = await send("lighthouse again");
+      const other = await deliverBatch(peers.sqs, peers.queueUrl, worker({ [ENV.modelId]: "stability.stable-image-ultra-v1:0" }), { visibilityTimeoutSeconds: 1 });
+      assert.deepEqual(other?.response.batchItemFailures, [{ itemIdentifier: unknown }]);
+      const codes = logs.map((l) => JSON.parse(l)).map((l) => [l.messageId, l.kind, l.code]);
+      assert.ok(codes.some(([m, kind, code]) => m === denied && kind === "operator" && code === "access-denied"));
+      assert.ok(codes.some(([m, kind, code]) => m === unknown && kind === "operator" && code === "model-not-found"));
+      await settle();
+    });
   });
 });

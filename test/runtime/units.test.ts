@@ -14,13 +14,32 @@ import {
   validateImageRequest,
 } from "../../runtime";
 import { decodeModelAnswer } from "../../runtime/bedrock";
-import { seedFromJobId } from "../../runtime/jobs";
+import { nearestAspectRatio, seedFromJobId } from "../../runtime/jobs";
+import type { ModelAdapter } from "../../runtime/models";
 import { emfFields } from "../../runtime/metrics";
 import { pngSize } from "../../runtime/png";
 
+const TITAN = "amazon.titan-image-generator-v1";
+const allowed = (adapter: ModelAdapter, w: number, h: number) => adapter.sizing.kind === "pixels" && adapter.sizing.isAllowed(w, h);
+const png = encodePng(2, 2, Buffer.alloc(16, 255));
+const answer = (body: unknown) => Buffer.from(JSON.stringify(body));
+
+/** Runs `fn` and checks the GenerationError it throws. */
+function throwsGenerationError(fn: () => unknown, kind: string, code: string, message: RegExp): void {
+  assert.throws(fn, (err: GenerationError) => {
+    assert.ok(err instanceof GenerationError, String(err));
+    assert.deepEqual([err.kind, err.code], [kind, code]);
+    assert.match(err.message, message);
+    return true;
+  });
+}
+
 describe("runtime building blocks", () => {
   describe("model adapters", () => {
-    it("one TEXT_IMAGE adapter family per model, chosen by id (inference profiles included)", () => {
+    it("one adapter family per model, chosen by id (inference profiles included)", () => {
+      assert.equal(adapterFor(DEFAULTS.modelId).family, "Stable Image Core");
+      assert.equal(adapterFor("stability.stable-image-ultra-v1:1").family, "Stable Image Ultra");
+      assert.equal(adapterFor("stability.sd3-5-large-v1:0").family, "Stable Diffusion 3.5 Large");
       assert.equal(adapterFor("amazon.titan-image-generator-v1").family, "Titan Image Generator v1");
       assert.equal(adapterFor("amazon.titan-image-generator-v2:0").family, "Titan Image Generator v2");
       assert.equal(adapterFor("amazon.nova-canvas-v1:0").family, "Nova Canvas");
@@ -30,31 +49,79 @@ describe("runtime building blocks", () => {
     });
 
     it("each model keeps its own seed range and sizes", () => {
-      const titan = adapterFor(DEFAULTS.modelId);
+      const titan = adapterFor(TITAN);
       const nova = adapterFor("amazon.nova-canvas-v1:0");
+      const core = adapterFor(DEFAULTS.modelId);
       assert.deepEqual(titan.seed, { min: 0, max: 2147483647 });
       assert.deepEqual(nova.seed, { min: 0, max: 858993459 });
-      assert.ok(titan.isAllowedSize(1173, 640) && !titan.isAllowedSize(1024, 512));
-      assert.ok(nova.isAllowedSize(1024, 512) && !nova.isAllowedSize(1000, 1000) && !nova.isAllowedSize(2048, 320));
+      // 0 would ask Stability's models for a random seed, so a chosen seed is never 0.
+      assert.deepEqual(core.seed, { min: 1, max: 4294967294 });
+      assert.ok(allowed(titan, 1173, 640) && !allowed(titan, 1024, 512));
+      assert.ok(allowed(nova, 1024, 512) && !allowed(nova, 1000, 1000) && !allowed(nova, 2048, 320));
+      assert.equal(core.sizing.kind, "aspect-ratio");
+      assert.deepEqual(core.sizing.kind === "aspect-ratio" && [...core.sizing.ratios].sort(), ["16:9", "1:1", "21:9", "2:3", "3:2", "4:5", "5:4", "9:16", "9:21"]);
+      assert.equal(core.maxPromptLength, 10000);
     });
 
-    it("reads images and the model's error field; rejects unknown shapes", () => {
-      const titan = adapterFor(DEFAULTS.modelId);
+    it("only Stability's models are sold through AWS Marketplace, and only Titan / Nova take quality and cfgScale", () => {
+      for (const id of [DEFAULTS.modelId, "stability.stable-image-ultra-v1:1", "stability.sd3-5-large-v1:0"]) {
+        const a = adapterFor(id);
+        assert.deepEqual([a.marketplace, a.takesQuality, a.cfgScale, a.negativeText], [true, false, undefined, { min: 1, max: 10000 }], id);
+      }
+      for (const id of [TITAN, "amazon.titan-image-generator-v2:0", "amazon.nova-canvas-v1:0"]) {
+        const a = adapterFor(id);
+        assert.deepEqual([a.marketplace, a.takesQuality, a.cfgScale], [false, true, { min: 1.1, max: 10 }], id);
+      }
+    });
+
+    it("TEXT_IMAGE: reads images; the model's error field is a permanent model-error; rejects unknown shapes", () => {
+      const titan = adapterFor(TITAN);
       assert.deepEqual(titan.parseResponse({ images: ["QQ=="], error: null }), { images: ["QQ=="] });
-      assert.deepEqual(titan.parseResponse({ images: [], error: "nope" }), { images: [], error: "nope" });
+      throwsGenerationError(() => titan.parseResponse({ images: [], error: "nope" }), "permanent", "model-error", /model reported an error: nope/);
       assert.throws(() => titan.parseResponse([1]), /not a JSON object/);
       assert.throws(() => titan.parseResponse({ artifacts: [] }), /no images array/);
+    });
+
+    it("Stability: builds the documented body, never a Titan field", () => {
+      const core = adapterFor(DEFAULTS.modelId);
+      assert.deepEqual(core.buildBody({ prompt: "K2", negativeText: "fog", aspectRatio: "16:9", seed: 7 }), {
+        prompt: "K2", negative_prompt: "fog", aspect_ratio: "16:9", mode: "text-to-image", output_format: "png", seed: 7,
+      });
+      assert.deepEqual(core.buildBody({ prompt: "K2", seed: 7 }), { prompt: "K2", aspect_ratio: "1:1", mode: "text-to-image", output_format: "png", seed: 7 });
+    });
+
+    it("Stability: reads seeds[0]; a non-null finish reason is a failure even with an image", () => {
+      const core = adapterFor(DEFAULTS.modelId);
+      assert.deepEqual(core.parseResponse({ seeds: [42], finish_reasons: [null], images: ["QQ=="] }), { images: ["QQ=="], seed: 42 });
+      assert.deepEqual(core.parseResponse({ seeds: ["43"], finish_reasons: [null], images: ["QQ=="] }), { images: ["QQ=="], seed: 43 });
+      for (const reason of ["Filter reason: prompt", "Filter reason: output image", "Filter reason: input image"]) {
+        throwsGenerationError(() => core.parseResponse({ seeds: [1], finish_reasons: [reason], images: ["QQ=="] }), "permanent", "content-filtered", new RegExp(reason));
+      }
+      throwsGenerationError(() => core.parseResponse({ finish_reasons: ["Filter reason: prompt"] }), "permanent", "content-filtered", /content filter/);
+      throwsGenerationError(() => core.parseResponse({ seeds: [1], finish_reasons: ["Inference error"], images: ["QQ=="] }), "transient", "inference-error", /Inference error/);
+      assert.throws(() => core.parseResponse({ seeds: [1], finish_reasons: [null] }), /no images array/);
     });
   });
 
   describe("decoding the model's answer", () => {
-    const titan = adapterFor(DEFAULTS.modelId);
+    const titan = adapterFor(TITAN);
     const params = { prompt: "p", width: 2, height: 2, quality: "standard" as const, cfgScale: 8, seed: 1 };
-    const answer = (body: unknown) => Buffer.from(JSON.stringify(body));
-    const png = encodePng(2, 2, Buffer.alloc(16, 255));
 
-    it("returns the PNG of the requested size", () => {
-      assert.ok(decodeModelAnswer(titan, answer({ images: [png.toString("base64")], error: null }), params).equals(png));
+    it("returns the PNG of the requested size, its size and the seed", () => {
+      const image = decodeModelAnswer(titan, answer({ images: [png.toString("base64")], error: null }), params);
+      assert.ok(image.png.equals(png));
+      assert.deepEqual([image.width, image.height, image.seed], [2, 2, 1]);
+    });
+
+    it("Stability: any valid PNG is accepted at the size the model chose, with the model's seed", () => {
+      const core = adapterFor(DEFAULTS.modelId);
+      const wide = encodePng(3, 2, Buffer.alloc(24, 255));
+      const image = decodeModelAnswer(core, answer({ seeds: [99], finish_reasons: [null], images: [wide.toString("base64")] }), { prompt: "p", aspectRatio: "3:2", seed: 5 });
+      assert.deepEqual([image.width, image.height, image.seed], [3, 2, 99]);
+      throwsGenerationError(
+        () => decodeModelAnswer(core, answer({ seeds: [99], finish_reasons: ["Filter reason: output image"], images: [wide.toString("base64")] }), { prompt: "p", seed: 5 }),
+        "permanent", "content-filtered", /output image/,
+      );
     });
 
     it("classifies each bad answer", () => {
@@ -91,8 +158,11 @@ describe("runtime building blocks", () => {
       [sdkError("ServiceUnavailableException", 503), "transient", "service-unavailable"],
       [sdkError("ValidationException", 400, "This request has been blocked by our content filters."), "permanent", "content-filtered"],
       [sdkError("ValidationException", 400, "Malformed input request"), "permanent", "invalid-request"],
-      [sdkError("AccessDeniedException", 403), "permanent", "access-denied"],
-      [sdkError("ResourceNotFoundException", 404), "permanent", "model-not-found"],
+      [sdkError("AccessDeniedException", 403), "operator", "access-denied"],
+      [sdkError("ResourceNotFoundException", 404), "operator", "model-not-found"],
+      [sdkError("ResourceNotFoundException", 404, "This model version has reached the end of its life. Please refer to the AWS documentation for more details."), "operator", "model-retired"],
+      [sdkError("ValidationException", 400, "Operation not allowed"), "operator", "access-denied"],
+      [sdkError("UnrecognizedClientException", 403), "operator", "access-denied"],
       [sdkError("SomethingNew", 418), "permanent", "invalid-request"],
       [sdkError("SomethingNew", 502), "transient", "service-unavailable"],
       [Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }), "transient", "service-unavailable"],
@@ -100,16 +170,41 @@ describe("runtime building blocks", () => {
       ["a string", "transient", "service-unavailable"],
     ];
     for (const [err, kind, code] of cases) {
-      it(`${(err as Error).name ?? err} ${(err as { $metadata?: { httpStatusCode: number } }).$metadata?.httpStatusCode ?? ""} → ${kind} ${code}`, () => {
+      it(`${(err as Error).name ?? err} ${(err as { $metadata?: { httpStatusCode: number } }).$metadata?.httpStatusCode ?? ""} ${code === "model-retired" ? "(end of life) " : ""}→ ${kind} ${code}`, () => {
         const classified = classifyBedrockError(err);
         assert.deepEqual([classified.kind, classified.code], [kind, code]);
       });
     }
+
+    it("operator faults and throttling name the model, its region and the setting to change; the service's words stay in the cause", () => {
+      const model = { modelId: TITAN, region: "us-east-1" };
+      const retired = classifyBedrockError(sdkError("ResourceNotFoundException", 404, "This model version has reached the end of its life."), model);
+      assert.match(retired.message, /amazon\.titan-image-generator-v1 in us-east-1 has reached the end of its life; set the stack's modelId \(MODEL_ID\) to an active model such as stability\.stable-image-core-v1:1/);
+      assert.equal((retired.cause as Error).message, "This model version has reached the end of its life.");
+      const denied = classifyBedrockError(sdkError("AccessDeniedException", 403, "User: arn:aws:sts::123456789012:assumed-role/x is not authorized"), model);
+      assert.match(denied.message, /may not invoke the Bedrock model amazon\.titan-image-generator-v1 in us-east-1; accept the model's agreement \(stack setting acceptModelAgreement/);
+      assert.doesNotMatch(denied.message, /123456789012/);
+      const missing = classifyBedrockError(sdkError("ResourceNotFoundException", 404), model);
+      assert.match(missing.message, /check the stack's modelId and bedrockRegion \(MODEL_ID, BEDROCK_REGION\)/);
+      const throttled = classifyBedrockError(sdkError("ThrottlingException", 429), model);
+      assert.match(throttled.message, /amazon\.titan-image-generator-v1 in us-east-1 is throttling calls; retry later/);
+    });
   });
 
   describe("requests", () => {
-    const titan = adapterFor(DEFAULTS.modelId);
+    const titan = adapterFor(TITAN);
+    const core = adapterFor(DEFAULTS.modelId);
     const opts = { defaultSize: 512, maxSide: 1024 };
+    const params = (input: unknown, adapter = core, options: Parameters<typeof validateImageRequest>[2] = opts) => {
+      const result = validateImageRequest(input, adapter, options);
+      if (!result.ok) assert.fail(result.message);
+      return result.params;
+    };
+    const rejection = (input: unknown, adapter = core) => {
+      const result = validateImageRequest(input, adapter, opts);
+      assert.ok(!result.ok, "expected a rejection");
+      return result.message;
+    };
 
     it("fills in the original code's defaults and a random seed in range", () => {
       const result = validateImageRequest({ prompt: "  beach  " }, titan, opts);
@@ -130,6 +225,40 @@ describe("runtime building blocks", () => {
       assert.equal(a(nova), a(nova));
       assert.ok(a(nova) <= nova.seed.max);
       assert.notEqual(a(titan), seedFromJobId("another-id")(titan));
+    });
+
+    it("Stability: aspect ratio 1:1 by default, never quality or cfgScale, a random seed in 1..4294967294", () => {
+      const { seed, ...rest } = params({ prompt: "  me on top of K2  " });
+      assert.deepEqual(rest, { prompt: "me on top of K2", aspectRatio: "1:1" });
+      assert.ok(Number.isInteger(seed) && seed >= 1 && seed <= 4294967294);
+      assert.match(rejection({ prompt: "x", seed: 0 }), /"seed" must be an integer between 1 and 4294967294/);
+      assert.equal(params({ prompt: "x", seed: 4294967294 }).seed, 4294967294);
+    });
+
+    it("Stability: a documented aspectRatio, or width/height mapped to the nearest ratio", () => {
+      assert.equal(params({ prompt: "x", aspectRatio: "9:21" }).aspectRatio, "9:21");
+      const mapped: [number, number, string][] = [
+        [512, 512, "1:1"], [1024, 576, "16:9"], [1280, 720, "16:9"], [1536, 640, "21:9"], [768, 1152, "2:3"],
+        [1152, 768, "3:2"], [1280, 1024, "5:4"], [800, 1000, "4:5"], [720, 1280, "9:16"], [640, 1536, "9:21"], [1000, 1, "21:9"],
+      ];
+      for (const [width, height, ratio] of mapped) {
+        const p = params({ prompt: "x", width, height });
+        assert.deepEqual([p.aspectRatio, p.width, p.height], [ratio, undefined, undefined], `${width}x${height}`);
+      }
+      assert.equal(params({ prompt: "x", width: 1024 }).aspectRatio, "1:1");
+      assert.equal(nearestAspectRatio(2, 1, ["1:1", "21:9", "16:9"]), "16:9");
+      assert.match(rejection({ prompt: "x", aspectRatio: "4:3" }), /"aspectRatio" must be one of 21:9, 16:9, 3:2, 5:4, 1:1, 4:5, 2:3, 9:16, 9:21/);
+      assert.match(rejection({ prompt: "x", aspectRatio: "1:1", width: 512 }), /give "aspectRatio" or "width"\/"height", not both/);
+      assert.match(rejection({ prompt: "x", width: 2048, height: 1024 }), /"width" must be an integer between 1 and 1536/);
+    });
+
+    it("Stability: Titan-only fields are refused by the API and dropped from queued jobs", () => {
+      assert.match(rejection({ prompt: "x", quality: "premium", cfgScale: 6 }), /Stable Image Core does not take "quality", "cfgScale"/);
+      const queued = params({ prompt: "x", width: 512, height: 512, quality: "standard", cfgScale: 8, seed: 5 }, core, { ...opts, dropUnsupported: true });
+      assert.deepEqual(queued, { prompt: "x", aspectRatio: "1:1", seed: 5 });
+      assert.match(rejection({ prompt: "x", aspectRatio: "1:1" }, titan), /Titan Image Generator v1 does not take "aspectRatio"/);
+      assert.equal(params({ prompt: "x".repeat(10000), negativeText: "n" }).negativeText, "n");
+      assert.match(rejection({ prompt: "x".repeat(10001) }), /at most 10000 characters/);
     });
 
     it("queue bodies: plain text is a prompt, a JSON object is a request", () => {
