@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import YAML from "yaml";
-import type { EvaluatedResource, EvaluatedStack } from "../infra/stack";
+import type { MockedResource, EvaluatedStack } from "../infra/stack";
 
 export const BOOTSTRAP_DIR = resolve(__dirname, "..", "..", "bootstrap");
 export const MOCK_ACCOUNT = "210987654321";
@@ -54,7 +54,7 @@ export function bootstrapConfig(stack: string, overrides: Record<string, unknown
 
 export interface BootstrapRun {
   ok: boolean;
-  stack?: EvaluatedStack;
+  stack?: EvaluatedStack<MockedResource>;
   /** What the program printed when it failed. */
   error: string;
 }
@@ -77,10 +77,10 @@ export function runBootstrap(stack = "course", options: BootstrapOptions = {}): 
   }
 }
 
-const cache = new Map<string, EvaluatedStack>();
+const cache = new Map<string, EvaluatedStack<MockedResource>>();
 
 /** The evaluated stack; fails the test with the program's own message when it does not evaluate. */
-export function evaluateBootstrap(stack = "course", options: BootstrapOptions = {}): EvaluatedStack {
+export function evaluateBootstrap(stack = "course", options: BootstrapOptions = {}): EvaluatedStack<MockedResource> {
   const key = JSON.stringify([stack, options]);
   if (!cache.has(key)) {
     const run = runBootstrap(stack, options);
@@ -124,7 +124,7 @@ async function child({ stack, out, options }: { stack: string; out: string; opti
   const region = config["aws:region"] ?? "eu-west-1";
   pulumi.runtime.setAllConfig(config, secretKeys);
 
-  const resources: EvaluatedResource[] = [];
+  const resources: MockedResource[] = [];
   await pulumi.runtime.setMocks({
     newResource: async ({ type, name, inputs, custom }) => {
       const { id, state } = mockedState(type, name, inputs);
@@ -155,7 +155,7 @@ async function child({ stack, out, options }: { stack: string; out: string; opti
   for (const [name, value] of Object.entries(program)) outputs[name] = await resolved(value);
   const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
   await waitForRPCs();
-  const result: EvaluatedStack = { stack, project, config, resources, outputs };
+  const result: EvaluatedStack<MockedResource> = { stack, project, config, resources, outputs };
   writeFileSync(out, JSON.stringify(result));
 }
 

@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import { parse } from "yaml";
 import { DEPLOYMENTS } from "../../bootstrap/pipeline";
 import { ofType, TYPES } from "../infra/query";
-import type { EvaluatedResource, EvaluatedStack } from "../infra/stack";
+import type { MockedResource, EvaluatedStack } from "../infra/stack";
 import { evaluateBootstrap, MOCK_ACCOUNT, runBootstrap, TEST_PASSPHRASE } from "./evaluate";
 import { roleNamed } from "./iam-eval";
 
@@ -23,11 +23,11 @@ const roleArn = (name: string) => `arn:aws:iam::${MOCK_ACCOUNT}:role/couch-explo
 
 /** A secret's value as the mocks saw it (Pulumi secrets arrive wrapped). */
 const plain = (value: any): unknown => (value && typeof value === "object" && "value" in value ? value.value : value);
-const secretsOf = (resources: EvaluatedResource[]) => Object.fromEntries(resources.map((s) => [s.inputs.secretName, plain(s.inputs.value)]));
+const secretsOf = (resources: MockedResource[]) => Object.fromEntries(resources.map((s) => [s.inputs.secretName, plain(s.inputs.value)]));
 
 describe("bootstrap: the GitHub repository", function () {
   this.timeout(120000);
-  let stack: EvaluatedStack;
+  let stack: EvaluatedStack<MockedResource>;
   before(() => {
     stack = evaluateBootstrap();
   });
@@ -135,7 +135,7 @@ describe("bootstrap: options and refusals", function () {
   });
 
   it("names everything after the candidate, so two candidates in one account share no name", () => {
-    const names = (stack: EvaluatedStack) => stack.resources.filter((r) => r.custom && r.inputs.name).map((r) => r.inputs.name as string);
+    const names = (stack: EvaluatedStack<MockedResource>) => stack.resources.filter((r) => r.custom && r.inputs.name).map((r) => r.inputs.name as string);
     const [a, b] = [evaluateBootstrap(), evaluateBootstrap("course", { overrides: { candidate: "candidate-7" } })].map(names);
     assert.equal(a.length, 12);
     assert.deepEqual(a.filter((n) => b.includes(n)), []);

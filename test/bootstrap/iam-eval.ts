@@ -7,7 +7,7 @@
  * operator of a statement must hold; a key absent from the request fails its condition.
  * Operators it does not know throw, so an unreadable policy fails the test instead of passing.
  */
-import type { EvaluatedResource, EvaluatedStack } from "../infra/stack";
+import type { MockedResource, EvaluatedStack } from "../infra/stack";
 import { list, ofType, TYPES, type Statement } from "../infra/query";
 
 export interface IamRequest {
@@ -62,14 +62,14 @@ export const allows = (statements: Statement[], req: IamRequest) => decide(state
 export const statementsOf = (document: string): Statement[] => list(JSON.parse(document).Statement);
 
 /** The role named `roleName` (its IAM name) in an evaluated stack. */
-export function roleNamed(stack: EvaluatedStack, roleName: string): EvaluatedResource {
+export function roleNamed(stack: EvaluatedStack<MockedResource>, roleName: string): MockedResource {
   const role = ofType(stack, TYPES.role).find((r) => r.inputs.name === roleName);
   if (!role) throw new Error(`no role named ${roleName}`);
   return role;
 }
 
 /** Every statement of the managed policies attached to a role; the role has no inline policies. */
-export function permissionsOf(stack: EvaluatedStack, roleName: string): Statement[] {
+export function permissionsOf(stack: EvaluatedStack<MockedResource>, roleName: string): Statement[] {
   if (ofType(stack, TYPES.rolePolicy).some((p) => p.inputs.role === roleName)) throw new Error(`${roleName} has inline policies this helper ignores`);
   return ofType(stack, TYPES.attachment)
     .filter((a) => a.inputs.role === roleName)

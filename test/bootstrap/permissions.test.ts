@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { BOUNDED_ROLE_ACTIONS, IAM_WRITE_ACTIONS } from "../../bootstrap/components/ciAccess";
 import { list, ofType, TYPES, type Statement } from "../infra/query";
-import { evaluateStack, type EvaluatedStack } from "../infra/stack";
+import { evaluateStack, type EvaluatedStack, type MockedResource } from "../infra/stack";
 import { evaluateBootstrap, MOCK_ACCOUNT } from "./evaluate";
 import { allows, decide, permissionsOf, statementsOf, type IamRequest } from "./iam-eval";
 
@@ -102,7 +102,7 @@ const CREATES: Record<string, IamRequest[]> = (() => {
 
 describe("bootstrap: what the CI roles may do", function () {
   this.timeout(180000);
-  let stack: EvaluatedStack;
+  let stack: EvaluatedStack<MockedResource>;
   let can: Record<keyof typeof ROLES, Statement[]>;
   before(() => {
     stack = evaluateBootstrap();

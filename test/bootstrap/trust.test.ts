@@ -2,7 +2,7 @@
 // and the switch that adopts an account's existing OIDC provider instead of creating one.
 import assert from "node:assert/strict";
 import { ofType } from "../infra/query";
-import type { EvaluatedStack } from "../infra/stack";
+import type { EvaluatedStack, MockedResource } from "../infra/stack";
 import { evaluateBootstrap, MOCK_ACCOUNT, runBootstrap } from "./evaluate";
 import { decide, roleNamed, statementsOf } from "./iam-eval";
 
@@ -14,7 +14,7 @@ const ROLES = {
   prod: "couch-explorers-candidate-42-ci-deploy-prod",
 };
 
-const trustOf = (stack: EvaluatedStack, roleName: string) => JSON.parse(roleNamed(stack, roleName).inputs.assumeRolePolicy);
+const trustOf = (stack: EvaluatedStack<MockedResource>, roleName: string) => JSON.parse(roleNamed(stack, roleName).inputs.assumeRolePolicy);
 
 /** The trust document a role must have, written out in full. */
 function expectedTrust(provider: string, condition: Record<string, Record<string, string | string[]>>) {
@@ -31,7 +31,7 @@ function expectedTrust(provider: string, condition: Record<string, Record<string
 }
 
 /** Whether a GitHub token with this audience and subject may assume the role. */
-const admits = (stack: EvaluatedStack, roleName: string, sub: string, aud = "sts.amazonaws.com") =>
+const admits = (stack: EvaluatedStack<MockedResource>, roleName: string, sub: string, aud = "sts.amazonaws.com") =>
   decide(statementsOf(roleNamed(stack, roleName).inputs.assumeRolePolicy), {
     action: "sts:AssumeRoleWithWebIdentity",
     context: { "token.actions.githubusercontent.com:aud": aud, "token.actions.githubusercontent.com:sub": sub },
@@ -39,7 +39,7 @@ const admits = (stack: EvaluatedStack, roleName: string, sub: string, aud = "sts
 
 describe("bootstrap: who may assume the CI roles", function () {
   this.timeout(120000);
-  let stack: EvaluatedStack;
+  let stack: EvaluatedStack<MockedResource>;
   before(() => {
     stack = evaluateBootstrap();
   });

@@ -1,6 +1,6 @@
 /** Finding things in an evaluated stack (see stack.ts): resources by type, functions and their IAM. */
 import { deflateRawSync } from "node:zlib";
-import type { EvaluatedResource, EvaluatedStack } from "./stack";
+import type { EvaluatedResource, EvaluatedStack, MockedResource } from "./stack";
 
 export const TYPES = {
   function: "aws:lambda/function:Function",
@@ -23,12 +23,12 @@ export const TYPES = {
   bucket: "aws:s3/bucket:Bucket",
 } as const;
 
-export function ofType(stack: EvaluatedStack, type: string): EvaluatedResource[] {
+export function ofType<R extends MockedResource>(stack: EvaluatedStack<R>, type: string): R[] {
   return stack.resources.filter((r) => r.type === type);
 }
 
 /** The one resource of `type` whose name ends with `suffix`; fails loudly when there is not exactly one. */
-export function one(stack: EvaluatedStack, type: string, suffix = ""): EvaluatedResource {
+export function one<R extends MockedResource>(stack: EvaluatedStack<R>, type: string, suffix = ""): R {
   const found = ofType(stack, type).filter((r) => r.name.endsWith(suffix));
   if (found.length !== 1) {
     throw new Error(`expected one ${type} named *${suffix} in ${stack.stack}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
@@ -37,13 +37,13 @@ export function one(stack: EvaluatedStack, type: string, suffix = ""): Evaluated
 }
 
 /** A stack config value of this project (`<project>:<key>`). */
-export function cfg(stack: EvaluatedStack, key: string): string {
+export function cfg(stack: EvaluatedStack<MockedResource>, key: string): string {
   const value = stack.config[`${stack.project}:${key}`];
   if (value === undefined) throw new Error(`${stack.stack} has no config ${key}`);
   return value;
 }
 
-export const cfgNumber = (stack: EvaluatedStack, key: string): number => Number(cfg(stack, key));
+export const cfgNumber = (stack: EvaluatedStack<MockedResource>, key: string): number => Number(cfg(stack, key));
 
 /** The route functions and the worker, by their short key. */
 export function functionsByKey(stack: EvaluatedStack): Record<"generate" | "enqueue" | "status" | "worker", EvaluatedResource> {

@@ -20,7 +20,8 @@ export const REPO_ROOT = resolve(__dirname, "..", "..");
 /** The account id the mocks pretend to deploy into. */
 const MOCK_ACCOUNT = "123456789012";
 
-export interface EvaluatedResource {
+/** What any mocked evaluation records of a resource. */
+export interface MockedResource {
   type: string;
   name: string;
   urn: string;
@@ -28,11 +29,6 @@ export interface EvaluatedResource {
   id: string;
   /** URN of the parent; undefined for the stack's top-level resources. */
   parent?: string;
-  /** URNs it waits for (dependsOn plus those its inputs come from), as the engine is told. */
-  dependencies: string[];
-  /** Resource options the engine is told (the mocks do not see them). */
-  retainOnDelete: boolean;
-  ignoreChanges: string[];
   custom: boolean;
   /** Inputs as the program passed them; an archive is `{ $archive: { <file>: { text } | { path } } }`. */
   inputs: Record<string, any>;
@@ -40,12 +36,20 @@ export interface EvaluatedResource {
   state: Record<string, any>;
 }
 
-export interface EvaluatedStack {
+/** A resource of the app program, with the options the engine is told (the mocks do not see them). */
+export interface EvaluatedResource extends MockedResource {
+  /** URNs it waits for (dependsOn plus those its inputs come from), as the engine is told. */
+  dependencies: string[];
+  retainOnDelete: boolean;
+  ignoreChanges: string[];
+}
+
+export interface EvaluatedStack<R extends MockedResource = EvaluatedResource> {
   stack: string;
   project: string;
   /** The config the program saw: `<namespace>:<key>` → string. */
   config: Record<string, string>;
-  resources: EvaluatedResource[];
+  resources: R[];
   outputs: Record<string, unknown>;
 }
 
