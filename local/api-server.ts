@@ -111,8 +111,9 @@ function toHttpApiEvent(req: http.IncomingMessage, body: Buffer, now = new Date(
  * Node answers what it cannot parse itself, without a body; this answers the same statuses as
  * JSON. (The request never reached a handler: the connection is closed after the answer.)
  */
-function answerUnparsable(err: NodeJS.ErrnoException, socket: Duplex): void {
-  if (err.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
+function answerUnparsable(err: NodeJS.ErrnoException, socket: Duplex & { _httpMessage?: { headersSent?: boolean } }): void {
+  // As Node's own handler: no answer on a dead socket, or into an answer already being written.
+  if (err.code === "ECONNRESET" || !socket.writable || socket._httpMessage?.headersSent) return void socket.destroy();
   const [status, error, code]: [number, string, string] =
     err.code === "HPE_HEADER_OVERFLOW"
       ? [431, `request headers larger than ${http.maxHeaderSize} bytes`, "headers-too-large"]

@@ -12,8 +12,12 @@
  * leaves the old or the new file, never half of one) at every start and whenever the log has grown
  * well past the messages it describes. A line that cannot be read (the last one, cut short by a
  * kill, or damage) is skipped; if any is, the file as found is copied aside first, with a warning.
+ *
+ * One process at a time: `<file>.lock` holds the owner's pid. A second local mode on the same data
+ * directory is refused while that process lives (its rewrite would cut the first one off from its
+ * file); the lock of a process that died (a kill) is taken over.
  */
-import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import * as path from "node:path";
 
 export type QueueKey = "queue" | "dlq";
@@ -119,6 +123,33 @@ export function readJournal(file: string): { state: JournalState; unreadableLine
   return { state, unreadableLines };
 }
 
+/** True while a process with this id exists. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function lock(file: string): void {
+  const lockFile = `${file}.lock`;
+  for (;;) {
+    try {
+      writeFileSync(lockFile, String(process.pid), { flag: "wx" });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+    const owner = Number(readFileSync(lockFile, "utf8"));
+    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
+      throw new Error(`${file} is in use by another local mode (pid ${owner}); stop it, or give this one its own LOCAL_DATA_DIR`);
+    }
+    rmSync(lockFile, { force: true }); // left by a process that is gone
+  }
+}
+
 export interface QueueJournalOptions {
   /** Messages older than this are dropped, as the queue drops them (MessageRetentionPeriod). */
   retentionMs: Record<QueueKey, number>;
@@ -133,9 +164,10 @@ export class QueueJournal {
     this.fd = this.rewrite();
   }
 
-  /** Reads the file (if any), drops expired messages, rewrites it compactly and opens it for appending. */
+  /** Takes the lock, reads the file (if any), drops expired messages, rewrites it compactly and opens it for appending. */
   static open(file: string, opts: QueueJournalOptions): QueueJournal {
     mkdirSync(path.dirname(file), { recursive: true });
+    lock(file);
     const { state, unreadableLines } = readJournal(file);
     if (unreadableLines) {
       const aside = `${file}.damaged-${new Date().toISOString().replace(/[:.]/g, "-")}`;
@@ -171,6 +203,7 @@ export class QueueJournal {
 
   close(): void {
     closeSync(this.fd);
+    rmSync(`${this.file}.lock`, { force: true });
   }
 
   private append(entry: Entry): void {

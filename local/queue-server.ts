@@ -151,12 +151,12 @@ function followRecords(key: QueueKey, queue: LocalQueue, live: Map<string, LiveR
   const newRecord = queue.newRecord;
   queue.newRecord = (msg, delay) => {
     const w = newRecord(msg, delay);
-    live.set(w.record.MessageId, w);
-    if (from?.delete(w.record.MessageId)) {
-      journal()?.move(w.record.MessageId, Number(w.record.attributes.SentTimestamp), systemAttributes(w.record.attributes));
-    } else {
-      journal()?.send(key, storedMessage(w, delay === undefined || Number.isNaN(delay) ? queue.DelaySeconds : delay));
-    }
+    const id = w.record.MessageId;
+    live.set(id, w);
+    from?.delete(id);
+    const j = journal();
+    if (from && j?.state.queue.has(id)) j.move(id, Number(w.record.attributes.SentTimestamp), systemAttributes(w.record.attributes));
+    else j?.send(key, storedMessage(w, delay === undefined || Number.isNaN(delay) ? queue.DelaySeconds : delay));
     return w;
   };
   const receive = queue.receive.bind(queue);

@@ -6,6 +6,7 @@
  * list of queued jobs the gallery shows.
  */
 import { strict as assert } from "node:assert";
+import { spawn } from "node:child_process";
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -160,6 +161,24 @@ describe("local mode: the queue server's journal and job list", function () {
     assert.ok(lines <= 2001, `${lines} lines for 2,990 changes`);
     assert.equal(readJournal(journalFile).state.queue.size, 10);
     assert.equal((await start()).restored.queue, 10);
+  });
+
+  it("refuses a journal another living process holds, and takes over the lock of one that died", async () => {
+    const other = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+    try {
+      writeFileSync(`${journalFile}.lock`, String(other.pid));
+      await assert.rejects(start(), new RegExp(`queue-journal\\.jsonl is in use by another local mode \\(pid ${other.pid}\\)`));
+    } finally {
+      other.kill("SIGKILL");
+      await new Promise((r) => other.once("exit", r));
+    }
+    // The same pid, now gone: a kill left the lock behind.
+    const s = await start();
+    assert.ok(await send("after the takeover"));
+    assert.equal(readFileSync(`${journalFile}.lock`, "utf8"), String(process.pid));
+    await s.close();
+    server = undefined;
+    assert.equal(existsSync(`${journalFile}.lock`), false, "a clean close releases it");
   });
 
   it("moves the messages of an earlier version's queues.json into the journal once, then removes the file", async () => {
