@@ -108,8 +108,9 @@ function toHttpApiEvent(req: http.IncomingMessage, body: Buffer, now = new Date(
 }
 
 /**
- * Node answers what it cannot parse itself, without a body; this answers the same statuses as
- * JSON. (The request never reached a handler: the connection is closed after the answer.)
+ * Node answers what it cannot parse itself, without a body; this answers as JSON. An unknown
+ * method gets 501, as RFC 9110 §9.1 asks (https://www.rfc-editor.org/rfc/rfc9110#section-9.1).
+ * (The request never reached a handler: the connection is closed after the answer.)
  */
 function answerUnparsable(err: NodeJS.ErrnoException, socket: Duplex & { _httpMessage?: { headersSent?: boolean } }): void {
   // As Node's own handler: no answer on a dead socket, or into an answer already being written.
