@@ -5,7 +5,8 @@
  *   GET /local/pictures, GET /local/queues, GET /local/object?key=…   (local-only helpers)
  * Pending cards come from the queue itself (GET /local/queues lists its waiting and in-flight
  * messages, however they were sent: the gallery, curl, aws sqs send-message) plus the jobs this
- * browser queued, until their picture or failure shows up.
+ * browser queued, until their picture or failure shows up. Pictures come one page at a time
+ * (GET /local/pictures?page=N), with "Newer" / "Older" to move between pages.
  */
 import { DEFAULTS } from "../runtime/defaults";
 
@@ -18,6 +19,7 @@ export const GALLERY_HTML = `<!doctype html>
 <style>
   :root { --bg:#f5f1ea; --ink:#1f2430; --muted:#6b7080; --card:#fffdf9; --accent:#e4572e; --accent2:#2e86ab; --line:#e3ddd2; }
   * { box-sizing: border-box; }
+  [hidden] { display:none !important; }
   body { margin:0; font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif; background:var(--bg); color:var(--ink); }
   header { background:linear-gradient(120deg,#1f2430,#34405a); color:#fff; padding:22px 28px 18px; }
   header h1 { margin:0; font-size:24px; letter-spacing:.3px; }
@@ -50,8 +52,9 @@ export const GALLERY_HTML = `<!doctype html>
   .caption { padding:10px 12px 12px; }
   .caption p { margin:0 0 6px; font-size:14px; overflow-wrap:anywhere; }
   .meta { color:var(--muted); font-size:12px; display:flex; gap:8px; flex-wrap:wrap; align-items:center; }
-  .badge { border-radius:999px; padding:1px 8px; font-size:11px; font-weight:600; background:#e8eef5; color:var(--accent2); }
-  .badge.queue { background:#fde8e1; color:var(--accent); }
+  .badge { border-radius:999px; padding:1px 8px; font-size:11px; font-weight:600; background:#fde8e1; color:var(--accent); }
+  .source { font-size:11px; color:var(--muted); }
+  .pager { display:flex; gap:12px; align-items:center; justify-content:center; margin-top:18px; color:var(--muted); font-size:13px; }
   .empty { color:var(--muted); padding:30px; text-align:center; border:2px dashed var(--line); border-radius:14px; }
   details { margin-top:24px; }
   summary { cursor:pointer; color:var(--muted); }
@@ -86,7 +89,12 @@ export const GALLERY_HTML = `<!doctype html>
   </section>
   <h2>Pictures, newest first</h2>
   <div class="grid" id="grid"><div class="empty">Loading…</div></div>
-  <details id="failures-box" hidden><summary>Failed jobs</summary><div id="failures"></div></details>
+  <nav class="pager" id="pager" hidden>
+    <button type="button" id="newer" class="secondary">‹ Newer</button>
+    <span id="page-info"></span>
+    <button type="button" id="older" class="secondary">Older ›</button>
+  </nav>
+  <details id="failures-box" hidden><summary id="failures-summary">Failed jobs</summary><div id="failures"></div></details>
 </main>
 <footer>Refreshes every 3 seconds · the same handlers as the deployed API and queue worker</footer>
 <script>
@@ -96,7 +104,7 @@ export const GALLERY_HTML = `<!doctype html>
   var $ = function (id) { return document.getElementById(id); };
   var pending = load();
   var queued = [];
-  var knownKeys = {};
+  var page = 1;
 
   function load() { try { return JSON.parse(localStorage.getItem(PENDING_KEY) || "[]"); } catch (e) { return []; } }
   function save() { try { localStorage.setItem(PENDING_KEY, JSON.stringify(pending)); } catch (e) {} }
@@ -121,7 +129,9 @@ export const GALLERY_HTML = `<!doctype html>
     var cap = el("div", "caption");
     cap.appendChild(el("p", null, p.prompt || "(no prompt recorded)"));
     var meta = el("div", "meta");
-    meta.appendChild(el("span", "badge" + (p.source === "queue" ? " queue" : ""), p.source === "queue" ? "queued" : "generated"));
+    // Where the picture came from, in plain words: a badge would read like a status.
+    var source = meta.appendChild(el("span", "source", p.source === "queue" ? "via queue" : "via Generate now"));
+    source.title = p.source === "queue" ? "made by the queue worker (POST /images or a queue message)" : "made at once by POST /generate";
     if (p.width) meta.appendChild(el("span", null, p.width + "×" + p.height));
     meta.appendChild(el("span", "ago", ago(p.lastModified))).dataset.time = p.lastModified || "";
     cap.appendChild(meta);
@@ -136,7 +146,7 @@ export const GALLERY_HTML = `<!doctype html>
     var cap = el("div", "caption");
     cap.appendChild(el("p", null, job.prompt));
     var meta = el("div", "meta");
-    meta.appendChild(el("span", "badge queue", job.failed ? "failed" : "pending"));
+    meta.appendChild(el("span", "badge", job.failed ? "failed" : "pending"));
     meta.appendChild(el("span", null, "job " + job.id.slice(0, 8)));
     cap.appendChild(meta);
     c.appendChild(cap);
@@ -147,12 +157,17 @@ export const GALLERY_HTML = `<!doctype html>
     $("where").textContent = "s3://" + data.bucket + "/" + data.prefix + "/";
     $("pictures-count").textContent = data.total;
     $("failed-count").textContent = data.failedTotal;
+    page = data.page;
+    $("pager").hidden = data.pages < 2;
+    $("page-info").textContent = "page " + data.page + " of " + data.pages;
+    $("newer").disabled = data.page <= 1;
+    $("older").disabled = data.page >= data.pages;
     var grid = $("grid");
     var frag = document.createDocumentFragment();
-    // The queue's own list first (whoever sent the job), then this browser's jobs it does not hold.
+    // On the first page: the queue's own list first (whoever sent the job), then this browser's jobs it does not hold.
     var inQueue = {};
-    var shown = queued.map(function (j) { inQueue[j.id] = true; return { id: j.id, prompt: j.prompt, state: j.state }; });
-    pending.forEach(function (j) { if (!inQueue[j.id]) shown.push({ id: j.id, prompt: j.prompt, state: j.failed ? "failed" : "unknown", failed: j.failed }); });
+    var shown = page > 1 ? [] : queued.map(function (j) { inQueue[j.id] = true; return { id: j.id, prompt: j.prompt, state: j.state }; });
+    if (page === 1) pending.forEach(function (j) { if (!inQueue[j.id]) shown.push({ id: j.id, prompt: j.prompt, state: j.failed ? "failed" : "unknown", failed: j.failed }); });
     shown.forEach(function (job) { frag.appendChild(pendingCard(job)); });
     data.pictures.forEach(function (p) { frag.appendChild(card(p)); });
     var fresh = data.pictures.map(function (p) { return p.key; }).join("|") + "#" + shown.map(function (j) { return j.id + j.state + (j.failed || ""); }).join("|");
@@ -164,9 +179,9 @@ export const GALLERY_HTML = `<!doctype html>
     } else {
       Array.prototype.forEach.call(grid.querySelectorAll(".ago"), function (s) { s.textContent = ago(s.dataset.time); });
     }
-    data.pictures.forEach(function (p) { knownKeys[p.key] = true; });
     var box = $("failures-box"), list = $("failures");
     box.hidden = !data.failures.length;
+    $("failures-summary").textContent = "Failed jobs" + (data.failedTotal > data.failures.length ? " (the newest " + data.failures.length + " of " + data.failedTotal + ")" : "");
     list.textContent = "";
     data.failures.forEach(function (f) {
       var row = el("div", "failure");
@@ -198,7 +213,7 @@ export const GALLERY_HTML = `<!doctype html>
   }
   function refresh() {
     return checkPending()
-      .then(function () { return Promise.all([api("GET", "/local/pictures?limit=60"), refreshQueues()]); })
+      .then(function () { return Promise.all([api("GET", "/local/pictures?page=" + page), refreshQueues()]); })
       .then(function (res) { if (res[0].status === 200) render(res[0].body); })
       .catch(function () { say("The local API does not answer; is npm start still running?", true); });
   }
@@ -206,6 +221,7 @@ export const GALLERY_HTML = `<!doctype html>
   function submit(mode) {
     var prompt = $("prompt").value.trim();
     if (!prompt) { say("Type a prompt first.", true); $("prompt").focus(); return; }
+    page = 1; // the new picture or pending card shows on the first page
     var buttons = [$("generate"), $("queue")];
     buttons.forEach(function (b) { b.disabled = true; });
     say(mode === "generate" ? "Generating…" : "Queueing…");
@@ -226,11 +242,14 @@ export const GALLERY_HTML = `<!doctype html>
     }
   }
 
+  $("newer").addEventListener("click", function () { page = Math.max(1, page - 1); refresh(); });
+  $("older").addEventListener("click", function () { page += 1; refresh(); });
   $("form").addEventListener("submit", function (e) { e.preventDefault(); submit("generate"); });
   $("queue").addEventListener("click", function () { submit("queue"); });
   $("prompt").addEventListener("keydown", function (e) { if (e.key === "Enter" && (e.metaKey || e.ctrlKey)) submit("generate"); });
   refresh();
-  setInterval(refresh, 3000);
+  // Each refresh lists the prefix; a tab in the background does not need it.
+  setInterval(function () { if (!document.hidden) refresh(); }, 3000);
 })();
 </script>
 </body>

@@ -1,7 +1,8 @@
 /**
  * `GET /health` of the local mode: every component checked for real, each time it is asked.
  *
- *   objectStore  HeadBucket on the bucket
+ *   objectStore  HeadBucket on the bucket, and a listing under the prefix that follows one
+ *                continuation token (the gallery and job status need listings past one page)
  *   queue        GetQueueAttributes on the queue and the DLQ (their depths are reported too)
  *   model        GET /ping on the local model server; real Bedrock (MODEL=bedrock) is not checked
  *   worker       running / stopping, time and outcome of its last poll; degraded while polls fail
@@ -9,7 +10,7 @@
  *
  * The overall status is "ok" only when every component is; the API then answers 200, else 503.
  */
-import { HeadBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { HeadBucketCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { WorkerStats } from "./worker";
 
@@ -44,7 +45,7 @@ export async function queueDepth(sqs: SQSClient, queueUrl: string, abortSignal?:
 export interface HealthCheckOptions {
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
-  objectStore: { url: string; bucket: string; directory: string };
+  objectStore: { url: string; bucket: string; prefix: string; directory: string };
   queue: { url: string; queueUrl: string; dlqUrl: string };
   /** The local model server's URL; undefined with MODEL=bedrock. */
   localModelUrl?: string;
@@ -67,12 +68,26 @@ export function createHealthCheck(opts: HealthCheckOptions): HealthCheck {
 
   async function objectStore(): Promise<ComponentHealth> {
     const base = { endpoint: opts.objectStore.url, bucket: opts.objectStore.bucket, directory: opts.objectStore.directory };
+    const abortSignal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
     try {
-      await s3.send(new HeadBucketCommand({ Bucket: opts.objectStore.bucket }), { abortSignal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-      return { status: "ok", ...base };
+      await s3.send(new HeadBucketCommand({ Bucket: opts.objectStore.bucket }), { abortSignal });
     } catch (err) {
       return { status: "unreachable", ...base, error: message(err) };
     }
+    try {
+      await listTwoPages(abortSignal);
+      return { status: "ok", ...base };
+    } catch (err) {
+      return { status: "degraded", ...base, error: `listing ${opts.objectStore.prefix}/ fails: ${message(err)}` };
+    }
+  }
+
+  /** One key, then the next page through its continuation token: a listing of any size works. */
+  async function listTwoPages(abortSignal: AbortSignal): Promise<void> {
+    const list = (ContinuationToken?: string) =>
+      s3.send(new ListObjectsV2Command({ Bucket: opts.objectStore.bucket, Prefix: `${opts.objectStore.prefix}/`, MaxKeys: 1, ContinuationToken }), { abortSignal });
+    const first = await list();
+    if (first.IsTruncated) await list(first.NextContinuationToken);
   }
 
   async function queue(): Promise<{ health: ComponentHealth; depths?: { queue: QueueDepth; dlq: QueueDepth } }> {

@@ -5,12 +5,8 @@ import * as http from "node:http";
 import { mkdirSync } from "node:fs";
 import { closeServer, listen } from "./listen";
 import { LOCAL_ENV } from "./config";
-
-// s3rver ships no types; the parts used here.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const S3rver = require("s3rver");
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const AWSAccount = require("s3rver/lib/models/account");
+import { guardLocalhost } from "./localhost-guard";
+import { AWSAccount, S3rver } from "./s3rver";
 
 export interface ObjectStore { url: string; port: number; close(): Promise<void> }
 
@@ -21,7 +17,7 @@ export interface ObjectStore { url: string; port: number; close(): Promise<void>
  * clients are the real ones.
  */
 function acceptAnyAccessKey(): void {
-  const registry: Map<string, unknown> = AWSAccount.registry;
+  const registry = AWSAccount.registry;
   if ((registry as { acceptsAny?: boolean }).acceptsAny) return;
   const get = registry.get.bind(registry);
   registry.get = (id: string) => get(id) ?? AWSAccount.DUMMY_ACCOUNT;
@@ -33,7 +29,7 @@ export async function startObjectStore(opts: { host: string; port: number; direc
   acceptAnyAccessKey();
   const s3rver = new S3rver({ directory: opts.directory, silent: true, configureBuckets: [{ name: opts.bucket }] });
   await s3rver.configureBuckets(); // creates the bucket if missing, keeps its objects otherwise
-  const server = http.createServer(s3rver.callback());
+  const server = http.createServer(guardLocalhost(opts.host, s3rver.callback()));
   const port = await listen(server, opts.host, opts.port, "object store (s3rver)", LOCAL_ENV.s3Port);
   return {
     url: `http://${opts.host}:${port}`,

@@ -1,25 +1,27 @@
 /**
  * The local queue: local-aws-sqs with the image queue and its dead-letter queue, redriven after
- * the stack's max receive count.
+ * the stack's max receive count, made durable by a journal (local/queue-journal.ts).
  *
- * local-aws-sqs keeps messages in memory only. So that Ctrl-C loses nothing, `saveMessages`
- * drains both queues into `<dataDir>/queues.json` at shutdown and `startQueueServer` puts them
- * back (same message ids, so job ids stay valid) at the next start; receive counts start over.
- * Once restored, the file is removed: the messages live in the queue again, and only a clean stop
- * writes a new file. (Kept, it would be restored a second time after a crash or a kill, duplicating
- * work and bringing old dead letters back.) A file that cannot be read is moved aside, not reused.
+ * local-aws-sqs keeps messages in memory only. This server follows every change to its records —
+ * send, receive, delete, redrive to the DLQ, purge — through the queues' public `newRecord`,
+ * `receive`, `delete`, `changeVisibility` and `clearRecords` members, and appends each to the
+ * journal before the request that caused it is answered. At start the journal's messages are put
+ * back with their ids (job ids stay valid), bodies, attributes, send times and receive counts.
+ * Messages that were in flight are visible again at once: the process that held them is gone, so
+ * their visibility timeout has ended. A redelivery cut short by the stop does not count toward the
+ * redrive: a message of the image queue comes back with at most maxReceiveCount − 1 receives, so
+ * it gets one more delivery (the one that writes its failure record) before the DLQ.
  *
  * `jobs()` lists the image queue's messages (waiting, delayed and in flight) with their bodies, for
- * the gallery's pending cards: local-aws-sqs keeps its records private, so the server follows them
- * through the queue's public `newRecord` / `delete` / `clearRecords` members.
+ * the gallery's pending cards.
  */
 import * as http from "node:http";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import * as path from "node:path";
-import { ReceiveMessageCommand, SQSClient, type Message, type MessageAttributeValue } from "@aws-sdk/client-sqs";
+import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { createRequestHandler } from "local-aws-sqs";
 import { closeServer, listen } from "./listen";
 import { LOCAL_ENV } from "./config";
+import { guardLocalhost } from "./localhost-guard";
+import { QueueJournal, type QueueKey, type StoredMessage } from "./queue-journal";
 
 export interface QueueServerOptions {
   host: string;
@@ -30,9 +32,14 @@ export interface QueueServerOptions {
   visibilityTimeoutSeconds: number;
   /** Region used in the queue ARNs (cosmetic). */
   region: string;
-  /** File the queued messages are saved to at shutdown and restored from at start. */
-  stateFile?: string;
-  /** Prints a warning line (an unreadable state file); default: stderr. */
+  /** The journal that makes the queues durable; without it they live in memory only (tests). */
+  journalFile?: string;
+  /**
+   * `queues.json` as earlier versions saved it at a clean stop: its messages are moved into the
+   * journal once, then the file is removed. A file that cannot be read is moved aside.
+   */
+  legacyStateFile?: string;
+  /** Prints a warning line (an unreadable file); default: stderr. */
   warn?: (line: string) => void;
 }
 
@@ -54,50 +61,36 @@ export interface QueueServer {
   queueArn: string;
   dlqUrl: string;
   dlqArn: string;
-  /** Messages put back from the state file at start, per queue. */
-  restored: { queue: number; dlq: number };
+  /** Messages put back from the journal at start, per queue. */
+  restored: Record<QueueKey, number>;
+  /** Messages the journal holds now, per queue (what the next start puts back). */
+  kept(): Record<QueueKey, number>;
   /** The image queue's messages that are not deleted yet, oldest first (at most `limit`). */
   jobs(limit?: number): QueuedJob[];
-  /**
-   * Drains both queues into the state file (call after the worker stopped), adding `held`:
-   * messages received but not finished, still invisible in the queue. Returns the counts.
-   */
-  saveMessages(sqs: SQSClient, held?: SavedMessage[]): Promise<{ queue: number; dlq: number }>;
   close(): Promise<void>;
 }
 
-export interface SavedMessage { id: string; body: string; attributes?: Record<string, MessageAttributeValue> }
-interface SavedState { queue: SavedMessage[]; dlq: SavedMessage[] }
-
 const ACCOUNT_ID = "000000000000";
-
-/**
- * The saved state, or empty when there is none. A file that is not a saved state is moved aside
- * (`<file>.corrupt-<time>`) with one warning line, so it is neither reused nor overwritten.
- */
-function readState(file: string | undefined, warn: (line: string) => void): SavedState & { found: boolean } {
-  if (!file || !existsSync(file)) return { queue: [], dlq: [], found: false };
-  try {
-    const state = JSON.parse(readFileSync(file, "utf8")) as Partial<SavedState>;
-    const valid = (list: unknown): list is SavedMessage[] =>
-      list === undefined || (Array.isArray(list) && list.every((m) => m && typeof m.id === "string" && typeof m.body === "string"));
-    if (!state || typeof state !== "object" || !valid(state.queue) || !valid(state.dlq)) throw new Error("not a saved queue state");
-    return { queue: state.queue ?? [], dlq: state.dlq ?? [], found: true };
-  } catch (err) {
-    const aside = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, "-")}`;
-    renameSync(file, aside);
-    warn(`warning: ${file} could not be read (${(err as Error).message}); moved it to ${aside} and started with empty queues`);
-    return { queue: [], dlq: [], found: false };
-  }
-}
+/** System attributes local-aws-sqs keeps in a record and gives back on receive. */
+const SYSTEM_ATTRIBUTES = ["DeadLetterQueueSourceArn", "AWSTraceHeader"];
 
 /** local-aws-sqs's live record wrapper, as `newRecord` returns it. */
 interface LiveRecord {
   visible: boolean;
   delayed: boolean;
-  record: { MessageId: string; MessageBody: string; ReceiptHandle: string; attributes: Record<string, string> };
+  record: { MessageId: string; MessageBody: string; ReceiptHandle: string; MessageAttributes?: Record<string, unknown>; attributes: Record<string, string> };
 }
-type LocalQueue = { newRecord: (msg: Record<string, unknown>, delay?: number) => LiveRecord; delete(handle: string): boolean; clearRecords(): void; MessageRetentionPeriod: number };
+interface LocalQueue {
+  QueueUrl: string;
+  DelaySeconds: number;
+  MessageRetentionPeriod: number;
+  setRecord(input: Record<string, unknown>, messageId?: string): LiveRecord;
+  newRecord(msg: Record<string, unknown>, delay?: number): LiveRecord;
+  receive(params: Record<string, unknown>): Promise<Array<LiveRecord["record"]>>;
+  delete(handle: string): boolean;
+  changeVisibility(handle: string, timeout: string): boolean;
+  clearRecords(): void;
+}
 
 /** The message id inside a local-aws-sqs receipt handle (base64 of a uuid followed by JSON). */
 function idOfReceiptHandle(handle: string): string | undefined {
@@ -109,59 +102,118 @@ function idOfReceiptHandle(handle: string): string | undefined {
   }
 }
 
-/** Follows a queue's records: added (send, restore), deleted, purged, moved to `dlq`. */
-function trackRecords(queue: LocalQueue, dlq: LocalQueue): Map<string, LiveRecord> {
-  const live = new Map<string, LiveRecord>();
+function systemAttributes(attributes: Record<string, string>): Record<string, string> | undefined {
+  const found = SYSTEM_ATTRIBUTES.filter((name) => attributes[name]);
+  return found.length ? Object.fromEntries(found.map((name) => [name, attributes[name]])) : undefined;
+}
+
+/** The journal's form of a record local-aws-sqs just created. */
+function storedMessage(w: LiveRecord, delaySeconds: number): StoredMessage {
+  const { MessageId: id, MessageBody: body, MessageAttributes: attributes, attributes: a } = w.record;
+  const sentAt = Number(a.SentTimestamp);
+  const system = systemAttributes(a);
+  return {
+    id,
+    body,
+    ...(attributes ? { attributes } : {}),
+    ...(system ? { system } : {}),
+    sentAt,
+    ...(delaySeconds > 0 ? { delayedUntil: sentAt + delaySeconds * 1000 } : {}),
+    receiveCount: Number(a.ApproximateReceiveCount) || 0,
+  };
+}
+
+/** Puts a journal message back into a queue with its id, send time and receive count (at most `maxCount`). */
+function restore(queue: LocalQueue, m: StoredMessage, maxCount: number): void {
+  const remainingDelayMs = Math.max(0, (m.delayedUntil ?? 0) - Date.now());
+  const w = queue.setRecord(
+    {
+      MessageBody: m.body,
+      MessageAttributes: m.attributes,
+      ...(m.system ? { MessageSystemAttributes: Object.fromEntries(Object.entries(m.system).map(([k, v]) => [k, { DataType: "String", StringValue: v }])) } : {}),
+      DelaySeconds: remainingDelayMs / 1000,
+    },
+    m.id,
+  );
+  const count = Math.min(m.receiveCount, maxCount);
+  Object.assign(w.record.attributes, {
+    SentTimestamp: String(m.sentAt),
+    ApproximateReceiveCount: String(count),
+    ApproximateFirstReceiveTimestamp: count > 0 && m.firstReceiveAt ? String(m.firstReceiveAt) : "",
+  });
+}
+
+/**
+ * Follows a queue's records: `live` holds its current wrappers (for jobs() and receive counts) and
+ * the journal, when there is one, gets every change. `from` is the queue whose redrive lands here.
+ */
+function followRecords(key: QueueKey, queue: LocalQueue, live: Map<string, LiveRecord>, journal: () => QueueJournal | undefined, from?: Map<string, LiveRecord>): void {
   const newRecord = queue.newRecord;
   queue.newRecord = (msg, delay) => {
-    const wrapper = newRecord(msg, delay);
-    live.set(wrapper.record.MessageId, wrapper);
-    return wrapper;
+    const w = newRecord(msg, delay);
+    const id = w.record.MessageId;
+    live.set(id, w);
+    from?.delete(id);
+    const j = journal();
+    if (from && j?.state.queue.has(id)) j.move(id, Number(w.record.attributes.SentTimestamp), systemAttributes(w.record.attributes));
+    else j?.send(key, storedMessage(w, delay === undefined || Number.isNaN(delay) ? queue.DelaySeconds : delay));
+    return w;
+  };
+  const receive = queue.receive.bind(queue);
+  queue.receive = async (params) => {
+    const records = await receive(params);
+    for (const r of records) journal()?.receive(key, r.MessageId, Number(r.attributes.ApproximateReceiveCount), Number(r.attributes.ApproximateFirstReceiveTimestamp) || Date.now());
+    return records;
   };
   const deleteRecord = queue.delete.bind(queue);
   queue.delete = (handle) => {
     const done = deleteRecord(handle);
-    const id = [...live.values()].find((w) => w.record.ReceiptHandle === handle)?.record.MessageId ?? idOfReceiptHandle(handle);
-    if (id) live.delete(id);
+    const id = idOfReceiptHandle(handle);
+    if (id && live.delete(id)) journal()?.delete(key, id);
     return done;
+  };
+  // local-aws-sqs counts a visibility change as a receive; the journal keeps the same count.
+  const changeVisibility = queue.changeVisibility.bind(queue);
+  queue.changeVisibility = (handle, timeout) => {
+    const changed = changeVisibility(handle, timeout);
+    const w = live.get(idOfReceiptHandle(handle) ?? "");
+    if (changed && w) journal()?.receive(key, w.record.MessageId, Number(w.record.attributes.ApproximateReceiveCount), Date.now());
+    return changed;
   };
   const clearRecords = queue.clearRecords.bind(queue);
   queue.clearRecords = () => {
     clearRecords();
     live.clear();
+    journal()?.purge(key);
   };
-  // A redrive re-creates the message (same id) in the dead-letter queue.
-  const dlqNewRecord = dlq.newRecord;
-  dlq.newRecord = (msg, delay) => {
-    const wrapper = dlqNewRecord(msg, delay);
-    live.delete(wrapper.record.MessageId);
-    return wrapper;
-  };
-  return live;
 }
 
-/** Receives every visible message of a queue (keeping them invisible) and returns them. */
-async function drain(sqs: SQSClient, queueUrl: string): Promise<SavedMessage[]> {
-  const out = new Map<string, SavedMessage>();
-  for (;;) {
-    const { Messages } = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 0,
-        VisibilityTimeout: 3600,
-        MessageAttributeNames: ["All"],
-      }),
-    );
-    if (!Messages?.length) return [...out.values()];
-    for (const m of Messages as Message[]) {
-      if (m.MessageId) out.set(m.MessageId, { id: m.MessageId, body: m.Body ?? "", attributes: m.MessageAttributes });
-    }
+/**
+ * The messages of an earlier version's queues.json, or none. A file that is not a saved state is
+ * moved aside (`<file>.corrupt-<time>`) with one warning line, so it is neither reused nor lost.
+ */
+function readLegacyState(file: string | undefined, warn: (line: string) => void): Record<QueueKey, StoredMessage[]> {
+  if (!file || !existsSync(file)) return { queue: [], dlq: [] };
+  type Saved = { id: string; body: string; attributes?: Record<string, unknown> };
+  const valid = (list: unknown): list is Saved[] | undefined =>
+    list === undefined || (Array.isArray(list) && list.every((m) => m && typeof m.id === "string" && typeof m.body === "string"));
+  try {
+    const state = JSON.parse(readFileSync(file, "utf8")) as { queue?: unknown; dlq?: unknown };
+    if (!state || typeof state !== "object" || !valid(state.queue) || !valid(state.dlq)) throw new Error("not a saved queue state");
+    const now = Date.now();
+    const stored = (list: Saved[] = []) => list.map((m) => ({ id: m.id, body: m.body, ...(m.attributes ? { attributes: m.attributes } : {}), sentAt: now, receiveCount: 0 }));
+    return { queue: stored(state.queue), dlq: stored(state.dlq) };
+  } catch (err) {
+    const aside = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+    renameSync(file, aside);
+    warn(`warning: ${file} could not be read (${(err as Error).message}); moved it to ${aside}`);
+    return { queue: [], dlq: [] };
   }
 }
 
 export async function startQueueServer(opts: QueueServerOptions): Promise<QueueServer> {
   const arn = (name: string) => `arn:aws:sqs:${opts.region}:${ACCOUNT_ID}:${name}`;
+  const warn = opts.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
   const { service, requestHandler } = createRequestHandler({
     port: opts.port,
     hostname: opts.host,
@@ -179,35 +231,61 @@ export async function startQueueServer(opts: QueueServerOptions): Promise<QueueS
       },
     ],
   });
-  const server = http.createServer((req, res) => void requestHandler(req, res));
-  const port = await listen(server, opts.host, opts.port, "queue (local-aws-sqs)", LOCAL_ENV.sqsPort);
+  const byName = (name: string) => service.Queues.find((q) => q.QueueName === name) as unknown as LocalQueue;
+  const queues: Record<QueueKey, LocalQueue> = { queue: byName(opts.queueName), dlq: byName(opts.dlqName) };
+
+  const journal = opts.journalFile
+    ? QueueJournal.open(opts.journalFile, { warn, retentionMs: { queue: queues.queue.MessageRetentionPeriod * 1000, dlq: queues.dlq.MessageRetentionPeriod * 1000 } })
+    : undefined;
+  let journaling = false; // not while restoring (those are no new sends), nor after close()
+  const live: Record<QueueKey, Map<string, LiveRecord>> = { queue: new Map(), dlq: new Map() };
+  const activeJournal = () => (journaling ? journal : undefined);
+  followRecords("queue", queues.queue, live.queue, activeJournal);
+  followRecords("dlq", queues.dlq, live.dlq, activeJournal, live.queue);
+
+  const legacy = readLegacyState(opts.legacyStateFile, warn);
+  const restored: Record<QueueKey, number> = { queue: 0, dlq: 0 };
+  const imported: Array<[QueueKey, StoredMessage]> = [];
+  for (const key of ["queue", "dlq"] as const) {
+    const messages = new Map<string, StoredMessage>(journal?.state[key] ?? []);
+    for (const m of legacy[key]) {
+      if (messages.has(m.id)) continue;
+      messages.set(m.id, m);
+      imported.push([key, m]);
+    }
+    const maxCount = key === "queue" ? opts.maxReceiveCount - 1 : Number.MAX_SAFE_INTEGER;
+    for (const m of messages.values()) restore(queues[key], m, maxCount);
+    restored[key] = messages.size;
+  }
+  journaling = true;
+  if (journal) {
+    for (const [key, m] of imported) journal.send(key, m);
+    if (opts.legacyStateFile && existsSync(opts.legacyStateFile)) rmSync(opts.legacyStateFile); // its messages are in the journal now
+  }
+
+  const server = http.createServer(guardLocalhost(opts.host, (req, res) => void requestHandler(req, res)));
+  const port = await listen(server, opts.host, opts.port, "queue (local-aws-sqs)", LOCAL_ENV.sqsPort).catch((err) => {
+    journal?.close();
+    throw err;
+  });
   service.PORT = port; // queue URLs carry the port actually bound
 
-  const byName = (name: string) => service.Queues.find((q) => q.QueueName === name)!;
-  const live = trackRecords(byName(opts.queueName) as unknown as LocalQueue, byName(opts.dlqName) as unknown as LocalQueue);
-  const state = readState(opts.stateFile, opts.warn ?? ((line) => process.stderr.write(`${line}\n`)));
-  for (const m of state.queue) byName(opts.queueName).setRecord({ MessageBody: m.body, MessageAttributes: m.attributes }, m.id);
-  for (const m of state.dlq) byName(opts.dlqName).setRecord({ MessageBody: m.body, MessageAttributes: m.attributes }, m.id);
-  // The messages are in the queue now; a clean stop writes a new file.
-  if (state.found) rmSync(opts.stateFile!, { force: true });
-
-  const queueUrl = byName(opts.queueName).QueueUrl;
-  const dlqUrl = byName(opts.dlqName).QueueUrl;
   return {
     url: `http://${opts.host}:${port}`,
     port,
-    queueUrl,
+    queueUrl: queues.queue.QueueUrl,
     queueArn: arn(opts.queueName),
-    dlqUrl,
+    dlqUrl: queues.dlq.QueueUrl,
     dlqArn: arn(opts.dlqName),
-    restored: { queue: state.queue.length, dlq: state.dlq.length },
+    restored,
+    kept: () => ({ queue: journal?.state.queue.size ?? live.queue.size, dlq: journal?.state.dlq.size ?? live.dlq.size }),
     jobs(limit = 100) {
-      const retentionMs = byName(opts.queueName).MessageRetentionPeriod * 1000;
+      const retentionMs = queues.queue.MessageRetentionPeriod * 1000;
       const now = Date.now();
       const out: QueuedJob[] = [];
-      for (const [id, w] of live) {
+      for (const [id, w] of live.queue) {
         const sentAt = Number(w.record.attributes.SentTimestamp);
-        if (now - sentAt > retentionMs) live.delete(id); // expired inside the queue
+        if (now - sentAt > retentionMs) live.queue.delete(id); // expired inside the queue
         else if (out.length < limit) {
           const state = w.delayed ? "delayed" : w.visible ? "waiting" : "in-flight";
           out.push({ id, body: w.record.MessageBody, state, receiveCount: Number(w.record.attributes.ApproximateReceiveCount), sentAt });
@@ -215,17 +293,10 @@ export async function startQueueServer(opts: QueueServerOptions): Promise<QueueS
       }
       return out;
     },
-    async saveMessages(sqs, held = []) {
-      const queued = new Map([...held, ...(await drain(sqs, queueUrl))].map((m) => [m.id, m]));
-      const saved: SavedState = { queue: [...queued.values()], dlq: await drain(sqs, dlqUrl) };
-      if (opts.stateFile) {
-        mkdirSync(path.dirname(opts.stateFile), { recursive: true });
-        const tmp = `${opts.stateFile}.tmp`;
-        writeFileSync(tmp, JSON.stringify(saved));
-        renameSync(tmp, opts.stateFile);
-      }
-      return { queue: saved.queue.length, dlq: saved.dlq.length };
+    async close() {
+      await closeServer(server);
+      if (journaling) journal?.close();
+      journaling = false;
     },
-    close: () => closeServer(server),
   };
 }

@@ -39,13 +39,21 @@ export interface LocalMode {
   handlerEnv: Record<string, string>;
   /** The queue handler's: handlerEnv plus its model-call budget (config.queueModelBudget). */
   queueHandlerEnv: Record<string, string>;
-  /** Stops receiving, finishes the batch in flight, saves queued messages, closes every server. */
-  stop(): Promise<{ savedQueue: number; savedDlq: number }>;
+  /**
+   * Stops receiving, finishes the batches in flight and closes every server. Resolves with the
+   * messages the queue's journal keeps for the next start.
+   */
+  stop(): Promise<{ queued: number; deadLetters: number }>;
 }
 
 export interface LocalModeOptions {
   /** Where the handlers' log lines and the worker's notes go (default: stdout, compact). */
   log?: (line: string) => void;
+}
+
+/** Where the queues' journal lives (local/queue-journal.ts). */
+export function queueJournalFile(config: Pick<LocalConfig, "dataDir">): string {
+  return path.join(config.dataDir, "queue-journal.jsonl");
 }
 
 /** Starts every component; on failure closes what already started and rethrows. */
@@ -71,7 +79,8 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
       maxReceiveCount: config.maxReceiveCount,
       visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
       region: config.region,
-      stateFile: path.join(config.dataDir, "queues.json"),
+      journalFile: queueJournalFile(config),
+      legacyStateFile: path.join(config.dataDir, "queues.json"),
       ...(options.log ? { warn: options.log } : {}),
     });
     started.push(queue.close);
@@ -122,16 +131,15 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
       batchSize: config.batchSize,
       idlePollMs: config.idlePollMs,
       pollers: config.pollers,
-      visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
       ...(options.log ? { log: options.log } : {}),
     });
-    started.push(async () => void (await worker.stop()));
+    started.push(worker.stop);
 
     let apiUrl = "";
     const healthCheck = createHealthCheck({
       region: config.region,
       credentials: LOCAL_CREDENTIALS,
-      objectStore: { url: objectStore.url, bucket: config.bucket, directory: path.join(config.dataDir, "s3") },
+      objectStore: { url: objectStore.url, bucket: config.bucket, prefix: config.prefix, directory: path.join(config.dataDir, "s3") },
       queue: { url: queue.url, queueUrl: queue.queueUrl, dlqUrl: queue.dlqUrl },
       localModelUrl: bedrock?.url,
       model: { modelId: config.modelId, bedrockRegion: config.bedrockRegion },
@@ -165,7 +173,7 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
     apiUrl = api.url;
 
 
-    let stopping: Promise<{ savedQueue: number; savedDlq: number }> | undefined;
+    let stopping: Promise<{ queued: number; deadLetters: number }> | undefined;
     return {
       config,
       api,
@@ -177,24 +185,16 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
       queueHandlerEnv,
       stop() {
         stopping ??= (async () => {
-          const held = await worker.stop(); // no new receives; the batches in flight finish
+          await worker.stop(); // no new receives; the batches in flight finish
           await api.close();
-          // Everything closes even when saving fails (the queue server down); the error is reported.
-          let saved: { queue: number; dlq: number } | undefined;
-          let saveError: unknown;
-          try {
-            saved = await queue.saveMessages(sqs, held);
-          } catch (err) {
-            saveError = err;
-          }
+          const kept = queue.kept();
           await queue.close();
           if (bedrock) await bedrock.close();
           await objectStore.close();
           healthCheck.destroy();
           s3.destroy();
           sqs.destroy();
-          if (!saved) throw new Error(`could not save the queued messages: ${(saveError as Error)?.message ?? saveError}`);
-          return { savedQueue: saved.queue, savedDlq: saved.dlq };
+          return { queued: kept.queue, deadLetters: kept.dlq };
         })();
         return stopping;
       },
@@ -223,7 +223,7 @@ export function banner(mode: LocalMode): string {
     `  config         ${config.stackFile ?? "Pulumi.yaml defaults (no Pulumi.dev.yaml)"} + environment overrides`,
   ];
   if (queue.restored.queue || queue.restored.dlq) {
-    lines.push(`  restored       ${queue.restored.queue} queued and ${queue.restored.dlq} dead-letter message(s) saved at the last shutdown`);
+    lines.push(`  restored       ${queue.restored.queue} queued and ${queue.restored.dlq} dead-letter message(s) from ${queueJournalFile(config)}`);
   }
   lines.push(
     "",
@@ -232,7 +232,7 @@ export function banner(mode: LocalMode): string {
     `  curl -X POST ${api.url}/images -d '{"prompt":"me on top of a pyramid at sunset"}'   # then GET ${api.url}/images/<id>`,
     `  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region ${config.region} --endpoint-url ${queue.url} sqs send-message --queue-url ${queue.queueUrl} --message-body "me on top of a pyramid"`,
     "",
-    `Local mode ready: ${api.url}  (Ctrl-C stops; queued messages are kept in ${path.join(config.dataDir, "queues.json")})`,
+    `Local mode ready: ${api.url}  (Ctrl-C stops; every queued message is kept in ${queueJournalFile(config)})`,
   );
   return lines.join("\n");
 }
@@ -270,15 +270,15 @@ async function main(): Promise<void> {
   const shutdown = (signal: string) => {
     if (++signals > 1) {
       process.stderr.write(
-        "Stopping now without waiting: messages that were only in memory (queued, being worked on, waiting for a retry, dead letters) are lost; pictures already stored stay.\n",
+        "Stopping now without waiting: the batches in flight are cut short; their messages are delivered again at the next start.\n",
       );
       process.exit(130);
     }
     process.stdout.write(`\n${signal}: stopping (the batch in flight finishes first; Ctrl-C again to force)…\n`);
     mode
       .stop()
-      .then(({ savedQueue, savedDlq }) => {
-        process.stdout.write(`Stopped. ${savedQueue} queued and ${savedDlq} dead-letter message(s) saved for the next start.\n`);
+      .then(({ queued, deadLetters }) => {
+        process.stdout.write(`Stopped. ${queued} queued and ${deadLetters} dead-letter message(s) kept for the next start.\n`);
         process.exit(0);
       })
       .catch((err) => {

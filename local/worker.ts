@@ -32,8 +32,6 @@ export interface WorkerOptions {
   idlePollMs: number;
   /** Receive loops running side by side (Lambda's event source mapping also polls in parallel). */
   pollers: number;
-  /** The queue's visibility timeout: when a record left for redelivery shows up again. */
-  visibilityTimeoutSeconds: number;
   /** Called with a one-line description of anything unusual (default: console.error). */
   log?: (line: string) => void;
 }
@@ -56,18 +54,13 @@ export interface WorkerStats {
   state: "running" | "stopping" | "stopped";
 }
 
-/** A message as the worker received it, enough to send it again. */
-export interface HeldMessage { id: string; body: string; attributes?: Record<string, MessageAttributeValue> }
-
 export interface Worker {
   stats: WorkerStats;
   /**
-   * Stops receiving and waits for the batches in flight to finish. Resolves with the records
-   * those batches left for redelivery that are still invisible in the queue, so a shutdown can
-   * save them too. (They are not made visible with ChangeMessageVisibility: local-aws-sqs counts
-   * that as a receive and could redrive them to the DLQ early.)
+   * Stops receiving and waits for the batches in flight to finish. The records they leave for
+   * redelivery stay in the queue (and its journal), so the next start delivers them again.
    */
-  stop(): Promise<HeldMessage[]>;
+  stop(): Promise<void>;
 }
 
 function lambdaAttributes(attrs: Record<string, MessageAttributeValue> | undefined): SQSMessageAttributes {
@@ -127,8 +120,6 @@ export function startWorker(opts: WorkerOptions): Worker {
   const log = opts.log ?? ((line: string) => console.error(line));
   const stats: WorkerStats = { batches: 0, received: 0, deleted: 0, failed: 0, handlerErrors: 0, inFlight: 0, consecutiveErrors: 0, state: "running" };
   let stopping = false;
-  /** Records left for redelivery and when they become visible in the queue again. */
-  const pendingRedelivery = new Map<string, { message: HeldMessage; visibleAt: number }>();
 
   async function receiveBatch(): Promise<Message[]> {
     const batch: Message[] = [];
@@ -160,18 +151,8 @@ export function startWorker(opts: WorkerOptions): Worker {
     return batch;
   }
 
-  /** Remembers records still in the queue (invisible) so that a stop can save them. */
-  function holdForRedelivery(records: SQSRecord[], byId: Map<string, Message>, visibleAt: number): void {
-    for (const r of records) {
-      const m = byId.get(r.messageId)!;
-      const message = { id: r.messageId, body: r.body, ...(m.MessageAttributes ? { attributes: m.MessageAttributes } : {}) };
-      pendingRedelivery.set(r.messageId, { message, visibleAt });
-    }
-  }
-
-  /** Deletes `done`; returns the records that could not be deleted (they stay in the queue). */
-  async function deleteRecords(done: SQSRecord[]): Promise<SQSRecord[]> {
-    const notDeleted: SQSRecord[] = [];
+  /** Deletes `done`; a record that could not be deleted stays in the queue. */
+  async function deleteRecords(done: SQSRecord[]): Promise<void> {
     for (let i = 0; i < done.length; i += 10) {
       const chunk = done.slice(i, i + 10);
       try {
@@ -184,20 +165,15 @@ export function startWorker(opts: WorkerOptions): Worker {
         stats.deleted += res.Successful?.length ?? 0;
         for (const f of res.Failed ?? []) {
           log(`worker: could not delete a processed message (${f.Code}: ${f.Message}); it comes back after the visibility timeout`);
-          const r = chunk[Number(f.Id)];
-          if (r) notDeleted.push(r);
         }
       } catch (error) {
         stats.lastError = `delete: ${(error as Error)?.message ?? error}`;
         log(`worker: could not delete ${chunk.length} processed message(s) (${(error as Error)?.message ?? error}); they come back after the visibility timeout`);
-        notDeleted.push(...chunk);
       }
     }
-    return notDeleted;
   }
 
   async function runBatch(messages: Message[]): Promise<void> {
-    const byId = new Map(messages.map((m) => [m.MessageId!, m]));
     const records = messages.map((m) => toSqsRecord(m, opts.queueArn, opts.region));
     stats.batches++;
     stats.received += records.length;
@@ -212,13 +188,9 @@ export function startWorker(opts: WorkerOptions): Worker {
     }
     try {
       const failed = failedIds(records, outcome);
-      const notDeleted = await deleteRecords(records.filter((r) => !failed.has(r.messageId)));
+      // What is not deleted stays in the queue and comes back after the visibility timeout.
+      await deleteRecords(records.filter((r) => !failed.has(r.messageId)));
       stats.failed += failed.size;
-      // Every record is now deleted, or still in the queue and remembered until it is visible again.
-      const now = Date.now();
-      for (const [id, p] of pendingRedelivery) if (p.visibleAt <= now) pendingRedelivery.delete(id);
-      for (const r of records) pendingRedelivery.delete(r.messageId);
-      holdForRedelivery([...records.filter((r) => failed.has(r.messageId)), ...notDeleted], byId, now + opts.visibilityTimeoutSeconds * 1000);
     } finally {
       stats.inFlight -= records.length;
     }
@@ -256,8 +228,6 @@ export function startWorker(opts: WorkerOptions): Worker {
       stats.state = "stopping";
       await Promise.all(loops);
       stats.state = "stopped";
-      const now = Date.now();
-      return [...pendingRedelivery.values()].filter((p) => p.visibleAt > now).map((p) => p.message);
     },
   };
 }

@@ -6,15 +6,11 @@ import { strict as assert } from "node:assert";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { chromium, type Browser } from "playwright-core";
 import { DEFAULTS } from "../../runtime/defaults";
+import { CHROMIUM_OPTIONS } from "./chromium";
 import { cleanup, freshEnv, startLocalChild, type LocalChild } from "./helpers";
 
 /** The few members of an <img> read here (the project compiles without the DOM lib). */
 interface Img { complete: boolean; naturalWidth: number; src: string; addEventListener(type: "load", f: () => void): void }
-
-export const CHROMIUM_OPTIONS = {
-  executablePath: "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-};
 
 describe("local mode: the gallery in headless Chromium", function () {
   this.timeout(120000);
@@ -44,6 +40,8 @@ describe("local mode: the gallery in headless Chromium", function () {
     await img.evaluate((el: Img) => (el.complete && el.naturalWidth ? null : new Promise<void>((r) => el.addEventListener("load", () => r()))));
     assert.equal(await img.evaluate((el: Img) => el.naturalWidth), 1024, "Stable Image Core's 1:1 picture");
     assert.equal(await page.locator("#pictures-count").textContent(), "1");
+    assert.equal(await card.locator(".source").textContent(), "via Generate now", "where it came from, not a status");
+    assert.equal(await page.locator("#pager").isHidden(), true, "one page: no pager");
     await page.close();
   });
 
@@ -57,6 +55,7 @@ describe("local mode: the gallery in headless Chromium", function () {
     const card = page.locator(".card:not(.pending)", { hasText: prompt });
     await card.waitFor({ timeout: 30000 });
     await page.locator(".card.pending").waitFor({ state: "detached", timeout: 15000 });
+    assert.equal(await card.locator(".source").textContent(), "via queue");
     assert.ok(await card.locator("img").evaluate((el: Img) => new URL(el.src).searchParams.get("key")?.includes("/images/")));
     await page.close();
   });

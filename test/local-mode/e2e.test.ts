@@ -3,13 +3,15 @@
  * gallery's JSON, and a clean Ctrl-C that keeps queued work for the next start.
  */
 import { strict as assert } from "node:assert";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import * as path from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand, SendMessageBatchCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { LOCAL_CREDENTIALS } from "../../local/credentials";
 import { startObjectStore } from "../../local/object-store";
 import { readPngHeader, PNG_SIGNATURE } from "../../local/png";
+import { readJournal } from "../../local/queue-journal";
+import { queueJournalFile } from "../../local/start";
 import { cleanup, freshEnv, getJson, getObject, listKeys, startLocalChild, waitFor, type LocalChild } from "./helpers";
 
 async function exists(local: LocalChild, key: string): Promise<true | undefined> {
@@ -126,13 +128,13 @@ describe("local mode: npm start end to end", function () {
   });
 });
 
-describe("local mode: Ctrl-C finishes the batch in flight and keeps the rest; a kill does not restore twice", function () {
+describe("local mode: Ctrl-C finishes the batch in flight and keeps the rest; finished jobs never come back", function () {
   this.timeout(150000);
   let first: LocalChild | undefined;
   let second: LocalChild | undefined;
   let third: LocalChild | undefined;
   const env = freshEnv();
-  const stateFile = path.join(env.LOCAL_DATA_DIR, "queues.json");
+  const journalFile = queueJournalFile({ dataDir: env.LOCAL_DATA_DIR });
   const sent = new Map<string, string>(); // id → body
   let saved: Array<{ id: string; body: string }> = [];
   let bucket = "";
@@ -142,7 +144,7 @@ describe("local mode: Ctrl-C finishes the batch in flight and keeps the rest; a 
     rmSync(env.LOCAL_DATA_DIR, { recursive: true, force: true });
   });
 
-  it("Ctrl-C while batches are in flight: their pictures are stored, the rest is saved", async () => {
+  it("Ctrl-C while batches are in flight: their pictures are stored, the rest is kept in the journal", async () => {
     // The model takes 3 s, so the batches are really in flight when SIGINT arrives.
     first = await startLocalChild({ ...env, LOCAL_MODEL_LATENCY_MS: "3000", LOCAL_WORKER_POLLERS: "2" });
     ({ bucket, prefix } = first.health);
@@ -158,9 +160,9 @@ describe("local mode: Ctrl-C finishes the batch in flight and keeps the rest; a 
       return w.inFlight === busy && w.deleted === 0 ? true : undefined;
     });
     assert.equal(await first.stop("SIGINT"), 0);
-    assert.match(first.output(), new RegExp(`Stopped\\. ${sent.size - busy} queued and 0 dead-letter message\\(s\\) saved`));
+    assert.match(first.output(), new RegExp(`Stopped\\. ${sent.size - busy} queued and 0 dead-letter message\\(s\\) kept`));
 
-    saved = JSON.parse(readFileSync(stateFile, "utf8")).queue;
+    saved = [...readJournal(journalFile).state.queue.values()];
     assert.equal(saved.length, sent.size - busy);
     for (const m of saved) assert.equal(m.body, sent.get(m.id));
     // The data directory alone (the object store started on it, nothing else) holds exactly the
@@ -180,10 +182,10 @@ describe("local mode: Ctrl-C finishes the batch in flight and keeps the rest; a 
   it("the next start restores the saved messages with the same ids, once", async () => {
     second = await startLocalChild(env);
     assert.match(second.output(), new RegExp(`restored\\s+${saved.length} queued`));
-    assert.equal(existsSync(stateFile), false, "restored messages live in the queue, not in the file");
     for (const m of saved) await waitFor(`the saved message's picture ${m.id}`, () => exists(second!, `${prefix}/images/${m.id}.png`));
     for (const [id, body] of sent) assert.equal((await getJson(second.s3, bucket, `${prefix}/images/${id}.json`)).prompt, body);
-    // Killed (SIGKILL, like a crash): nothing is saved, and nothing old is restored again.
+    // Every job finished: the journal holds nothing, so a kill (SIGKILL, like a crash) brings nothing back.
+    await waitFor("the journal to be empty", async () => (readJournal(journalFile).state.queue.size === 0 ? true : undefined));
     await second.stop("SIGKILL");
     third = await startLocalChild(env);
     assert.doesNotMatch(third.output(), /restored/);

@@ -5,28 +5,18 @@
  */
 import { strict as assert } from "node:assert";
 import * as http from "node:http";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import * as path from "node:path";
+import { rmSync } from "node:fs";
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { S3Client } from "@aws-sdk/client-s3";
-import { loadLocalConfig } from "../../local/config";
-import { LOCAL_CREDENTIALS, useDummyCredentials } from "../../local/credentials";
-import { startLocalMode, type LocalMode } from "../../local/start";
+import { DEFAULTS } from "../../runtime/defaults";
+import { LOCAL_CREDENTIALS } from "../../local/credentials";
+import type { LocalMode } from "../../local/start";
 import { getJson, listKeys, waitFor } from "./helpers";
+import { startInProcess } from "./in-process";
 
 interface HealthBody {
   status: string;
   components: Record<string, { status: string; error?: string; lastPollAt?: string; lastPollOutcome?: string; lastError?: string; state?: string }>;
-}
-
-async function startInProcess(extra: Record<string, string> = {}): Promise<{ mode: LocalMode; dataDir: string; logs: string[] }> {
-  useDummyCredentials();
-  const dataDir = mkdtempSync(path.join(tmpdir(), "local-inproc-"));
-  const env = { LOCAL_API_PORT: "0", LOCAL_S3_PORT: "0", LOCAL_SQS_PORT: "0", LOCAL_BEDROCK_PORT: "0", LOCAL_DATA_DIR: dataDir, ...extra };
-  const logs: string[] = [];
-  const mode = await startLocalMode(loadLocalConfig(env), { log: (line) => logs.push(line) });
-  return { mode, dataDir, logs };
 }
 
 async function health(mode: LocalMode): Promise<{ code: number; body: HealthBody }> {
@@ -77,7 +67,7 @@ describe("local mode in process: API, queue listing and health", function () {
       const res = await post(headers);
       assert.equal(res.status, 413, JSON.stringify(headers));
       assert.equal(res.connection, "close");
-      assert.deepEqual(JSON.parse(res.body), { error: "request body larger than 10 MB", code: "payload-too-large" });
+      assert.deepEqual(JSON.parse(res.body), { error: `request body larger than ${DEFAULTS.maxBodyBytes} bytes`, code: "payload-too-large" });
     }
     // The server is fine afterwards.
     assert.equal((await fetch(`${mode.api.url}/local/queues`)).status, 200);

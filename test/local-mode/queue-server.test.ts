@@ -1,25 +1,42 @@
 /**
- * The local queue server's saved state (local/queue-server.ts): restored once, then removed so a
- * crash cannot restore it again; an unreadable file is moved aside with one warning; and the list
- * of queued jobs the gallery shows.
+ * The local queue server (local/queue-server.ts) and its journal (local/queue-journal.ts) against
+ * the real SQS client: every message it accepted comes back after the server went away (deleted
+ * ones do not), with its id, body, attributes and receive count; dead letters too, also the ones
+ * someone was receiving; a damaged journal line or an old queues.json loses nothing else; and the
+ * list of queued jobs the gallery shows.
  */
 import { strict as assert } from "node:assert";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import {
+  DeleteMessageBatchCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  SQSClient,
+  type Message,
+} from "@aws-sdk/client-sqs";
 import { startQueueServer, type QueueServer } from "../../local/queue-server";
+import { readJournal } from "../../local/queue-journal";
 import { waitFor } from "./helpers";
 
 const credentials = { accessKeyId: "test", secretAccessKey: "test" };
 
-describe("local mode: the queue server's saved messages and job list", function () {
+describe("local mode: the queue server's journal and job list", function () {
   this.timeout(30000);
   let dir: string;
+  let journalFile: string;
   let server: QueueServer | undefined;
   let sqs: SQSClient | undefined;
   const warnings: string[] = [];
+
+  /** Starts (or restarts, after the previous server went away without any shutdown step) on the same files. */
   const start = async (visibilityTimeoutSeconds = 30, maxReceiveCount = 3) => {
+    sqs?.destroy();
+    await server?.close();
     server = await startQueueServer({
       host: "127.0.0.1",
       port: 0,
@@ -28,44 +45,156 @@ describe("local mode: the queue server's saved messages and job list", function 
       maxReceiveCount,
       visibilityTimeoutSeconds,
       region: "eu-west-1",
-      stateFile: path.join(dir, "queues.json"),
+      journalFile,
+      legacyStateFile: path.join(dir, "queues.json"),
       warn: (line) => warnings.push(line),
     });
     sqs = new SQSClient({ region: "eu-west-1", endpoint: server.url, credentials });
     return server;
   };
+  /** Receives everything visible in `url` (holding it for a minute). */
+  const receiveAll = async (url: string): Promise<Message[]> => {
+    const all: Message[] = [];
+    for (;;) {
+      const r = await sqs!.send(
+        new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 60, AttributeNames: ["All"], MessageSystemAttributeNames: ["All"], MessageAttributeNames: ["All"] }),
+      );
+      if (!r.Messages?.length) return all;
+      all.push(...r.Messages);
+    }
+  };
+  const send = async (body: string, extra: Partial<ConstructorParameters<typeof SendMessageCommand>[0]> = {}) =>
+    (await sqs!.send(new SendMessageCommand({ QueueUrl: server!.queueUrl, MessageBody: body, ...extra }))).MessageId!;
+
   beforeEach(() => {
-    dir = mkdtempSync(path.join(tmpdir(), "queue-state-"));
+    dir = mkdtempSync(path.join(tmpdir(), "queue-journal-"));
+    journalFile = path.join(dir, "queue-journal.jsonl");
     warnings.length = 0;
   });
   afterEach(async () => {
     sqs?.destroy();
+    sqs = undefined;
     await server?.close();
     server = undefined;
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("restores the saved messages once and removes the file, so a crash cannot restore them again", async () => {
+  it("puts back every message not deleted, once, with its id, body, attributes and receive count; in-flight ones visible at once", async () => {
+    await start();
+    const a = await send("with an attribute", { MessageAttributes: { origin: { DataType: "String", StringValue: "gallery" } } });
+    const b = await send("deleted before the restart");
+    const c = await send('{"prompt":"waiting"}');
+    const got = await sqs!.send(new ReceiveMessageCommand({ QueueUrl: server!.queueUrl, MaxNumberOfMessages: 2, VisibilityTimeout: 300 }));
+    assert.deepEqual(got.Messages!.map((m) => m.MessageId).sort(), [a, b].sort());
+    await sqs!.send(new DeleteMessageCommand({ QueueUrl: server!.queueUrl, ReceiptHandle: got.Messages!.find((m) => m.MessageId === b)!.ReceiptHandle }));
+
+    const second = await start(); // the first server is gone; nothing was saved at a stop
+    assert.deepEqual(second.restored, { queue: 2, dlq: 0 });
+    const back = await receiveAll(second.queueUrl);
+    assert.deepEqual(back.map((m) => [m.MessageId, m.Body]).sort(), [[a, "with an attribute"], [c, '{"prompt":"waiting"}']].sort());
+    const again = back.find((m) => m.MessageId === a)!;
+    assert.equal(again.MessageAttributes?.origin?.StringValue, "gallery");
+    assert.equal(again.Attributes?.ApproximateReceiveCount, "2", "its first delivery counts");
+    assert.equal(back.find((m) => m.MessageId === c)!.Attributes?.ApproximateReceiveCount, "1");
+    assert.deepEqual(warnings, []);
+  });
+
+  it("keeps dead letters, also the ones someone is receiving when the server goes away", async () => {
+    await start(1, 1);
+    const id = await send("fails once, then dead");
+    await sqs!.send(new ReceiveMessageCommand({ QueueUrl: server!.queueUrl, VisibilityTimeout: 1 }));
+    const dead = await waitFor("the redrive", async () => (await sqs!.send(new ReceiveMessageCommand({ QueueUrl: server!.dlqUrl, VisibilityTimeout: 300 }))).Messages, 10000);
+    assert.deepEqual(dead.map((m) => m.MessageId), [id]); // in flight in the DLQ now
+    assert.deepEqual(server!.kept(), { queue: 0, dlq: 1 });
+
+    const second = await start(1, 1);
+    assert.deepEqual(second.restored, { queue: 0, dlq: 1 });
+    assert.deepEqual((await receiveAll(second.dlqUrl)).map((m) => [m.MessageId, m.Body]), [[id, "fails once, then dead"]]);
+    assert.deepEqual(await receiveAll(second.queueUrl), []);
+  });
+
+  it("counts a delivery cut short by the stop at most maxReceiveCount − 1 times, so the message gets its last delivery", async () => {
+    await start(30, 3);
+    const id = await send("received three times");
+    for (const visibility of [0, 0, 300]) {
+      const r = await waitFor("a delivery", async () => (await sqs!.send(new ReceiveMessageCommand({ QueueUrl: server!.queueUrl, VisibilityTimeout: visibility }))).Messages);
+      assert.equal(r[0].MessageId, id);
+    }
+    const second = await start(30, 3);
+    const [back] = await receiveAll(second.queueUrl);
+    assert.equal(back.MessageId, id);
+    assert.equal(back.Attributes?.ApproximateReceiveCount, "3", "the third delivery again: the last before the DLQ");
+  });
+
+  it("skips a damaged journal line with a warning and a copy of the file, keeping every other message", async () => {
+    await start();
+    const a = await send("first");
+    const b = await send("second");
+    appendFileSync(journalFile, '{"op":"send","q":"queue","m":{"id":"cut short by a ki');
+    const second = await start();
+    assert.deepEqual(second.restored, { queue: 2, dlq: 0 });
+    assert.deepEqual((await receiveAll(second.queueUrl)).map((m) => m.MessageId).sort(), [a, b].sort());
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /1 line\(s\) of .*queue-journal\.jsonl could not be read and were skipped/);
+    const copies = readdirSync(dir).filter((f) => f.startsWith("queue-journal.jsonl.damaged-"));
+    assert.equal(copies.length, 1);
+    assert.match(readFileSync(path.join(dir, copies[0]), "utf8"), /cut short by a ki$/);
+    assert.equal(readJournal(journalFile).unreadableLines, 0, "the journal itself is clean again");
+  });
+
+  it("rewrites the journal when it grows well past the messages it holds", async () => {
+    await start();
+    for (let i = 0; i < 1000; i += 10) {
+      await sqs!.send(
+        new SendMessageBatchCommand({ QueueUrl: server!.queueUrl, Entries: Array.from({ length: 10 }, (_, n) => ({ Id: String(n), MessageBody: `m${i + n}` })) }),
+      );
+    }
+    // Receive and delete all but 10: 3 lines each (send, receive, delete).
+    for (let left = 990; left > 0; ) {
+      const r = await sqs!.send(new ReceiveMessageCommand({ QueueUrl: server!.queueUrl, MaxNumberOfMessages: Math.min(10, left), VisibilityTimeout: 300 }));
+      await sqs!.send(new DeleteMessageBatchCommand({ QueueUrl: server!.queueUrl, Entries: r.Messages!.map((m, n) => ({ Id: String(n), ReceiptHandle: m.ReceiptHandle })) }));
+      left -= r.Messages!.length;
+    }
+    // 2,990 changes; a rewrite holds at most the 1,000 messages there were, and is followed by at
+    // most 1,001 appends before the next one.
+    const lines = readFileSync(journalFile, "utf8").split("\n").filter(Boolean).length;
+    assert.ok(lines <= 2001, `${lines} lines for 2,990 changes`);
+    assert.equal(readJournal(journalFile).state.queue.size, 10);
+    assert.equal((await start()).restored.queue, 10);
+  });
+
+  it("refuses a journal another living process holds, and takes over the lock of one that died", async () => {
+    const other = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+    try {
+      writeFileSync(`${journalFile}.lock`, String(other.pid));
+      await assert.rejects(start(), new RegExp(`queue-journal\\.jsonl is in use by another local mode \\(pid ${other.pid}\\)`));
+    } finally {
+      other.kill("SIGKILL");
+      await new Promise((r) => other.once("exit", r));
+    }
+    // The same pid, now gone: a kill left the lock behind.
+    const s = await start();
+    assert.ok(await send("after the takeover"));
+    assert.equal(readFileSync(`${journalFile}.lock`, "utf8"), String(process.pid));
+    await s.close();
+    server = undefined;
+    assert.equal(existsSync(`${journalFile}.lock`), false, "a clean close releases it");
+  });
+
+  it("moves the messages of an earlier version's queues.json into the journal once, then removes the file", async () => {
     const file = path.join(dir, "queues.json");
     writeFileSync(file, JSON.stringify({ queue: [{ id: "job-1", body: "saved prompt" }], dlq: [{ id: "dead-1", body: "dead prompt" }] }));
     const first = await start();
     assert.deepEqual(first.restored, { queue: 1, dlq: 1 });
-    assert.equal(existsSync(file), false, "the file is gone once its messages are in the queue");
-    const got = await sqs!.send(new ReceiveMessageCommand({ QueueUrl: first.queueUrl, WaitTimeSeconds: 0 }));
-    assert.equal(got.Messages?.[0].MessageId, "job-1");
-    // A crash: the server goes away without saveMessages. The next start finds nothing to restore.
-    sqs!.destroy();
-    await first.close();
+    assert.equal(existsSync(file), false, "the file is gone once its messages are in the journal");
     const second = await start();
-    assert.deepEqual(second.restored, { queue: 0, dlq: 0 });
+    assert.deepEqual(second.restored, { queue: 1, dlq: 1 }, "each once, not twice");
+    assert.deepEqual((await receiveAll(second.queueUrl)).map((m) => [m.MessageId, m.Body]), [["job-1", "saved prompt"]]);
+    assert.deepEqual((await receiveAll(second.dlqUrl)).map((m) => [m.MessageId, m.Body]), [["dead-1", "dead prompt"]]);
     assert.deepEqual(warnings, []);
-    // A clean stop writes the file again, with what is queued then.
-    await sqs!.send(new SendMessageCommand({ QueueUrl: second.queueUrl, MessageBody: "queued at stop" }));
-    assert.deepEqual(await second.saveMessages(sqs!), { queue: 1, dlq: 0 });
-    assert.equal(JSON.parse(readFileSync(file, "utf8")).queue[0].body, "queued at stop");
   });
 
-  it("moves an unreadable file aside with one warning instead of treating it as empty", async () => {
+  it("moves an unreadable queues.json aside with one warning instead of treating it as empty", async () => {
     const file = path.join(dir, "queues.json");
     writeFileSync(file, "{ this is not json");
     const s = await start();
@@ -77,8 +206,6 @@ describe("local mode: the queue server's saved messages and job list", function 
     assert.match(warnings[0], new RegExp(`queues\\.json could not be read .*moved it to .*${aside[0]}`));
     // Valid JSON of the wrong shape is not a saved state either.
     writeFileSync(file, JSON.stringify({ queue: [{ body: 42 }] }));
-    sqs!.destroy();
-    await s.close();
     await start();
     assert.equal(readdirSync(dir).filter((f) => f.startsWith("queues.json.corrupt-")).length, 2);
     assert.equal(warnings.length, 2);
@@ -86,18 +213,18 @@ describe("local mode: the queue server's saved messages and job list", function 
 
   it("lists the queue's messages with their bodies: waiting, in flight, gone when deleted or dead-lettered", async () => {
     const s = await start(1, 1);
-    const a = await sqs!.send(new SendMessageCommand({ QueueUrl: s.queueUrl, MessageBody: '{"prompt":"json job"}' }));
-    const b = await sqs!.send(new SendMessageCommand({ QueueUrl: s.queueUrl, MessageBody: "plain text job" }));
+    const a = await send('{"prompt":"json job"}');
+    const b = await send("plain text job");
     await waitFor("both waiting", async () => (s.jobs().filter((j) => j.state === "waiting").length === 2 ? true : undefined));
-    assert.deepEqual(s.jobs().map((j) => [j.id, j.body]), [[a.MessageId, '{"prompt":"json job"}'], [b.MessageId, "plain text job"]]);
+    assert.deepEqual(s.jobs().map((j) => [j.id, j.body]), [[a, '{"prompt":"json job"}'], [b, "plain text job"]]);
     const got = await sqs!.send(new ReceiveMessageCommand({ QueueUrl: s.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
     assert.equal(got.Messages?.length, 2);
     assert.deepEqual(s.jobs().map((j) => [j.state, j.receiveCount]), [["in-flight", 1], ["in-flight", 1]]);
-    await sqs!.send(new DeleteMessageCommand({ QueueUrl: s.queueUrl, ReceiptHandle: got.Messages!.find((m) => m.MessageId === a.MessageId)!.ReceiptHandle }));
-    assert.deepEqual(s.jobs().map((j) => j.id), [b.MessageId]);
+    await sqs!.send(new DeleteMessageCommand({ QueueUrl: s.queueUrl, ReceiptHandle: got.Messages!.find((m) => m.MessageId === a)!.ReceiptHandle }));
+    assert.deepEqual(s.jobs().map((j) => j.id), [b]);
     // maxReceiveCount 1: when its visibility timeout ends, b moves to the DLQ and leaves the list.
     await waitFor("b dead-lettered", async () => (s.jobs().length === 0 ? true : undefined), 10000);
     const dead = await sqs!.send(new ReceiveMessageCommand({ QueueUrl: s.dlqUrl, WaitTimeSeconds: 0 }));
-    assert.equal(dead.Messages?.[0].MessageId, b.MessageId);
+    assert.equal(dead.Messages?.[0].MessageId, b);
   });
 });

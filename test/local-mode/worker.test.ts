@@ -52,7 +52,6 @@ describe("local mode: the queue worker", function () {
       batchSize,
       idlePollMs: 50,
       pollers: 1,
-      visibilityTimeoutSeconds: 1,
       log: () => undefined,
     }));
 
@@ -107,7 +106,18 @@ describe("local mode: the queue worker", function () {
     assert.equal(worker!.stats.handlerErrors, 1);
   });
 
-  it("stop() lets the batch in flight finish and hands back the records it left for redelivery", async () => {
+  /** Receives what the queue delivers again (after the visibility timeout), until `count` messages came back. */
+  async function redelivered(count: number): Promise<Array<[string, string]>> {
+    const got = new Map<string, string>();
+    await waitFor(`${count} message(s) delivered again`, async () => {
+      const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: server.queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }));
+      for (const m of r.Messages ?? []) got.set(m.MessageId!, m.Body!);
+      return got.size >= count ? true : undefined;
+    }, 10000);
+    return [...got].sort();
+  }
+
+  it("stop() lets the batch in flight finish; the record it left for redelivery stays in the queue", async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     let started = false;
@@ -124,9 +134,9 @@ describe("local mode: the queue worker", function () {
     await new Promise((r) => setImmediate(r));
     assert.equal(finished, false, "stop() waits for the batch in flight");
     release();
-    const held = await stopped;
+    await stopped;
     assert.equal(worker!.stats.failed, 1);
-    assert.deepEqual(held, [{ id: sent.MessageId, body: "in flight at shutdown" }]);
+    assert.deepEqual(await redelivered(1), [[sent.MessageId, "in flight at shutdown"]]);
   });
 
   /**
@@ -161,7 +171,7 @@ describe("local mode: the queue worker", function () {
     const logs: string[] = [];
     worker = startWorker({
       sqs: client, queueUrl: server.queueUrl, queueArn: server.queueArn, region: "eu-west-1", batchSize: 12, idlePollMs: 50, pollers: 1,
-      visibilityTimeoutSeconds: 1, log: (l) => logs.push(l),
+      log: (l) => logs.push(l),
       handler: async (event) => {
         batches.push(event.Records);
         return { batchItemFailures: [] };
@@ -178,27 +188,24 @@ describe("local mode: the queue worker", function () {
     assert.ok(logs.some((l) => /running the 10 record\(s\) already received/.test(l)), logs.join("\n"));
   });
 
-  it("hands back at stop() the records whose DeleteMessageBatch threw, and the failures of that batch", async () => {
+  it("leaves in the queue the records whose DeleteMessageBatch threw, and the failures of that batch", async () => {
     const client = failingClient("DeleteMessageBatchCommand", () => true);
     const ok = await sqs.send(new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: "done, but the delete fails" }));
     const bad = await sqs.send(new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: "reported as failed" }));
     let handled = 0;
     worker = startWorker({
       sqs: client, queueUrl: server.queueUrl, queueArn: server.queueArn, region: "eu-west-1", batchSize: 5, idlePollMs: 50, pollers: 1,
-      visibilityTimeoutSeconds: 30, log: () => undefined,
+      log: () => undefined,
       handler: async (event) => {
         handled += event.Records.length;
         return { batchItemFailures: event.Records.filter((r) => r.messageId === bad.MessageId).map((r) => ({ itemIdentifier: r.messageId })) };
       },
     });
     await waitFor("both records handled", async () => (handled >= 2 && worker!.stats.inFlight === 0 ? true : undefined));
-    const held = await worker.stop();
+    await worker.stop();
     client.destroy();
     assert.equal(worker.stats.deleted, 0);
-    assert.deepEqual(
-      held.map((m) => [m.id, m.body]).sort(),
-      [[ok.MessageId, "done, but the delete fails"], [bad.MessageId, "reported as failed"]].sort(),
-    );
+    assert.deepEqual(await redelivered(2), [[ok.MessageId, "done, but the delete fails"], [bad.MessageId, "reported as failed"]].sort());
   });
 
   it("follows ReportBatchItemFailures: an unknown or empty identifier fails the whole batch", () => {

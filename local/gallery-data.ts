@@ -1,0 +1,157 @@
+/**
+ * What the gallery page reads: one page of pictures (newest first) with their sidecars, the newest
+ * failed jobs, and the queues. Whatever the bucket holds, one answer carries at most one page of
+ * cards and clips every prompt and reason, so it stays small.
+ *
+ * S3 lists keys in name order and job ids are random, so "newest first" needs every key's
+ * LastModified: the keys are listed in full (one request per 1,000, no object read), then only the
+ * page's sidecars are read.
+ */
+import { GetObjectCommand, ListObjectsV2Command, type S3Client, type _Object } from "@aws-sdk/client-s3";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import { parseQueueBody } from "../runtime/jobs";
+import { sidecarKeyOf } from "../runtime/storage";
+import { queueDepth } from "./health";
+import type { QueuedJob } from "./queue-server";
+
+export const PAGE_SIZE = { default: 24, max: 100 } as const;
+/** Failed jobs shown below the pictures (their total is reported too). */
+const FAILURES_SHOWN = 20;
+/** Characters of a prompt or reason that one card shows; the full length is given beside it. */
+const CARD_TEXT_LIMIT = 300;
+/** Sidecars and failure records kept in memory (they never change once written). */
+const JSON_CACHE_ENTRIES = 2000;
+
+export interface GalleryDataOptions {
+  s3: S3Client;
+  sqs: SQSClient;
+  bucket: string;
+  prefix: string;
+  queueUrl: string;
+  dlqUrl: string;
+  /** The image queue's messages not deleted yet (the pending cards). */
+  jobs?: (limit: number) => QueuedJob[];
+}
+
+/** At most `limit` characters (code points) of a text, and its length when it was longer. */
+function clipped(text: unknown, limit = CARD_TEXT_LIMIT): { text?: string; length?: number } {
+  if (typeof text !== "string") return {};
+  const chars = [...text];
+  return chars.length <= limit ? { text } : { text: `${chars.slice(0, limit).join("")}…`, length: chars.length };
+}
+
+const time = (o: _Object) => o.LastModified?.getTime() ?? 0;
+/** LastModified (1 s resolution), then the key: a total order, so pages neither skip nor repeat. */
+const newestFirst = (a: _Object, b: _Object) => time(b) - time(a) || (b.Key! < a.Key! ? -1 : b.Key! > a.Key! ? 1 : 0);
+
+export function createGalleryData(opts: GalleryDataOptions) {
+  const { s3, bucket, prefix } = opts;
+  const jsonCache = new Map<string, Record<string, unknown>>();
+
+  async function readJson(key: string): Promise<Record<string, unknown> | undefined> {
+    const hit = jsonCache.get(key);
+    if (hit) {
+      jsonCache.delete(key); // re-inserted below: Map order is the eviction order
+      jsonCache.set(key, hit);
+      return hit;
+    }
+    try {
+      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const value = JSON.parse(await out.Body!.transformToString("utf8")) as Record<string, unknown>;
+      jsonCache.set(key, value);
+      if (jsonCache.size > JSON_CACHE_ENTRIES) jsonCache.delete(jsonCache.keys().next().value!);
+      return value;
+    } catch {
+      return undefined; // not written yet (the sidecar follows its picture) or unreadable
+    }
+  }
+
+  /** Every object under the prefix, following continuation tokens (local/s3rver.ts makes them work). */
+  async function listAll(): Promise<_Object[]> {
+    const objects: _Object[] = [];
+    let token: string | undefined;
+    do {
+      const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/`, ContinuationToken: token }));
+      objects.push(...(page.Contents ?? []));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return objects;
+  }
+
+  /** A page's pictures with their sidecars; within one second, the sidecar's createdAt (ms) orders them. */
+  async function withSidecars(page: _Object[]) {
+    const read = await Promise.all(page.map(async (o) => ({ o, sidecar: (await readJson(sidecarKeyOf(o.Key!))) ?? {} })));
+    const created = (x: { sidecar: Record<string, unknown> }) => Date.parse(String(x.sidecar.createdAt ?? "")) || 0;
+    return read.sort((a, b) => time(b.o) - time(a.o) || created(b) - created(a) || newestFirst(a.o, b.o));
+  }
+
+  async function failures(failed: _Object[]) {
+    return Promise.all(
+      failed.slice(0, FAILURES_SHOWN).map(async (o) => {
+        const record = (await readJson(o.Key!)) ?? {};
+        const prompt = clipped(record.prompt);
+        const reason = clipped(record.reason);
+        return {
+          key: o.Key,
+          lastModified: o.LastModified?.toISOString(),
+          prompt: prompt.text,
+          ...(prompt.length ? { promptLength: prompt.length } : {}),
+          reason: reason.text,
+          code: record.code,
+          kind: record.kind,
+          failedAt: record.failedAt,
+        };
+      }),
+    );
+  }
+
+  return {
+    /** Page `page` (from 1) of the pictures, newest first; a page past the end gives the last one. */
+    async pictures(page: number, pageSize: number) {
+      const objects = await listAll();
+      const pngs = objects.filter((o) => o.Key!.endsWith(".png")).sort(newestFirst);
+      const failed = objects.filter((o) => o.Key!.endsWith(".failed.json")).sort(newestFirst);
+      const pages = Math.max(1, Math.ceil(pngs.length / pageSize));
+      const current = Math.min(Math.max(1, page), pages);
+      const cards = await withSidecars(pngs.slice((current - 1) * pageSize, current * pageSize));
+      return {
+        bucket,
+        prefix,
+        total: pngs.length,
+        page: current,
+        pageSize,
+        pages,
+        pictures: cards.map(({ o, sidecar }) => {
+          const prompt = clipped(sidecar.prompt);
+          return {
+            key: o.Key,
+            url: `/local/object?key=${encodeURIComponent(o.Key!)}`,
+            size: o.Size,
+            lastModified: o.LastModified?.toISOString(),
+            prompt: prompt.text,
+            ...(prompt.length ? { promptLength: prompt.length } : {}),
+            source: sidecar.source,
+            jobId: sidecar.jobId,
+            seed: sidecar.seed,
+            width: sidecar.width,
+            height: sidecar.height,
+            model: sidecar.model,
+            createdAt: sidecar.createdAt,
+          };
+        }),
+        failedTotal: failed.length,
+        failures: await failures(failed),
+      };
+    },
+
+    /** Depths of both queues, and the image queue's oldest messages (at most a page) with their prompts. */
+    async queues() {
+      const [queue, dlq] = await Promise.all([queueDepth(opts.sqs, opts.queueUrl), queueDepth(opts.sqs, opts.dlqUrl)]);
+      const jobs = (opts.jobs?.(PAGE_SIZE.default) ?? []).map((j) => {
+        const prompt = clipped(parseQueueBody(j.body).input.prompt);
+        return { id: j.id, prompt: prompt.text ?? "", state: j.state, receiveCount: j.receiveCount, sentAt: new Date(j.sentAt).toISOString() };
+      });
+      return { queue, dlq, jobs };
+    },
+  };
+}

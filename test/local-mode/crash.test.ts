@@ -1,0 +1,192 @@
+/**
+ * `npm start` killed with SIGKILL — npm, the shell and node at once — while it works, twice, then
+ * started again on the same data directory: every message the queue acknowledged ends exactly once
+ * as a picture, a permanent failure record or a dead letter. Messages in flight at the kill are
+ * delivered again; dead letters survive, also the ones someone was receiving; a send cut off by
+ * the kill (no answer) ends at most once. Then a clean Ctrl-C while dead letters are being
+ * received keeps them too.
+ */
+import { strict as assert } from "node:assert";
+import { rmSync } from "node:fs";
+import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient, type Message } from "@aws-sdk/client-sqs";
+import { cleanup, freshEnv, getJson, listKeys, startLocalChild, waitFor, type LocalChild } from "./helpers";
+
+const ENV = freshEnv({
+  LOCAL_MODEL_LATENCY_MS: "50",
+  LOCAL_WORKER_POLLERS: "4",
+  LOCAL_MODEL_FAIL_WHEN_PROMPT_INCLUDES: "[blocked]=content-filter,[always-throttle]=throttle",
+  // 6 s: the shortest that leaves the 2 attempts 1 s each (see queueModelBudget in local/config.ts).
+  LOCAL_VISIBILITY_TIMEOUT_SECONDS: "6",
+  MAX_RECEIVE_COUNT: "2",
+  BEDROCK_MAX_ATTEMPTS: "2",
+});
+
+/** Every tenth prompt is refused for good, every tenth throttled until it is a dead letter. */
+const bodyOf = (n: number) => (n % 10 === 3 ? `job ${n} [blocked]` : n % 10 === 7 ? `job ${n} [always-throttle]` : `job ${n} by the sea`);
+
+interface WorkerHealth { inFlight: number; deleted: number }
+
+async function worker(local: LocalChild): Promise<WorkerHealth> {
+  const h = (await (await fetch(`${local.apiUrl}/health`)).json()) as { components: { worker: WorkerHealth } };
+  return h.components.worker;
+}
+
+/**
+ * Sends numbered prompts in batches of 10, about 60 a second, until stopped or `limit` are sent,
+ * with no SDK retries: a batch that gets no answer (the kill) is "unanswered", and its messages
+ * may or may not have been accepted.
+ */
+function startSender(local: LocalChild, from: number, limit: number) {
+  const client = new SQSClient({ region: "eu-west-1", endpoint: local.health.components.queue.endpoint, credentials: { accessKeyId: "t", secretAccessKey: "t" }, maxAttempts: 1 });
+  const acknowledged = new Map<string, string>(); // id → body
+  const unanswered = new Set<string>();
+  let next = from;
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped && next < from + limit) {
+      const bodies = Array.from({ length: 10 }, () => bodyOf(next++));
+      try {
+        const out = await client.send(new SendMessageBatchCommand({ QueueUrl: local.health.queueUrl, Entries: bodies.map((b, i) => ({ Id: String(i), MessageBody: b })) }));
+        for (const e of out.Successful ?? []) acknowledged.set(e.MessageId!, bodies[Number(e.Id)]);
+        for (const e of out.Failed ?? []) unanswered.add(bodies[Number(e.Id)]); // refused: must not end anywhere as acknowledged
+      } catch {
+        for (const b of bodies) unanswered.add(b);
+      }
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  })();
+  return {
+    acknowledged,
+    unanswered,
+    get next() {
+      return next;
+    },
+    async stop() {
+      stopped = true;
+      await loop;
+      client.destroy();
+    },
+  };
+}
+
+async function receiveAll(sqs: SQSClient, url: string, visibilityTimeout: number): Promise<Message[]> {
+  const all: Message[] = [];
+  for (;;) {
+    const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: visibilityTimeout }));
+    if (!r.Messages?.length) return all;
+    all.push(...r.Messages);
+  }
+}
+
+describe("local mode: kill -9 of the npm start process tree loses and duplicates nothing", function () {
+  this.timeout(300000);
+  const children: LocalChild[] = [];
+  const acknowledged = new Map<string, string>();
+  const unanswered = new Set<string>();
+  let deadLetterIds: string[] = [];
+  const start = async () => {
+    const child = await startLocalChild(ENV, 60000, true);
+    children.push(child);
+    return child;
+  };
+  after(async () => {
+    for (const child of children) await cleanup(child, false);
+    rmSync(ENV.LOCAL_DATA_DIR, { recursive: true, force: true });
+  });
+
+  it("accounts for every acknowledged message after two kills: pictures + failure records + DLQ, 0 lost, 0 duplicated", async () => {
+    // 1. Kill while messages are being sent, worked on and retried.
+    const first = await start();
+    const sender = startSender(first, 0, 150);
+    await waitFor("work in flight with pictures stored, while messages are being sent", async () => {
+      const w = await worker(first);
+      return sender.acknowledged.size >= 40 && w.deleted >= 5 && w.inFlight > 0 ? true : undefined;
+    }, 60000, 20);
+    await first.stop("SIGKILL");
+    await sender.stop();
+    for (const [id, body] of sender.acknowledged) acknowledged.set(id, body);
+    for (const body of sender.unanswered) unanswered.add(body);
+
+    // 2. Kill again while dead letters are being received and more work is in flight.
+    const second = await start(); 
+    assert.match(second.output(), /restored\s+[1-9]\d* queued/, "the first run's unfinished messages are back");
+    const more = startSender(second, sender.next, 60);
+    await waitFor("60 more messages", async () => (more.acknowledged.size >= 60 ? true : undefined), 60000, 20);
+    await more.stop(); 
+    for (const [id, body] of more.acknowledged) acknowledged.set(id, body);
+    for (const body of more.unanswered) unanswered.add(body);
+    const held = await waitFor("dead letters to receive", async () => {
+      const r = await second.sqs.send(new ReceiveMessageCommand({ QueueUrl: second.health.dlqUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 600 }));
+      return r.Messages?.length ? r.Messages : undefined;
+    }, 90000, 200);
+    await waitFor("work in flight", async () => ((await worker(second)).inFlight > 0 ? true : undefined), 30000, 20).catch(() => undefined);
+    await second.stop("SIGKILL");
+
+    // 3. Start again and let everything settle.
+    const third = await start(); 
+    const { bucket, prefix, dlqUrl } = third.health;
+    // Settled: nothing is left in the queue (waiting, in flight or delayed); each message was deleted or dead-lettered.
+    await waitFor("every message to leave the queue", async () => {
+      const q = (await (await fetch(`${third.apiUrl}/local/queues`)).json()) as { queue: { visible: number; inFlight: number; delayed: number } };
+      return q.queue.visible + q.queue.inFlight + q.queue.delayed === 0 ? true : undefined;
+    }, 150000, 500);
+    const keys = await listKeys(third.s3, bucket, `${prefix}/images/`);
+    const settled = { pictures: keys.filter((k) => k.endsWith(".png")), failures: keys.filter((k) => k.endsWith(".failed.json")) };
+    const dead = await receiveAll(third.sqs, dlqUrl, 600); // held now: step 4 stops while they are received
+    deadLetterIds = dead.map((m) => m.MessageId!);
+    for (const m of held) assert.ok(deadLetterIds.includes(m.MessageId!), `the dead letter received at the kill (${m.MessageId}) is back`);
+
+    const idOf = (key: string, suffix: string) => key.slice(`${prefix}/images/`.length, -suffix.length);
+    const kinds = await Promise.all(settled.failures.map(async (k) => [idOf(k, ".failed.json"), await getJson(third.s3, bucket, k)] as const));
+    const permanent = kinds.filter(([, r]) => r.kind === "permanent");
+    const transient = kinds.filter(([, r]) => r.kind === "transient");
+    const bodies = new Map<string, string>(); // id → body, from where it ended
+    const ended: string[] = [];
+    for (const key of settled.pictures) {
+      const id = idOf(key, ".png");
+      ended.push(id);
+      bodies.set(id, (await getJson(third.s3, bucket, `${prefix}/images/${id}.json`)).prompt);
+    }
+    for (const [id, record] of permanent) {
+      ended.push(id);
+      bodies.set(id, record.prompt);
+    }
+    for (const m of dead) {
+      ended.push(m.MessageId!);
+      bodies.set(m.MessageId!, m.Body!);
+    }
+
+    const lost = [...acknowledged.keys()].filter((id) => !ended.includes(id));
+    const duplicated = ended.filter((id, i) => ended.indexOf(id) !== i);
+    assert.deepEqual(lost, [], `${lost.length} lost of ${acknowledged.size} acknowledged`);
+    assert.deepEqual(duplicated, [], "no message ends in two places");
+    assert.equal(
+      settled.pictures.length + permanent.length + dead.length,
+      ended.length,
+      `pictures ${settled.pictures.length} + failure records ${permanent.length} + DLQ ${dead.length}`,
+    );
+    for (const [id, body] of acknowledged) assert.equal(bodies.get(id), body, `message ${id} ended with its own prompt`);
+    // A message beyond the acknowledged ones was sent in a batch the kill cut off: each at most once.
+    const extra = ended.filter((id) => !acknowledged.has(id)).map((id) => bodies.get(id)!);
+    assert.ok(extra.every((body) => unanswered.has(body)), `unexpected messages: ${extra.filter((b) => !unanswered.has(b))}`);
+    assert.equal(new Set(extra).size, extra.length, "a cut-off send ends at most once");
+    // Each ended where its prompt sends it, and every dead letter has its failure record.
+    for (const id of ended) {
+      const body = bodies.get(id)!;
+      const where = settled.pictures.includes(`${prefix}/images/${id}.png`) ? "picture" : deadLetterIds.includes(id) ? "dlq" : "failure record";
+      assert.equal(where, body.includes("[blocked]") ? "failure record" : body.includes("[always-throttle]") ? "dlq" : "picture", body);
+    }
+    assert.deepEqual(transient.map(([id]) => id).sort(), [...deadLetterIds].sort());
+    assert.ok(acknowledged.size >= 100 && dead.length > 0 && permanent.length > 0);
+  });
+
+  it("a clean Ctrl-C while dead letters are being received keeps them for the next start", async () => {
+    const third = children[children.length - 1];
+    assert.ok(deadLetterIds.length > 0);
+    await third.stop("SIGINT"); // the whole group, as a terminal's Ctrl-C: npm itself ends by the signal
+    assert.match(third.output(), new RegExp(`Stopped\\. 0 queued and ${deadLetterIds.length} dead-letter message\\(s\\) kept`));
+    const fourth = await start();
+    const back = await receiveAll(fourth.sqs, fourth.health.dlqUrl, 600);
+    assert.deepEqual(back.map((m) => m.MessageId).sort(), [...deadLetterIds].sort());
+  });
+});
