@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { GetObjectCommand, ListObjectsV2Command, type S3Client, type _Object } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import { parseQueueBody } from "../runtime/jobs";
+import { jobOfRecord, parseQueueBody } from "../runtime/jobs";
 import { sidecarKeyOf } from "../runtime/storage";
 import type { HttpHandler } from "../runtime/http-handler";
 import { closeServer, listen } from "./listen";
@@ -211,8 +211,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   async function queues() {
     const [queue, dlq] = await Promise.all([queueDepth(sqs, opts.queueUrl), queueDepth(sqs, opts.dlqUrl)]);
     const jobs = (opts.jobs?.(100) ?? []).map((j) => {
-      const prompt = parseQueueBody(j.body).input.prompt;
-      return { id: j.id, prompt: typeof prompt === "string" ? prompt : "", state: j.state, receiveCount: j.receiveCount, sentAt: new Date(j.sentAt).toISOString() };
+      // Listed by job id (a POST /images job carries its own in the body), as GET /images/{id} knows it.
+      const { jobId, input } = jobOfRecord(parseQueueBody(j.body).input, j.id);
+      const prompt = input.prompt;
+      return { id: jobId, prompt: typeof prompt === "string" ? prompt : "", state: j.state, receiveCount: j.receiveCount, sentAt: new Date(j.sentAt).toISOString() };
     });
     return { queue, dlq, jobs };
   }
