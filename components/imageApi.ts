@@ -7,7 +7,7 @@ import type { BucketPrefixAccess } from "./bucketPrefixAccess";
 import { INFRA_DEFAULTS } from "./defaults";
 import { HandlerFunction } from "./handlerFunction";
 import type { PolicyStatement } from "./policy";
-import { modelCallBudget } from "../runtime/config";
+import { apiModelBudget } from "../runtime/config";
 import { FoundationModel, invokeModelStatement, storageAndModelEnvironment } from "./wiring";
 
 /** Arguments of {@link ImageApi}. */
@@ -53,8 +53,6 @@ export interface ImageApiArgs {
 
 /** The HTTP API's own integration limit. */
 const HTTP_API_MAX_INTEGRATION_MS = 30000;
-/** Model attempts inside one API request: one retry of a throttled call, and it must still fit. */
-const API_MODEL_ATTEMPTS = 2;
 
 /** One API route and what its function may do beyond the common environment. */
 interface RouteSpec {
@@ -110,7 +108,7 @@ export class ImageApi extends pulumi.ComponentResource {
           ...urlExpiry,
           // The runtime's default (3 attempts of 60 s) outlasts any API request: answer 503 with
           // Retry-After in time instead of being cut off by the function timeout.
-          ...modelCallBudget(timeoutSeconds, API_MODEL_ATTEMPTS),
+          ...apiModelBudget(timeoutSeconds),
         },
       },
       {
@@ -119,7 +117,8 @@ export class ImageApi extends pulumi.ComponentResource {
         path: "/images",
         description: "POST /images: queues a picture job (runtime HTTP handler)",
         statements: [{ Sid: "SendToImageQueue", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: args.queue.arn }],
-        policyArns: {},
+        // The job's marker, written before the message is sent and taken back if SQS refuses it.
+        policyArns: { "job-markers": args.storage.jobMarkerPolicy.arn },
         environment: { [ENV.queueUrl]: args.queue.url },
       },
       {

@@ -111,7 +111,8 @@ export class ImageQueue extends pulumi.ComponentResource {
           Resource: this.queue.arn,
         },
       ],
-      policyArns: { "write-pictures": args.storage.writePolicy.arn },
+      // Pictures and failure records, and the job markers it writes on each delivery and removes when a job ends.
+      policyArns: { "write-pictures": args.storage.writePolicy.arn, "job-markers": args.storage.jobMarkerPolicy.arn },
       timeoutSeconds,
       memorySizeMb: args.memorySizeMb ?? INFRA_DEFAULTS.workerMemoryMb,
       logRetentionDays: args.logRetentionDays,

@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { DEFAULTS, ENV } from "../runtime/defaults";
-import { modelCallBudget, normalizePrefix, type Env } from "../runtime/config";
+import { apiModelBudget, modelCallBudget, normalizePrefix, type Env } from "../runtime/config";
 
 /** Environment variables read by the local mode itself (the handler variables are in `ENV`). */
 export const LOCAL_ENV = {
@@ -87,7 +87,11 @@ export interface LocalConfig {
    * one batch ends before the record's visibility timeout runs out (see `queueModelBudget`).
    */
   queueModelBudget: Record<string, string>;
-  /** BEDROCK_MAX_ATTEMPTS / BEDROCK_TIMEOUT_MS given in the environment, for the API's handler. */
+  /**
+   * BEDROCK_MAX_ATTEMPTS / BEDROCK_TIMEOUT_MS for the API's handler: the deployed API functions'
+   * budget for the stack's apiTimeoutSeconds (runtime/config.ts apiModelBudget), or what the
+   * environment gives.
+   */
   apiModelSettings: Record<string, string>;
   localModel: {
     latencyMs: number;
@@ -222,6 +226,23 @@ function queueModelBudget(
   return budget;
 }
 
+/**
+ * The API handler's model-call budget: the same as the deployed API functions get for the stack's
+ * apiTimeoutSeconds, so a hung model answers 503 locally when it would on AWS. Variables set in
+ * the environment win, as for the queue handler.
+ */
+function apiModelSettings(env: Env, stack: StackConfig): Record<string, string> {
+  const timeoutSeconds = number(required(setting(env, undefined, stack, "apiTimeoutSeconds"), "apiTimeoutSeconds"), 1, 900)!;
+  let budget: Record<string, string>;
+  try {
+    budget = apiModelBudget(timeoutSeconds);
+  } catch (err) {
+    throw new LocalConfigError(`apiTimeoutSeconds in ${stack.origins.apiTimeoutSeconds ?? "Pulumi.dev.yaml"}: ${(err as Error).message}`);
+  }
+  const given = [ENV.bedrockTimeoutMs, ENV.bedrockMaxAttempts].flatMap((name) => (env[name]?.trim() ? [[name, env[name]!.trim()]] : []));
+  return { ...budget, ...Object.fromEntries(given) };
+}
+
 /** Builds the local configuration from the dev stack file and the environment. */
 export function loadLocalConfig(env: Env = process.env, root = path.resolve(__dirname, "..")): LocalConfig {
   const stack = readStackConfig(root, "dev");
@@ -268,9 +289,7 @@ export function loadLocalConfig(env: Env = process.env, root = path.resolve(__di
     workerConcurrency,
     urlExpirySeconds: number(setting(env, ENV.urlExpirySeconds, stack, "urlExpirySeconds"), 1, 604800),
     queueModelBudget: queueModelBudget(env, { visibilityTimeoutSeconds, workerTimeoutSeconds, batchSize, workerConcurrency }),
-    apiModelSettings: Object.fromEntries(
-      [ENV.bedrockTimeoutMs, ENV.bedrockMaxAttempts].flatMap((name) => (env[name]?.trim() ? [[name, env[name]!.trim()]] : [])),
-    ),
+    apiModelSettings: apiModelSettings(env, stack),
     localModel: {
       latencyMs: number(setting(env, LOCAL_ENV.modelLatency), 0, 600000) ?? 0,
       transient: number(setting(env, LOCAL_ENV.transientFailureRate), 0, 1, false) ?? 0,

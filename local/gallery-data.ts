@@ -9,7 +9,7 @@
  */
 import { GetObjectCommand, ListObjectsV2Command, type S3Client, type _Object } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import { parseQueueBody } from "../runtime/jobs";
+import { jobOfRecord, parseQueueBody } from "../runtime/jobs";
 import { sidecarKeyOf } from "../runtime/storage";
 import { queueDepth } from "./health";
 import type { QueuedJob } from "./queue-server";
@@ -148,8 +148,10 @@ export function createGalleryData(opts: GalleryDataOptions) {
     async queues() {
       const [queue, dlq] = await Promise.all([queueDepth(opts.sqs, opts.queueUrl), queueDepth(opts.sqs, opts.dlqUrl)]);
       const jobs = (opts.jobs?.(PAGE_SIZE.default) ?? []).map((j) => {
-        const prompt = clipped(parseQueueBody(j.body).input.prompt);
-        return { id: j.id, prompt: prompt.text ?? "", state: j.state, receiveCount: j.receiveCount, sentAt: new Date(j.sentAt).toISOString() };
+        // Listed by job id (a POST /images job carries its own in the body), as GET /images/{id} knows it.
+        const { jobId, input } = jobOfRecord(parseQueueBody(j.body).input, j.id);
+        const prompt = clipped(input.prompt);
+        return { id: jobId, prompt: prompt.text ?? "", state: j.state, receiveCount: j.receiveCount, sentAt: new Date(j.sentAt).toISOString() };
       });
       return { queue, dlq, jobs };
     },

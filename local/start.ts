@@ -110,7 +110,7 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
       ...config.apiModelSettings,
     };
     // The queue handler's model calls must end before its records' visibility timeout (see
-    // queueModelBudget in local/config.ts); the API has no such limit locally.
+    // queueModelBudget in local/config.ts); the API's carry the deployed API's budget (apiModelSettings).
     const queueHandlerEnv = { ...handlerEnv, ...config.queueModelBudget };
     readConfig(handlerEnv); // fail now, with the variable's name, rather than on the first request
     readConfig(queueHandlerEnv);

@@ -59,7 +59,7 @@ export function decodeModelAnswer(adapter: ModelAdapter, raw: Uint8Array, params
     parsed = adapter.parseResponse(JSON.parse(Buffer.from(raw).toString("utf8")));
   } catch (err) {
     if (err instanceof GenerationError) throw err;
-    throw new GenerationError("transient", "bad-response", `model answered with an unreadable body: ${(err as Error).message}`);
+    throw new GenerationError("transient", "bad-response", "the model answered with an unreadable body", { cause: err });
   }
   if (parsed.images.length !== 1) {
     throw new GenerationError("transient", "bad-response", `model returned ${parsed.images.length} images, expected 1`);
@@ -98,7 +98,12 @@ export function createImageGenerator(config: BedrockSettings): ImageGenerator {
         );
         body = answer.body ?? new Uint8Array();
       } catch (err) {
-        throw classifyBedrockError(err, { modelId: config.modelId, region: config.bedrockRegion });
+        throw classifyBedrockError(err, {
+          modelId: config.modelId,
+          region: config.bedrockRegion,
+          timeoutMs: config.bedrockTimeoutMs,
+          attempts: config.bedrockMaxAttempts,
+        });
       }
       const image = decodeModelAnswer(adapter, body, params);
       return { ...image, params, modelId: config.modelId, latencyMs: Date.now() - started };

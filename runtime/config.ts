@@ -83,6 +83,15 @@ export function modelCallBudget(timeoutSeconds: number, attempts: number, rounds
   };
 }
 
+/**
+ * The API's model-call budget for a given function timeout: DEFAULTS.apiModelAttempts tries that
+ * all end before it, so a hung model answers 503 in time. The deployed API functions and the local
+ * API (`npm start`) both take it from here.
+ */
+export function apiModelBudget(timeoutSeconds: number): Record<string, string> {
+  return modelCallBudget(timeoutSeconds, DEFAULTS.apiModelAttempts);
+}
+
 /** Reads and validates the configuration; throws ConfigError naming the variable at fault. */
 export function readConfig(env: Env = process.env): RuntimeConfig {
   const bucket = required(env, ENV.bucket);

@@ -20,6 +20,8 @@ export const DEFAULTS = {
   maxWorkerConcurrency: 50,
   /** Attempts the SDK makes per InvokeModel call (1 call + 2 retries) before giving up. */
   bedrockMaxAttempts: 3,
+  /** Attempts of the API's own model call (one retry of a throttled call), which must fit in one API request. */
+  apiModelAttempts: 2,
   /** Per-attempt wait for the model's answer. */
   bedrockTimeoutMs: 60000,
   /**
@@ -37,6 +39,11 @@ export const DEFAULTS = {
   apiDefaultImageSize: 512,
   /** Titan's prompt limit in characters (each model family has its own, in runtime/models). */
   maxPromptLength: 512,
+  /**
+   * Characters (code points) of a prompt or message body that failure records and sidecars keep,
+   * beside the full length: a hostile 256 KB message must not become a 256 KB record.
+   */
+  recordTextLimit: 2000,
   /** Largest HTTP request body accepted, in bytes (after base64 decoding). */
   maxBodyBytes: 16384,
   /** Image quality sent to the model ("standard" | "premium"); the original used "standard". */

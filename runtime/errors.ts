@@ -56,6 +56,9 @@ export class ConfigError extends Error {
 export interface ModelRef {
   modelId: string;
   region: string;
+  /** The per-try wait and the tries allowed, so a call that ran out of time says how long it waited. */
+  timeoutMs?: number;
+  attempts?: number;
 }
 
 /** Bedrock exception names (x-amzn-ErrorType) whose cause is the request itself. */
@@ -113,35 +116,65 @@ function throttledMessage(model: ModelRef | undefined): string {
   return `${which} is throttling calls; retry later (if it lasts, raise the account's Bedrock quota for it or lower the stack's workerConcurrency)`;
 }
 
+/** Client-side ends of a wait (the SDK's request timeout, an abort, a socket timeout), not the model's own. */
+const WAITED_TOO_LONG = ["TimeoutError", "AbortError", "RequestTimeout"];
+
+/** "8.6 s", "60 s". */
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))} s`;
+}
+
+function tries(n: number | undefined): string {
+  return n === undefined ? "" : `, ${n} ${n === 1 ? "try" : "tries"}`;
+}
+
+/**
+ * What the caller reads about a failure that may go away by itself, in our words: the model, how
+ * long we waited and how often we tried. What the service or the SDK said stays in `cause`.
+ */
+function transientMessage(code: FailureCode, name: string, status: number | undefined, model: ModelRef | undefined, attempts: number | undefined): string {
+  const which = model ? `the model ${model.modelId}` : "the model";
+  if (code === "timeout") {
+    if (WAITED_TOO_LONG.includes(name) && model?.timeoutMs !== undefined) return `${which} did not answer within ${seconds(model.timeoutMs)}${tries(attempts)}`;
+    return WAITED_TOO_LONG.includes(name) ? `${which} did not answer in time${tries(attempts)}` : `${which} timed out while drawing the picture${tries(attempts)}`;
+  }
+  if (code === "model-not-ready") return `${which} was not ready to take calls${tries(attempts)}`;
+  return `the Bedrock service did not answer usefully${status ? ` (HTTP ${status})` : " (no connection)"}${tries(attempts)}`;
+}
+
 /**
  * Classifies whatever an InvokeModel call threw (SDK service exception, network error, ours).
- * `model` names the model in the messages meant for the operator.
+ * `model` names the model in the messages meant for the operator. Every message is ours; the
+ * thrown error is kept as `cause`, so the log still shows what the service said (logMessage).
  */
 export function classifyBedrockError(err: unknown, model?: ModelRef): GenerationError {
   if (err instanceof GenerationError) return err;
-  const e = (err ?? {}) as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+  const e = (err ?? {}) as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number; attempts?: number } };
   const name = e.name ?? "Error";
   const message = e.message || name;
   const status = e.$metadata?.httpStatusCode;
-  const operator = (code: FailureCode) => new GenerationError("operator", code, operatorMessage(code, model), { cause: err });
+  const attempts = e.$metadata?.attempts ?? model?.attempts;
+  const ours = (kind: FailureKind, code: FailureCode, text: string) => new GenerationError(kind, code, text, { cause: err });
+  const operator = (code: FailureCode) => ours("operator", code, operatorMessage(code, model));
+  const transient = (code: FailureCode) => ours("transient", code, transientMessage(code, name, status, model, attempts));
   if (name === "ValidationException" && CONTENT_FILTER.test(message)) {
-    return new GenerationError("permanent", "content-filtered", message, { cause: err });
+    return ours("permanent", "content-filtered", "the model's content filter refused the prompt or the picture");
   }
   if (name === "ValidationException" && NOT_ALLOWED.test(message)) return operator("access-denied");
   if (name === "ResourceNotFoundException" && END_OF_LIFE.test(message)) return operator("model-retired");
   if (OPERATOR_BEDROCK[name]) return operator(OPERATOR_BEDROCK[name]);
-  if (PERMANENT_BEDROCK[name]) return new GenerationError("permanent", PERMANENT_BEDROCK[name], message, { cause: err });
+  if (PERMANENT_BEDROCK[name]) return ours("permanent", PERMANENT_BEDROCK[name], "the model refused the request as invalid; check the prompt and its parameters");
   if (TRANSIENT_BEDROCK[name] === "throttled" || (status === 429 && !TRANSIENT_BEDROCK[name])) {
-    return new GenerationError("transient", "throttled", throttledMessage(model), { cause: err });
+    return ours("transient", "throttled", throttledMessage(model));
   }
-  if (TRANSIENT_BEDROCK[name]) return new GenerationError("transient", TRANSIENT_BEDROCK[name], message, { cause: err });
-  if (e.code === "ETIMEDOUT") return new GenerationError("transient", "timeout", message, { cause: err });
+  if (TRANSIENT_BEDROCK[name]) return transient(TRANSIENT_BEDROCK[name]);
+  if (e.code === "ETIMEDOUT") return transient("timeout");
   if (status === 403) return operator("access-denied");
   if (status !== undefined && status >= 400 && status < 500) {
-    return new GenerationError("permanent", "invalid-request", message, { cause: err });
+    return ours("permanent", "invalid-request", `the Bedrock service refused the request (HTTP ${status}); check the prompt and its parameters`);
   }
   // 5xx, connection resets, DNS failures, anything without a status: worth another try.
-  return new GenerationError("transient", "service-unavailable", message, { cause: err });
+  return transient("service-unavailable");
 }
 
 /** The message for a log line: ours, plus what the service said when we replaced its words. */
@@ -150,9 +183,16 @@ export function logMessage(err: GenerationError): string {
   return typeof cause === "string" && cause && !err.message.includes(cause) ? `${err.message} (${cause})` : err.message;
 }
 
-/** Any failure outside the model call (S3, SQS, a bug) becomes a transient internal failure. */
+/** What the caller reads when a step outside the model call failed; the service's words stay in `cause`. */
+const STEP_FAILED: Partial<Record<FailureCode, string>> = {
+  "storage-failed": "the object store (S3) did not complete the request",
+  "queue-failed": "the queue (SQS) did not take the job",
+};
+
+/** Any failure outside the model call (S3, SQS, a bug) becomes a transient failure, described in our words. */
 export function asGenerationError(err: unknown, code: FailureCode = "internal"): GenerationError {
   if (err instanceof GenerationError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new GenerationError("transient", code, message, { cause: err });
+  const status = (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  const message = `${STEP_FAILED[code] ?? "an internal error stopped the job"}${status ? ` (HTTP ${status})` : ""}`;
+  return new GenerationError("transient", code, message, { cause: err instanceof Error ? err : new Error(String(err)) });
 }

@@ -5,18 +5,21 @@
  *                      (or a text/plain body that is the prompt) → 201 {key, s3Uri, url, seed, model, width, height}
  *   POST /images       same body → SQS job → 202 {id, key, statusUrl, seed}
  *   GET  /images/{id}  → 200 {status: "done", url} | 202 {status: "pending"} | 200 {status: "failed", reason, redrivable}
+ *                      | 404 {code: "unknown-job"}
  *
  * Every answer is JSON. Errors are {"error": "<message>", "code": "<code>"}; never a stack trace.
  */
+import { randomUUID } from "node:crypto";
 import { SQSClient, SendMessageCommand, type SQSClientConfig } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult } from "aws-lambda";
 import { clientRegion, type Env } from "./config";
 import { DEFAULTS } from "./defaults";
 import { asGenerationError, GenerationError, logMessage, type FailureCode } from "./errors";
-import { JOB_ID_PATTERN, validateImageRequest } from "./jobs";
+import { JOB_ID_FIELD, JOB_ID_PATTERN, validateImageRequest } from "./jobs";
 import type { ImageParams } from "./models";
 import { generateAndStore, setupHandler, type HandlerOptions, type Services } from "./pipeline";
 import type { MetricValues } from "./metrics";
+import { codePointLength } from "./text";
 
 export type HttpEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
 export type HttpHandler = (event: HttpEvent) => Promise<APIGatewayProxyResult>;
@@ -83,7 +86,7 @@ function normalize(event: HttpEvent): Request {
  */
 function readBody(req: Request): unknown {
   if (req.body.length > DEFAULTS.maxBodyBytes) {
-    throw new HttpError(400, "invalid-request", `request body is ${req.body.length} bytes; the limit is ${DEFAULTS.maxBodyBytes} bytes`);
+    throw new HttpError(413, "payload-too-large", `request body is ${req.body.length} bytes; the limit is ${DEFAULTS.maxBodyBytes} bytes`);
   }
   const text = req.body.toString("utf8");
   const type = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
@@ -102,7 +105,6 @@ function readBody(req: Request): unknown {
 
 const UNAVAILABLE: Partial<Record<FailureCode, string>> = {
   "model-not-ready": "the image model is starting; retry later",
-  timeout: "the image model did not answer in time; retry later",
   "bad-response": "the image model returned an unusable answer; retry later",
   "inference-error": "the image model failed to finish the picture; retry later",
   "storage-failed": "the picture could not be stored; retry later",
@@ -118,7 +120,8 @@ function failureResponse(err: GenerationError): APIGatewayProxyResult {
   if (err.kind === "operator") return errorResponse(502, err.code, err.message);
   if (err.kind === "transient") {
     if (err.code === "internal") return errorResponse(500, "internal", "internal error");
-    const message = err.code === "throttled" ? err.message : UNAVAILABLE[err.code] ?? "the image model is unavailable; retry later";
+    // A timeout says how long we waited and how often we tried ("… did not answer within 12.5 s, 2 tries").
+    const message = err.code === "throttled" ? err.message : err.code === "timeout" ? `${err.message}; retry later` : UNAVAILABLE[err.code] ?? "the image model is unavailable; retry later";
     return errorResponse(503, err.code, message, { "retry-after": String(DEFAULTS.retryAfterSeconds) });
   }
   if (err.code === "invalid-request") return errorResponse(400, err.code, err.message);
@@ -138,7 +141,7 @@ export function createHttpHandler(env: Env = process.env, options: HandlerOption
   function validated(req: Request, s: Services, log: LogContext): ImageParams {
     const input = readBody(req);
     const prompt = (input as { prompt?: unknown } | null)?.prompt;
-    if (typeof prompt === "string") log.promptLength = prompt.length;
+    if (typeof prompt === "string") log.promptLength = codePointLength(prompt);
     const checked = validateImageRequest(input, s.generator.adapter, {
       defaultSize: DEFAULTS.apiDefaultImageSize,
       maxSide: DEFAULTS.apiImageSize,
@@ -159,18 +162,30 @@ export function createHttpHandler(env: Env = process.env, options: HandlerOption
     };
   }
 
+  /**
+   * The job gets its own id, written as its marker before the message is sent, so it is "pending"
+   * from the moment the caller hears of it. The id travels in the body (`jobId`), which a DLQ
+   * redrive keeps while SQS gives the message a new id. When SQS refuses the message, the marker
+   * is taken back (the caller gets 503 and never learns the id).
+   */
   async function enqueue(req: Request, s: Services, log: LogContext): Promise<RouteResult> {
     if (!sqs || !s.config.queueUrl) throw new Error("QUEUE_URL is not configured; POST /images is unavailable");
     const params = validated(req, s, log);
-    let id: string | undefined;
+    const id = randomUUID();
+    log.jobId = id;
+    await s.store.markPending(id, "api");
+    let messageId: string | undefined;
     try {
-      id = (await sqs.send(new SendMessageCommand({ QueueUrl: s.config.queueUrl, MessageBody: JSON.stringify(params) }))).MessageId;
+      const body = { ...params, [JOB_ID_FIELD]: id };
+      messageId = (await sqs.send(new SendMessageCommand({ QueueUrl: s.config.queueUrl, MessageBody: JSON.stringify(body) }))).MessageId;
     } catch (err) {
+      await s.store.clearPending(id).catch((cleanup: unknown) => {
+        log.markerLeft = logMessage(asGenerationError(cleanup, "storage-failed"));
+      });
       throw asGenerationError(err, "queue-failed");
     }
-    if (!id) throw new GenerationError("transient", "queue-failed", "SendMessage returned no MessageId");
     const key = s.store.jobImageKey(id);
-    Object.assign(log, { messageId: id, key });
+    Object.assign(log, { messageId, key });
     return { response: json(202, { id, key, statusUrl: `${req.basePath}/images/${id}`, seed: params.seed }) };
   }
 
@@ -178,6 +193,7 @@ export function createHttpHandler(env: Env = process.env, options: HandlerOption
     if (!JOB_ID_PATTERN.test(id)) throw new HttpError(400, "invalid-request", "image id must be 1-128 letters, digits, '-' or '_'");
     const job = await s.store.jobStatus(id);
     log.jobStatus = job.status;
+    if (job.status === "unknown") throw new HttpError(404, "unknown-job", `no job with id ${id}: it was never submitted, or its message has not reached the worker yet`);
     if (job.status === "done") {
       log.key = job.key;
       return { response: json(200, { id, status: "done", key: job.key, url: await s.store.presignGet(job.key) }) };

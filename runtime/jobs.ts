@@ -5,6 +5,7 @@
 import { createHash, randomInt } from "node:crypto";
 import { DEFAULTS } from "./defaults";
 import type { AspectRatioSizing, ImageParams, ModelAdapter, PixelSizing } from "./models";
+import { codePointLength } from "./text";
 
 export type Validation = { ok: true; params: ImageParams } | { ok: false; message: string };
 
@@ -57,8 +58,9 @@ function checkText(value: unknown, field: string, min: number, max: number, requ
   if (typeof value !== "string") return { error: `"${field}" must be a string` };
   const text = value.trim();
   if (!text) return { error: `"${field}" must not be blank` };
-  if (text.length < min) return { error: `"${field}" must be at least ${min} characters` };
-  if (text.length > max) return { error: `"${field}" must be at most ${max} characters (got ${text.length})` };
+  const length = codePointLength(text);
+  if (length < min) return { error: `"${field}" must be at least ${min} characters` };
+  if (length > max) return { error: `"${field}" must be at most ${max} characters (got ${length})` };
   return text;
 }
 
@@ -174,3 +176,35 @@ export function parseQueueBody(body: string | undefined): { input: Record<string
 
 /** Ids that may appear in keys and URLs: SQS message ids (UUIDs) and similar, never a path. */
 export const JOB_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+
+/**
+ * The field of a JSON queue body that names its job. POST /images puts it there: SQS gives a
+ * message a new MessageId when it is moved out of the dead-letter queue ("All redriven messages
+ * are considered new messages with a new messageID",
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-configure-dead-letter-queue-redrive.html),
+ * while the body is what every move keeps — a redrive, and tools that re-send only the body.
+ */
+export const JOB_ID_FIELD = "jobId";
+
+/** A queue body's job: its id, the request without the id, and what is wrong with a carried id. */
+export interface QueueJob {
+  jobId: string;
+  input: Record<string, unknown>;
+  /** Set when the body carries a `jobId` that is not a usable id (the job then goes by its message id). */
+  error?: string;
+}
+
+/**
+ * The job of a queue record: the body's `jobId` (POST /images) or, for messages that other
+ * senders put straight into the queue (plain-text prompts), the message id; such a message that
+ * is redriven from the DLQ becomes a new job under its new message id. The request comes back
+ * without the `jobId` field; a `jobId` that is not a usable id is an error of the message.
+ */
+export function jobOfRecord(input: Record<string, unknown>, messageId: string): QueueJob {
+  if (!(JOB_ID_FIELD in input)) return { jobId: messageId, input };
+  const { [JOB_ID_FIELD]: carried, ...request } = input;
+  if (typeof carried !== "string" || !JOB_ID_PATTERN.test(carried)) {
+    return { jobId: messageId, input: request, error: `"${JOB_ID_FIELD}" must be 1-128 letters, digits, '-' or '_'` };
+  }
+  return { jobId: carried, input: request };
+}

@@ -1,12 +1,16 @@
 /**
- * SQS worker: every record of a batch becomes one picture at <prefix>/images/<messageId>.png.
+ * SQS worker: every record of a batch becomes one picture at <prefix>/images/<jobId>.png, where
+ * the job id is the `jobId` of a JSON body (set by POST /images, kept by a DLQ redrive) or, for
+ * messages other senders put straight into the queue, the message id.
  *
+ * - Each delivery first writes the job's marker (<jobId>.queued.json), so GET /images/{id} knows a
+ *   job from the moment the worker sees it; the marker is removed once the job ends.
  * - Records run concurrently, at most WORKER_CONCURRENCY at a time (the original looped one by one).
  * - Returns {batchItemFailures} with the records that failed transiently or through the operator's
  *   configuration (retired model, no access), so SQS redelivers exactly those and the DLQ keeps
  *   them intact after maxReceiveCount. Needs ReportBatchItemFailures on the event source mapping.
  * - Only a failure of the prompt itself (validation, content filter) is acknowledged, after
- *   writing <prefix>/images/<messageId>.failed.json, which GET /images/{id} reports. Any other
+ *   writing <prefix>/images/<jobId>.failed.json, which GET /images/{id} reports. Any other
  *   failure on the last delivery (MAX_RECEIVE_COUNT) writes that record too, saying the job can
  *   be redriven from the DLQ, and still goes there.
  * - Never throws: whatever goes wrong becomes a transient failure of that record.
@@ -16,9 +20,10 @@ import type { Env } from "./config";
 import { DEFAULTS } from "./defaults";
 import { asGenerationError, GenerationError, logMessage } from "./errors";
 import { mapWithConcurrency } from "./concurrency";
-import { JOB_ID_PATTERN, parseQueueBody, seedFromJobId, validateImageRequest } from "./jobs";
+import { JOB_ID_PATTERN, jobOfRecord, parseQueueBody, seedFromJobId, validateImageRequest } from "./jobs";
 import type { Logger } from "./log";
 import { generateAndStore, setupHandler, type HandlerOptions, type Services } from "./pipeline";
+import { codePointLength } from "./text";
 
 export type QueueHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
 
@@ -27,18 +32,46 @@ type RecordOutcome = "stored" | "failed-permanent" | "failed-transient" | "faile
 /** Records SQS must deliver again (and finally move to the DLQ). */
 const KEPT: readonly RecordOutcome[] = ["failed-transient", "failed-operator"];
 
+/** Removes the job's marker once it ended; a marker left behind is outranked anyway (storage.ts jobStatus), so only noted. */
+async function clearMarker(store: Services["store"], jobId: string): Promise<Record<string, string>> {
+  try {
+    await store.clearPending(jobId);
+    return {};
+  } catch (err) {
+    return { markerLeft: logMessage(asGenerationError(err, "storage-failed")) };
+  }
+}
+
+/** What the failure record says to whoever asks GET /images/{id}: our words, and what to do next. */
+function failureReason(failure: GenerationError, redrivable: boolean, deliveries: number | undefined, carriesJobId: boolean): string {
+  if (!redrivable) return failure.message;
+  const newId = carriesJobId ? "" : "; SQS gives it a new message id then, and its picture is stored under that id";
+  return `gave up after ${deliveries} ${deliveries === 1 ? "delivery" : "deliveries"}: ${failure.message}. The job is kept in the dead-letter queue; redrive it once the cause is fixed (aws sqs start-message-move-task --source-arn <dead-letter queue ARN>)${newId}`;
+}
+
 async function processRecord(services: Services, logger: Logger, record: SQSRecord): Promise<RecordOutcome> {
   const { config, generator, store } = services;
   const started = Date.now();
-  const jobId = record.messageId;
-  const { input, format } = parseQueueBody(record.body);
-  const promptLength = typeof input.prompt === "string" ? input.prompt.length : undefined;
-  const base = { msg: "record", messageId: jobId, format, promptLength, model: config.modelId };
+  const { input: body, format } = parseQueueBody(record.body);
+  const { jobId, input, error: badJobId } = jobOfRecord(body, record.messageId);
+  const prompt = typeof input.prompt === "string" ? input.prompt : undefined;
+  const base = {
+    msg: "record",
+    messageId: record.messageId,
+    ...(jobId !== record.messageId ? { jobId } : {}),
+    format,
+    promptLength: prompt === undefined ? undefined : codePointLength(prompt),
+    model: config.modelId,
+  };
   try {
     if (typeof jobId !== "string" || !JOB_ID_PATTERN.test(jobId)) {
       // Cannot happen with real SQS ids; without a usable id there is no key to write to.
       throw new GenerationError("transient", "internal", "record has no usable messageId");
     }
+    // From the first time the worker sees a job, GET /images/{id} knows it: sent by POST /images
+    // or straight to the queue by another sender, waiting for a retry, or redriven from the DLQ.
+    await store.markPending(jobId, "worker");
+    if (badJobId) throw new GenerationError("permanent", "invalid-request", badJobId);
     const checked = validateImageRequest(input, generator.adapter, {
       defaultSize: DEFAULTS.queueImageSize,
       maxSide: DEFAULTS.apiImageSize,
@@ -47,8 +80,9 @@ async function processRecord(services: Services, logger: Logger, record: SQSReco
     });
     if (!checked.ok) throw new GenerationError("permanent", "invalid-request", checked.message);
     const { image, stored } = await generateAndStore(services, checked.params, store.jobImageKey(jobId), "queue", jobId);
+    const markerLeft = await clearMarker(store, jobId);
     logger.write(
-      { ...base, outcome: "stored", key: stored.key, seed: image.seed, latencyMs: Date.now() - started, generationMs: image.latencyMs },
+      { ...base, outcome: "stored", key: stored.key, seed: image.seed, latencyMs: Date.now() - started, generationMs: image.latencyMs, ...markerLeft },
       { generationLatencyMs: image.latencyMs, imagesGenerated: 1 },
     );
     return "stored";
@@ -63,28 +97,27 @@ async function processRecord(services: Services, logger: Logger, record: SQSReco
     // A failure of the prompt, or any other on the last delivery before the DLQ: record why, so
     // GET /images/{id} answers "failed" instead of "pending" forever.
     const redrivable = failure.kind !== "permanent";
-    const reason = redrivable
-      ? `gave up after ${config.maxReceiveCount} deliveries: ${failure.message}. The job is kept in the dead-letter queue; redrive it once the cause is fixed (aws sqs start-message-move-task --source-arn <dead-letter queue ARN>)`
-      : failure.message;
     try {
       const key = await store.saveFailure({
         jobId,
-        reason,
+        reason: failureReason(failure, redrivable, config.maxReceiveCount, jobId !== record.messageId),
         kind: failure.kind,
         code: failure.code,
         redrivable,
-        ...(typeof input.prompt === "string" ? { prompt: input.prompt } : {}),
+        // The prompt, or for a message without one the body it carried (both kept short by the store).
+        ...(prompt !== undefined ? { prompt } : { body: record.body ?? "" }),
         model: config.modelId,
         failedAt: new Date().toISOString(),
       });
+      const markerLeft = await clearMarker(store, jobId);
       // Anything but a prompt's fault still goes back to SQS, which moves it to the DLQ for a later redrive.
       const outcome: RecordOutcome = redrivable ? kept : "failed-permanent";
-      logger.write({ level: "warn", ...fields, outcome, key, latencyMs: Date.now() - started }, { failureKind: failure.kind });
+      logger.write({ level: "warn", ...fields, outcome, key, latencyMs: Date.now() - started, ...markerLeft }, { failureKind: failure.kind });
       return outcome;
     } catch (storeErr) {
       // Without the failure record nobody could learn what happened: let SQS try again.
       logger.write(
-        { level: "error", ...fields, outcome: "failed-transient", error: `${fields.error}; failure record not written: ${asGenerationError(storeErr).message}`, latencyMs: Date.now() - started },
+        { level: "error", ...fields, outcome: "failed-transient", error: `${fields.error}; failure record not written: ${logMessage(asGenerationError(storeErr))}`, latencyMs: Date.now() - started },
         { failureKind: "transient" },
       );
       return "failed-transient";

@@ -1,18 +1,24 @@
 /**
- * Pictures, their JSON sidecars and failure records in S3, all under `<prefix>/`.
- *   queue jobs:      <prefix>/images/<jobId>.png + .json, or <prefix>/images/<jobId>.failed.json
+ * Pictures, their JSON sidecars, failure records and pending-job markers, all under `<prefix>/`.
+ *   queue jobs:      runtime/keys.ts (<prefix>/images/<jobId>.png + .json, .failed.json, .queued.json)
  *   POST /generate:  <prefix>/generated_images/<timestamp>-<seed>.png + .json
  */
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { clientRegion, type RuntimeConfig } from "./config";
+import { DEFAULTS } from "./defaults";
 import { asGenerationError, type FailureCode, type FailureKind } from "./errors";
 import type { GeneratedImage } from "./bedrock";
+import { jobKeys } from "./keys";
+import { excerpt } from "./text";
 
 /** What a sidecar says about its picture. */
 export interface ImageSidecar {
+  /** The first DEFAULTS.recordTextLimit characters of the prompt; `promptLength` is the whole prompt's. */
   prompt: string;
+  promptLength: number;
   negativeText?: string;
+  negativeTextLength?: number;
   model: string;
   /** The seed the model reports (a Stability model's seeds[0]). */
   seed: number;
@@ -31,14 +37,31 @@ export interface ImageSidecar {
 
 export interface FailureRecord {
   jobId: string;
+  /** What happened, in our words (what the service said is only in the log). */
   reason: string;
   kind: FailureKind;
   code: FailureCode;
   /** True when the message went to the dead-letter queue, from where it can be redriven. */
   redrivable: boolean;
+  /** The first DEFAULTS.recordTextLimit characters of the prompt, and the whole prompt's length. */
   prompt?: string;
+  promptLength?: number;
+  /** For a message that held no prompt: the start of its body, and the body's length. */
+  body?: string;
+  bodyLength?: number;
   model: string;
   failedAt: string;
+}
+
+/** A failure as the worker reports it: the store keeps only the start of a long prompt or body. */
+export type FailureReport = Omit<FailureRecord, "promptLength" | "bodyLength">;
+
+/** A job that is accepted and not finished: written by POST /images, and by the worker whenever it receives the job. */
+export interface JobMarker {
+  jobId: string;
+  /** A marker newer than the job's failure record means the job runs again (a redrive). */
+  markedAt: string;
+  markedBy: "api" | "worker";
 }
 
 export interface StoredImage {
@@ -50,7 +73,9 @@ export interface StoredImage {
 export type JobStatus =
   | { status: "done"; key: string }
   | { status: "failed"; reason: string; code?: string; redrivable: boolean }
-  | { status: "pending" };
+  | { status: "pending" }
+  /** Nothing was ever written for this id: nobody submitted it, or a sender's message was not received yet. */
+  | { status: "unknown" };
 
 export interface ImageStore {
   readonly bucket: string;
@@ -59,16 +84,27 @@ export interface ImageStore {
   generatedImageKey(seed: number, at?: Date): string;
   /** Writes the PNG, then its sidecar; throws a transient GenerationError ("storage-failed"). */
   saveImage(key: string, png: Buffer, sidecar: ImageSidecar): Promise<StoredImage>;
-  saveFailure(record: FailureRecord): Promise<string>;
+  saveFailure(report: FailureReport): Promise<string>;
+  /** Writes the job's marker; throws a transient GenerationError ("storage-failed"). */
+  markPending(jobId: string, by: JobMarker["markedBy"]): Promise<string>;
+  /** Removes the job's marker (nothing happens when there is none); throws like markPending. */
+  clearPending(jobId: string): Promise<void>;
+  /** A fixed number of reads of the job's own keys (HeadObject/GetObject), never a listing. */
   jobStatus(jobId: string): Promise<JobStatus>;
   presignGet(key: string): Promise<string>;
+}
+
+/** `name` and `<name>Length`: at most DEFAULTS.recordTextLimit characters of `text`, and its whole length. */
+function bounded<N extends string>(name: N, text: string): Record<N, string> & Record<`${N}Length`, number> {
+  const { text: start, length } = excerpt(text, DEFAULTS.recordTextLimit);
+  return { [name]: start, [`${name}Length`]: length } as Record<N, string> & Record<`${N}Length`, number>;
 }
 
 export function sidecarFor(image: GeneratedImage, source: ImageSidecar["source"], jobId?: string): ImageSidecar {
   const { params } = image;
   return {
-    prompt: params.prompt,
-    ...(params.negativeText ? { negativeText: params.negativeText } : {}),
+    ...bounded("prompt", params.prompt),
+    ...(params.negativeText ? bounded("negativeText", params.negativeText) : {}),
     model: image.modelId,
     seed: image.seed,
     width: image.width,
@@ -87,9 +123,15 @@ export function sidecarKeyOf(pngKey: string): string {
   return pngKey.replace(/\.png$/, ".json");
 }
 
-/** A missing key (GetObject's "NoSuchKey"); a missing bucket is an error. */
+/**
+ * A missing key: GetObject's "NoSuchKey", HeadObject's "NotFound" (a HEAD answer has no body, so
+ * a missing bucket looks the same there; jobStatus always reads with GetObject too, which tells).
+ * S3 answers 404 only to a caller allowed s3:ListBucket for the key (else 403): the status
+ * function's role has it, for keys under the prefix (components/bucketPrefixAccess.ts).
+ */
 function isNotFound(err: unknown): boolean {
-  return (err as { name?: string })?.name === "NoSuchKey";
+  const name = (err as { name?: string })?.name;
+  return name === "NoSuchKey" || name === "NotFound";
 }
 
 type StorageSettings = Pick<RuntimeConfig, "bucket" | "prefix" | "urlExpirySeconds" | "region" | "s3Endpoint">;
@@ -102,7 +144,7 @@ export function createImageStore(config: StorageSettings): ImageStore {
   }
   const s3 = new S3Client(clientConfig);
   const { bucket, prefix } = config;
-  const jobBase = (jobId: string) => `${prefix}/images/${jobId}`;
+  const keysOf = (jobId: string) => jobKeys(prefix, jobId);
 
   async function putJson(key: string, value: unknown): Promise<void> {
     await s3.send(new PutObjectCommand({
@@ -113,69 +155,92 @@ export function createImageStore(config: StorageSettings): ImageStore {
     }));
   }
 
-  /** Keys that start with `keyPrefix`: one ListObjectsV2 call, allowed by the `s3:prefix` condition. */
-  async function keysStartingWith(keyPrefix: string): Promise<string[]> {
-    const answer = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: keyPrefix, MaxKeys: 10 }));
-    return (answer.Contents ?? []).map((object) => object.Key ?? "");
-  }
-
-  async function readFailure(key: string): Promise<FailureRecord | undefined> {
+  /** The object's JSON, undefined when the key does not exist; an unreadable object reads as {}. */
+  async function readJson<T>(key: string): Promise<Partial<T> | undefined> {
+    let text: string;
     try {
       const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return JSON.parse((await answer.Body?.transformToString("utf8")) ?? "{}") as FailureRecord;
+      text = (await answer.Body?.transformToString("utf8")) ?? "";
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
     }
+    try {
+      return JSON.parse(text) as Partial<T>;
+    } catch {
+      return {};
+    }
   }
 
-  const jobImageKey = (jobId: string) => `${jobBase(jobId)}.png`;
-  const failureKey = (jobId: string) => `${jobBase(jobId)}.failed.json`;
+  async function exists(key: string): Promise<boolean> {
+    try {
+      await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Wraps S3 errors into a transient "storage-failed" GenerationError. */
+  async function storing<T>(step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (err) {
+      throw asGenerationError(err, "storage-failed");
+    }
+  }
 
   return {
     bucket,
     prefix,
-    jobImageKey,
+    jobImageKey: (jobId) => keysOf(jobId).image,
     generatedImageKey: (seed, at = new Date()) => `${prefix}/generated_images/${at.toISOString().replace(/[-:.]/g, "")}-${seed}.png`,
 
     async saveImage(key, png, sidecar) {
       const sidecarKey = sidecarKeyOf(key);
-      try {
+      await storing(async () => {
         await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: png, ContentType: "image/png" }));
         await putJson(sidecarKey, sidecar);
-      } catch (err) {
-        throw asGenerationError(err, "storage-failed");
-      }
+      });
       return { key, s3Uri: `s3://${bucket}/${key}`, sidecarKey };
     },
 
-    async saveFailure(record) {
-      const key = failureKey(record.jobId);
-      try {
-        await putJson(key, record);
-      } catch (err) {
-        throw asGenerationError(err, "storage-failed");
-      }
+    async saveFailure({ prompt, body, ...report }) {
+      const key = keysOf(report.jobId).failure;
+      const record: FailureRecord = {
+        ...report,
+        ...(prompt !== undefined ? bounded("prompt", prompt) : {}),
+        ...(body !== undefined ? bounded("body", body) : {}),
+      };
+      await storing(() => putJson(key, record));
       return key;
     },
 
+    async markPending(jobId, markedBy) {
+      const key = keysOf(jobId).marker;
+      const marker: JobMarker = { jobId, markedAt: new Date().toISOString(), markedBy };
+      await storing(() => putJson(key, marker));
+      return key;
+    },
+
+    async clearPending(jobId) {
+      await storing(() => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: keysOf(jobId).marker })));
+    },
+
     async jobStatus(jobId) {
-      const key = jobImageKey(jobId);
-      const failed = failureKey(jobId);
-      // A listing, not HeadObject: with ListBucket allowed only under the prefix (an s3:prefix
-      // condition), S3 answers HeadObject on a missing key with 403, a listing answers plainly.
-      let failure: FailureRecord | undefined;
-      try {
-        const keys = await keysStartingWith(`${jobBase(jobId)}.`);
-        if (keys.includes(key)) return { status: "done", key };
-        if (keys.includes(failed)) failure = await readFailure(failed);
-      } catch (err) {
-        throw asGenerationError(err, "storage-failed");
-      }
-      if (failure) {
+      const keys = keysOf(jobId);
+      // Three reads at once, whatever the bucket holds: the picture, the marker, the failure record.
+      const [image, marker, failure] = await storing(() =>
+        Promise.all([exists(keys.image), readJson<JobMarker>(keys.marker), readJson<FailureRecord>(keys.failure)]),
+      );
+      if (image) return { status: "done", key: keys.image };
+      // A marker written after the failure record: the job was redriven and runs again.
+      const rerun = marker && failure && Date.parse(String(marker.markedAt)) > Date.parse(String(failure.failedAt));
+      if (failure && !rerun) {
         return { status: "failed", reason: String(failure.reason ?? "generation failed"), code: failure.code, redrivable: failure.redrivable === true };
       }
-      return { status: "pending" };
+      return marker ? { status: "pending" } : { status: "unknown" };
     },
 
     presignGet: (key) => getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: config.urlExpirySeconds }),

@@ -4,12 +4,17 @@
 import { CliError, EXIT } from "./errors";
 
 /**
- * Longest prompt accepted, in UTF-16 code units (JavaScript string length). Titan Image
- * Generator's `textToImageParams.text` takes 1..512 characters. The same figure is
- * `DEFAULTS.maxPromptLength` in runtime/defaults.ts; it is repeated here on purpose because
- * the client is built alone in its container and must not import runtime/.
+ * Longest prompt accepted, in characters (Unicode code points, as the worker counts them: an
+ * emoji is one). Titan Image Generator's `textToImageParams.text` takes 1..512 characters. The
+ * same figure is `DEFAULTS.maxPromptLength` in runtime/defaults.ts; it is repeated here on purpose
+ * because the client is built alone in its container and must not import runtime/.
  */
 export const MAX_PROMPT_LENGTH = 512;
+
+/** Characters of a prompt, counted as code points ([...text] splits a string into them). */
+export function promptLength(prompt: string): number {
+  return [...prompt].length;
+}
 
 /** SendMessageBatch takes at most ten entries. */
 export const BATCH_SIZE = 10;
@@ -84,9 +89,10 @@ export function validatePrompts(prompts: readonly string[]): string[] {
     const label = prompts.length === 1 ? "The prompt" : `Prompt #${i + 1}`;
     const prompt = raw.trim();
     if (prompt === "") throw new CliError(`${label} is blank.`, EXIT.usage);
-    if (prompt.length > MAX_PROMPT_LENGTH) {
+    const length = promptLength(prompt);
+    if (length > MAX_PROMPT_LENGTH) {
       throw new CliError(
-        `${label} is ${prompt.length} characters long; the image model accepts at most ${MAX_PROMPT_LENGTH}.`,
+        `${label} is ${length} characters long; the image model accepts at most ${MAX_PROMPT_LENGTH}.`,
         EXIT.usage,
       );
     }

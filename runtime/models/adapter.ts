@@ -2,7 +2,8 @@
 
 /**
  * Validated parameters of one picture, independent of the model's wire format. Also the JSON
- * body `POST /images` queues, so every field is a request field the worker validates again.
+ * body `POST /images` queues (with the job's id, runtime/jobs.ts JOB_ID_FIELD), so every field is
+ * a request field the worker validates again.
  */
 export interface ImageParams {
   prompt: string;

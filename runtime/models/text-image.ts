@@ -26,7 +26,9 @@ function parseTextImageResponse(body: unknown): ParsedImages {
     throw new Error("model response is not a JSON object");
   }
   const { images, error } = body as { images?: unknown; error?: unknown };
-  if (typeof error === "string" && error.trim()) throw new GenerationError("permanent", "model-error", `model reported an error: ${error}`);
+  if (typeof error === "string" && error.trim()) {
+    throw new GenerationError("permanent", "model-error", "the model reported an error about this request and made no picture", { cause: new Error(error) });
+  }
   if (!Array.isArray(images)) throw new Error("model response has no images array");
   return { images: images.filter((i): i is string => typeof i === "string") };
 }

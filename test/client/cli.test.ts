@@ -114,6 +114,16 @@ describe("couch-send (in-process, local SQS)", () => {
     assert.equal((await peer.drain(queueUrl))[0].body.length, MAX_PROMPT_LENGTH);
   });
 
+  it("counts characters as the worker does: 512 emoji are 512 characters", async () => {
+    const emoji = "\u{1F5FB}"; // two UTF-16 units each
+    const r = await run([emoji.repeat(MAX_PROMPT_LENGTH)], env);
+    assert.equal(r.code, EXIT.ok, r.stderr);
+    assert.equal((await peer.drain(queueUrl))[0].body, emoji.repeat(MAX_PROMPT_LENGTH));
+    const over = await run([emoji.repeat(MAX_PROMPT_LENGTH + 1)], env);
+    assert.equal(over.code, EXIT.usage);
+    assert.match(over.stderr, /is 513 characters long; the image model accepts at most 512/);
+  });
+
   it("AWS_ENDPOINT_URL_SQS wins over the host of an AWS queue URL (local mode with a real-looking URL)", async () => {
     const name = new URL(queueUrl).pathname.split("/").pop();
     const awsStyle = `https://sqs.eu-west-1.amazonaws.com/123456789012/${name}`;

@@ -165,8 +165,11 @@ describe("infra: the deployed code is executed (dev archives against local S3/SQ
     assert.equal(queued.results[0].statusCode, 202, queued.logs);
     const { id } = JSON.parse(queued.results[0].body);
 
+    // Pending from the moment it was accepted: the enqueue archive wrote the job's marker.
+    const pending = await invoke<APIGatewayProxyResult>("status", [routeEvent("GET /images/{id}", `/images/${id}`, undefined, { id })]);
+    assert.equal(pending.results[0].statusCode, 202, pending.logs);
     const messages = await receive(peers.sqs, peers.queueUrl);
-    assert.deepEqual(messages.map((m) => m.MessageId), [id]);
+    assert.deepEqual(messages.map((m) => JSON.parse(m.Body!).jobId), [id], "the job id travels in the body");
     assert.equal(JSON.parse(messages[0].Body!).prompt, "me on top of a pyramid");
 
     const worked = await invoke<SQSBatchResponse>("worker", [sqsEvent(messages, queueArn)]);
@@ -197,12 +200,16 @@ describe("infra: the deployed code is executed (dev archives against local S3/SQ
     const keys = await listKeys(peers.s3, peers.bucket, `${peers.prefix}/images/`);
     assert.ok(keys.includes(`${peers.prefix}/images/${ok}.png`));
     assert.ok(keys.includes(`${peers.prefix}/images/${blocked}.failed.json`));
-    assert.ok(!keys.some((k) => k.includes(busy) || k.includes(retired)), "nothing stored for the kept records");
+    for (const id of [busy, retired]) {
+      assert.deepEqual(keys.filter((k) => k.includes(id)), [`${peers.prefix}/images/${id}.queued.json`], "nothing stored for the kept records but their marker");
+    }
 
     const status = await invoke<APIGatewayProxyResult>("status", [
       routeEvent("GET /images/{id}", `/images/${blocked}`, undefined, { id: blocked }),
       routeEvent("GET /images/{id}", `/images/${busy}`, undefined, { id: busy }),
     ]);
     assert.deepEqual(status.results.map((r) => [r.statusCode, JSON.parse(r.body).status]), [[200, "failed"], [202, "pending"]]);
+    const unknown = await invoke<APIGatewayProxyResult>("status", [routeEvent("GET /images/{id}", "/images/never-submitted", undefined, { id: "never-submitted" })]);
+    assert.deepEqual([unknown.results[0].statusCode, JSON.parse(unknown.results[0].body).code], [404, "unknown-job"], unknown.logs);
   });
 });

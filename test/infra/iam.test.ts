@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { jobKeys, jobMarkerPattern } from "../../runtime/keys";
+import { decide, type IamRequest } from "../bootstrap/iam-eval";
 import { cfg, functionsByKey, list, one, ofType, roleOf, TYPES, type GrantedStatement } from "./query";
 import { evaluateStack, type EvaluatedStack } from "./stack";
 
@@ -6,9 +8,11 @@ const LOGS = ["logs:CreateLogStream", "logs:PutLogEvents"];
 /** Exactly what each function may do; anything more fails. */
 const EXPECTED_ACTIONS: Record<string, string[]> = {
   generate: [...LOGS, "bedrock:InvokeModel", "s3:GetObject", "s3:ListBucket", "s3:PutObject"],
-  enqueue: [...LOGS, "sqs:SendMessage"],
+  // The job's marker: written before the message is sent, deleted when SQS refuses it.
+  enqueue: [...LOGS, "s3:DeleteObject", "s3:PutObject", "sqs:SendMessage"],
   status: [...LOGS, "s3:GetObject", "s3:ListBucket"],
-  worker: [...LOGS, "bedrock:InvokeModel", "s3:PutObject", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+  // Markers are written on each delivery and deleted when a job ends.
+  worker: [...LOGS, "bedrock:InvokeModel", "s3:DeleteObject", "s3:PutObject", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
 };
 
 for (const stackName of ["dev", "prod"]) {
@@ -92,8 +96,11 @@ for (const stackName of ["dev", "prod"]) {
                 assert.ok(prefixes.length > 0, `${where}: ListBucket without an s3:prefix condition`);
                 for (const p of prefixes) assert.ok(p.startsWith(`${prefix}/`), `${where}: lists ${p}`);
                 assert.deepEqual(Object.keys(s.Condition!), ["StringLike"], where);
+              } else if (list(s.Action).includes("s3:DeleteObject")) {
+                // Deleting reaches the job markers and nothing else.
+                assert.equal(resource, `arn:aws:s3:::${bucket}/${jobMarkerPattern(prefix)}`, where);
               } else {
-                assert.equal(resource, `arn:aws:s3:::${bucket}/${prefix}/*`, where);
+                assert.ok([`arn:aws:s3:::${bucket}/${prefix}/*`, `arn:aws:s3:::${bucket}/${jobMarkerPattern(prefix)}`].includes(resource), `${where}: ${resource}`);
               }
               break;
             case "bedrock":
@@ -114,6 +121,41 @@ for (const stackName of ["dev", "prod"]) {
         const logGroup = ofType(stack, TYPES.logGroup).find((g) => g.state.name === fn.inputs.loggingConfig.logGroup)!;
         for (const s of roleOf(stack, fn).statements) check(fn.name, logGroup.state.arn, s);
       }
+    });
+
+    it("lets each function reach exactly the job keys its part needs (asked of the policies with an IAM evaluator)", () => {
+      const bucket = cfg(stack, "bucketName");
+      const prefix = cfg(stack, "imagePrefix");
+      const fns = functionsByKey(stack);
+      const may = (key: keyof typeof fns, req: IamRequest) => decide(roleOf(stack, fns[key]).statements, req) === "allow";
+      const object = (action: string, key: string): IamRequest => ({ action, resource: `arn:aws:s3:::${bucket}/${key}` });
+      // S3 answers a GetObject/HeadObject of a missing key with 404 only when the caller may
+      // s3:ListBucket the bucket, checked with the key as s3:prefix (else 403; see
+      // components/bucketPrefixAccess.ts): that decides whether the status lookup can say "unknown-job".
+      const mayLearnMissing = (key: keyof typeof fns, objectKey: string) =>
+        may(key, { action: "s3:ListBucket", resource: `arn:aws:s3:::${bucket}`, context: { "s3:prefix": objectKey } });
+      const job = jobKeys(prefix, "3ce3b775-378b-47f5-bada-cc1982527121");
+      const elsewhere = jobKeys("candidate-7/dev", "3ce3b775-378b-47f5-bada-cc1982527121");
+
+      for (const key of [job.image, job.marker, job.failure]) {
+        assert.ok(may("status", object("s3:GetObject", key)), `status reads ${key}`);
+        assert.ok(mayLearnMissing("status", key), `status gets a 404 for a missing ${key}`);
+      }
+      for (const key of [elsewhere.image, elsewhere.marker]) {
+        assert.ok(!may("status", object("s3:GetObject", key)), `status must not read ${key}`);
+        assert.ok(!mayLearnMissing("status", key), `status must not learn whether ${key} exists`);
+      }
+      assert.ok(!may("status", object("s3:PutObject", job.marker)) && !may("status", object("s3:DeleteObject", job.marker)), "status only reads");
+
+      assert.ok(may("enqueue", object("s3:PutObject", job.marker)) && may("enqueue", object("s3:DeleteObject", job.marker)), "enqueue writes and takes back the marker");
+      for (const key of [job.image, job.sidecar, job.failure, elsewhere.marker]) {
+        assert.ok(!may("enqueue", object("s3:PutObject", key)), `enqueue must not write ${key}`);
+      }
+      assert.ok(!may("enqueue", object("s3:GetObject", job.marker)), "enqueue reads nothing");
+
+      for (const key of [job.image, job.sidecar, job.failure, job.marker]) assert.ok(may("worker", object("s3:PutObject", key)), `worker writes ${key}`);
+      assert.ok(may("worker", object("s3:DeleteObject", job.marker)), "the worker removes the marker of a finished job");
+      for (const key of [job.image, job.sidecar, job.failure]) assert.ok(!may("worker", object("s3:DeleteObject", key)), `worker must not delete ${key}`);
     });
   });
 }

@@ -154,7 +154,7 @@ describe("local mode in process: a model slower than the queue handler's budget"
         40000,
         250,
       );
-      assert.deepEqual(dead.map((m) => m.MessageId), [id]);
+      assert.deepEqual(dead.map((m) => JSON.parse(m.Body!).jobId), [id], "the job, named in its body");
       // Wait out the model's held answers (3 s each): an overtaken call would store its picture now.
       await waitFor("the model to finish its held calls", async () => (mode.bedrock!.calls.every((c) => c.status !== 0) ? true : undefined));
       // The dev stack's model is a Stability one: its prompt is the body's `prompt`.

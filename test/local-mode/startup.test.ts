@@ -8,7 +8,7 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { LOCAL_DEFAULTS, loadLocalConfig, readStackConfig } from "../../local/config";
-import { modelCallBudget } from "../../runtime/config";
+import { apiModelBudget, modelCallBudget } from "../../runtime/config";
 import { DEFAULTS } from "../../runtime/defaults";
 import { freshEnv, REPO_ROOT, runStart } from "./helpers";
 
@@ -18,7 +18,7 @@ describe("local mode: configuration", () => {
     root = mkdtempSync(path.join(tmpdir(), "local-config-"));
     writeFileSync(
       path.join(root, "Pulumi.yaml"),
-      "name: my-project\nruntime: nodejs\nconfig:\n  maxReceiveCount:\n    type: integer\n    default: 7\n  queueBatchSize:\n    type: integer\n    default: 9\n  workerTimeoutSeconds:\n    type: integer\n    default: 150\n",
+      "name: my-project\nruntime: nodejs\nconfig:\n  maxReceiveCount:\n    type: integer\n    default: 7\n  queueBatchSize:\n    type: integer\n    default: 9\n  workerTimeoutSeconds:\n    type: integer\n    default: 150\n  apiTimeoutSeconds:\n    type: integer\n    default: 20\n",
     );
     writeFileSync(
       path.join(root, "Pulumi.dev.yaml"),
@@ -58,7 +58,7 @@ describe("local mode: configuration", () => {
     assert.throws(() => loadLocalConfig({ LOCAL_MODEL_TRANSIENT_FAILURE_RATE: "2" }, root), /LOCAL_MODEL_TRANSIENT_FAILURE_RATE/);
     const bad = mkdtempSync(path.join(tmpdir(), "local-config-"));
     try {
-      writeFileSync(path.join(bad, "Pulumi.yaml"), "name: p\nconfig:\n  maxReceiveCount:\n    default: 5\n  workerTimeoutSeconds:\n    default: 60\n");
+      writeFileSync(path.join(bad, "Pulumi.yaml"), "name: p\nconfig:\n  maxReceiveCount:\n    default: 5\n  workerTimeoutSeconds:\n    default: 60\n  apiTimeoutSeconds:\n    default: 29\n");
       writeFileSync(path.join(bad, "Pulumi.dev.yaml"), "config:\n  p:imagePrefix: x\n  p:queueBatchSize: lots\n");
       assert.throws(() => loadLocalConfig({}, bad), /^LocalConfigError: queueBatchSize in Pulumi\.dev\.yaml must be an integer.*"lots"/);
       assert.throws(() => loadLocalConfig({ QUEUE_BATCH_SIZE: "0" }, bad), /^LocalConfigError: QUEUE_BATCH_SIZE must be an integer/);
@@ -97,6 +97,19 @@ describe("local mode: configuration", () => {
     assert.throws(() => loadLocalConfig({ LOCAL_VISIBILITY_TIMEOUT_SECONDS: "4" }, root), /leaves under 1 s per model call.*LOCAL_VISIBILITY_TIMEOUT_SECONDS/);
     assert.throws(() => loadLocalConfig({ BEDROCK_TIMEOUT_MS: "60000" }, root), /BEDROCK_TIMEOUT_MS=60000 does not fit/);
     assert.equal(loadLocalConfig({ BEDROCK_TIMEOUT_MS: "2000" }, root).queueModelBudget.BEDROCK_TIMEOUT_MS, "2000");
+  });
+
+  it("gives the API handler the deployed API's budget for the stack's apiTimeoutSeconds, and names that key when it cannot fit", () => {
+    assert.deepEqual(loadLocalConfig({}, root).apiModelSettings, apiModelBudget(20));
+    assert.deepEqual(loadLocalConfig({}, root).apiModelSettings, { BEDROCK_MAX_ATTEMPTS: "2", BEDROCK_TIMEOUT_MS: "8000" });
+    const tight = mkdtempSync(path.join(tmpdir(), "local-config-"));
+    try {
+      writeFileSync(path.join(tight, "Pulumi.yaml"), "name: p\nconfig:\n  maxReceiveCount:\n    default: 5\n  workerTimeoutSeconds:\n    default: 60\n  apiTimeoutSeconds:\n    default: 5\n");
+      writeFileSync(path.join(tight, "Pulumi.dev.yaml"), "config:\n  p:imagePrefix: x\n  p:queueBatchSize: 2\n");
+      assert.throws(() => loadLocalConfig({}, tight), /^LocalConfigError: apiTimeoutSeconds in Pulumi\.yaml: a 5 s function timeout leaves under 1 s per model call/);
+    } finally {
+      rmSync(tight, { recursive: true, force: true });
+    }
   });
 });
 

@@ -40,7 +40,6 @@ describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", 
       { name: "prompt over 512 characters", body: json({ prompt: long }), message: /at most 512 characters \(got 513\)/ },
       { name: "malformed JSON", body: '{"prompt": "unterminated', message: /not valid JSON/ },
       { name: "JSON that is not an object", body: json(["a prompt"]), message: /must be a JSON object/ },
-      { name: "body over the size cap", body: json({ prompt: "x", pad: "p".repeat(DEFAULTS.maxBodyBytes) }), message: /limit is 16384 bytes/ },
       { name: "unknown field", body: json({ prompt: "beach", widht: 512 }), message: /unknown field\(s\): widht/ },
       { name: "size the model does not support", body: json({ prompt: "beach", width: 500, height: 500 }), message: /size 500x500 is not supported/ },
       { name: "side above the API limit", body: json({ prompt: "beach", width: 1408, height: 768 }), message: /"width" must be an integer between 1 and 1024/ },
@@ -65,10 +64,25 @@ describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", 
       }
     }
 
+    for (const path of ["/generate", "/images"]) {
+      for (const format of PAYLOAD_FORMATS) {
+        it(`POST ${path} (${format}): body over the size cap → 413, nothing reaches the model or the bucket`, async () => {
+          const before = await listKeys(peers.s3, peers.bucket);
+          const body = json({ prompt: "x", pad: "p".repeat(DEFAULTS.maxBodyBytes) });
+          const answer = await invoke(titanWith(), { method: "POST", path, body }, format);
+          assert.equal(answer.status, 413);
+          assert.equal(answer.json.code, "payload-too-large");
+          assert.match(answer.json.error, /limit is 16384 bytes/);
+          assert.equal(peers.bedrock.calls.length, 0);
+          assert.deepEqual(await listKeys(peers.s3, peers.bucket), before);
+        });
+      }
+    }
+
     it("a base64-encoded oversized body is measured after decoding", async () => {
       const body = json({ prompt: "x".repeat(DEFAULTS.maxBodyBytes) });
       const answer = await invoke(titanWith(), { method: "POST", path: "/generate", body, base64: true }, "rest-1.0");
-      assert.equal(answer.status, 400);
+      assert.equal(answer.status, 413);
       assert.match(answer.json.error, new RegExp(`request body is ${Buffer.byteLength(body)} bytes`));
     });
   });
@@ -174,6 +188,17 @@ describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", 
       assert.equal(answer.status, 201, answer.raw.body);
     });
 
+    it("characters are code points: 512 emoji pass, 513 are refused as 513 characters (not 1026)", async () => {
+      const emoji = "\u{1F42A}"; // 🐪, two UTF-16 units
+      const ok = await invoke(titanWith(), { method: "POST", path: "/images", body: json({ prompt: emoji.repeat(512) }) });
+      assert.equal(ok.status, 202, ok.raw.body);
+      assert.equal(JSON.parse(logs[0]).promptLength, 512);
+      const over = await invoke(titanWith(), { method: "POST", path: "/images", body: json({ prompt: emoji.repeat(513) }) });
+      assert.equal(over.status, 400);
+      assert.match(over.json.error, /at most 512 characters \(got 513\)/);
+      await receive(peers.sqs, peers.queueUrl); // the accepted job leaves the queue for the tests after this one
+    });
+
     it("1024×1024 on request, and a given seed reproduces the same picture", async () => {
       const body = json({ prompt: "sunset over the sea", width: 1024, height: 1024, seed: 1234, quality: "premium", cfgScale: 6.5, negativeText: "people" });
       const first = await invoke(titanWith(), { method: "POST", path: "/generate", body });
@@ -250,17 +275,19 @@ describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", 
       });
     }
 
-    const rejected: [string, Parameters<Peers["bedrock"]["failNext"]>[0], string, RegExp][] = [
-      ["content filter", "content-filter", "content-filtered", /blocked by our content filters/],
-      ["the model's error field", "model-error-field", "model-error", /could not generate an image/],
+    const rejected: [string, Parameters<Peers["bedrock"]["failNext"]>[0], string, RegExp, RegExp][] = [
+      ["content filter", "content-filter", "content-filtered", /^the model's content filter refused the prompt or the picture$/, /blocked by our content filters/],
+      ["the model's error field", "model-error-field", "model-error", /^the model reported an error about this request and made no picture$/, /could not generate an image/],
     ];
-    for (const [name, mode, code, reason] of rejected) {
-      it(`${name} → 422 with the reason`, async () => {
+    for (const [name, mode, code, reason, modelsWords] of rejected) {
+      it(`${name} → 422 with the reason in our words, the model's in the log`, async () => {
         peers.bedrock.failNext(mode);
         const answer = await generate(titanWith());
         assert.equal(answer.status, 422);
         assert.equal(answer.json.code, code);
         assert.match(answer.json.error, reason);
+        assert.doesNotMatch(answer.raw.body, modelsWords);
+        assert.match(JSON.parse(logs[0]).error, modelsWords);
         assert.equal(JSON.parse(logs[0]).FailureKind, "permanent");
       });
     }
@@ -347,7 +374,9 @@ describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", 
 
         const delivery = await deliverBatch(peers.sqs, peers.queueUrl, worker());
         assert.deepEqual(delivery?.response, { batchItemFailures: [] });
-        assert.equal(delivery?.event.Records[0].messageId, id);
+        // The job's id rides along in the body; the message has an id of its own.
+        assert.equal(JSON.parse(delivery!.event.Records[0].body).jobId, id);
+        assert.notEqual(delivery?.event.Records[0].messageId, id);
         assert.deepEqual(JSON.parse(delivery!.event.Records[0].body).prompt, "me on a beach");
 
         const done = await invoke(api, { method: "GET", path: `/images/${id}` }, format);
@@ -368,7 +397,7 @@ describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", 
       const failed = await invoke(api, { method: "GET", path: `/images/${accepted.id}` });
       assert.equal(failed.status, 200);
       assert.equal(failed.json.status, "failed");
-      assert.match(failed.json.reason, /content filters/);
+      assert.match(failed.json.reason, /content filter refused/);
       assert.equal(failed.json.code, "content-filtered");
     });
 
@@ -471,7 +500,7 @@ describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", 
       assert.equal(accepted.status, 202, accepted.raw.body);
       const delivery = await deliverBatch(peers.sqs, peers.queueUrl, createQueueHandler(peers.env, { log: () => undefined }));
       assert.deepEqual(delivery?.response, { batchItemFailures: [] });
-      assert.deepEqual(JSON.parse(delivery!.event.Records[0].body), { prompt: "snowy cabin", aspectRatio: "9:16", seed: accepted.json.seed });
+      assert.deepEqual(JSON.parse(delivery!.event.Records[0].body), { prompt: "snowy cabin", aspectRatio: "9:16", seed: accepted.json.seed, jobId: accepted.json.id });
       const done = await invoke(api, { method: "GET", path: `/images/${accepted.json.id}` });
       assert.equal(done.json.status, "done");
       assert.deepEqual(readPngHeader(Buffer.from(await (await fetch(done.json.url)).arrayBuffer())), { width: 768, height: 1344 });
@@ -501,14 +530,16 @@ describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", 
       assert.equal(accepted.status, 202);
       const worker = createQueueHandler({ ...peers.env, ...retiredEnv, [ENV.maxReceiveCount]: "1" }, { log: () => undefined });
       const delivery = await deliverBatch(peers.sqs, peers.queueUrl, worker, { visibilityTimeoutSeconds: 1 });
-      assert.deepEqual(delivery?.response.batchItemFailures, [{ itemIdentifier: accepted.json.id }], "kept: it goes to the DLQ intact");
+      const [record] = delivery!.event.Records;
+      assert.equal(JSON.parse(record.body).jobId, accepted.json.id);
+      assert.deepEqual(delivery?.response.batchItemFailures, [{ itemIdentifier: record.messageId }], "kept: it goes to the DLQ intact");
       const failed = await invoke(api, { method: "GET", path: `/images/${accepted.json.id}` });
       assert.equal(failed.status, 200);
       assert.deepEqual([failed.json.status, failed.json.code, failed.json.redrivable], ["failed", "model-retired", true]);
       assert.match(failed.json.reason, /amazon\.titan-image-generator-v1 in us-east-1 has reached the end of its life/);
       assert.match(failed.json.reason, /kept in the dead-letter queue; redrive it once the cause is fixed/);
       // Delivered again from the work queue (its redrive limit is higher than this worker's last
-      // delivery), the same message id turns into a picture once the model is an active one.
+      // delivery), the same job turns into a picture once the model is an active one.
       peers.bedrock.reset();
       const redrive = await deliverBatch(peers.sqs, peers.queueUrl, createQueueHandler(peers.env, { log: () => undefined }), { waitTimeSeconds: 3 });
       assert.deepEqual(redrive?.response, { batchItemFailures: [] });

@@ -6,6 +6,7 @@ import { createQueueHandler, DEFAULTS, ENV, METRICS, type QueueHandler } from ".
 import { deliverBatch, receive, sqsEvent } from "../support/events";
 import { getJson, getObject, listKeys } from "../support/objects";
 import { startPeers, type Peers } from "../support/peers";
+import { startS3Proxy } from "../support/s3-proxy";
 
 const TITAN = "amazon.titan-image-generator-v1";
 
@@ -19,6 +20,8 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
   const send = async (body: string): Promise<string> =>
     (await peers.sqs.send(new SendMessageCommand({ QueueUrl: peers.queueUrl, MessageBody: body }))).MessageId!;
   const jobKeys = (id: string) => listKeys(peers.s3, peers.bucket, `${peers.prefix}/images/${id}`);
+  /** The pending-job marker: all a job kept for another delivery leaves behind. */
+  const marker = (id: string) => `${peers.prefix}/images/${id}.queued.json`;
   /** Lets the model work again and delivers what is still queued until nothing is left. */
   const settle = async () => {
     peers.bedrock.reset();
@@ -126,10 +129,10 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     );
     const images = `${peers.prefix}/images`;
     assert.deepEqual(await jobKeys(ids.ok), [`${images}/${ids.ok}.json`, `${images}/${ids.ok}.png`]);
-    for (const id of [ids.busy, ids.garbled, ids.slow]) assert.deepEqual(await jobKeys(id), [], "nothing stored for a transient failure");
+    for (const id of [ids.busy, ids.garbled, ids.slow]) assert.deepEqual(await jobKeys(id), [marker(id)], "nothing stored for a transient failure but the job's marker");
     const expected: [string, string, RegExp][] = [
-      [ids.blocked, "content-filtered", /content filters/],
-      [ids.refused, "model-error", /could not generate an image/],
+      [ids.blocked, "content-filtered", /^the model's content filter refused the prompt or the picture$/],
+      [ids.refused, "model-error", /^the model reported an error about this request and made no picture$/],
       [ids.blank, "invalid-request", /"prompt" must not be blank/],
       [ids.tooLong, "invalid-request", /at most 512 characters \(got 600\)/],
     ];
@@ -154,6 +157,9 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     assert.equal(byId.get(ids.busy).outcome, "failed-transient");
     assert.equal(byId.get(ids.busy)[METRICS.failures.dimension], "transient");
     assert.equal(byId.get(ids.slow).code, "timeout");
+    // The model's own words stay in the log, never in the records callers read.
+    assert.match(byId.get(ids.blocked).error, /blocked by our content filters/);
+    assert.match(byId.get(ids.refused).error, /could not generate an image/);
     assert.equal(byId.get(ids.blocked).outcome, "failed-permanent");
     assert.equal(byId.get(ids.blocked)[METRICS.failures.dimension], "permanent");
     assert.equal(byId.get(ids.tooLong).promptLength, 600);
@@ -182,7 +188,7 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     peers.bedrock.failNext("throttle");
     const first = await deliverBatch(peers.sqs, peers.queueUrl, worker(), { visibilityTimeoutSeconds: 1 });
     assert.deepEqual(first?.response.batchItemFailures, [{ itemIdentifier: id }]);
-    assert.deepEqual(await jobKeys(id), []);
+    assert.deepEqual(await jobKeys(id), [marker(id)]);
     const second = await deliverBatch(peers.sqs, peers.queueUrl, worker(), { waitTimeSeconds: 3 });
     assert.deepEqual(second?.response, { batchItemFailures: [] });
     assert.deepEqual(await jobKeys(id), [`${peers.prefix}/images/${id}.json`, `${peers.prefix}/images/${id}.png`]);
@@ -198,7 +204,8 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     const dead = await receive(peers.sqs, peers.dlqUrl, { waitTimeSeconds: 3 });
     assert.deepEqual(await receive(peers.sqs, peers.queueUrl), []);
     assert.deepEqual(dead.map((m) => [m.MessageId, m.Body]), [[id, "[down] always failing"]]);
-    assert.deepEqual(await jobKeys(id), []);
+    // Without MAX_RECEIVE_COUNT the worker cannot tell the last delivery: no failure record, the job stays pending.
+    assert.deepEqual(await jobKeys(id), [marker(id)]);
   });
 
   it("with MAX_RECEIVE_COUNT, the last transient failure leaves a failure record before the DLQ, and a later success wins", async () => {
@@ -207,7 +214,7 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     const handler = worker({ [ENV.maxReceiveCount]: "2" });
     const first = await deliverBatch(peers.sqs, peers.queueUrl, handler, { visibilityTimeoutSeconds: 1, waitTimeSeconds: 3 });
     assert.deepEqual(first?.response.batchItemFailures, [{ itemIdentifier: id }]);
-    assert.deepEqual(await jobKeys(id), [], "not the last delivery yet: no record");
+    assert.deepEqual(await jobKeys(id), [marker(id)], "not the last delivery yet: no record");
     const last = await deliverBatch(peers.sqs, peers.queueUrl, handler, { visibilityTimeoutSeconds: 1, waitTimeSeconds: 3 });
     assert.equal(last?.event.Records[0].attributes.ApproximateReceiveCount, "2");
     assert.deepEqual(last?.response.batchItemFailures, [{ itemIdentifier: id }], "still returned, so SQS moves it to the DLQ");
@@ -247,9 +254,27 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
   it("S3 failing to take the failure record turns a permanent failure into a retry", async () => {
     peers.bedrock.failWhenPromptIncludes("[blocked]", "content-filter");
     const id = await send("[blocked] again");
+    // S3 takes the job's marker but answers 503 SlowDown to the failure record.
+    const proxy = await startS3Proxy(peers.s3Endpoint);
+    proxy.refuse((call) => call.method === "PUT" && call.path.endsWith(".failed.json"));
+    try {
+      const delivery = await deliverBatch(peers.sqs, peers.queueUrl, worker({ [ENV.s3Endpoint]: proxy.url }));
+      assert.deepEqual(delivery?.response.batchItemFailures, [{ itemIdentifier: id }]);
+    } finally {
+      await proxy.close();
+    }
+    assert.match(JSON.parse(logs[0]).error, /failure record not written: the object store \(S3\) did not complete the request \(HTTP 503\)/);
+    assert.deepEqual(await jobKeys(id), [marker(id)], "still pending: it comes back");
+  });
+
+  it("a misconfigured bucket fails the record at its marker, before the model is called", async () => {
+    const id = await send("anything at all");
     const delivery = await deliverBatch(peers.sqs, peers.queueUrl, worker({ [ENV.bucket]: "no-such-bucket" }));
     assert.deepEqual(delivery?.response.batchItemFailures, [{ itemIdentifier: id }]);
-    assert.match(JSON.parse(logs[0]).error, /failure record not written/);
+    const line = JSON.parse(logs[0]);
+    assert.deepEqual([line.code, line.outcome], ["storage-failed", "failed-transient"]);
+    assert.match(line.error, /The specified bucket does not exist/, "S3's words in the log");
+    assert.equal(peers.bedrock.calls.length, 0);
   });
 
   it("never throws on malformed events", async () => {
@@ -279,7 +304,7 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     const ids = { prompt: await send("[prompt] x"), output: await send("[output] y"), inference: await send("[inference] z") };
     const delivery = await deliverBatch(peers.sqs, peers.queueUrl, worker(), { visibilityTimeoutSeconds: 1 });
     assert.deepEqual(delivery?.response.batchItemFailures, [{ itemIdentifier: ids.inference }]);
-    assert.deepEqual(await jobKeys(ids.inference), [], "an image in an 'Inference error' answer is not stored");
+    assert.deepEqual(await jobKeys(ids.inference), [marker(ids.inference)], "an image in an 'Inference error' answer is not stored");
     for (const [id, reason] of [[ids.prompt, /Filter reason: prompt/], [ids.output, /Filter reason: output image/]] as const) {
       assert.deepEqual(await jobKeys(id), [`${peers.prefix}/images/${id}.failed.json`], "the filtered image is not stored");
       const record = await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.failed.json`);
@@ -299,7 +324,7 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
       const retired = worker({ [ENV.modelId]: TITAN, [ENV.bedrockRegion]: "us-east-1", [ENV.maxReceiveCount]: "2" });
       const first = await deliverBatch(peers.sqs, peers.queueUrl, retired, { visibilityTimeoutSeconds: 1 });
       assert.deepEqual(first?.response.batchItemFailures, [{ itemIdentifier: id }]);
-      assert.deepEqual(await jobKeys(id), [], "not the last delivery: no record yet");
+      assert.deepEqual(await jobKeys(id), [marker(id)], "not the last delivery: no record yet");
       const line = JSON.parse(logs[0]);
       assert.deepEqual([line.kind, line.code, line.outcome, line.FailureKind], ["operator", "model-retired", "failed-operator", "operator"]);
       assert.match(line.error, /amazon\.titan-image-generator-v1 in us-east-1 has reached the end of its life; set the stack's modelId/);
@@ -330,7 +355,7 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
       const denied = await send("[denied] lighthouse");
       const delivery = await deliverBatch(peers.sqs, peers.queueUrl, worker(), { visibilityTimeoutSeconds: 1 });
       assert.deepEqual(delivery?.response.batchItemFailures, [{ itemIdentifier: denied }]);
-      assert.deepEqual(await jobKeys(denied), []);
+      assert.deepEqual(await jobKeys(denied), [marker(denied)]);
       await settle();
       // An id Bedrock does not know in that region (Ultra's retired 1.0) is the operator's too.
       const unknown = await send("lighthouse again");

@@ -14,7 +14,9 @@ import {
   validateImageRequest,
 } from "../../runtime";
 import { decodeModelAnswer } from "../../runtime/bedrock";
-import { nearestAspectRatio, seedFromJobId } from "../../runtime/jobs";
+import { asGenerationError, logMessage } from "../../runtime/errors";
+import { jobOfRecord, nearestAspectRatio, seedFromJobId } from "../../runtime/jobs";
+import { codePointLength, excerpt } from "../../runtime/text";
 import type { ModelAdapter } from "../../runtime/models";
 import { emfFields } from "../../runtime/metrics";
 import { pngSize } from "../../runtime/png";
@@ -77,7 +79,8 @@ describe("runtime building blocks", () => {
     it("TEXT_IMAGE: reads images; the model's error field is a permanent model-error; rejects unknown shapes", () => {
       const titan = adapterFor(TITAN);
       assert.deepEqual(titan.parseResponse({ images: ["QQ=="], error: null }), { images: ["QQ=="] });
-      throwsGenerationError(() => titan.parseResponse({ images: [], error: "nope" }), "permanent", "model-error", /model reported an error: nope/);
+      throwsGenerationError(() => titan.parseResponse({ images: [], error: "nope" }), "permanent", "model-error", /^the model reported an error about this request and made no picture$/);
+      assert.throws(() => titan.parseResponse({ images: [], error: "nope" }), (err: GenerationError) => (err.cause as Error).message === "nope");
       assert.throws(() => titan.parseResponse([1]), /not a JSON object/);
       assert.throws(() => titan.parseResponse({ artifacts: [] }), /no images array/);
     });
@@ -127,7 +130,7 @@ describe("runtime building blocks", () => {
     it("classifies each bad answer", () => {
       const cases: [Uint8Array, string, string, RegExp][] = [
         [Buffer.from("<html>"), "transient", "bad-response", /unreadable body/],
-        [answer({ images: [], error: "filtered" }), "permanent", "model-error", /filtered/],
+        [answer({ images: [], error: "filtered" }), "permanent", "model-error", /reported an error about this request/],
         [answer({ images: [png.toString("base64"), png.toString("base64")] }), "transient", "bad-response", /2 images/],
         [answer({ images: [Buffer.from("GIF89a").toString("base64")] }), "transient", "bad-response", /not a PNG/],
         [answer({ images: [encodePng(3, 2, Buffer.alloc(24)).toString("base64")] }), "transient", "bad-response", /3x2 PNG, expected 2x2/],
@@ -188,6 +191,40 @@ describe("runtime building blocks", () => {
       assert.match(missing.message, /check the stack's modelId and bedrockRegion \(MODEL_ID, BEDROCK_REGION\)/);
       const throttled = classifyBedrockError(sdkError("ThrottlingException", 429), model);
       assert.match(throttled.message, /amazon\.titan-image-generator-v1 in us-east-1 is throttling calls; retry later/);
+    });
+
+    it("every message is ours: how long we waited and how often we tried; the SDK's and the service's words only in the log", () => {
+      const model = { modelId: DEFAULTS.modelId, region: "us-west-2", timeoutMs: 8666, attempts: 3 };
+      const smithy = "@smithy/node-http-handler - [ERROR] a request has exceeded the configured 8666 ms requestTimeout.";
+      const cases: [unknown, RegExp][] = [
+        [Object.assign(new Error(smithy), { name: "TimeoutError", $metadata: { attempts: 3 } }), /^the model stability\.stable-image-core-v1:1 did not answer within 8\.7 s, 3 tries$/],
+        [Object.assign(new Error("aborted"), { name: "AbortError", $metadata: { attempts: 1 } }), /did not answer within 8\.7 s, 1 try$/],
+        [sdkError("ModelTimeoutException", 408, "Model has timed out in processing the request."), /timed out while drawing the picture, 3 tries$/],
+        [sdkError("ModelNotReadyException", 429, "Model is not ready"), /was not ready to take calls, 3 tries$/],
+        [sdkError("InternalServerException", 500, "We encountered an internal error at arn:aws:bedrock"), /^the Bedrock service did not answer usefully \(HTTP 500\), 3 tries$/],
+        [Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }), /\(no connection\), 3 tries$/],
+        [sdkError("ValidationException", 400, "Malformed input request: #/prompt: expected maxLength: 10000"), /^the model refused the request as invalid; check the prompt and its parameters$/],
+        [sdkError("ValidationException", 400, "This request has been blocked by our content filters."), /^the model's content filter refused the prompt or the picture$/],
+        [sdkError("SomethingNew", 418, "I'm a teapot at arn:aws:x"), /^the Bedrock service refused the request \(HTTP 418\)/],
+      ];
+      for (const [err, ours] of cases) {
+        const classified = classifyBedrockError(err, model);
+        assert.match(classified.message, ours);
+        const raw = (err as Error).message;
+        assert.ok(!classified.message.includes(raw), `${raw} reached the message`);
+        assert.ok(logMessage(classified).includes(raw), "the raw words are in the log line");
+      }
+      // Without a configured wait (a caller that does not say), still our words.
+      assert.match(classifyBedrockError(Object.assign(new Error(smithy), { name: "TimeoutError" })).message, /^the model did not answer in time$/);
+    });
+
+    it("failures outside the model call say which step failed, with S3's or SQS's words only in the cause", () => {
+      const s3 = asGenerationError(Object.assign(new Error("The specified bucket does not exist"), { $metadata: { httpStatusCode: 404 } }), "storage-failed");
+      assert.deepEqual([s3.kind, s3.code, s3.message], ["transient", "storage-failed", "the object store (S3) did not complete the request (HTTP 404)"]);
+      assert.match(logMessage(s3), /\(The specified bucket does not exist\)$/);
+      assert.equal(asGenerationError(new Error("x"), "queue-failed").message, "the queue (SQS) did not take the job");
+      assert.equal(asGenerationError("a string").message, "an internal error stopped the job");
+      assert.equal(logMessage(asGenerationError("a string")), "an internal error stopped the job (a string)");
     });
   });
 
@@ -259,6 +296,32 @@ describe("runtime building blocks", () => {
       assert.match(rejection({ prompt: "x", aspectRatio: "1:1" }, titan), /Titan Image Generator v1 does not take "aspectRatio"/);
       assert.equal(params({ prompt: "x".repeat(10000), negativeText: "n" }).negativeText, "n");
       assert.match(rejection({ prompt: "x".repeat(10001) }), /at most 10000 characters/);
+    });
+
+    it("prompt lengths count characters (code points): 512 emoji are 512 characters", () => {
+      const emoji = "\u{1F5FB}"; // 🗻, two UTF-16 units
+      assert.equal(params({ prompt: emoji.repeat(512) }, titan).prompt, emoji.repeat(512));
+      assert.match(rejection({ prompt: emoji.repeat(513) }, titan), /at most 512 characters \(got 513\)/);
+      assert.match(rejection({ prompt: "ok", negativeText: "\u{1F981}\u{1F981}" }, titan), /"negativeText" must be at least 3 characters/);
+      assert.equal(codePointLength("e\u0301\u{1F5FB}x"), 4, "combining marks are characters of their own; an astral one is one");
+    });
+
+    it("records keep the first characters and the whole length, never half a character", () => {
+      const lion = "\u{1F981}";
+      assert.deepEqual(excerpt("short", 2000), { text: "short", length: 5 });
+      const cut = excerpt(`${"a".repeat(1999)}${lion}${lion}tail`, 2000);
+      assert.deepEqual(cut, { text: `${"a".repeat(1999)}${lion}`, length: 2005 });
+      assert.deepEqual(excerpt(lion.repeat(3000), 2000), { text: lion.repeat(2000), length: 3000 });
+    });
+
+    it("a queue record's job: the body's jobId, else the message id; the request comes back without it", () => {
+      const id = "3ce3b775-378b-47f5-bada-cc1982527121";
+      assert.deepEqual(jobOfRecord({ prompt: "x" }, "m-1"), { jobId: "m-1", input: { prompt: "x" } });
+      assert.deepEqual(jobOfRecord({ prompt: "x", seed: 5, jobId: id }, "m-1"), { jobId: id, input: { prompt: "x", seed: 5 } });
+      const bad = jobOfRecord({ prompt: "x", jobId: "../../escape" }, "m-1");
+      assert.deepEqual([bad.jobId, bad.input], ["m-1", { prompt: "x" }], "a jobId that is not an id never becomes a key");
+      assert.match(bad.error ?? "", /"jobId" must be 1-128 letters, digits/);
+      assert.ok(jobOfRecord({ prompt: "x", jobId: 7 }, "m-1").error);
     });
 
     it("queue bodies: plain text is a prompt, a JSON object is a request", () => {

@@ -1,0 +1,69 @@
+/**
+ * The local API gives the model the same fitted per-try budget as the deployed API functions
+ * (runtime/config.ts apiModelBudget for the stack's apiTimeoutSeconds): a hung model answers 503
+ * after that budget, not after the local model's 30 s hang.
+ */
+import { strict as assert } from "node:assert";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { loadLocalConfig } from "../../local/config";
+import { useDummyCredentials } from "../../local/credentials";
+import { startLocalMode, type LocalMode } from "../../local/start";
+import { DEFAULTS, ENV } from "../../runtime/defaults";
+import { functionsByKey } from "../infra/query";
+import { evaluateStack } from "../infra/stack";
+import { REPO_ROOT } from "./helpers";
+
+const PORTS = { LOCAL_API_PORT: "0", LOCAL_S3_PORT: "0", LOCAL_SQS_PORT: "0", LOCAL_BEDROCK_PORT: "0" };
+const BUDGET_KEYS = [ENV.bedrockMaxAttempts, ENV.bedrockTimeoutMs];
+const pick = (env: Record<string, string>) => Object.fromEntries(BUDGET_KEYS.map((k) => [k, env[k]]));
+
+describe("local mode: the API's model budget is the deployed API's", function () {
+  this.timeout(120000);
+
+  it("for the dev stack's files: the same BEDROCK_MAX_ATTEMPTS / BEDROCK_TIMEOUT_MS as the deployed generate function", () => {
+    const deployed = pick(functionsByKey(evaluateStack("dev")).generate.inputs.environment.variables);
+    assert.equal(deployed[ENV.bedrockMaxAttempts], String(DEFAULTS.apiModelAttempts));
+    assert.ok(Number(deployed[ENV.bedrockTimeoutMs]) < DEFAULTS.bedrockTimeoutMs, "fitted to the API timeout, not the runtime's 60 s");
+    assert.deepEqual(pick(loadLocalConfig({ ...PORTS }).apiModelSettings), deployed);
+    // A variable given in the environment still wins, as for the queue handler.
+    assert.equal(loadLocalConfig({ ...PORTS, [ENV.bedrockTimeoutMs]: "4000" }).apiModelSettings[ENV.bedrockTimeoutMs], "4000");
+  });
+
+  describe("with apiTimeoutSeconds 6 (1 s per try, 2 tries) and a model that never answers", () => {
+    let root: string;
+    let mode: LocalMode;
+    before(async () => {
+      useDummyCredentials();
+      root = mkdtempSync(path.join(tmpdir(), "local-budget-"));
+      writeFileSync(path.join(root, "Pulumi.yaml"), readFileSync(path.join(REPO_ROOT, "Pulumi.yaml")));
+      const dev = readFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8");
+      assert.match(dev, /couch-explorers:apiTimeoutSeconds: \d+/);
+      writeFileSync(path.join(root, "Pulumi.dev.yaml"), dev.replace(/couch-explorers:apiTimeoutSeconds: \d+/, "couch-explorers:apiTimeoutSeconds: 6"));
+      const env = { ...PORTS, LOCAL_DATA_DIR: path.join(root, ".data"), LOCAL_MODEL_FAIL_WHEN_PROMPT_INCLUDES: "[hang]=timeout" };
+      mode = await startLocalMode(loadLocalConfig(env, root), { log: () => undefined });
+    });
+    after(async () => {
+      await mode?.stop().catch(() => undefined);
+      if (root) rmSync(root, { recursive: true, force: true });
+    });
+
+    it("POST /generate answers 503 after 2 tries of 1 s, saying so, while the model still holds both calls", async () => {
+      assert.deepEqual(pick(mode.handlerEnv), { [ENV.bedrockMaxAttempts]: "2", [ENV.bedrockTimeoutMs]: "1000" });
+      const res = await fetch(`${mode.api.url}/generate`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ prompt: "[hang] me on top of K2" }),
+      });
+      const body = (await res.json()) as { code: string; error: string };
+      assert.equal(res.status, 503);
+      assert.equal(body.code, "timeout");
+      assert.match(body.error, /^the model stability\.stable-image-core-v1:1 did not answer within 1 s, 2 tries; retry later$/);
+      // The local model holds a hung call for 30 s: both tries are still unanswered there.
+      const calls = mode.bedrock!.calls;
+      assert.equal(calls.length, 2);
+      assert.ok(calls.every((c) => c.status === 0), "answered by our budget, not by the model");
+    });
+  });
+});
