@@ -9,7 +9,7 @@
  * it with the other test workers of the same run.
  * Used by the infra tests and by `npm run graph` (scripts/graph.ts).
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -164,12 +164,19 @@ function evaluateOnce(base: string, stack: string, overrides: Record<string, str
   }
 }
 
+/** Evaluations started in the background by this process, stopped when it exits (a run that never needed them). */
+const background: ChildProcess[] = [];
+process.on("exit", () => {
+  for (const child of background) if (child.exitCode === null && child.signalCode === null) child.kill();
+});
+
 /** Starts evaluating `stack` (no overrides) unless someone already does; the child publishes the result itself. */
 function startInBackground(shared: string, stack: string): void {
   const base = sharedBase(shared, stack, {});
   if (!claim(`${base}.lock`)) return;
   const child = spawn(process.execPath, childArgs(stack, {}, `${base}.json`), { cwd: REPO_ROOT, env: childEnv(), stdio: "ignore" });
   child.unref();
+  background.push(child);
   // From now on the lock names the child: should it die without a result, a waiter takes over.
   if (child.pid) writeFileSync(`${base}.lock`, String(child.pid));
 }
