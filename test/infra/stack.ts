@@ -102,7 +102,7 @@ export function evaluateStack(stack: string, overrides: Record<string, string | 
   let result: EvaluatedStack;
   if (shared) {
     // Every infra suite evaluates every stack: the run's first evaluation starts the others alongside.
-    if (claim(join(shared, "others-started"))) for (const other of stackNames()) if (other !== stack) startInBackground(shared, other);
+    if (createdNow(join(shared, "others-started"))) for (const other of stackNames()) if (other !== stack) startInBackground(shared, other);
     result = unwrap(stack, evaluateOnce(sharedBase(shared, stack, overrides), stack, overrides));
   } else {
     const dir = mkdtempSync(join(tmpdir(), "pulumi-eval-"));
@@ -173,7 +173,7 @@ process.on("exit", () => {
 /** Starts evaluating `stack` (no overrides) unless someone already does; the child publishes the result itself. */
 function startInBackground(shared: string, stack: string): void {
   const base = sharedBase(shared, stack, {});
-  if (!claim(`${base}.lock`)) return;
+  if (existsSync(`${base}.json`) || !claim(`${base}.lock`)) return;
   const child = spawn(process.execPath, childArgs(stack, {}, `${base}.json`), { cwd: REPO_ROOT, env: childEnv(), stdio: "ignore" });
   child.unref();
   background.push(child);
@@ -187,16 +187,29 @@ function publish(file: string, published: Published): void {
   renameSync(`${file}.${process.pid}`, file);
 }
 
-/** Creates `lockFile` holding our pid, or replaces one whose process is gone; false while another process holds it. */
-function claim(lockFile: string): boolean {
+/** Creates `file` (holding `content`) unless it exists; true if this call created it. */
+function createdNow(file: string, content = ""): boolean {
   try {
-    writeFileSync(lockFile, String(process.pid), { flag: "wx" });
+    writeFileSync(file, content, { flag: "wx" });
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    return false;
   }
-  const owner = Number(readFileSync(lockFile, "utf8"));
-  if (owner && isAlive(owner)) return false;
+}
+
+/** Creates `lockFile` holding our pid, or replaces one whose process is gone; false while another process holds it. */
+function claim(lockFile: string): boolean {
+  if (createdNow(lockFile, String(process.pid))) return true;
+  let owner: number;
+  try {
+    owner = Number(readFileSync(lockFile, "utf8"));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return claim(lockFile); // just taken over and being recreated
+    throw err;
+  }
+  // An empty lock is being written by its creator right now.
+  if (!owner || isAlive(owner)) return false;
   rmSync(lockFile, { force: true });
   return claim(lockFile);
 }
