@@ -1,10 +1,12 @@
 // The real `couch-send` process: compiled with the client's own tsconfig (as the image's build
 // stage does) and spawned, to check exit codes, stdin piping and messages without stack traces.
+// Also the command `npm ci` puts in node_modules/.bin through the npm workspace.
 import { strict as assert } from "node:assert";
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { delimiter, dirname, join, resolve } from "node:path";
+import { nodeVersionWarning } from "../../client/src/node-support";
 import { closedPort, startSqsPeer, TEST_CREDENTIALS, type SqsPeer } from "./sqs-peer";
 
 const ROOT = resolve(__dirname, "../..");
@@ -18,25 +20,27 @@ interface Result {
 
 describe("couch-send (compiled, as a child process)", function () {
   this.timeout(120_000);
-  let outDir: string;
+  let appDir: string;
   let bin: string;
   let home: string;
   let peer: SqsPeer;
   let queueUrl: string;
 
   before(async () => {
-    outDir = mkdtempSync(join(tmpdir(), "couch-send-dist-"));
+    // The image's layout: package.json next to the compiled dist/ (the client reads its engines).
+    appDir = mkdtempSync(join(tmpdir(), "couch-send-app-"));
     home = mkdtempSync(join(tmpdir(), "couch-send-home-"));
-    execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", CLIENT, "--outDir", outDir], { stdio: "pipe" });
+    const tsconfig = JSON.parse(readFileSync(join(CLIENT, "tsconfig.json"), "utf8")).compilerOptions;
+    execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", CLIENT, "--outDir", join(appDir, tsconfig.outDir)], { stdio: "pipe" });
+    copyFileSync(join(CLIENT, "package.json"), join(appDir, "package.json"));
     const pkg = JSON.parse(readFileSync(join(CLIENT, "package.json"), "utf8"));
-    // package.json's bin path, relative to the compiled tree (dist/ → outDir).
-    bin = join(outDir, pkg.bin["couch-send"].replace(/^dist\//, ""));
+    bin = join(appDir, pkg.bin["couch-send"]);
     peer = await startSqsPeer();
     queueUrl = await peer.createQueue("process-queue");
   });
   after(async () => {
     await peer?.close();
-    rmSync(outDir, { recursive: true, force: true });
+    rmSync(appDir, { recursive: true, force: true });
     rmSync(home, { recursive: true, force: true });
   });
 
@@ -72,6 +76,15 @@ describe("couch-send (compiled, as a child process)", function () {
     const id = /^Message sent successfully\. Message ID: (\S+)\n$/.exec(r.stdout)?.[1];
     assert.ok(id, r.stdout);
     assert.deepEqual(await peer.drain(queueUrl), [{ body: "me on top of a pyramid", messageId: id }]);
+  });
+
+  it("says nothing about the Node.js version on a supported one, one line (not the SDK's banner) on an older one", async () => {
+    const r = await spawnCli(["about versions"], { ...TEST_CREDENTIALS, SQS_QUEUE_URL: queueUrl });
+    assert.equal(r.code, 0, r.stderr);
+    const warning = nodeVersionWarning(process.versions.node);
+    assert.equal(r.stderr, warning === undefined ? "" : `${warning}\n`);
+    assert.doesNotMatch(r.stderr, /NodeVersionSupportWarning/);
+    await peer.drain(queueUrl);
   });
 
   it("exit 0 for prompts piped on stdin", async () => {
@@ -113,5 +126,19 @@ describe("couch-send (compiled, as a child process)", function () {
     assert.equal(r.code, 5);
     assert.match(r.stderr, /ECONNREFUSED/);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
+  });
+});
+
+describe("couch-send from the repository root (npm workspace)", () => {
+  it("`npm ci` links the built command into node_modules/.bin, so `npx couch-send --help` works", async () => {
+    const command = join(ROOT, "node_modules", ".bin", "couch-send");
+    // As npx runs it: the linked file itself, through its shebang, with node on PATH.
+    const path = [dirname(process.execPath), process.env.PATH ?? ""].join(delimiter);
+    const child = spawn(command, ["--help"], { cwd: ROOT, env: { PATH: path, HOME: tmpdir() }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    const code = await new Promise((done) => child.on("close", done));
+    assert.equal(code, 0);
+    assert.match(stdout, /^Usage: couch-send /);
   });
 });

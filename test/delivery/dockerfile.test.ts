@@ -67,6 +67,14 @@ describe("client/Dockerfile", () => {
     assert.ok(!of(runtime, "COPY").some((c) => /node_modules/.test(c.getArgumentsContent() ?? "")), "no dev node_modules copied");
   });
 
+  it("runs npm ci without lifecycle scripts: the package's prepare (the workspace build) needs src/, copied later", () => {
+    const pkg = JSON.parse(readFileSync(join(CLIENT, "package.json"), "utf8"));
+    assert.ok(pkg.scripts.prepare, "client/package.json builds itself on install (npm workspace)");
+    const installs = all.flatMap((stage) => runText(stage).match(/npm ci\b[^\n&|;]*/g) ?? []);
+    assert.equal(installs.length, 2);
+    for (const install of installs) assert.match(install, /--ignore-scripts\b/, install);
+  });
+
   it("runs as the non-root node user, set before the entrypoint and never switched back", () => {
     const users = of(runtime, "USER").map((u) => args(u)[0]);
     assert.deepEqual(users, ["node"]);

@@ -3,6 +3,7 @@
 import { strict as assert } from "node:assert";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { minVersion } from "semver";
 import { EXIT } from "../../client/src/errors";
 import { USAGE } from "../../client/src/input";
 
@@ -34,6 +35,16 @@ describe("README.md: deploy and client sections", () => {
     assert.match(statement.Principal.Federated, /oidc-provider\/token\.actions\.githubusercontent\.com$/);
     assert.equal(statement.Condition.StringEquals["token.actions.githubusercontent.com:aud"], "sts.amazonaws.com");
     assert.ok(statement.Condition.StringLike["token.actions.githubusercontent.com:sub"].includes("repo:OWNER/REPO:environment:production"));
+  });
+
+  it("states the Node.js versions that the repository's and the client's engines require", () => {
+    const engines = (dir: string): string => JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).engines.node;
+    const prerequisites = delivery.slice(delivery.indexOf("### Prerequisites"), delivery.indexOf("### AWS access from GitHub"));
+    assert.ok(prerequisites.includes(`\`${engines(ROOT)}\``), `Prerequisites name ${engines(ROOT)}`);
+    assert.ok(prerequisites.includes(`\`${engines(join(ROOT, "client"))}\``), `Prerequisites name the client's ${engines(join(ROOT, "client"))}`);
+    const lowest = minVersion(engines(ROOT))!;
+    const quickStart = delivery.slice(0, delivery.indexOf("## How it fits together"));
+    assert.ok(quickStart.includes(`${lowest.major}.${lowest.minor} or newer`), `the Quick start says ${lowest.major}.${lowest.minor} or newer`);
   });
 
   it("names the state backend the workflows use", () => {

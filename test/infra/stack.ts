@@ -5,12 +5,13 @@
  *
  * Each evaluation runs in a child process: index.ts is a module that registers resources when it is
  * loaded, and Pulumi's runtime state is per process, so two stacks cannot share one. The child
- * writes JSON to a temp file; `evaluateStack` caches the result per stack and overrides.
+ * writes JSON to a temp file; `evaluateStack` caches the result per stack and overrides, and shares
+ * it with the other test workers of the same run.
  * Used by the infra tests and by `npm run graph` (scripts/graph.ts).
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import YAML from "yaml";
@@ -83,6 +84,13 @@ export function stackConfig(stack: string, overrides: Record<string, string | nu
 
 const cache = new Map<string, EvaluatedStack>();
 
+/**
+ * Names the environment variable that holds a directory shared by the test files of one run (set
+ * by test/support/fixtures.ts). mocha runs files in parallel worker processes; through it they
+ * evaluate each stack once between them instead of once per worker.
+ */
+export const SHARED_STACKS_DIR = "INFRA_SHARED_STACKS_DIR";
+
 /** The child's environment: ours minus anything that would feed Pulumi config from outside. */
 function childEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
@@ -99,22 +107,128 @@ export function evaluateStack(stack: string, overrides: Record<string, string | 
   const key = JSON.stringify([stack, overrides]);
   const cached = cache.get(key);
   if (cached) return cached;
-  const dir = mkdtempSync(join(tmpdir(), "pulumi-eval-"));
-  const out = join(dir, "stack.json");
-  try {
-    const child = spawnSync(
-      process.execPath,
-      ["-r", "ts-node/register/transpile-only", __filename, stack, out, JSON.stringify(overrides)],
-      { cwd: REPO_ROOT, encoding: "utf8", env: childEnv(), maxBuffer: 64 * 1024 * 1024 },
-    );
-    if (child.status !== 0) {
-      throw new Error(`evaluating stack "${stack}" failed (exit ${child.status}):\n${child.stderr}\n${child.stdout}`);
+  const shared = process.env[SHARED_STACKS_DIR];
+  let result: EvaluatedStack;
+  if (shared) {
+    // Every infra suite evaluates every stack: the run's first evaluation starts the others alongside.
+    if (createdNow(join(shared, "others-started"))) for (const other of stackNames()) if (other !== stack) startInBackground(shared, other);
+    result = unwrap(stack, evaluateOnce(sharedBase(shared, stack, overrides), stack, overrides));
+  } else {
+    const dir = mkdtempSync(join(tmpdir(), "pulumi-eval-"));
+    try {
+      result = unwrap(stack, evaluateInChild(stack, overrides, join(dir, "stack.json")));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-    const result = JSON.parse(readFileSync(out, "utf8")) as EvaluatedStack;
-    cache.set(key, result);
-    return result;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  }
+  cache.set(key, result);
+  return result;
+}
+
+/** What an evaluation child writes: the stack, or why the program failed. */
+type Published = { stack: EvaluatedStack } | { error: string };
+
+function unwrap(stack: string, published: Published): EvaluatedStack {
+  if ("error" in published) throw new Error(`evaluating stack "${stack}" failed:\n${published.error}`);
+  return published.stack;
+}
+
+/** The stacks that have a Pulumi.<stack>.yaml. */
+function stackNames(): string[] {
+  return readdirSync(REPO_ROOT).flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? []);
+}
+
+function sharedBase(shared: string, stack: string, overrides: Record<string, string | null>): string {
+  return join(shared, shortHash(JSON.stringify([stack, overrides])));
+}
+
+/** The child's command line. TypeScript's own transpiler, not the tests' SWC: the code Pulumi serializes is what `pulumi up` would see. */
+function childArgs(stack: string, overrides: Record<string, string | null>, outFile: string): string[] {
+  return ["-r", "ts-node/register/transpile-only", __filename, stack, outFile, JSON.stringify(overrides)];
+}
+
+/** Runs a child that writes its Published result to `outFile`. */
+function evaluateInChild(stack: string, overrides: Record<string, string | null>, outFile: string): Published {
+  const child = spawnSync(process.execPath, childArgs(stack, overrides, outFile), { cwd: REPO_ROOT, encoding: "utf8", env: childEnv(), maxBuffer: 64 * 1024 * 1024 });
+  if (!existsSync(outFile)) return { error: `the evaluation died (exit ${child.status}, signal ${child.signal}):\n${child.stderr}\n${child.stdout}` };
+  return JSON.parse(readFileSync(outFile, "utf8")) as Published;
+}
+
+/**
+ * Evaluates once across processes: whoever creates `<base>.lock` evaluates, and its child publishes
+ * `<base>.json`; the others wait for that file. A lock whose process died is taken over.
+ */
+function evaluateOnce(base: string, stack: string, overrides: Record<string, string | null>, timeoutMs = 300000): Published {
+  const resultFile = `${base}.json`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (existsSync(resultFile)) return JSON.parse(readFileSync(resultFile, "utf8")) as Published;
+    if (claim(`${base}.lock`)) {
+      const published = evaluateInChild(stack, overrides, resultFile);
+      if (!existsSync(resultFile)) publish(resultFile, published);
+      return published;
+    }
+    if (Date.now() > deadline) throw new Error(`no evaluation of stack "${stack}" within ${timeoutMs} ms`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100); // a synchronous 100 ms sleep
+  }
+}
+
+/** Evaluations started in the background by this process, stopped when it exits (a run that never needed them). */
+const background: ChildProcess[] = [];
+process.on("exit", () => {
+  for (const child of background) if (child.exitCode === null && child.signalCode === null) child.kill();
+});
+
+/** Starts evaluating `stack` (no overrides) unless someone already does; the child publishes the result itself. */
+function startInBackground(shared: string, stack: string): void {
+  const base = sharedBase(shared, stack, {});
+  if (existsSync(`${base}.json`) || !claim(`${base}.lock`)) return;
+  const child = spawn(process.execPath, childArgs(stack, {}, `${base}.json`), { cwd: REPO_ROOT, env: childEnv(), stdio: "ignore" });
+  child.unref();
+  background.push(child);
+  // From now on the lock names the child: should it die without a result, a waiter takes over.
+  if (child.pid) writeFileSync(`${base}.lock`, String(child.pid));
+}
+
+/** Writes `file` in one step (rename), so a reader never sees half of it. */
+function publish(file: string, published: Published): void {
+  writeFileSync(`${file}.${process.pid}`, JSON.stringify(published));
+  renameSync(`${file}.${process.pid}`, file);
+}
+
+/** Creates `file` (holding `content`) unless it exists; true if this call created it. */
+function createdNow(file: string, content = ""): boolean {
+  try {
+    writeFileSync(file, content, { flag: "wx" });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    return false;
+  }
+}
+
+/** Creates `lockFile` holding our pid, or replaces one whose process is gone; false while another process holds it. */
+function claim(lockFile: string): boolean {
+  if (createdNow(lockFile, String(process.pid))) return true;
+  let owner: number;
+  try {
+    owner = Number(readFileSync(lockFile, "utf8"));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return claim(lockFile); // just taken over and being recreated
+    throw err;
+  }
+  // An empty lock is being written by its creator right now.
+  if (!owner || isAlive(owner)) return false;
+  rmSync(lockFile, { force: true });
+  return claim(lockFile);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
@@ -202,10 +316,25 @@ function mockState(type: string, name: string, inputs: any, region: string): { i
   return { id, state };
 }
 
-async function runChild(stack: string, outFile: string, overrides: Record<string, string | null>): Promise<void> {
+/**
+ * Pulumi's serializer finds the npm workspace root (package.json `workspaces`) with fs.promises.glob,
+ * which Node.js has from 22 on, as @pulumi/pulumi requires. So that the suite still runs on Node 20
+ * (end of life, but what some machines have), the child brings the one case it meets: workspace
+ * entries that name a folder, no wildcards. On Node 22+ Node's own glob runs, as under `pulumi up`.
+ */
+function provideGlobOnNode20(): void {
+  const fsp = require("node:fs/promises") as { glob?: unknown };
+  if (fsp.glob) return;
+  fsp.glob = async function* literalGlob(pattern: string) {
+    if (/[*?[\]{}!]/.test(pattern)) throw new Error(`package.json workspaces with wildcards (${pattern}) need Node.js 22 or newer`);
+    if (existsSync(pattern)) yield pattern;
+  };
+}
+
+async function runChild(stack: string, overrides: Record<string, string | null>): Promise<EvaluatedStack> {
+  provideGlobOnNode20();
   // Loaded here so that importing this module (tests, graph script) does not load Pulumi.
   const pulumi: typeof import("@pulumi/pulumi") = require("@pulumi/pulumi");
-  const { writeFileSync } = require("node:fs") as typeof import("node:fs");
   const project = readProject().name;
   const config = stackConfig(stack, overrides);
   const region = config["aws:region"] ?? "eu-west-1";
@@ -281,15 +410,18 @@ async function runChild(stack: string, outFile: string, overrides: Record<string
     if (keys.has(r.urn)) throw new Error(`duplicate URN ${r.urn}`);
     keys.add(r.urn);
   }
-  const result: EvaluatedStack = { stack, project, config, resources: [...resources.values()], outputs };
-  writeFileSync(outFile, JSON.stringify(result));
+  return { stack, project, config, resources: [...resources.values()], outputs };
 }
 
 if (require.main === module) {
   const [stack, outFile, overrides] = process.argv.slice(2);
-  runChild(stack, outFile, JSON.parse(overrides || "{}")).then(
-    () => process.exit(0),
+  runChild(stack, JSON.parse(overrides || "{}")).then(
+    (result) => {
+      publish(outFile, { stack: result });
+      process.exit(0);
+    },
     (err) => {
+      publish(outFile, { error: String(err?.stack ?? err) });
       console.error(err?.stack ?? err);
       process.exit(1);
     },

@@ -1,12 +1,12 @@
 /**
- * The gallery in a real browser: headless Debian Chromium driven by playwright-core opens the
+ * The gallery in a real browser: headless Chromium from npm (test/support/browser.ts) opens the
  * page served by `npm start`, submits prompts both ways and sees the new pictures appear.
  */
 import { strict as assert } from "node:assert";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { DEFAULTS } from "../../runtime/defaults";
-import { CHROMIUM_OPTIONS } from "./chromium";
+import { launchChromium } from "../support/browser";
 import { cleanup, freshEnv, startLocalChild, type LocalChild } from "./helpers";
 
 /** The few members of an <img> read here (the project compiles without the DOM lib). */
@@ -20,7 +20,7 @@ describe("local mode: the gallery in headless Chromium", function () {
   before(async () => {
     // Prompts with "[held]" are throttled every time: they stay in the queue, retried.
     local = await startLocalChild(freshEnv({ LOCAL_MODEL_LATENCY_MS: "500", LOCAL_MODEL_FAIL_WHEN_PROMPT_INCLUDES: "[held]=throttle" }));
-    browser = await chromium.launch(CHROMIUM_OPTIONS);
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close().catch(() => undefined);

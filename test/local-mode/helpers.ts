@@ -12,6 +12,8 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 export { getJson, getObject, listKeys } from "../support/objects";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+/** ts-node with SWC, as `npm start` runs local/start.ts. */
+const TS_REGISTER = path.join(REPO_ROOT, "test", "support", "register.js");
 const CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
 
 export interface Health {
@@ -46,7 +48,7 @@ export function spawnStart(env: Record<string, string>, viaNpm = false): ChildPr
   const options: SpawnOptions = { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: viaNpm };
   return viaNpm
     ? spawn("npm", ["start", "--silent"], options)
-    : spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join("local", "start.ts")], options);
+    : spawn(process.execPath, ["-r", TS_REGISTER, path.join("local", "start.ts")], options);
 }
 
 /** Runs local/start.ts to completion (for start-up failures); kills it after `timeoutMs`. */

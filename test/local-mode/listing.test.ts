@@ -10,14 +10,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { chromium } from "playwright-core";
 import { LOCAL_CREDENTIALS } from "../../local/credentials";
 import { createHealthCheck } from "../../local/health";
 import { renderPostcard } from "../../local/renderer";
 import { startQueueServer } from "../../local/queue-server";
 import type { LocalMode } from "../../local/start";
 import { listKeys, REPO_ROOT } from "./helpers";
-import { CHROMIUM_OPTIONS } from "./chromium";
+import { launchChromium } from "../support/browser";
 import { startInProcess } from "./in-process";
 
 const PICTURES = 1500;
@@ -107,7 +106,7 @@ describe("local mode: listings of any size", function () {
   });
 
   it("the gallery page shows one page of cards and moves to older ones", async () => {
-    const browser = await chromium.launch(CHROMIUM_OPTIONS);
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       await page.goto(`${mode.api.url}/`);

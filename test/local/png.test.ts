@@ -1,7 +1,8 @@
 import { strict as assert } from "node:assert";
 import { inflateSync } from "node:zlib";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { crc32, decodePng, encodePng, PNG_SIGNATURE, readPngHeader } from "../../local/png";
+import { launchChromium } from "../support/browser";
 
 /** An opaque test pattern: every pixel different, so row/column mix-ups show. */
 function pattern(width: number, height: number): Buffer {
@@ -99,7 +100,7 @@ describe("local/png", () => {
         this.timeout(60000);
         let browser: Browser;
         before(async () => {
-            browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] });
+            browser = await launchChromium();
         });
         after(async () => {
             await browser?.close();
