@@ -37,7 +37,6 @@ function bedrockClient(config: BedrockSettings): BedrockRuntimeClient {
   };
   if (config.bedrockEndpoint) {
     // Local/test Bedrock servers speak HTTP/1.1; loaded lazily so the Lambda archive never needs it.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { NodeHttpHandler } = require("@smithy/node-http-handler") as typeof import("@smithy/node-http-handler");
     clientConfig.endpoint = config.bedrockEndpoint;
     clientConfig.requestHandler = new NodeHttpHandler({ requestTimeout: config.bedrockTimeoutMs, throwOnRequestTimeout: true });
