@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { METRICS } from "../runtime/defaults";
+import { METRICS } from "../runtime/metric-names";
 import { INFRA_DEFAULTS } from "./defaults";
 
 /** Arguments of {@link ImageDashboard}. */

@@ -4,7 +4,8 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULTS, ENV } from "../runtime/defaults";
+import { DEFAULTS } from "../runtime/defaults";
+import { ENV } from "../runtime/env";
 import { adapterFor } from "../runtime/models";
 import type { BucketPrefixAccess } from "./bucketPrefixAccess";
 import type { PolicyStatement } from "./policy";

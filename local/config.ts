@@ -11,7 +11,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { DEFAULTS, ENV } from "../runtime/defaults";
+import { DEFAULTS } from "../runtime/defaults";
+import { ENV } from "../runtime/env";
 import { apiModelBudget, modelCallBudget, normalizePrefix, type Env } from "../runtime/config";
 
 /** Environment variables read by the local mode itself (the handler variables are in `ENV`). */

@@ -15,7 +15,7 @@ import * as path from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { createHttpHandler, createQueueHandler } from "../runtime";
-import { ENV } from "../runtime/defaults";
+import { ENV } from "../runtime/env";
 import { readConfig } from "../runtime/config";
 import { startBedrockServer, type BedrockServer, type FailureMode } from "./bedrock-server";
 import { LocalConfigError, loadLocalConfig, type LocalConfig } from "./config";

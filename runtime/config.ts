@@ -1,4 +1,5 @@
-import { DEFAULTS, ENV } from "./defaults";
+import { DEFAULTS } from "./defaults";
+import { ENV } from "./env";
 import { ConfigError } from "./errors";
 
 export type Env = Record<string, string | undefined>;

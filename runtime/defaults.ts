@@ -1,6 +1,7 @@
 /**
- * The one place shared defaults and names live. Infrastructure (components/), the local mode
- * (local/) and the Lambda handlers (runtime/) all import from here, so a default changes once.
+ * The handlers' own defaults and limits. Infrastructure (components/), the local mode (local/) and
+ * the Lambda handlers (runtime/) import them from here. The names of the environment variables are
+ * in env.ts, the metric names in metric-names.ts.
  */
 
 /** Default values used when the environment does not say otherwise. */
@@ -56,51 +57,4 @@ export const DEFAULTS = {
   metricsService: "couch-explorers",
   /** Region of the S3/SQS clients when a local endpoint is set and no region is configured (local servers ignore it). */
   localRegion: "us-east-1",
-} as const;
-
-/** Names of the environment variables that wire the handlers (infra sets them, tests and local mode too). */
-export const ENV = {
-  /** Required: bucket that receives the pictures. */
-  bucket: "BUCKET_NAME",
-  /** Required: every S3 key starts with `<prefix>/`. */
-  prefix: "IMAGE_PREFIX",
-  modelId: "MODEL_ID",
-  bedrockRegion: "BEDROCK_REGION",
-  /** Required by `POST /images` only. */
-  queueUrl: "QUEUE_URL",
-  urlExpirySeconds: "URL_EXPIRY_SECONDS",
-  workerConcurrency: "WORKER_CONCURRENCY",
-  /**
-   * The queue's redrive maxReceiveCount. When set, the worker writes a failure record for a record
-   * that fails transiently on its last delivery (it then goes to the DLQ), so its status is not
-   * "pending" forever.
-   */
-  maxReceiveCount: "MAX_RECEIVE_COUNT",
-  /** Optional tuning of the Bedrock client (defaults above). */
-  bedrockTimeoutMs: "BEDROCK_TIMEOUT_MS",
-  bedrockMaxAttempts: "BEDROCK_MAX_ATTEMPTS",
-  /** Names the deployment (e.g. `couch-explorers-dev`) in every metric, so stacks sharing an account stay apart. */
-  metricsService: "METRICS_SERVICE",
-  /** Region of the S3 and SQS clients; Lambda sets it. */
-  region: "AWS_REGION",
-  /** Endpoint overrides, only for local runs and tests; infrastructure never sets them. */
-  bedrockEndpoint: "BEDROCK_ENDPOINT",
-  s3Endpoint: "S3_ENDPOINT",
-  sqsEndpoint: "SQS_ENDPOINT",
-} as const;
-
-/**
- * CloudWatch metrics the handlers emit in Embedded Metric Format (see runtime/metrics.ts).
- * A dashboard or alarm refers to these names; they are part of the contract with infra.
- */
-export const METRICS = {
-  namespace: "CouchExplorers",
-  /** Every metric carries this dimension, valued by METRICS_SERVICE (the stack). */
-  serviceDimension: "Service",
-  /** Wall time of one successful InvokeModel call (including the SDK's retries). */
-  generationLatency: { name: "GenerationLatency", unit: "Milliseconds" },
-  /** One per picture stored. */
-  imagesGenerated: { name: "ImagesGenerated", unit: "Count" },
-  /** One per failed request/record, with dimension FailureKind = permanent | transient. */
-  failures: { name: "Failures", unit: "Count", dimension: "FailureKind" },
 } as const;

@@ -2,7 +2,9 @@
  * The code that runs inside the Lambda functions (and in tests and the local mode).
  * Plain TypeScript: no @pulumi/* import here; components/ wire these factories into functions.
  */
-export { DEFAULTS, ENV, METRICS } from "./defaults";
+export { DEFAULTS } from "./defaults";
+export { ENV } from "./env";
+export { METRICS } from "./metric-names";
 export { createHttpHandler, type HttpEvent, type HttpHandler } from "./http-handler";
 export { createQueueHandler, type QueueHandler } from "./queue-handler";
 export { readConfig, type Env, type RuntimeConfig } from "./config";

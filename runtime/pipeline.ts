@@ -1,7 +1,7 @@
 /** What both handlers share: configuration, SDK clients, logging, and "generate then store". */
 import { createImageGenerator, type GeneratedImage, type ImageGenerator } from "./bedrock";
 import { readConfig, type Env, type RuntimeConfig } from "./config";
-import { ENV } from "./defaults";
+import { ENV } from "./env";
 import { createLogger, type Logger, type LogSink } from "./log";
 import type { ImageParams } from "./models";
 import { sidecarFor, createImageStore, type ImageSidecar, type ImageStore, type StoredImage } from "./storage";

@@ -15,7 +15,7 @@ import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResult, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { STABILITY_PIXELS } from "../../local/bedrock-models";
 import { PNG_SIGNATURE, readPngHeader } from "../../local/png";
-import { ENV } from "../../runtime/defaults";
+import { ENV } from "../../runtime/env";
 import { httpApiEvent, receive, sqsEvent } from "../support/events";
 import { getJson, getObject, listKeys } from "../support/objects";
 import { startPeers, type Peers } from "../support/peers";

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { LAMBDA_RUNTIME } from "../../components/handlerFunction";
 import { publicOfferToken } from "../../components/modelAccess";
-import { ENV, METRICS } from "../../runtime/defaults";
+import { ENV } from "../../runtime/env";
+import { METRICS } from "../../runtime/metric-names";
 import { cfg, cfgNumber, functionsByKey, one, ofType, TYPES } from "./query";
 import { evaluateStack, type EvaluatedStack } from "./stack";
 

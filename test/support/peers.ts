@@ -12,7 +12,7 @@ import { startBedrockServer, type BedrockServer } from "../../local/bedrock-serv
 import { useDummyCredentials } from "../../local/credentials";
 import { startObjectStore } from "../../local/object-store";
 import { startQueueServer } from "../../local/queue-server";
-import { ENV } from "../../runtime/defaults";
+import { ENV } from "../../runtime/env";
 
 export interface Peers {
   /** All env vars the handlers need, pointing at the local servers. */
