@@ -29,7 +29,7 @@ export interface HandlerFunctionArgs<E, R> {
    * into the function's archive, so it must capture nothing but runtime/ code.
    */
   callbackFactory: aws.lambda.CallbackFactory<E, R>;
-  /** Environment variables, named by the runtime's `ENV`. */
+  /** Environment variables, as runtime toHandlerEnv writes them. */
   environment: Record<string, pulumi.Input<string>>;
   /** What this function may do besides writing its own logs, as exact IAM statements. */
   statements: PolicyStatement[];

@@ -3,13 +3,12 @@ import * as pulumi from "@pulumi/pulumi";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResult } from "aws-lambda";
 import { createHttpHandler } from "../runtime";
 import { DEFAULTS } from "../runtime/defaults";
-import { ENV } from "../runtime/env";
 import type { BucketPrefixAccess } from "./bucketPrefixAccess";
 import { INFRA_DEFAULTS } from "./defaults";
 import { HandlerFunction } from "./handlerFunction";
 import type { PolicyStatement } from "./policy";
-import { apiModelBudget } from "../runtime/config";
-import { FoundationModel, invokeModelStatement, storageAndModelEnvironment } from "./wiring";
+import { apiModelBudget, toHandlerEnv, type HandlerSettings } from "../runtime/config";
+import { commonSettings, FoundationModel, invokeModelStatement } from "./wiring";
 
 /** Arguments of {@link ImageApi}. */
 export interface ImageApiArgs {
@@ -64,7 +63,9 @@ interface RouteSpec {
   description: string;
   statements: PolicyStatement[];
   policyArns: Record<string, pulumi.Input<string>>;
-  environment: Record<string, pulumi.Input<string>>;
+  settings: Partial<HandlerSettings<pulumi.Input<string>>>;
+  /** The model-call budget's variables (apiModelBudget). */
+  budget?: Record<string, string>;
 }
 
 /**
@@ -94,8 +95,8 @@ export class ImageApi extends pulumi.ComponentResource {
     const parent = { parent: this };
     const timeoutSeconds = args.timeoutSeconds ?? INFRA_DEFAULTS.apiTimeoutSeconds;
     const logRetentionDays = args.logRetentionDays ?? INFRA_DEFAULTS.logRetentionDays;
-    const common = storageAndModelEnvironment(args.storage, args.model);
-    const urlExpiry = { [ENV.urlExpirySeconds]: String(args.urlExpirySeconds ?? DEFAULTS.urlExpirySeconds) };
+    const common = commonSettings(args.storage, args.model);
+    const urlExpiry = { urlExpirySeconds: args.urlExpirySeconds ?? DEFAULTS.urlExpirySeconds };
 
     const routes: RouteSpec[] = [
       {
@@ -105,12 +106,10 @@ export class ImageApi extends pulumi.ComponentResource {
         description: "POST /generate: prompt to picture while the caller waits (runtime HTTP handler)",
         statements: [invokeModelStatement(args.model)],
         policyArns: { "read-pictures": args.storage.readPolicy.arn, "write-pictures": args.storage.writePolicy.arn },
-        environment: {
-          ...urlExpiry,
-          // The runtime's default (3 attempts of 60 s) outlasts any API request: answer 503 with
-          // Retry-After in time instead of being cut off by the function timeout.
-          ...apiModelBudget(timeoutSeconds),
-        },
+        settings: urlExpiry,
+        // The runtime's default (3 attempts of 60 s) outlasts any API request: answer 503 with
+        // Retry-After in time instead of being cut off by the function timeout.
+        budget: apiModelBudget(timeoutSeconds),
       },
       {
         key: "enqueue",
@@ -120,7 +119,7 @@ export class ImageApi extends pulumi.ComponentResource {
         statements: [{ Sid: "SendToImageQueue", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: args.queue.arn }],
         // The job's marker, written before the message is sent and taken back if SQS refuses it.
         policyArns: { "job-markers": args.storage.jobMarkerPolicy.arn },
-        environment: { [ENV.queueUrl]: args.queue.url },
+        settings: { queueUrl: args.queue.url },
       },
       {
         key: "status",
@@ -129,7 +128,7 @@ export class ImageApi extends pulumi.ComponentResource {
         description: "GET /images/{id}: status and URL of a queued picture (runtime HTTP handler)",
         statements: [],
         policyArns: { "read-pictures": args.storage.readPolicy.arn },
-        environment: urlExpiry,
+        settings: urlExpiry,
       },
     ];
 
@@ -149,7 +148,7 @@ export class ImageApi extends pulumi.ComponentResource {
       const fn = new HandlerFunction<APIGatewayProxyEventV2, APIGatewayProxyResult>(`${name}-${route.key}`, {
         description: route.description,
         callbackFactory: () => createHttpHandler(process.env),
-        environment: { ...common, ...route.environment },
+        environment: { ...toHandlerEnv({ ...common, ...route.settings }), ...route.budget },
         statements: route.statements,
         policyArns: route.policyArns,
         timeoutSeconds,

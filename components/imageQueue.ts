@@ -3,12 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { createQueueHandler } from "../runtime";
 import { DEFAULTS } from "../runtime/defaults";
-import { ENV } from "../runtime/env";
 import type { BucketPrefixAccess } from "./bucketPrefixAccess";
 import { INFRA_DEFAULTS } from "./defaults";
 import { HandlerFunction } from "./handlerFunction";
-import { modelCallBudget } from "../runtime/config";
-import { FoundationModel, invokeModelStatement, storageAndModelEnvironment } from "./wiring";
+import { modelCallBudget, toHandlerEnv } from "../runtime/config";
+import { commonSettings, FoundationModel, invokeModelStatement } from "./wiring";
 
 /** Arguments of {@link ImageQueue}. */
 export interface ImageQueueArgs {
@@ -95,10 +94,8 @@ export class ImageQueue extends pulumi.ComponentResource {
       description: "Turns queued prompts into pictures (runtime queue handler)",
       callbackFactory: () => createQueueHandler(process.env),
       environment: {
-        ...storageAndModelEnvironment(args.storage, args.model),
-        [ENV.workerConcurrency]: String(workerConcurrency),
         // The worker records a failure on a message's last delivery, before SQS moves it to the DLQ.
-        [ENV.maxReceiveCount]: String(maxReceiveCount),
+        ...toHandlerEnv({ ...commonSettings(args.storage, args.model), workerConcurrency, maxReceiveCount }),
         // A batch larger than the concurrency is generated in rounds; all of them must fit in the
         // timeout, or Lambda kills the invocation and the whole batch comes back.
         ...modelCallBudget(timeoutSeconds, DEFAULTS.bedrockMaxAttempts, Math.ceil(batchSize / workerConcurrency)),

@@ -1,11 +1,12 @@
 /**
- * How the functions are told where pictures go and which model draws them: the environment
- * variables of the runtime's contract (names from runtime ENV) and the matching IAM statement.
+ * How the functions are told where pictures go and which model draws them: the handler settings
+ * every function shares (written as environment variables by runtime toHandlerEnv) and the
+ * matching IAM statement.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULTS } from "../runtime/defaults";
-import { ENV } from "../runtime/env";
+import type { HandlerSettings } from "../runtime/config";
 import { adapterFor } from "../runtime/models";
 import type { BucketPrefixAccess } from "./bucketPrefixAccess";
 import type { PolicyStatement } from "./policy";
@@ -48,14 +49,14 @@ export function stackServiceName(): string {
   return `${pulumi.getProject()}-${pulumi.getStack()}`;
 }
 
-/** Variables every handler needs: the bucket, the prefix, the model and the metrics' service name. */
-export function storageAndModelEnvironment(storage: BucketPrefixAccess, model: FoundationModel): Record<string, pulumi.Input<string>> {
+/** What every handler is told: the bucket, the prefix, the model and the metrics' service name. */
+export function commonSettings(storage: BucketPrefixAccess, model: FoundationModel): HandlerSettings<pulumi.Input<string>> {
   return {
-    [ENV.metricsService]: stackServiceName(),
-    [ENV.bucket]: storage.bucketName,
-    [ENV.prefix]: storage.prefix,
-    [ENV.modelId]: model.idForFunctions,
-    [ENV.bedrockRegion]: model.region,
+    metricsService: stackServiceName(),
+    bucket: storage.bucketName,
+    prefix: storage.prefix,
+    modelId: model.idForFunctions,
+    bedrockRegion: model.region,
   };
 }
 

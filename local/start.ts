@@ -15,8 +15,8 @@ import * as path from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { createHttpHandler, createQueueHandler } from "../runtime";
+import { readConfig, toHandlerEnv, type HandlerSettings } from "../runtime/config";
 import { ENV } from "../runtime/env";
-import { readConfig } from "../runtime/config";
 import { startBedrockServer, type BedrockServer, type FailureMode } from "./bedrock-server";
 import { LocalConfigError, loadLocalConfig, type LocalConfig } from "./config";
 import { LOCAL_CREDENTIALS, useDummyCredentials } from "./credentials";
@@ -54,6 +54,11 @@ export interface LocalModeOptions {
 /** Where the queues' journal lives (local/queue-journal.ts). */
 export function queueJournalFile(config: Pick<LocalConfig, "dataDir">): string {
   return path.join(config.dataDir, "queue-journal.jsonl");
+}
+
+/** The local servers as the handlers' endpoint overrides (no Bedrock one with MODEL=bedrock). */
+function localEndpoints(servers: { objectStore: ObjectStore; queue: QueueServer; bedrock?: BedrockServer }): HandlerSettings["endpoints"] {
+  return { s3: servers.objectStore.url, sqs: servers.queue.url, ...(servers.bedrock ? { bedrockRuntime: servers.bedrock.url } : {}) };
 }
 
 /** Starts every component; on failure closes what already started and rethrows. */
@@ -95,18 +100,18 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
     }
 
     const handlerEnv: Record<string, string> = {
-      [ENV.bucket]: config.bucket,
-      [ENV.prefix]: config.prefix,
-      [ENV.modelId]: config.modelId,
-      [ENV.bedrockRegion]: config.bedrockRegion,
-      [ENV.queueUrl]: queue.queueUrl,
-      [ENV.maxReceiveCount]: String(config.maxReceiveCount),
-      [ENV.region]: config.region,
-      [ENV.s3Endpoint]: objectStore.url,
-      [ENV.sqsEndpoint]: queue.url,
-      ...(bedrock ? { [ENV.bedrockEndpoint]: bedrock.url } : {}),
-      ...(config.workerConcurrency ? { [ENV.workerConcurrency]: String(config.workerConcurrency) } : {}),
-      ...(config.urlExpirySeconds ? { [ENV.urlExpirySeconds]: String(config.urlExpirySeconds) } : {}),
+      ...toHandlerEnv({
+        bucket: config.bucket,
+        prefix: config.prefix,
+        modelId: config.modelId,
+        bedrockRegion: config.bedrockRegion,
+        queueUrl: queue.queueUrl,
+        maxReceiveCount: config.maxReceiveCount,
+        workerConcurrency: config.workerConcurrency,
+        urlExpirySeconds: config.urlExpirySeconds,
+        region: config.region,
+        endpoints: localEndpoints({ objectStore, queue, bedrock }),
+      }),
       ...config.apiModelSettings,
     };
     // The queue handler's model calls must end before its records' visibility timeout (see
@@ -205,6 +210,14 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
   }
 }
 
+/** `AWS_ENDPOINT_URL_S3=… AWS_ENDPOINT_URL_SQS=… …`: the endpoint variables the handlers were given. */
+function endpointVariables(mode: LocalMode): string {
+  return Object.entries(mode.handlerEnv)
+    .filter(([name]) => ([ENV.s3Endpoint, ENV.sqsEndpoint, ENV.bedrockEndpoint] as string[]).includes(name))
+    .map(([name, value]) => `${name}=${value}`)
+    .join(" ");
+}
+
 /** The startup banner: endpoints, queues and ready-to-paste examples. */
 export function banner(mode: LocalMode): string {
   const { config, api, objectStore, queue, bedrock } = mode;
@@ -221,6 +234,8 @@ export function banner(mode: LocalMode): string {
       : `  model          Amazon Bedrock ${config.modelId} in ${config.bedrockRegion}, with your AWS credentials`,
     `  worker         batch size ${config.batchSize}, visibility timeout ${config.visibilityTimeoutSeconds} s, ${config.pollers} poller(s)`,
     `  config         ${config.stackFile ?? "Pulumi.yaml defaults (no Pulumi.dev.yaml)"} + environment overrides`,
+    // The handlers' own endpoint settings, in the variables the AWS CLI and SDKs read too.
+    `  endpoints      ${endpointVariables(mode)}`,
   ];
   if (queue.restored.queue || queue.restored.dlq) {
     lines.push(`  restored       ${queue.restored.queue} queued and ${queue.restored.dlq} dead-letter message(s) from ${queueJournalFile(config)}`);
@@ -230,7 +245,8 @@ export function banner(mode: LocalMode): string {
     "Try it:",
     `  curl -X POST ${api.url}/generate -H 'content-type: application/json' -d '{"prompt":"me at a Parisian café, old polaroid look"}'`,
     `  curl -X POST ${api.url}/images -d '{"prompt":"me on top of a pyramid at sunset"}'   # then GET ${api.url}/images/<id>`,
-    `  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region ${config.region} --endpoint-url ${queue.url} sqs send-message --queue-url ${queue.queueUrl} --message-body "me on top of a pyramid"`,
+    `  export ${endpointVariables(mode)} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local`,
+    `  aws --region ${config.region} sqs send-message --queue-url ${queue.queueUrl} --message-body "me on top of a pyramid"`,
     "",
     `Local mode ready: ${api.url}  (Ctrl-C stops; every queued message is kept in ${queueJournalFile(config)})`,
   );

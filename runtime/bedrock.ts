@@ -1,6 +1,6 @@
 /** Image generation over Bedrock Runtime InvokeModel, one picture per call. */
 import { BedrockRuntimeClient, InvokeModelCommand, type BedrockRuntimeClientConfig } from "@aws-sdk/client-bedrock-runtime";
-import type { RuntimeConfig } from "./config";
+import { clientEndpoint, type RuntimeConfig } from "./config";
 import { classifyBedrockError, GenerationError } from "./errors";
 import { adapterFor, type ImageParams, type ModelAdapter } from "./models";
 import { pngSize } from "./png";
@@ -27,7 +27,7 @@ export interface ImageGenerator {
   generate(params: ImageParams): Promise<GeneratedImage>;
 }
 
-type BedrockSettings = Pick<RuntimeConfig, "modelId" | "bedrockRegion" | "bedrockMaxAttempts" | "bedrockTimeoutMs" | "bedrockEndpoint">;
+type BedrockSettings = Pick<RuntimeConfig, "modelId" | "bedrockRegion" | "bedrockMaxAttempts" | "bedrockTimeoutMs" | "endpoints" | "fromProcessEnv">;
 
 function bedrockClient(config: BedrockSettings): BedrockRuntimeClient {
   const clientConfig: BedrockRuntimeClientConfig = {
@@ -35,10 +35,10 @@ function bedrockClient(config: BedrockSettings): BedrockRuntimeClient {
     // The SDK's standard retry strategy retries throttling, timeouts and 5xx with backoff, bounded here.
     maxAttempts: config.bedrockMaxAttempts,
   };
-  if (config.bedrockEndpoint) {
+  if (config.endpoints.bedrockRuntime) {
     // Local/test Bedrock servers speak HTTP/1.1; loaded lazily so the Lambda archive never needs it.
     const { NodeHttpHandler } = require("@smithy/node-http-handler") as typeof import("@smithy/node-http-handler");
-    clientConfig.endpoint = config.bedrockEndpoint;
+    clientConfig.endpoint = clientEndpoint(config, "bedrockRuntime");
     clientConfig.requestHandler = new NodeHttpHandler({ requestTimeout: config.bedrockTimeoutMs, throwOnRequestTimeout: true });
   } else {
     // The client's default HTTP/2 handler, with a per-attempt timeout (one stream per request as the SDK default).

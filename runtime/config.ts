@@ -4,6 +4,36 @@ import { ConfigError } from "./errors";
 
 export type Env = Record<string, string | undefined>;
 
+/** The services whose endpoint a local run or a test may point elsewhere. */
+export type Service = "s3" | "sqs" | "bedrockRuntime";
+
+/**
+ * What configures a handler. toHandlerEnv writes it as the handler's environment, readConfig reads
+ * it back. `V` is a plain string here and `pulumi.Input<string>` in components/, where values such
+ * as the bucket name are known only at deployment.
+ */
+export interface HandlerSettings<V = string> {
+  bucket: V;
+  /** Keys are `<prefix>/…`; readConfig strips leading/trailing slashes. */
+  prefix: V;
+  modelId?: V;
+  bedrockRegion?: V;
+  /** Names the deployment (e.g. `couch-explorers-dev`) in every metric, so stacks sharing an account stay apart. */
+  metricsService?: V;
+  /** Only `POST /images` sends to the queue. */
+  queueUrl?: V;
+  urlExpirySeconds?: number;
+  workerConcurrency?: number;
+  /** The queue's redrive limit; the worker records a failure on a message's last delivery. */
+  maxReceiveCount?: number;
+  bedrockTimeoutMs?: number;
+  bedrockMaxAttempts?: number;
+  /** Region of the S3/SQS clients; Lambda sets AWS_REGION itself. */
+  region?: V;
+  /** Local servers standing in for AWS (tests, local mode); infrastructure never sets them. */
+  endpoints?: Partial<Record<Service, V>>;
+}
+
 /** Everything the handlers read from the environment, read once when a handler is created. */
 export interface RuntimeConfig {
   bucket: string;
@@ -11,6 +41,7 @@ export interface RuntimeConfig {
   prefix: string;
   modelId: string;
   bedrockRegion: string;
+  metricsService?: string;
   /** Undefined when not configured: only `POST /images` needs it. */
   queueUrl?: string;
   urlExpirySeconds: number;
@@ -21,9 +52,61 @@ export interface RuntimeConfig {
   bedrockMaxAttempts: number;
   /** Region of the S3/SQS clients; undefined lets the SDK's own chain decide. */
   region?: string;
-  bedrockEndpoint?: string;
-  s3Endpoint?: string;
-  sqsEndpoint?: string;
+  /** Endpoint overrides by service; empty on AWS. */
+  endpoints: Partial<Record<Service, string>>;
+  /**
+   * True when the settings came from process.env, where the SDK finds the endpoint variables by
+   * itself (see clientEndpoint).
+   */
+  fromProcessEnv: boolean;
+}
+
+/** Where each plain setting lives in the environment: the one table toHandlerEnv and readConfig share. */
+const TEXT_VARIABLES = {
+  bucket: ENV.bucket,
+  prefix: ENV.prefix,
+  modelId: ENV.modelId,
+  bedrockRegion: ENV.bedrockRegion,
+  metricsService: ENV.metricsService,
+  queueUrl: ENV.queueUrl,
+  region: ENV.region,
+} as const;
+
+/** Numeric settings: variable and accepted range. */
+const NUMBER_VARIABLES = {
+  urlExpirySeconds: { name: ENV.urlExpirySeconds, min: 1, max: 604800 },
+  workerConcurrency: { name: ENV.workerConcurrency, min: 1, max: DEFAULTS.maxWorkerConcurrency },
+  maxReceiveCount: { name: ENV.maxReceiveCount, min: 1, max: 1000 },
+  bedrockTimeoutMs: { name: ENV.bedrockTimeoutMs, min: 1, max: 900000 },
+  bedrockMaxAttempts: { name: ENV.bedrockMaxAttempts, min: 1, max: 10 },
+} as const;
+
+/** The SDK's variable for each service's endpoint (AWS_ENDPOINT_URL, for all of them, is read too). */
+const ENDPOINT_VARIABLES: Record<Service, string> = {
+  s3: ENV.s3Endpoint,
+  sqs: ENV.sqsEndpoint,
+  bedrockRuntime: ENV.bedrockEndpoint,
+};
+
+/**
+ * The one place that writes a handler's environment: the components, the local mode and the tests
+ * all call it, and readConfig reads what it writes. Settings left undefined are left out.
+ */
+export function toHandlerEnv<V>(settings: HandlerSettings<V>): Record<string, V | string> {
+  const env: Record<string, V | string> = {};
+  for (const [key, name] of Object.entries(TEXT_VARIABLES)) {
+    const value = settings[key as keyof typeof TEXT_VARIABLES];
+    if (value !== undefined) env[name] = value;
+  }
+  for (const [key, { name }] of Object.entries(NUMBER_VARIABLES)) {
+    const value = settings[key as keyof typeof NUMBER_VARIABLES];
+    if (value !== undefined) env[name] = String(value);
+  }
+  for (const [service, name] of Object.entries(ENDPOINT_VARIABLES)) {
+    const value = settings.endpoints?.[service as Service];
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
 }
 
 function text(env: Env, name: string): string | undefined {
@@ -93,6 +176,26 @@ export function apiModelBudget(timeoutSeconds: number): Record<string, string> {
   return modelCallBudget(timeoutSeconds, DEFAULTS.apiModelAttempts);
 }
 
+/** The endpoint overrides in `env`, read as the SDK reads them (the service's variable, then AWS_ENDPOINT_URL). */
+function endpointsOf(env: Env): Partial<Record<Service, string>> {
+  if (text(env, ENV.ignoreEndpoints)?.toLowerCase() === "true") return {};
+  const endpoints: Partial<Record<Service, string>> = {};
+  for (const [service, name] of Object.entries(ENDPOINT_VARIABLES)) {
+    const url = text(env, name) ?? text(env, ENV.anyEndpoint);
+    if (url) endpoints[service as Service] = url;
+  }
+  return endpoints;
+}
+
+/**
+ * The endpoint a client must be given explicitly: none when the handler reads process.env, since
+ * the SDK then finds the same variables itself (env.ts); the override when the handler was given
+ * another env object (tests, local mode), which the SDK never sees.
+ */
+export function clientEndpoint(config: Pick<RuntimeConfig, "endpoints" | "fromProcessEnv">, service: Service): string | undefined {
+  return config.fromProcessEnv ? undefined : config.endpoints[service];
+}
+
 /** Reads and validates the configuration; throws ConfigError naming the variable at fault. */
 export function readConfig(env: Env = process.env): RuntimeConfig {
   const bucket = required(env, ENV.bucket);
@@ -100,20 +203,24 @@ export function readConfig(env: Env = process.env): RuntimeConfig {
   if (!prefix) {
     throw new ConfigError(`environment variable ${ENV.prefix} must be a non-empty key prefix without "*" or ".."`);
   }
+  const number = (key: keyof typeof NUMBER_VARIABLES, fallback: number) => {
+    const { name, min, max } = NUMBER_VARIABLES[key];
+    return integer(env, name, fallback, min, max);
+  };
   return {
     bucket,
     prefix,
     modelId: text(env, ENV.modelId) ?? DEFAULTS.modelId,
     bedrockRegion: text(env, ENV.bedrockRegion) ?? DEFAULTS.bedrockRegion,
+    metricsService: text(env, ENV.metricsService),
     queueUrl: text(env, ENV.queueUrl),
-    urlExpirySeconds: integer(env, ENV.urlExpirySeconds, DEFAULTS.urlExpirySeconds, 1, 604800),
-    workerConcurrency: integer(env, ENV.workerConcurrency, DEFAULTS.workerConcurrency, 1, DEFAULTS.maxWorkerConcurrency),
-    maxReceiveCount: text(env, ENV.maxReceiveCount) === undefined ? undefined : integer(env, ENV.maxReceiveCount, 1, 1, 1000),
-    bedrockTimeoutMs: integer(env, ENV.bedrockTimeoutMs, DEFAULTS.bedrockTimeoutMs, 1, 900000),
-    bedrockMaxAttempts: integer(env, ENV.bedrockMaxAttempts, DEFAULTS.bedrockMaxAttempts, 1, 10),
+    urlExpirySeconds: number("urlExpirySeconds", DEFAULTS.urlExpirySeconds),
+    workerConcurrency: number("workerConcurrency", DEFAULTS.workerConcurrency),
+    maxReceiveCount: text(env, ENV.maxReceiveCount) === undefined ? undefined : number("maxReceiveCount", 1),
+    bedrockTimeoutMs: number("bedrockTimeoutMs", DEFAULTS.bedrockTimeoutMs),
+    bedrockMaxAttempts: number("bedrockMaxAttempts", DEFAULTS.bedrockMaxAttempts),
     region: text(env, ENV.region),
-    bedrockEndpoint: text(env, ENV.bedrockEndpoint),
-    s3Endpoint: text(env, ENV.s3Endpoint),
-    sqsEndpoint: text(env, ENV.sqsEndpoint),
+    endpoints: endpointsOf(env),
+    fromProcessEnv: env === process.env,
   };
 }

@@ -1,6 +1,6 @@
 /**
- * The handlers' environment contract: the names of the variables that configure them, read by
- * readConfig (config.ts).
+ * The handlers' environment contract: the names of the variables that configure them, written by
+ * toHandlerEnv and read by readConfig (config.ts).
  */
 export const ENV = {
   /** Required: bucket that receives the pictures. */
@@ -26,8 +26,17 @@ export const ENV = {
   metricsService: "METRICS_SERVICE",
   /** Region of the S3 and SQS clients; Lambda sets it. */
   region: "AWS_REGION",
-  /** Endpoint overrides, only for local runs and tests; infrastructure never sets them. */
-  bedrockEndpoint: "BEDROCK_ENDPOINT",
-  s3Endpoint: "S3_ENDPOINT",
-  sqsEndpoint: "SQS_ENDPOINT",
+  /**
+   * Endpoint overrides, only for local runs and tests (infrastructure never sets them): the AWS
+   * SDK's and the AWS CLI's own variables, `AWS_ENDPOINT_URL_<service id>` and, for every service,
+   * `AWS_ENDPOINT_URL`; `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true` switches them off. The SDK reads
+   * them from process.env itself: getEndpointUrlConfig and getEndpointFromConfig in
+   * @smithy/core/dist-cjs/submodules/endpoints/index.js (3.41.0), which turn the service id
+   * ("Bedrock Runtime") into the suffix (`_BEDROCK_RUNTIME`).
+   */
+  s3Endpoint: "AWS_ENDPOINT_URL_S3",
+  sqsEndpoint: "AWS_ENDPOINT_URL_SQS",
+  bedrockEndpoint: "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+  anyEndpoint: "AWS_ENDPOINT_URL",
+  ignoreEndpoints: "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
 } as const;

@@ -133,8 +133,10 @@ export function createHttpHandler(env: Env = process.env, options: HandlerOption
   const { logger, services, configError } = setupHandler(env, options, "http");
   let sqs: SQSClient | undefined;
   if (services?.config.queueUrl) {
-    const sqsConfig: SQSClientConfig = { region: clientRegion(services.config, services.config.sqsEndpoint) };
-    if (services.config.sqsEndpoint) sqsConfig.endpoint = services.config.sqsEndpoint;
+    const { endpoints } = services.config;
+    // Always passed on: the SDK's SQS middleware sends to the queue URL's host unless the client
+    // itself names an endpoint (queueUrlMiddleware in @aws-sdk/middleware-sdk-sqs).
+    const sqsConfig: SQSClientConfig = { region: clientRegion(services.config, endpoints.sqs), endpoint: endpoints.sqs };
     sqs = new SQSClient(sqsConfig);
   }
 

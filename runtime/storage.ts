@@ -5,7 +5,7 @@
  */
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import { clientRegion, type RuntimeConfig } from "./config";
+import { clientEndpoint, clientRegion, type RuntimeConfig } from "./config";
 import { DEFAULTS } from "./defaults";
 import { asGenerationError, type FailureCode, type FailureKind } from "./errors";
 import type { GeneratedImage } from "./bedrock";
@@ -134,14 +134,15 @@ function isNotFound(err: unknown): boolean {
   return name === "NoSuchKey" || name === "NotFound";
 }
 
-type StorageSettings = Pick<RuntimeConfig, "bucket" | "prefix" | "urlExpirySeconds" | "region" | "s3Endpoint">;
+type StorageSettings = Pick<RuntimeConfig, "bucket" | "prefix" | "urlExpirySeconds" | "region" | "endpoints" | "fromProcessEnv">;
 
 export function createImageStore(config: StorageSettings): ImageStore {
-  const clientConfig: S3ClientConfig = { region: clientRegion(config, config.s3Endpoint) };
-  if (config.s3Endpoint) {
-    clientConfig.endpoint = config.s3Endpoint;
-    clientConfig.forcePathStyle = true;
-  }
+  const clientConfig: S3ClientConfig = {
+    region: clientRegion(config, config.endpoints.s3),
+    endpoint: clientEndpoint(config, "s3"),
+    // A local S3 (s3rver) has no per-bucket host names; AWS keeps virtual-hosted style.
+    forcePathStyle: config.endpoints.s3 !== undefined,
+  };
   const s3 = new S3Client(clientConfig);
   const { bucket, prefix } = config;
   const keysOf = (jobId: string) => jobKeys(prefix, jobId);

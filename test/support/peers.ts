@@ -12,7 +12,7 @@ import { startBedrockServer, type BedrockServer } from "../../local/bedrock-serv
 import { useDummyCredentials } from "../../local/credentials";
 import { startObjectStore } from "../../local/object-store";
 import { startQueueServer } from "../../local/queue-server";
-import { ENV } from "../../runtime/env";
+import { toHandlerEnv } from "../../runtime/config";
 
 export interface Peers {
   /** All env vars the handlers need, pointing at the local servers. */
@@ -83,13 +83,13 @@ export async function startPeers(opts: PeersOptions = {}): Promise<Peers> {
   const bedrock = await startBedrockServer({ latencyMs: opts.bedrockLatencyMs ?? 0, timeoutHangMs: opts.bedrockTimeoutHangMs });
   const s3 = new S3Client({ region: REGION, endpoint: s3Server.endpoint, forcePathStyle: true, credentials: TEST_CREDENTIALS });
   const env: Record<string, string> = {
-    [ENV.bucket]: bucket,
-    [ENV.prefix]: prefix,
-    [ENV.queueUrl]: sqsServer.queueUrl,
-    [ENV.region]: REGION,
-    [ENV.bedrockEndpoint]: bedrock.url,
-    [ENV.s3Endpoint]: s3Server.endpoint,
-    [ENV.sqsEndpoint]: sqsServer.endpoint,
+    ...toHandlerEnv({
+      bucket,
+      prefix,
+      queueUrl: sqsServer.queueUrl,
+      region: REGION,
+      endpoints: { s3: s3Server.endpoint, sqs: sqsServer.endpoint, bedrockRuntime: bedrock.url },
+    }),
     AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
   };
