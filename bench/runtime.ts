@@ -54,7 +54,12 @@ async function sequentialBaseline(services: Services, event: SQSEvent): Promise<
       maxSide: DEFAULTS.apiImageSize,
     });
     if (!checked.ok) throw new Error(checked.message);
-    await generateAndStore(services, checked.params, services.store.jobImageKey(record.messageId), "queue", record.messageId);
+    await generateAndStore(services, checked.params, {
+      key: services.store.jobImageKey(record.messageId),
+      source: "queue",
+      jobId: record.messageId,
+      tryTimeoutMs: DEFAULTS.bedrockTimeoutMs,
+    });
   }
 }
 
@@ -66,7 +71,7 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 
 async function queueBatch(peers: Peers): Promise<void> {
   const concurrencies = [DEFAULTS.workerConcurrency, BATCH_SIZE];
-  const services = createServices(readConfig(peers.env));
+  const services = createServices(readConfig(peers.env), DEFAULTS.bedrockMaxAttempts);
   const handlers = new Map(concurrencies.map((c) => [c, createQueueHandler({ ...peers.env, [ENV.workerConcurrency]: String(c) }, { log: () => undefined })]));
   const event = await batchEvent(peers);
   // Warm-up: connections, credential resolution, module loading.

@@ -7,7 +7,8 @@ import type { BucketPrefixAccess } from "./bucketPrefixAccess";
 import { INFRA_DEFAULTS } from "./defaults";
 import { HandlerFunction } from "./handlerFunction";
 import type { PolicyStatement } from "./policy";
-import { apiModelBudget, toHandlerEnv, type HandlerSettings } from "../runtime/config";
+import { toHandlerEnv, type HandlerSettings } from "../runtime/config";
+import { apiModelBudget } from "../runtime/time-budget";
 import { commonSettings, FoundationModel, invokeModelStatement } from "./wiring";
 
 /** Arguments of {@link ImageApi}. */
@@ -64,8 +65,6 @@ interface RouteSpec {
   statements: PolicyStatement[];
   policyArns: Record<string, pulumi.Input<string>>;
   settings: Partial<HandlerSettings<pulumi.Input<string>>>;
-  /** The model-call budget's variables (apiModelBudget). */
-  budget?: Record<string, string>;
 }
 
 /**
@@ -95,6 +94,9 @@ export class ImageApi extends pulumi.ComponentResource {
     const parent = { parent: this };
     const timeoutSeconds = args.timeoutSeconds ?? INFRA_DEFAULTS.apiTimeoutSeconds;
     const logRetentionDays = args.logRetentionDays ?? INFRA_DEFAULTS.logRetentionDays;
+    // The model's tries share what each invocation has left (runtime/time-budget.ts); a timeout
+    // too short for them is refused here, at preview, rather than by every request.
+    apiModelBudget(timeoutSeconds);
     const common = commonSettings(args.storage, args.model);
     const urlExpiry = { urlExpirySeconds: args.urlExpirySeconds ?? DEFAULTS.urlExpirySeconds };
 
@@ -107,9 +109,6 @@ export class ImageApi extends pulumi.ComponentResource {
         statements: [invokeModelStatement(args.model)],
         policyArns: { "read-pictures": args.storage.readPolicy.arn, "write-pictures": args.storage.writePolicy.arn },
         settings: urlExpiry,
-        // The runtime's default (3 attempts of 60 s) outlasts any API request: answer 503 with
-        // Retry-After in time instead of being cut off by the function timeout.
-        budget: apiModelBudget(timeoutSeconds),
       },
       {
         key: "enqueue",
@@ -148,7 +147,7 @@ export class ImageApi extends pulumi.ComponentResource {
       const fn = new HandlerFunction<APIGatewayProxyEventV2, APIGatewayProxyResult>(`${name}-${route.key}`, {
         description: route.description,
         callbackFactory: () => createHttpHandler(process.env),
-        environment: { ...toHandlerEnv({ ...common, ...route.settings }), ...route.budget },
+        environment: toHandlerEnv({ ...common, ...route.settings }),
         statements: route.statements,
         policyArns: route.policyArns,
         timeoutSeconds,

@@ -6,7 +6,8 @@ import { DEFAULTS } from "../runtime/defaults";
 import type { BucketPrefixAccess } from "./bucketPrefixAccess";
 import { INFRA_DEFAULTS } from "./defaults";
 import { HandlerFunction } from "./handlerFunction";
-import { modelCallBudget, toHandlerEnv } from "../runtime/config";
+import { toHandlerEnv } from "../runtime/config";
+import { workerModelBudget } from "../runtime/time-budget";
 import { commonSettings, FoundationModel, invokeModelStatement } from "./wiring";
 
 /** Arguments of {@link ImageQueue}. */
@@ -73,6 +74,10 @@ export class ImageQueue extends pulumi.ComponentResource {
     const batchSize = args.batchSize ?? INFRA_DEFAULTS.queueBatchSize;
     const workerConcurrency = args.workerConcurrency ?? DEFAULTS.workerConcurrency;
     const maxReceiveCount = args.maxReceiveCount ?? INFRA_DEFAULTS.maxReceiveCount;
+    // A batch larger than the concurrency is generated in rounds, each model call taking a share of
+    // what the invocation has left (runtime/time-budget.ts); a timeout too short for all of them is
+    // refused here, at preview, instead of Lambda cutting off every batch and bringing it back.
+    workerModelBudget(timeoutSeconds, { batchSize, workerConcurrency });
 
     this.deadLetterQueue = new aws.sqs.Queue(`${name}-dlq`, {
       messageRetentionSeconds: DLQ_RETENTION_SECONDS,
@@ -93,13 +98,8 @@ export class ImageQueue extends pulumi.ComponentResource {
     this.worker = new HandlerFunction(`${name}-worker`, {
       description: "Turns queued prompts into pictures (runtime queue handler)",
       callbackFactory: () => createQueueHandler(process.env),
-      environment: {
-        // The worker records a failure on a message's last delivery, before SQS moves it to the DLQ.
-        ...toHandlerEnv({ ...commonSettings(args.storage, args.model), workerConcurrency, maxReceiveCount }),
-        // A batch larger than the concurrency is generated in rounds; all of them must fit in the
-        // timeout, or Lambda kills the invocation and the whole batch comes back.
-        ...modelCallBudget(timeoutSeconds, DEFAULTS.bedrockMaxAttempts, Math.ceil(batchSize / workerConcurrency)),
-      },
+      // The worker records a failure on a message's last delivery, before SQS moves it to the DLQ.
+      environment: toHandlerEnv({ ...commonSettings(args.storage, args.model), workerConcurrency, maxReceiveCount }),
       statements: [
         invokeModelStatement(args.model),
         {

@@ -35,10 +35,8 @@ export interface LocalMode {
   queue: QueueServer;
   bedrock?: BedrockServer;
   worker: Worker;
-  /** The environment the HTTP handler was created with. */
+  /** The environment both handlers were created with. */
   handlerEnv: Record<string, string>;
-  /** The queue handler's: handlerEnv plus its model-call budget (config.queueModelBudget). */
-  queueHandlerEnv: Record<string, string>;
   /**
    * Stops receiving, finishes the batches in flight and closes every server. Resolves with the
    * messages the queue's journal keeps for the next start.
@@ -110,19 +108,15 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
         workerConcurrency: config.workerConcurrency,
         urlExpirySeconds: config.urlExpirySeconds,
         region: config.region,
+        bedrockMaxAttempts: config.modelAttempts,
         endpoints: localEndpoints({ objectStore, queue, bedrock }),
       }),
-      ...config.apiModelSettings,
     };
-    // The queue handler's model calls must end before its records' visibility timeout (see
-    // queueModelBudget in local/config.ts); the API's carry the deployed API's budget (apiModelSettings).
-    const queueHandlerEnv = { ...handlerEnv, ...config.queueModelBudget };
     readConfig(handlerEnv); // fail now, with the variable's name, rather than on the first request
-    readConfig(queueHandlerEnv);
 
     const log = options.log ?? ((line: string) => process.stdout.write(`${formatLogLine(line)}\n`));
     const httpHandler = createHttpHandler(handlerEnv, { log });
-    const queueHandler = createQueueHandler(queueHandlerEnv, { log });
+    const queueHandler = createQueueHandler(handlerEnv, { log });
 
     const s3 = new S3Client({ region: config.region, endpoint: objectStore.url, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
     const sqs = new SQSClient({ region: config.region, endpoint: queue.url, credentials: LOCAL_CREDENTIALS });
@@ -134,6 +128,8 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
       region: config.region,
       handler: queueHandler,
       batchSize: config.batchSize,
+      // Every model call of a batch ends before its records' visibility timeout (local/config.ts).
+      timeLimitSeconds: config.workerTimeLimitSeconds,
       idlePollMs: config.idlePollMs,
       pollers: config.pollers,
       ...(options.log ? { log: options.log } : {}),
@@ -156,6 +152,8 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
       host: config.host,
       port: config.ports.api,
       handler: httpHandler,
+      // As Lambda does: the handler's context counts down from the function timeout.
+      timeoutSeconds: config.apiTimeoutSeconds,
       s3,
       sqs,
       bucket: config.bucket,
@@ -187,7 +185,6 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
       bedrock,
       worker,
       handlerEnv,
-      queueHandlerEnv,
       stop() {
         stopping ??= (async () => {
           await worker.stop(); // no new receives; the batches in flight finish
@@ -218,6 +215,11 @@ function endpointVariables(mode: LocalMode): string {
     .join(" ");
 }
 
+/** "model calls: 3 tries of up to 8.6 s", as an invocation starts. */
+function budgetText({ attempts, tryTimeoutMs }: LocalConfig["queueModelBudget"]): string {
+  return `model calls: ${attempts} ${attempts === 1 ? "try" : "tries"} of up to ${Number((tryTimeoutMs / 1000).toFixed(1))} s`;
+}
+
 /** The startup banner: endpoints, queues and ready-to-paste examples. */
 export function banner(mode: LocalMode): string {
   const { config, api, objectStore, queue, bedrock } = mode;
@@ -232,7 +234,7 @@ export function banner(mode: LocalMode): string {
     bedrock
       ? `  model          ${bedrock.url}   (offline renderer posing as ${config.modelId}; MODEL=bedrock for the real one)`
       : `  model          Amazon Bedrock ${config.modelId} in ${config.bedrockRegion}, with your AWS credentials`,
-    `  worker         batch size ${config.batchSize}, visibility timeout ${config.visibilityTimeoutSeconds} s, ${config.pollers} poller(s)`,
+    `  worker         batch size ${config.batchSize}, visibility timeout ${config.visibilityTimeoutSeconds} s, ${config.pollers} poller(s), ${budgetText(config.queueModelBudget)}`,
     `  config         ${config.stackFile ?? "Pulumi.yaml defaults (no Pulumi.dev.yaml)"} + environment overrides`,
     // The handlers' own endpoint settings, in the variables the AWS CLI and SDKs read too.
     `  endpoints      ${endpointVariables(mode)}`,

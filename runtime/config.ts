@@ -26,7 +26,11 @@ export interface HandlerSettings<V = string> {
   workerConcurrency?: number;
   /** The queue's redrive limit; the worker records a failure on a message's last delivery. */
   maxReceiveCount?: number;
-  bedrockTimeoutMs?: number;
+  /**
+   * Tries per model call; unset, each handler takes its own (DEFAULTS.apiModelAttempts for the
+   * API, DEFAULTS.bedrockMaxAttempts for the worker). How long each may wait comes from the
+   * invocation itself (time-budget.ts), not from here.
+   */
   bedrockMaxAttempts?: number;
   /** Region of the S3/SQS clients; Lambda sets AWS_REGION itself. */
   region?: V;
@@ -48,8 +52,8 @@ export interface RuntimeConfig {
   workerConcurrency: number;
   /** The queue's redrive limit; undefined when unknown (then no last-delivery failure records). */
   maxReceiveCount?: number;
-  bedrockTimeoutMs: number;
-  bedrockMaxAttempts: number;
+  /** Undefined when not configured: each handler has its own default. */
+  bedrockMaxAttempts?: number;
   /** Region of the S3/SQS clients; undefined lets the SDK's own chain decide. */
   region?: string;
   /** Endpoint overrides by service; empty on AWS. */
@@ -77,7 +81,6 @@ const NUMBER_VARIABLES = {
   urlExpirySeconds: { name: ENV.urlExpirySeconds, min: 1, max: 604800 },
   workerConcurrency: { name: ENV.workerConcurrency, min: 1, max: DEFAULTS.maxWorkerConcurrency },
   maxReceiveCount: { name: ENV.maxReceiveCount, min: 1, max: 1000 },
-  bedrockTimeoutMs: { name: ENV.bedrockTimeoutMs, min: 1, max: 900000 },
   bedrockMaxAttempts: { name: ENV.bedrockMaxAttempts, min: 1, max: 10 },
 } as const;
 
@@ -147,35 +150,6 @@ export function normalizePrefix(raw: string): string | undefined {
   return prefix && !prefix.includes("*") && !prefix.includes("..") ? prefix : undefined;
 }
 
-/**
- * Bedrock client settings that make the model calls of one handler run end within `timeoutSeconds`
- * (a function timeout on AWS, the visibility timeout locally): `rounds` model calls run one after
- * another (a batch larger than the worker's concurrency runs in rounds), each with `attempts` tries,
- * and DEFAULTS.storeReserveSeconds stay for storing the picture. The per-try wait never exceeds the
- * runtime's default. A call that runs out of time then fails as a clean, retryable error instead of
- * the run being killed (AWS) or its records redelivered while still in flight (local mode).
- * Throws when the time leaves under 1 s per try.
- */
-export function modelCallBudget(timeoutSeconds: number, attempts: number, rounds = 1): Record<string, string> {
-  const perAttemptMs = Math.floor(((timeoutSeconds - DEFAULTS.storeReserveSeconds) * 1000) / (rounds * attempts));
-  if (perAttemptMs < 1000) {
-    throw new Error(`a ${timeoutSeconds} s function timeout leaves under 1 s per model call (${rounds} round(s) × ${attempts} attempt(s)); raise the timeout or lower the batch size`);
-  }
-  return {
-    [ENV.bedrockMaxAttempts]: String(attempts),
-    [ENV.bedrockTimeoutMs]: String(Math.min(DEFAULTS.bedrockTimeoutMs, perAttemptMs)),
-  };
-}
-
-/**
- * The API's model-call budget for a given function timeout: DEFAULTS.apiModelAttempts tries that
- * all end before it, so a hung model answers 503 in time. The deployed API functions and the local
- * API (`npm start`) both take it from here.
- */
-export function apiModelBudget(timeoutSeconds: number): Record<string, string> {
-  return modelCallBudget(timeoutSeconds, DEFAULTS.apiModelAttempts);
-}
-
 /** The endpoint overrides in `env`, read as the SDK reads them (the service's variable, then AWS_ENDPOINT_URL). */
 function endpointsOf(env: Env): Partial<Record<Service, string>> {
   if (text(env, ENV.ignoreEndpoints)?.toLowerCase() === "true") return {};
@@ -207,6 +181,7 @@ export function readConfig(env: Env = process.env): RuntimeConfig {
     const { name, min, max } = NUMBER_VARIABLES[key];
     return integer(env, name, fallback, min, max);
   };
+  const optionalNumber = (key: keyof typeof NUMBER_VARIABLES) => (text(env, NUMBER_VARIABLES[key].name) === undefined ? undefined : number(key, 0));
   return {
     bucket,
     prefix,
@@ -216,9 +191,8 @@ export function readConfig(env: Env = process.env): RuntimeConfig {
     queueUrl: text(env, ENV.queueUrl),
     urlExpirySeconds: number("urlExpirySeconds", DEFAULTS.urlExpirySeconds),
     workerConcurrency: number("workerConcurrency", DEFAULTS.workerConcurrency),
-    maxReceiveCount: text(env, ENV.maxReceiveCount) === undefined ? undefined : number("maxReceiveCount", 1),
-    bedrockTimeoutMs: number("bedrockTimeoutMs", DEFAULTS.bedrockTimeoutMs),
-    bedrockMaxAttempts: number("bedrockMaxAttempts", DEFAULTS.bedrockMaxAttempts),
+    maxReceiveCount: optionalNumber("maxReceiveCount"),
+    bedrockMaxAttempts: optionalNumber("bedrockMaxAttempts"),
     region: text(env, ENV.region),
     endpoints: endpointsOf(env),
     fromProcessEnv: env === process.env,

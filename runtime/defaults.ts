@@ -23,7 +23,7 @@ export const DEFAULTS = {
   bedrockMaxAttempts: 3,
   /** Attempts of the API's own model call (one retry of a throttled call), which must fit in one API request. */
   apiModelAttempts: 2,
-  /** Per-attempt wait for the model's answer. */
+  /** The longest one try waits for the model's answer, however much time the invocation has left (time-budget.ts). */
   bedrockTimeoutMs: 60000,
   /**
    * A queue's visibility timeout is this many times the longest a worker may spend on one batch

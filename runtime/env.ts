@@ -19,8 +19,7 @@ export const ENV = {
    * "pending" forever.
    */
   maxReceiveCount: "MAX_RECEIVE_COUNT",
-  /** Optional tuning of the Bedrock client (defaults above). */
-  bedrockTimeoutMs: "BEDROCK_TIMEOUT_MS",
+  /** Optional: tries per model call (each handler has its own default, runtime/defaults.ts). */
   bedrockMaxAttempts: "BEDROCK_MAX_ATTEMPTS",
   /** Names the deployment (e.g. `couch-explorers-dev`) in every metric, so stacks sharing an account stay apart. */
   metricsService: "METRICS_SERVICE",

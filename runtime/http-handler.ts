@@ -20,9 +20,11 @@ import type { ImageParams } from "./models";
 import { generateAndStore, setupHandler, type HandlerOptions, type Services } from "./pipeline";
 import type { MetricValues } from "./metrics";
 import { codePointLength } from "./text";
+import { modelTryTimeoutMs, type InvocationClock } from "./time-budget";
 
 export type HttpEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
-export type HttpHandler = (event: HttpEvent) => Promise<APIGatewayProxyResult>;
+/** `context`: Lambda's (or the local API's stand-in); the model's time budget comes from it. */
+export type HttpHandler = (event: HttpEvent, context?: InvocationClock) => Promise<APIGatewayProxyResult>;
 
 interface Request {
   method: string;
@@ -34,6 +36,8 @@ interface Request {
   /** Decoded body bytes (base64 undone). */
   body: Buffer;
   requestId?: string;
+  /** Per-try wait of a model call, from the time the invocation has left when the request arrives. */
+  tryTimeoutMs: number;
 }
 
 /** What a route answers plus the metrics of its log line. */
@@ -60,7 +64,7 @@ function errorResponse(statusCode: number, code: string, message: string, header
   return json(statusCode, { error: message, code }, headers);
 }
 
-function normalize(event: HttpEvent): Request {
+function normalize(event: HttpEvent, tryTimeoutMs: number): Request {
   const v2 = (event as APIGatewayProxyEventV2).version === "2.0";
   const method = (v2 ? (event as APIGatewayProxyEventV2).requestContext?.http?.method : (event as APIGatewayProxyEvent).httpMethod) ?? "GET";
   let path = (v2 ? (event as APIGatewayProxyEventV2).rawPath : (event as APIGatewayProxyEvent).path) ?? "/";
@@ -76,7 +80,7 @@ function normalize(event: HttpEvent): Request {
   for (const [name, value] of Object.entries(event.headers ?? {})) if (typeof value === "string") headers[name.toLowerCase()] = value;
   const raw = event.body ?? "";
   const body = event.isBase64Encoded ? Buffer.from(raw, "base64") : Buffer.from(raw, "utf8");
-  return { method: method.toUpperCase(), path, basePath, headers, body, requestId: event.requestContext?.requestId };
+  return { method: method.toUpperCase(), path, basePath, headers, body, requestId: event.requestContext?.requestId, tryTimeoutMs };
 }
 
 /**
@@ -130,7 +134,7 @@ function failureResponse(err: GenerationError): APIGatewayProxyResult {
 
 /** Creates the HTTP handler; configuration is read from `env` once, here. */
 export function createHttpHandler(env: Env = process.env, options: HandlerOptions = {}): HttpHandler {
-  const { logger, services, configError } = setupHandler(env, options, "http");
+  const { logger, services, configError } = setupHandler(env, options, "http", DEFAULTS.apiModelAttempts);
   let sqs: SQSClient | undefined;
   if (services?.config.queueUrl) {
     const { endpoints } = services.config;
@@ -155,7 +159,7 @@ export function createHttpHandler(env: Env = process.env, options: HandlerOption
   async function generate(req: Request, s: Services, log: LogContext): Promise<RouteResult> {
     const params = validated(req, s, log);
     log.seed = params.seed;
-    const { image, stored } = await generateAndStore(s, params, s.store.generatedImageKey(params.seed), "api");
+    const { image, stored } = await generateAndStore(s, params, { key: s.store.generatedImageKey(params.seed), source: "api", tryTimeoutMs: req.tryTimeoutMs });
     Object.assign(log, { key: stored.key, generationMs: image.latencyMs });
     const url = await s.store.presignGet(stored.key);
     return {
@@ -233,14 +237,15 @@ export function createHttpHandler(env: Env = process.env, options: HandlerOption
     throw new HttpError(404, "not-found", `no route for ${req.method} ${req.path}; routes: POST /generate, POST /images, GET /images/{id}`);
   }
 
-  return async (event) => {
+  return async (event, context) => {
     const started = Date.now();
+    const tryTimeoutMs = modelTryTimeoutMs(context, services?.generator.attempts ?? DEFAULTS.apiModelAttempts);
     let req: Request | undefined;
     let result: RouteResult;
     let failure: Record<string, unknown> = {};
     const log: LogContext = {};
     try {
-      req = normalize(event);
+      req = normalize(event, tryTimeoutMs);
       result = await route(req, log);
     } catch (err) {
       if (err instanceof HttpError) {

@@ -15,3 +15,4 @@ export { createServices, generateAndStore, type HandlerOptions, type Services } 
 export { parseQueueBody, validateImageRequest } from "./jobs";
 export { adapterFor, type ImageParams, type ModelAdapter } from "./models";
 export { mapWithConcurrency } from "./concurrency";
+export { apiModelBudget, modelCallBudget, modelTryTimeoutMs, workerModelBudget, type InvocationClock, type ModelBudget } from "./time-budget";

@@ -24,8 +24,10 @@ import { JOB_ID_PATTERN, jobOfRecord, parseQueueBody, seedFromJobId, validateIma
 import type { Logger } from "./log";
 import { generateAndStore, setupHandler, type HandlerOptions, type Services } from "./pipeline";
 import { codePointLength } from "./text";
+import { modelTryTimeoutMs, type InvocationClock } from "./time-budget";
 
-export type QueueHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
+/** `context`: Lambda's (or the local worker's stand-in); the model's time budget comes from it. */
+export type QueueHandler = (event: SQSEvent, context?: InvocationClock) => Promise<SQSBatchResponse>;
 
 type RecordOutcome = "stored" | "failed-permanent" | "failed-transient" | "failed-operator";
 
@@ -49,7 +51,8 @@ function failureReason(failure: GenerationError, redrivable: boolean, deliveries
   return `gave up after ${deliveries} ${deliveries === 1 ? "delivery" : "deliveries"}: ${failure.message}. The job is kept in the dead-letter queue; redrive it once the cause is fixed (aws sqs start-message-move-task --source-arn <dead-letter queue ARN>)${newId}`;
 }
 
-async function processRecord(services: Services, logger: Logger, record: SQSRecord): Promise<RecordOutcome> {
+/** `tryTimeoutMs` gives the record's model call its per-try wait when it starts (time-budget.ts). */
+async function processRecord(services: Services, logger: Logger, record: SQSRecord, tryTimeoutMs: () => number): Promise<RecordOutcome> {
   const { config, generator, store } = services;
   const started = Date.now();
   const { input: body, format } = parseQueueBody(record.body);
@@ -79,7 +82,12 @@ async function processRecord(services: Services, logger: Logger, record: SQSReco
       dropUnsupported: true, // a job queued before the model changed still runs
     });
     if (!checked.ok) throw new GenerationError("permanent", "invalid-request", checked.message);
-    const { image, stored } = await generateAndStore(services, checked.params, store.jobImageKey(jobId), "queue", jobId);
+    const { image, stored } = await generateAndStore(services, checked.params, {
+      key: store.jobImageKey(jobId),
+      source: "queue",
+      jobId,
+      tryTimeoutMs: tryTimeoutMs(),
+    });
     const markerLeft = await clearMarker(store, jobId);
     logger.write(
       { ...base, outcome: "stored", key: stored.key, seed: image.seed, latencyMs: Date.now() - started, generationMs: image.latencyMs, ...markerLeft },
@@ -133,16 +141,20 @@ function isLastDelivery(record: SQSRecord, maxReceiveCount: number | undefined):
 
 /** Creates the SQS handler; configuration is read from `env` once, here. */
 export function createQueueHandler(env: Env = process.env, options: HandlerOptions = {}): QueueHandler {
-  const { logger, services, configError } = setupHandler(env, options, "queue");
-  return async (event) => {
+  const { logger, services, configError } = setupHandler(env, options, "queue", DEFAULTS.bedrockMaxAttempts);
+  return async (event, context) => {
     const records = Array.isArray(event?.Records) ? event.Records : [];
     if (!services) {
       // Misconfigured function: keep every message (SQS retries, the DLQ keeps them) and say why.
       logger.write({ level: "error", msg: "batch", outcome: "failed-transient", records: records.length, error: configError.message }, { failureKind: "transient" });
       return { batchItemFailures: records.map((r) => ({ itemIdentifier: r.messageId })) };
     }
-    const outcomes = await mapWithConcurrency(records, services.config.workerConcurrency, (record) =>
-      processRecord(services, logger, record).catch((): RecordOutcome => "failed-transient"),
+    const concurrency = services.config.workerConcurrency;
+    const rounds = Math.ceil(records.length / concurrency);
+    // A record of a later round shares what is left with the rounds still to come.
+    const budgetAt = (index: number) => () => modelTryTimeoutMs(context, services.generator.attempts, rounds - Math.floor(index / concurrency));
+    const outcomes = await mapWithConcurrency(records, concurrency, (record, index) =>
+      processRecord(services, logger, record, budgetAt(index)).catch((): RecordOutcome => "failed-transient"),
     );
     return {
       batchItemFailures: records.filter((_, i) => KEPT.includes(outcomes[i])).map((r) => ({ itemIdentifier: r.messageId })),

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { readPngHeader } from "../../local/png";
 import { createHttpHandler, createQueueHandler, DEFAULTS, ENV, METRICS, type HttpHandler } from "../../runtime";
-import { deliverBatch, receive } from "../support/events";
+import { deliverBatch, receive, timeLeft } from "../support/events";
 import { invoke, PAYLOAD_FORMATS } from "../support/http";
 import { getJson, getObject, listKeys } from "../support/objects";
 import { startPeers, type Peers } from "../support/peers";
@@ -323,7 +323,9 @@ describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", 
 
     it("a model that does not answer in time → 503 timeout", async () => {
       peers.bedrock.failNext("timeout");
-      const answer = await generate(titanWith({ [ENV.bedrockTimeoutMs]: "300" }));
+      // The invocation has the storing reserve plus 0.3 s left: 0.3 s for the one try.
+      const context = timeLeft(DEFAULTS.storeReserveSeconds * 1000 + 300);
+      const answer = await invoke(titanWith(), { method: "POST", path: "/generate", body: json({ prompt: "beach at sunset" }) }, "http-2.0", context);
       assert.equal(answer.status, 503);
       assert.equal(answer.json.code, "timeout");
     });

@@ -347,9 +347,10 @@ describe("runtime building blocks", () => {
     it("applies DEFAULTS and trims the prefix", () => {
       const config = readConfig(base);
       assert.equal(config.prefix, "cand");
+      // Tries per model call stay unset: each handler has its own (the API 2, the worker 3).
       assert.deepEqual(
         [config.modelId, config.bedrockRegion, config.urlExpirySeconds, config.workerConcurrency, config.bedrockMaxAttempts, config.queueUrl],
-        [DEFAULTS.modelId, DEFAULTS.bedrockRegion, DEFAULTS.urlExpirySeconds, DEFAULTS.workerConcurrency, DEFAULTS.bedrockMaxAttempts, undefined],
+        [DEFAULTS.modelId, DEFAULTS.bedrockRegion, DEFAULTS.urlExpirySeconds, DEFAULTS.workerConcurrency, undefined, undefined],
       );
     });
 
