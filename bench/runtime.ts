@@ -70,7 +70,7 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 }
 
 async function queueBatch(peers: Peers): Promise<void> {
-  const concurrencies = [DEFAULTS.workerConcurrency, BATCH_SIZE];
+  const concurrencies = [peers.settings.workerConcurrency!, BATCH_SIZE];
   const services = createServices(readConfig(peers.env), DEFAULTS.bedrockMaxAttempts);
   const handlers = new Map(concurrencies.map((c) => [c, createQueueHandler({ ...peers.env, [ENV.workerConcurrency]: String(c) }, { log: () => undefined })]));
   const event = await batchEvent(peers);

@@ -2,9 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResult } from "aws-lambda";
 import { createHttpHandler } from "../runtime";
-import { DEFAULTS } from "../runtime/defaults";
 import type { BucketPrefixAccess } from "./bucketPrefixAccess";
-import { INFRA_DEFAULTS } from "./defaults";
 import { HandlerFunction } from "./handlerFunction";
 import type { PolicyStatement } from "./policy";
 import { toHandlerEnv, type HandlerSettings } from "../runtime/config";
@@ -19,37 +17,21 @@ export interface ImageApiArgs {
   model: FoundationModel;
   /** The queue `POST /images` sends jobs to (it may only send). */
   queue: aws.sqs.Queue;
-  /**
-   * Lifetime of the presigned picture URLs the API hands out.
-   * @default 3600 (DEFAULTS.urlExpirySeconds)
-   */
-  urlExpirySeconds?: number;
-  /**
-   * Timeout of the route functions in seconds; the HTTP API gives up after 30 s anyway.
-   * @default 29 (INFRA_DEFAULTS.apiTimeoutSeconds)
-   */
-  timeoutSeconds?: number;
-  /**
-   * Memory of the route functions in MB.
-   * @default 512 (INFRA_DEFAULTS.apiMemoryMb)
-   */
-  memorySizeMb?: number;
+  /** Lifetime of the presigned picture URLs the API hands out. */
+  urlExpirySeconds: number;
+  /** Timeout of the route functions in seconds; the HTTP API gives up after 30 s anyway. */
+  apiTimeoutSeconds: number;
+  /** Memory of the route functions in MB. */
+  apiMemoryMb: number;
   /**
    * Steady-state requests per second the stage lets through (all routes together); the rest get 429
    * before any function or model runs, so a flood cannot run up the model bill.
-   * @default 5 (INFRA_DEFAULTS.apiThrottleRateLimit)
    */
-  throttlingRateLimit?: number;
-  /**
-   * Requests the stage absorbs in a burst.
-   * @default 10 (INFRA_DEFAULTS.apiThrottleBurstLimit)
-   */
-  throttlingBurstLimit?: number;
-  /**
-   * Days CloudWatch keeps access and function logs.
-   * @default 14 (INFRA_DEFAULTS.logRetentionDays)
-   */
-  logRetentionDays?: number;
+  apiThrottleRateLimit: number;
+  /** Requests the stage absorbs in a burst. */
+  apiThrottleBurstLimit: number;
+  /** Days CloudWatch keeps access and function logs. */
+  logRetentionDays: number;
 }
 
 /** The HTTP API's own integration limit. */
@@ -92,13 +74,12 @@ export class ImageApi extends pulumi.ComponentResource {
   constructor(name: string, args: ImageApiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("couch-explorers:components:ImageApi", name, {}, opts);
     const parent = { parent: this };
-    const timeoutSeconds = args.timeoutSeconds ?? INFRA_DEFAULTS.apiTimeoutSeconds;
-    const logRetentionDays = args.logRetentionDays ?? INFRA_DEFAULTS.logRetentionDays;
+    const { apiTimeoutSeconds: timeoutSeconds, logRetentionDays } = args;
     // The model's tries share what each invocation has left (runtime/time-budget.ts); a timeout
     // too short for them is refused here, at preview, rather than by every request.
     apiModelBudget(timeoutSeconds);
     const common = commonSettings(args.storage, args.model);
-    const urlExpiry = { urlExpirySeconds: args.urlExpirySeconds ?? DEFAULTS.urlExpirySeconds };
+    const urlExpiry = { urlExpirySeconds: args.urlExpirySeconds };
 
     const routes: RouteSpec[] = [
       {
@@ -118,7 +99,7 @@ export class ImageApi extends pulumi.ComponentResource {
         statements: [{ Sid: "SendToImageQueue", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: args.queue.arn }],
         // The job's marker, written before the message is sent and taken back if SQS refuses it.
         policyArns: { "job-markers": args.storage.jobMarkerPolicy.arn },
-        settings: { queueUrl: args.queue.url },
+        settings: { ...urlExpiry, queueUrl: args.queue.url },
       },
       {
         key: "status",
@@ -151,7 +132,7 @@ export class ImageApi extends pulumi.ComponentResource {
         statements: route.statements,
         policyArns: route.policyArns,
         timeoutSeconds,
-        memorySizeMb: args.memorySizeMb ?? INFRA_DEFAULTS.apiMemoryMb,
+        memorySizeMb: args.apiMemoryMb,
         logRetentionDays,
       }, parent);
       this.functions[route.key] = fn;
@@ -185,8 +166,8 @@ export class ImageApi extends pulumi.ComponentResource {
       name: "$default",
       autoDeploy: true,
       defaultRouteSettings: {
-        throttlingRateLimit: args.throttlingRateLimit ?? INFRA_DEFAULTS.apiThrottleRateLimit,
-        throttlingBurstLimit: args.throttlingBurstLimit ?? INFRA_DEFAULTS.apiThrottleBurstLimit,
+        throttlingRateLimit: args.apiThrottleRateLimit,
+        throttlingBurstLimit: args.apiThrottleBurstLimit,
         detailedMetricsEnabled: true,
       },
       accessLogSettings: {

@@ -5,7 +5,6 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULTS } from "../runtime/defaults";
 import type { HandlerSettings } from "../runtime/config";
 import { adapterFor } from "../runtime/models";
 import type { BucketPrefixAccess } from "./bucketPrefixAccess";
@@ -24,7 +23,7 @@ export interface FoundationModel {
   idForFunctions: pulumi.Input<string>;
 }
 
-export function foundationModel(id: string = DEFAULTS.modelId, region: string = DEFAULTS.bedrockRegion): FoundationModel {
+export function foundationModel(id: string, region: string): FoundationModel {
   // An inference profile ("us.amazon.nova-canvas-v1:0") needs other ARNs (the profile's, with the
   // account, plus each region's foundation model); granting the foundation-model ARN alone would
   // deploy fine and then fail every call with AccessDenied. Say so at preview time instead.

@@ -1,12 +1,12 @@
 /**
  * Configuration of the local mode.
  *
- * One source of truth: bucket, prefix, batch size, max receive count, worker timeout, region and
- * model settings come from the `dev` stack's `Pulumi.dev.yaml` (namespaced by the project name in
- * `Pulumi.yaml`), then Pulumi.yaml's declared defaults, so `npm start` mirrors what `pulumi up`
- * deploys; the handlers' shared defaults come from runtime/defaults.ts. Environment variables
- * override every value; ports, the data directory, the queue name and the testing knobs exist only
- * here (LOCAL_DEFAULTS).
+ * One source of truth: every setting of the stack (bucket, prefix, batch size, max receive count,
+ * timeouts, region, model, concurrency, URL lifetime) comes from the `dev` stack's
+ * `Pulumi.dev.yaml` (namespaced by the project name in `Pulumi.yaml`), then Pulumi.yaml's declared
+ * defaults, the one home of every default, so `npm start` mirrors what `pulumi up` deploys.
+ * Environment variables override every value; ports, the data directory, the queue name and the
+ * testing knobs exist only here (LOCAL_DEFAULTS).
  */
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -41,9 +41,8 @@ export const LOCAL_ENV = {
 } as const;
 
 /**
- * Defaults of what exists only in the local mode. Everything the stack defines (bucket, prefix,
- * batch size, max receive count, worker timeout, region, model) comes from Pulumi.dev.yaml and
- * Pulumi.yaml's declared defaults; the handlers' shared defaults from runtime/defaults.ts.
+ * Defaults of what exists only in the local mode. Everything the stack defines comes from
+ * Pulumi.dev.yaml and Pulumi.yaml's declared defaults.
  */
 export const LOCAL_DEFAULTS = {
   host: "127.0.0.1",
@@ -82,8 +81,8 @@ export interface LocalConfig {
   idlePollMs: number;
   modelId: string;
   bedrockRegion: string;
-  workerConcurrency?: number;
-  urlExpirySeconds?: number;
+  workerConcurrency: number;
+  urlExpirySeconds: number;
   /** BEDROCK_MAX_ATTEMPTS, when the environment sets it: tries per model call of both handlers. */
   modelAttempts?: number;
   /**
@@ -126,9 +125,10 @@ export interface StackConfig {
 
 /**
  * Reads `Pulumi.yaml` + `Pulumi.<stack>.yaml` and returns the stack's config without the project
- * namespace; values the stack file leaves out take the project's declared defaults.
+ * namespace; values the stack file leaves out take the project's declared defaults. With `stack`
+ * null, the declared defaults alone: what a stack that sets nothing gets.
  */
-export function readStackConfig(root: string, stack = "dev"): StackConfig {
+export function readStackConfig(root: string, stack: string | null = "dev"): StackConfig {
   const stackFile = path.join(root, `Pulumi.${stack}.yaml`);
   const projectFile = path.join(root, "Pulumi.yaml");
   const projectDoc = existsSync(projectFile) ? parse(readFileSync(projectFile, "utf8")) : undefined;
@@ -143,7 +143,7 @@ export function readStackConfig(root: string, stack = "dev"): StackConfig {
     const declared = schema && typeof schema === "object" ? (schema as { default?: unknown }).default : schema;
     if (declared !== undefined) set(name, declared, projectFile);
   }
-  if (!existsSync(stackFile)) return { values, origins, project };
+  if (stack === null || !existsSync(stackFile)) return { values, origins, project };
   const config = (parse(readFileSync(stackFile, "utf8"))?.config ?? {}) as Record<string, unknown>;
   for (const [key, value] of Object.entries(config)) {
     const at = key.indexOf(":");
@@ -235,7 +235,9 @@ export function loadLocalConfig(env: Env = process.env, root = path.resolve(__di
   const visibilityTimeoutSeconds =
     number(setting(env, LOCAL_ENV.visibilityTimeout), 1, 43200) ??
     (model === "bedrock" ? DEFAULTS.visibilityTimeoutFactor * workerTimeoutSeconds : LOCAL_DEFAULTS.visibilityTimeoutSeconds);
-  const workerConcurrency = number(setting(env, ENV.workerConcurrency, stack, "workerConcurrency"), 1, DEFAULTS.maxWorkerConcurrency);
+  /** A setting of the stack: the environment's variable, then the stack file, then Pulumi.yaml's default. */
+  const stackSetting = (key: string, envName: string) => required(setting(env, envName, stack, key), key, envName);
+  const workerConcurrency = number(stackSetting("workerConcurrency", ENV.workerConcurrency), 1, DEFAULTS.maxWorkerConcurrency)!;
   const modelAttempts = number(setting(env, ENV.bedrockMaxAttempts), 1, 10);
   const apiTimeoutSeconds = number(required(setting(env, undefined, stack, "apiTimeoutSeconds"), "apiTimeoutSeconds"), 1, 900)!;
   const workerTimeLimitSeconds = Math.min(visibilityTimeoutSeconds, workerTimeoutSeconds);
@@ -254,7 +256,7 @@ export function loadLocalConfig(env: Env = process.env, root = path.resolve(__di
     model,
     bucket: required({ raw: bucket, source: ENV.bucket }, "bucketName", ENV.bucket).raw,
     // An unusable prefix is kept as given: readConfig rejects it at startup with the variable's name.
-    prefix: ((raw: string) => normalizePrefix(raw) ?? raw)(required(setting(env, ENV.prefix, stack, "imagePrefix"), "imagePrefix", ENV.prefix).raw),
+    prefix: ((raw: string) => normalizePrefix(raw) ?? raw)(stackSetting("imagePrefix", ENV.prefix).raw),
     queueName,
     dlqName: `${queueName}-dlq`,
     batchSize,
@@ -262,10 +264,10 @@ export function loadLocalConfig(env: Env = process.env, root = path.resolve(__di
     visibilityTimeoutSeconds,
     pollers: number(setting(env, LOCAL_ENV.pollers), 1, 20) ?? LOCAL_DEFAULTS.pollers,
     idlePollMs: LOCAL_DEFAULTS.idlePollMs,
-    modelId: text(ENV.modelId, "modelId") ?? DEFAULTS.modelId,
-    bedrockRegion: text(ENV.bedrockRegion, "bedrockRegion") ?? DEFAULTS.bedrockRegion,
+    modelId: stackSetting("modelId", ENV.modelId).raw,
+    bedrockRegion: stackSetting("bedrockRegion", ENV.bedrockRegion).raw,
     workerConcurrency,
-    urlExpirySeconds: number(setting(env, ENV.urlExpirySeconds, stack, "urlExpirySeconds"), 1, 604800),
+    urlExpirySeconds: number(stackSetting("urlExpirySeconds", ENV.urlExpirySeconds), 1, 604800)!,
     modelAttempts,
     workerTimeLimitSeconds,
     apiTimeoutSeconds,
@@ -273,7 +275,7 @@ export function loadLocalConfig(env: Env = process.env, root = path.resolve(__di
       visibilityTimeoutSeconds,
       workerTimeLimitSeconds,
       batchSize,
-      workerConcurrency: workerConcurrency ?? DEFAULTS.workerConcurrency,
+      workerConcurrency,
       attempts: modelAttempts,
     }),
     apiModelBudget: apiBudget(apiTimeoutSeconds, modelAttempts, stack),

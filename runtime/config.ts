@@ -16,8 +16,8 @@ export interface HandlerSettings<V = string> {
   bucket: V;
   /** Keys are `<prefix>/…`; readConfig strips leading/trailing slashes. */
   prefix: V;
-  modelId?: V;
-  bedrockRegion?: V;
+  modelId: V;
+  bedrockRegion: V;
   /** Names the deployment (e.g. `couch-explorers-dev`) in every metric, so stacks sharing an account stay apart. */
   metricsService?: V;
   /** Only `POST /images` sends to the queue. */
@@ -46,10 +46,10 @@ export interface RuntimeConfig {
   modelId: string;
   bedrockRegion: string;
   metricsService?: string;
-  /** Undefined when not configured: only `POST /images` needs it. */
+  /** The settings below are read when set; the handler that needs one says so (requireSettings). */
   queueUrl?: string;
-  urlExpirySeconds: number;
-  workerConcurrency: number;
+  urlExpirySeconds?: number;
+  workerConcurrency?: number;
   /** The queue's redrive limit; undefined when unknown (then no last-delivery failure records). */
   maxReceiveCount?: number;
   /** Undefined when not configured: each handler has its own default. */
@@ -123,9 +123,9 @@ function required(env: Env, name: string): string {
   return value;
 }
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+function integer(env: Env, name: string, min: number, max: number): number | undefined {
   const raw = text(env, name);
-  if (raw === undefined) return fallback;
+  if (raw === undefined) return undefined;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(`environment variable ${name} must be an integer in [${min}, ${max}], got "${raw}"`);
@@ -170,6 +170,23 @@ export function clientEndpoint(config: Pick<RuntimeConfig, "endpoints" | "fromPr
   return config.fromProcessEnv ? undefined : config.endpoints[service];
 }
 
+/** Settings only some handlers read: each names the ones it needs (requireSettings). */
+export type OptionalSetting = "queueUrl" | "urlExpirySeconds" | "workerConcurrency";
+
+const VARIABLE_OF: Record<OptionalSetting, string> = {
+  queueUrl: TEXT_VARIABLES.queueUrl,
+  urlExpirySeconds: NUMBER_VARIABLES.urlExpirySeconds.name,
+  workerConcurrency: NUMBER_VARIABLES.workerConcurrency.name,
+};
+
+/** The config with the `needed` settings present; ConfigError naming the variable of a missing one. */
+export function requireSettings<K extends OptionalSetting>(config: RuntimeConfig, needed: readonly K[]): RuntimeConfig & Required<Pick<RuntimeConfig, K>> {
+  for (const key of needed) {
+    if (config[key] === undefined) throw new ConfigError(`environment variable ${VARIABLE_OF[key]} is required but not set`);
+  }
+  return config as RuntimeConfig & Required<Pick<RuntimeConfig, K>>;
+}
+
 /** Reads and validates the configuration; throws ConfigError naming the variable at fault. */
 export function readConfig(env: Env = process.env): RuntimeConfig {
   const bucket = required(env, ENV.bucket);
@@ -177,20 +194,19 @@ export function readConfig(env: Env = process.env): RuntimeConfig {
   if (!prefix) {
     throw new ConfigError(`environment variable ${ENV.prefix} must be a non-empty key prefix without "*" or ".."`);
   }
-  const number = (key: keyof typeof NUMBER_VARIABLES, fallback: number) => {
+  const optionalNumber = (key: keyof typeof NUMBER_VARIABLES) => {
     const { name, min, max } = NUMBER_VARIABLES[key];
-    return integer(env, name, fallback, min, max);
+    return integer(env, name, min, max);
   };
-  const optionalNumber = (key: keyof typeof NUMBER_VARIABLES) => (text(env, NUMBER_VARIABLES[key].name) === undefined ? undefined : number(key, 0));
   return {
     bucket,
     prefix,
-    modelId: text(env, ENV.modelId) ?? DEFAULTS.modelId,
-    bedrockRegion: text(env, ENV.bedrockRegion) ?? DEFAULTS.bedrockRegion,
+    modelId: required(env, ENV.modelId),
+    bedrockRegion: required(env, ENV.bedrockRegion),
     metricsService: text(env, ENV.metricsService),
     queueUrl: text(env, ENV.queueUrl),
-    urlExpirySeconds: number("urlExpirySeconds", DEFAULTS.urlExpirySeconds),
-    workerConcurrency: number("workerConcurrency", DEFAULTS.workerConcurrency),
+    urlExpirySeconds: optionalNumber("urlExpirySeconds"),
+    workerConcurrency: optionalNumber("workerConcurrency"),
     maxReceiveCount: optionalNumber("maxReceiveCount"),
     bedrockMaxAttempts: optionalNumber("bedrockMaxAttempts"),
     region: text(env, ENV.region),

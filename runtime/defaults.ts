@@ -1,22 +1,17 @@
 /**
- * The handlers' own defaults and limits. Infrastructure (components/), the local mode (local/) and
- * the Lambda handlers (runtime/) import them from here. The names of the environment variables are
- * in env.ts, the metric names in metric-names.ts.
+ * The handlers' own constants: limits, sizes, tries and reserves that no stack sets. Infrastructure
+ * (components/), the local mode (local/) and the Lambda handlers (runtime/) import them from here.
+ * What a stack sets (model, region, URL lifetime, concurrency, …) is a setting: its default lives in
+ * Pulumi.yaml alone, and the handlers are told it (config.ts). The names of the environment
+ * variables are in env.ts, the metric names in metric-names.ts.
  */
 
-/** Default values used when the environment does not say otherwise. */
 export const DEFAULTS = {
   /**
-   * Bedrock model id. The original code's Titan Image Generator v1 (and v2, and Nova Canvas) are
-   * past their end of life; Stability AI's models are the active ones (README "Image models").
+   * An active model to name when the configured one is past its end of life (README "Image
+   * models"). A suggestion in messages, not a default: a stack's model is its `modelId` setting.
    */
-  modelId: "stability.stable-image-core-v1:1",
-  /** Where that model runs (everything else runs in eu-west-1). */
-  bedrockRegion: "us-west-2",
-  /** Lifetime of presigned GET URLs handed to callers. */
-  urlExpirySeconds: 3600,
-  /** Records of one SQS batch generated at the same time. */
-  workerConcurrency: 5,
+  suggestedModel: { modelId: "stability.stable-image-core-v1:1", region: "us-west-2" },
   /** Upper bound for WORKER_CONCURRENCY (Bedrock's on-demand image quota is small). */
   maxWorkerConcurrency: 50,
   /** Attempts the SDK makes per InvokeModel call (1 call + 2 retries) before giving up. */

@@ -134,7 +134,7 @@ function failureResponse(err: GenerationError): APIGatewayProxyResult {
 
 /** Creates the HTTP handler; configuration is read from `env` once, here. */
 export function createHttpHandler(env: Env = process.env, options: HandlerOptions = {}): HttpHandler {
-  const { logger, services, configError } = setupHandler(env, options, "http", DEFAULTS.apiModelAttempts);
+  const { logger, services, configError } = setupHandler(env, options, "http", DEFAULTS.apiModelAttempts, ["urlExpirySeconds"]);
   let sqs: SQSClient | undefined;
   if (services?.config.queueUrl) {
     const { endpoints } = services.config;

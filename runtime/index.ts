@@ -7,7 +7,7 @@ export { ENV } from "./env";
 export { METRICS } from "./metric-names";
 export { createHttpHandler, type HttpEvent, type HttpHandler } from "./http-handler";
 export { createQueueHandler, type QueueHandler } from "./queue-handler";
-export { readConfig, type Env, type RuntimeConfig } from "./config";
+export { readConfig, requireSettings, toHandlerEnv, type Env, type HandlerSettings, type RuntimeConfig } from "./config";
 export { ConfigError, GenerationError, classifyBedrockError, type FailureCode, type FailureKind } from "./errors";
 export type { GeneratedImage, ImageGenerator } from "./bedrock";
 export type { ImageStore, ImageSidecar, FailureRecord, JobStatus } from "./storage";

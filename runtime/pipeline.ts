@@ -1,6 +1,6 @@
 /** What both handlers share: configuration, SDK clients, logging, and "generate then store". */
 import { createImageGenerator, type GeneratedImage, type ImageGenerator } from "./bedrock";
-import { readConfig, type Env, type RuntimeConfig } from "./config";
+import { readConfig, requireSettings, type Env, type OptionalSetting, type RuntimeConfig } from "./config";
 import { ENV } from "./env";
 import { createLogger, type Logger, type LogSink } from "./log";
 import type { ImageParams } from "./models";
@@ -29,11 +29,11 @@ export function createServices(config: RuntimeConfig, defaultAttempts: number): 
  * Reads configuration and creates the SDK clients once, when a handler is created (Lambda cold
  * start). A configuration error is kept, logged once here and reported by every invocation.
  */
-export function setupHandler(env: Env, options: HandlerOptions, handler: string, defaultAttempts: number): HandlerSetup {
+export function setupHandler(env: Env, options: HandlerOptions, handler: string, defaultAttempts: number, needs: readonly OptionalSetting[]): HandlerSetup {
   // Read directly, not through readConfig: a misconfigured function still logs under its own name.
   const logger = createLogger(options.log, env[ENV.metricsService]?.trim() || undefined);
   try {
-    return { logger, services: createServices(readConfig(env), defaultAttempts) };
+    return { logger, services: createServices(requireSettings(readConfig(env), needs), defaultAttempts) };
   } catch (err) {
     const configError = err instanceof Error ? err : new Error(String(err));
     logger.write({ level: "error", msg: "configuration error", handler, error: configError.message });

@@ -141,7 +141,7 @@ function isLastDelivery(record: SQSRecord, maxReceiveCount: number | undefined):
 
 /** Creates the SQS handler; configuration is read from `env` once, here. */
 export function createQueueHandler(env: Env = process.env, options: HandlerOptions = {}): QueueHandler {
-  const { logger, services, configError } = setupHandler(env, options, "queue", DEFAULTS.bedrockMaxAttempts);
+  const { logger, services, configError } = setupHandler(env, options, "queue", DEFAULTS.bedrockMaxAttempts, ["workerConcurrency"]);
   return async (event, context) => {
     const records = Array.isArray(event?.Records) ? event.Records : [];
     if (!services) {
@@ -149,7 +149,7 @@ export function createQueueHandler(env: Env = process.env, options: HandlerOptio
       logger.write({ level: "error", msg: "batch", outcome: "failed-transient", records: records.length, error: configError.message }, { failureKind: "transient" });
       return { batchItemFailures: records.map((r) => ({ itemIdentifier: r.messageId })) };
     }
-    const concurrency = services.config.workerConcurrency;
+    const concurrency = services.config.workerConcurrency!;
     const rounds = Math.ceil(records.length / concurrency);
     // A record of a later round shares what is left with the rounds still to come.
     const budgetAt = (index: number) => () => modelTryTimeoutMs(context, services.generator.attempts, rounds - Math.floor(index / concurrency));

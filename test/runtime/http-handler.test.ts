@@ -437,15 +437,15 @@ describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", 
       const answer = await invoke(handlerWith(), { method: "POST", path: "/generate", body: '{"prompt":"Me on top of K2"}', headers: { "content-type": "application/x-www-form-urlencoded" } });
       assert.equal(answer.status, 201, answer.raw.body);
       const [call] = peers.bedrock.calls;
-      assert.equal(call.modelId, DEFAULTS.modelId);
+      assert.equal(call.modelId, peers.settings.modelId);
       assert.deepEqual(call.body, { prompt: "Me on top of K2", aspect_ratio: "1:1", mode: "text-to-image", output_format: "png", seed: call.body.seed });
-      assert.deepEqual([answer.json.model, answer.json.width, answer.json.height, answer.json.seed], [DEFAULTS.modelId, 1024, 1024, call.body.seed]);
+      assert.deepEqual([answer.json.model, answer.json.width, answer.json.height, answer.json.seed], [peers.settings.modelId, 1024, 1024, call.body.seed]);
       const stored = await getObject(peers.s3, peers.bucket, answer.json.key);
       assert.deepEqual(readPngHeader(stored.body), { width: 1024, height: 1024 });
       const sidecar = await getJson(peers.s3, peers.bucket, answer.json.key.replace(/\.png$/, ".json"));
       assert.deepEqual(
         [sidecar.model, sidecar.seed, sidecar.width, sidecar.height, sidecar.aspectRatio, "quality" in sidecar, "cfgScale" in sidecar],
-        [DEFAULTS.modelId, call.body.seed, 1024, 1024, "1:1", false, false],
+        [peers.settings.modelId, call.body.seed, 1024, 1024, "1:1", false, false],
       );
     });
 

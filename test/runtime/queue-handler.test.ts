@@ -78,7 +78,7 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     const id = await send("Me on top of K2");
     assert.deepEqual((await deliverBatch(peers.sqs, peers.queueUrl, worker()))?.response, { batchItemFailures: [] });
     const [call] = peers.bedrock.calls;
-    assert.equal(call.modelId, DEFAULTS.modelId);
+    assert.equal(call.modelId, peers.settings.modelId);
     assert.deepEqual(Object.keys(call.body).sort(), ["aspect_ratio", "mode", "output_format", "prompt", "seed"]);
     assert.deepEqual(call.body, { prompt: "Me on top of K2", aspect_ratio: "1:1", mode: "text-to-image", output_format: "png", seed: call.body.seed });
     assert.ok(call.body.seed >= 1 && call.body.seed <= 4294967294);
@@ -87,7 +87,7 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     const sidecar = await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.json`);
     assert.deepEqual(
       [sidecar.model, sidecar.seed, sidecar.width, sidecar.height, sidecar.aspectRatio, sidecar.quality, sidecar.cfgScale],
-      [DEFAULTS.modelId, call.body.seed, 1024, 1024, "1:1", undefined, undefined],
+      [peers.settings.modelId, call.body.seed, 1024, 1024, "1:1", undefined, undefined],
     );
   });
 

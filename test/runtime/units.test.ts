@@ -11,6 +11,8 @@ import {
   METRICS,
   parseQueueBody,
   readConfig,
+  requireSettings,
+  toHandlerEnv,
   validateImageRequest,
 } from "../../runtime";
 import { decodeModelAnswer } from "../../runtime/bedrock";
@@ -36,10 +38,13 @@ function throwsGenerationError(fn: () => unknown, kind: string, code: string, me
   });
 }
 
+/** Stability AI's Stable Image Core, the model most of these tests are about. */
+const STABLE_IMAGE_CORE = "stability.stable-image-core-v1:1";
+
 describe("runtime building blocks", () => {
   describe("model adapters", () => {
     it("one adapter family per model, chosen by id (inference profiles included)", () => {
-      assert.equal(adapterFor(DEFAULTS.modelId).family, "Stable Image Core");
+      assert.equal(adapterFor(STABLE_IMAGE_CORE).family, "Stable Image Core");
       assert.equal(adapterFor("stability.stable-image-ultra-v1:1").family, "Stable Image Ultra");
       assert.equal(adapterFor("stability.sd3-5-large-v1:0").family, "Stable Diffusion 3.5 Large");
       assert.equal(adapterFor("amazon.titan-image-generator-v1").family, "Titan Image Generator v1");
@@ -53,7 +58,7 @@ describe("runtime building blocks", () => {
     it("each model keeps its own seed range and sizes", () => {
       const titan = adapterFor(TITAN);
       const nova = adapterFor("amazon.nova-canvas-v1:0");
-      const core = adapterFor(DEFAULTS.modelId);
+      const core = adapterFor(STABLE_IMAGE_CORE);
       assert.deepEqual(titan.seed, { min: 0, max: 2147483647 });
       assert.deepEqual(nova.seed, { min: 0, max: 858993459 });
       // 0 would ask Stability's models for a random seed, so a chosen seed is never 0.
@@ -66,7 +71,7 @@ describe("runtime building blocks", () => {
     });
 
     it("only Stability's models are sold through AWS Marketplace, and only Titan / Nova take quality and cfgScale", () => {
-      for (const id of [DEFAULTS.modelId, "stability.stable-image-ultra-v1:1", "stability.sd3-5-large-v1:0"]) {
+      for (const id of [STABLE_IMAGE_CORE, "stability.stable-image-ultra-v1:1", "stability.sd3-5-large-v1:0"]) {
         const a = adapterFor(id);
         assert.deepEqual([a.marketplace, a.takesQuality, a.cfgScale, a.negativeText], [true, false, undefined, { min: 1, max: 10000 }], id);
       }
@@ -86,7 +91,7 @@ describe("runtime building blocks", () => {
     });
 
     it("Stability: builds the documented body, never a Titan field", () => {
-      const core = adapterFor(DEFAULTS.modelId);
+      const core = adapterFor(STABLE_IMAGE_CORE);
       assert.deepEqual(core.buildBody({ prompt: "K2", negativeText: "fog", aspectRatio: "16:9", seed: 7 }), {
         prompt: "K2", negative_prompt: "fog", aspect_ratio: "16:9", mode: "text-to-image", output_format: "png", seed: 7,
       });
@@ -94,7 +99,7 @@ describe("runtime building blocks", () => {
     });
 
     it("Stability: reads seeds[0]; a non-null finish reason is a failure even with an image", () => {
-      const core = adapterFor(DEFAULTS.modelId);
+      const core = adapterFor(STABLE_IMAGE_CORE);
       assert.deepEqual(core.parseResponse({ seeds: [42], finish_reasons: [null], images: ["QQ=="] }), { images: ["QQ=="], seed: 42 });
       assert.deepEqual(core.parseResponse({ seeds: ["43"], finish_reasons: [null], images: ["QQ=="] }), { images: ["QQ=="], seed: 43 });
       for (const reason of ["Filter reason: prompt", "Filter reason: output image", "Filter reason: input image"]) {
@@ -117,7 +122,7 @@ describe("runtime building blocks", () => {
     });
 
     it("Stability: any valid PNG is accepted at the size the model chose, with the model's seed", () => {
-      const core = adapterFor(DEFAULTS.modelId);
+      const core = adapterFor(STABLE_IMAGE_CORE);
       const wide = encodePng(3, 2, Buffer.alloc(24, 255));
       const image = decodeModelAnswer(core, answer({ seeds: [99], finish_reasons: [null], images: [wide.toString("base64")] }), { prompt: "p", aspectRatio: "3:2", seed: 5 });
       assert.deepEqual([image.width, image.height, image.seed], [3, 2, 99]);
@@ -194,7 +199,7 @@ describe("runtime building blocks", () => {
     });
 
     it("every message is ours: how long we waited and how often we tried; the SDK's and the service's words only in the log", () => {
-      const model = { modelId: DEFAULTS.modelId, region: "us-west-2", timeoutMs: 8666, attempts: 3 };
+      const model = { modelId: STABLE_IMAGE_CORE, region: "us-west-2", timeoutMs: 8666, attempts: 3 };
       const smithy = "@smithy/node-http-handler - [ERROR] a request has exceeded the configured 8666 ms requestTimeout.";
       const cases: [unknown, RegExp][] = [
         [Object.assign(new Error(smithy), { name: "TimeoutError", $metadata: { attempts: 3 } }), /^the model stability\.stable-image-core-v1:1 did not answer within 8\.7 s, 3 tries$/],
@@ -230,7 +235,7 @@ describe("runtime building blocks", () => {
 
   describe("requests", () => {
     const titan = adapterFor(TITAN);
-    const core = adapterFor(DEFAULTS.modelId);
+    const core = adapterFor(STABLE_IMAGE_CORE);
     const opts = { defaultSize: 512, maxSide: 1024 };
     const params = (input: unknown, adapter = core, options: Parameters<typeof validateImageRequest>[2] = opts) => {
       const result = validateImageRequest(input, adapter, options);
@@ -344,19 +349,30 @@ describe("runtime building blocks", () => {
       assert.throws(() => readConfig({ [ENV.bucket]: "b", [ENV.prefix]: "///" }), /IMAGE_PREFIX must be a non-empty key prefix/);
     });
 
-    it("applies DEFAULTS and trims the prefix", () => {
-      const config = readConfig(base);
-      assert.equal(config.prefix, "cand");
+    it("requires the model, reads the rest as toHandlerEnv wrote it, and trims the prefix", () => {
+      // Defaults live in Pulumi.yaml alone: the environment always carries the model and its region.
+      assert.throws(() => readConfig(base), /MODEL_ID is required/);
+      assert.throws(() => readConfig({ ...base, [ENV.modelId]: STABLE_IMAGE_CORE }), /BEDROCK_REGION is required/);
+      const minimal = readConfig({ ...base, [ENV.modelId]: STABLE_IMAGE_CORE, [ENV.bedrockRegion]: "us-west-2" });
+      assert.equal(minimal.prefix, "cand");
       // Tries per model call stay unset: each handler has its own (the API 2, the worker 3).
       assert.deepEqual(
-        [config.modelId, config.bedrockRegion, config.urlExpirySeconds, config.workerConcurrency, config.bedrockMaxAttempts, config.queueUrl],
-        [DEFAULTS.modelId, DEFAULTS.bedrockRegion, DEFAULTS.urlExpirySeconds, DEFAULTS.workerConcurrency, undefined, undefined],
+        [minimal.modelId, minimal.bedrockRegion, minimal.urlExpirySeconds, minimal.workerConcurrency, minimal.bedrockMaxAttempts, minimal.queueUrl],
+        [STABLE_IMAGE_CORE, "us-west-2", undefined, undefined, undefined, undefined],
       );
+      const settings = { bucket: "b", prefix: "/cand/", modelId: STABLE_IMAGE_CORE, bedrockRegion: "us-west-2", urlExpirySeconds: 3600, workerConcurrency: 5, queueUrl: "http://q" };
+      const config = readConfig(toHandlerEnv(settings));
+      assert.deepEqual(
+        [config.prefix, config.modelId, config.bedrockRegion, config.urlExpirySeconds, config.workerConcurrency, config.queueUrl],
+        ["cand", STABLE_IMAGE_CORE, "us-west-2", 3600, 5, "http://q"],
+      );
+      assert.throws(() => requireSettings(minimal, ["queueUrl"]), /environment variable QUEUE_URL is required but not set/);
     });
 
     it("rejects numbers that make no sense", () => {
-      assert.throws(() => readConfig({ ...base, [ENV.workerConcurrency]: "0" }), /WORKER_CONCURRENCY must be an integer in \[1, 50\], got "0"/);
-      assert.throws(() => readConfig({ ...base, [ENV.urlExpirySeconds]: "soon" }), /URL_EXPIRY_SECONDS/);
+      const model = { [ENV.modelId]: STABLE_IMAGE_CORE, [ENV.bedrockRegion]: "us-west-2" };
+      assert.throws(() => readConfig({ ...base, ...model, [ENV.workerConcurrency]: "0" }), /WORKER_CONCURRENCY must be an integer in \[1, 50\], got "0"/);
+      assert.throws(() => readConfig({ ...base, ...model, [ENV.urlExpirySeconds]: "soon" }), /URL_EXPIRY_SECONDS/);
     });
   });
 
