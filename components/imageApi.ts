@@ -1,11 +1,12 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResult } from "aws-lambda";
-import { createHttpHandler } from "../runtime";
+import { createRouter } from "../runtime/http-handler";
+import { ROUTES, type Permission } from "../runtime/routes";
 import type { BucketPrefixAccess } from "./bucketPrefixAccess";
 import { HandlerFunction } from "./handlerFunction";
 import type { PolicyStatement } from "./policy";
-import { toHandlerEnv, type HandlerSettings } from "../runtime/config";
+import { toHandlerEnv, type HandlerSettings, type OptionalSetting } from "../runtime/config";
 import { apiModelBudget } from "../runtime/time-budget";
 import { commonSettings, FoundationModel, invokeModelStatement } from "./wiring";
 
@@ -37,30 +38,25 @@ export interface ImageApiArgs {
 /** The HTTP API's own integration limit. */
 const HTTP_API_MAX_INTEGRATION_MS = 30000;
 
-/** One API route and what its function may do beyond the common environment. */
-interface RouteSpec {
-  /** Short name used in resource names. */
-  key: string;
-  method: "GET" | "POST";
-  path: string;
-  description: string;
-  statements: PolicyStatement[];
-  policyArns: Record<string, pulumi.Input<string>>;
-  settings: Partial<HandlerSettings<pulumi.Input<string>>>;
+/** What a route's function may do, as IAM: statements of its own role and policies to attach. */
+interface Grant {
+  statements?: PolicyStatement[];
+  policyArns?: Record<string, pulumi.Input<string>>;
 }
 
 /**
  * The public HTTP API: `POST /generate`, `POST /images` and `GET /images/{id}`, each backed by its own
- * callback function running the runtime's HTTP handler.
+ * callback function running that route of the runtime's route table (runtime/routes.ts), which
+ * decides the routes, each function's settings and what its role may do.
  *
  * Why `@pulumi/aws` apigatewayv2 (an HTTP API) and not `@pulumi/awsx`'s classic API Gateway: an HTTP
  * API costs less than a REST API, speaks the 2.0 payload the handler reads natively, and has stage
  * throttling and access logs built in — all we need — while awsx would be one more dependency whose
  * classic component builds a REST API from an OpenAPI document.
  *
- * Why one function per route (all three run the same handler code): each gets a role with only what
- * its route does — generating may invoke the model and write pictures, queueing may only send to the
- * queue, status may only read — and each route's errors, duration and logs show up separately.
+ * Why one function per route: each gets a role with only what its route does — generating may invoke
+ * the model and write pictures, queueing may only send to the queue, status may only read — an
+ * archive with only its route's code, and each route's errors, duration and logs show up separately.
  */
 export class ImageApi extends pulumi.ComponentResource {
   public readonly api: aws.apigatewayv2.Api;
@@ -79,38 +75,18 @@ export class ImageApi extends pulumi.ComponentResource {
     // too short for them is refused here, at preview, rather than by every request.
     apiModelBudget(timeoutSeconds);
     const common = commonSettings(args.storage, args.model);
-    const urlExpiry = { urlExpirySeconds: args.urlExpirySeconds };
-
-    const routes: RouteSpec[] = [
-      {
-        key: "generate",
-        method: "POST",
-        path: "/generate",
-        description: "POST /generate: prompt to picture while the caller waits (runtime HTTP handler)",
-        statements: [invokeModelStatement(args.model)],
-        policyArns: { "read-pictures": args.storage.readPolicy.arn, "write-pictures": args.storage.writePolicy.arn },
-        settings: urlExpiry,
-      },
-      {
-        key: "enqueue",
-        method: "POST",
-        path: "/images",
-        description: "POST /images: queues a picture job (runtime HTTP handler)",
-        statements: [{ Sid: "SendToImageQueue", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: args.queue.arn }],
-        // The job's marker, written before the message is sent and taken back if SQS refuses it.
-        policyArns: { "job-markers": args.storage.jobMarkerPolicy.arn },
-        settings: { ...urlExpiry, queueUrl: args.queue.url },
-      },
-      {
-        key: "status",
-        method: "GET",
-        path: "/images/{id}",
-        description: "GET /images/{id}: status and URL of a queued picture (runtime HTTP handler)",
-        statements: [],
-        policyArns: { "read-pictures": args.storage.readPolicy.arn },
-        settings: urlExpiry,
-      },
-    ];
+    // The settings a route may need beyond the common ones; each function gets only its route's.
+    const optional: Pick<HandlerSettings<pulumi.Input<string>>, OptionalSetting> = {
+      urlExpirySeconds: args.urlExpirySeconds,
+      queueUrl: args.queue.url,
+    };
+    const grants: Record<Permission, Grant> = {
+      "invoke-model": { statements: [invokeModelStatement(args.model)] },
+      "read-pictures": { policyArns: { "read-pictures": args.storage.readPolicy.arn } },
+      "write-pictures": { policyArns: { "write-pictures": args.storage.writePolicy.arn } },
+      "job-markers": { policyArns: { "job-markers": args.storage.jobMarkerPolicy.arn } },
+      "send-jobs": { statements: [{ Sid: "SendToImageQueue", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: args.queue.arn }] },
+    };
 
     this.api = new aws.apigatewayv2.Api(`${name}-http`, {
       protocolType: "HTTP",
@@ -124,13 +100,15 @@ export class ImageApi extends pulumi.ComponentResource {
 
     this.functions = {};
     const routeResources: pulumi.Resource[] = [];
-    for (const route of routes) {
+    for (const route of ROUTES) {
+      const granted = route.permissions.map((p) => grants[p]);
       const fn = new HandlerFunction<APIGatewayProxyEventV2, APIGatewayProxyResult>(`${name}-${route.key}`, {
         description: route.description,
-        callbackFactory: () => createHttpHandler(process.env),
-        environment: toHandlerEnv({ ...common, ...route.settings }),
-        statements: route.statements,
-        policyArns: route.policyArns,
+        // Serialized with the one route it captures: the archive holds that route's code only.
+        callbackFactory: () => createRouter([route], process.env),
+        environment: toHandlerEnv({ ...common, ...Object.fromEntries(route.settings.map((key) => [key, optional[key]])) }),
+        statements: granted.flatMap((g) => g.statements ?? []),
+        policyArns: Object.assign({}, ...granted.map((g) => g.policyArns ?? {})),
         timeoutSeconds,
         memorySizeMb: args.apiMemoryMb,
         logRetentionDays,

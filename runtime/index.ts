@@ -11,7 +11,9 @@ export { readConfig, requireSettings, toHandlerEnv, type Env, type HandlerSettin
 export { ConfigError, GenerationError, classifyBedrockError, type FailureCode, type FailureKind } from "./errors";
 export type { GeneratedImage, ImageGenerator } from "./bedrock";
 export type { ImageStore, ImageSidecar, FailureRecord, JobStatus } from "./storage";
-export { createServices, generateAndStore, type HandlerOptions, type Services } from "./pipeline";
+export { generateAndStore, type HandlerOptions } from "./pipeline";
+export { ROUTES, type Permission, type Route } from "./routes";
+export { createRouter } from "./http-handler";
 export { parseQueueBody, validateImageRequest } from "./jobs";
 export { adapterFor, type ImageParams, type ModelAdapter } from "./models";
 export { mapWithConcurrency } from "./concurrency";

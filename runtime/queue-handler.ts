@@ -16,18 +16,28 @@
  * - Never throws: whatever goes wrong becomes a transient failure of that record.
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import type { Env } from "./config";
+import type { ImageGenerator } from "./bedrock";
+import { modelClient, pictureStore } from "./clients";
+import { readConfig, requireSettings, type Env, type RuntimeConfig } from "./config";
 import { DEFAULTS } from "./defaults";
 import { asGenerationError, GenerationError, logMessage } from "./errors";
 import { mapWithConcurrency } from "./concurrency";
 import { JOB_ID_PATTERN, jobOfRecord, parseQueueBody, seedFromJobId, validateImageRequest } from "./jobs";
 import type { Logger } from "./log";
-import { generateAndStore, setupHandler, type HandlerOptions, type Services } from "./pipeline";
+import { configured, generateAndStore, handlerLogger, type HandlerOptions } from "./pipeline";
+import type { ImageStore } from "./storage";
 import { codePointLength } from "./text";
 import { modelTryTimeoutMs, type InvocationClock } from "./time-budget";
 
 /** `context`: Lambda's (or the local worker's stand-in); the model's time budget comes from it. */
 export type QueueHandler = (event: SQSEvent, context?: InvocationClock) => Promise<SQSBatchResponse>;
+
+/** What the worker builds once, at a cold start. */
+interface Services {
+  config: RuntimeConfig & { workerConcurrency: number };
+  generator: ImageGenerator;
+  store: ImageStore;
+}
 
 type RecordOutcome = "stored" | "failed-permanent" | "failed-transient" | "failed-operator";
 
@@ -141,18 +151,24 @@ function isLastDelivery(record: SQSRecord, maxReceiveCount: number | undefined):
 
 /** Creates the SQS handler; configuration is read from `env` once, here. */
 export function createQueueHandler(env: Env = process.env, options: HandlerOptions = {}): QueueHandler {
-  const { logger, services, configError } = setupHandler(env, options, "queue", DEFAULTS.bedrockMaxAttempts, ["workerConcurrency"]);
+  const logger = handlerLogger(env, options);
+  const setup = configured(logger, "queue", (): Services => {
+    const config = requireSettings(readConfig(env), ["workerConcurrency"]);
+    return { config, generator: modelClient(DEFAULTS.bedrockMaxAttempts).create(config), store: pictureStore.create(config) };
+  });
   return async (event, context) => {
     const records = Array.isArray(event?.Records) ? event.Records : [];
+    const services = setup.value;
     if (!services) {
       // Misconfigured function: keep every message (SQS retries, the DLQ keeps them) and say why.
-      logger.write({ level: "error", msg: "batch", outcome: "failed-transient", records: records.length, error: configError.message }, { failureKind: "transient" });
+      logger.write({ level: "error", msg: "batch", outcome: "failed-transient", records: records.length, error: setup.error.message }, { failureKind: "transient" });
       return { batchItemFailures: records.map((r) => ({ itemIdentifier: r.messageId })) };
     }
-    const concurrency = services.config.workerConcurrency!;
+    const concurrency = services.config.workerConcurrency;
     const rounds = Math.ceil(records.length / concurrency);
     // A record of a later round shares what is left with the rounds still to come.
-    const budgetAt = (index: number) => () => modelTryTimeoutMs(context, services.generator.attempts, rounds - Math.floor(index / concurrency));
+    const budgetAt = (index: number) => () =>
+      modelTryTimeoutMs(context?.getRemainingTimeInMillis(), services.generator.attempts, rounds - Math.floor(index / concurrency));
     const outcomes = await mapWithConcurrency(records, concurrency, (record, index) =>
       processRecord(services, logger, record, budgetAt(index)).catch((): RecordOutcome => "failed-transient"),
     );

@@ -91,6 +91,10 @@ export interface ImageStore {
   clearPending(jobId: string): Promise<void>;
   /** A fixed number of reads of the job's own keys (HeadObject/GetObject), never a listing. */
   jobStatus(jobId: string): Promise<JobStatus>;
+}
+
+/** Links callers download pictures with: presigned GETs, valid for URL_EXPIRY_SECONDS. */
+export interface PictureLinks {
   presignGet(key: string): Promise<string>;
 }
 
@@ -134,16 +138,28 @@ function isNotFound(err: unknown): boolean {
   return name === "NoSuchKey" || name === "NotFound";
 }
 
-type StorageSettings = Pick<RuntimeConfig, "bucket" | "prefix" | "urlExpirySeconds" | "region" | "endpoints" | "fromProcessEnv">;
+type StorageSettings = Pick<RuntimeConfig, "bucket" | "prefix" | "region" | "endpoints" | "fromProcessEnv">;
 
-export function createImageStore(config: StorageSettings): ImageStore {
+function s3Client(config: Pick<RuntimeConfig, "region" | "endpoints" | "fromProcessEnv">): S3Client {
   const clientConfig: S3ClientConfig = {
     region: clientRegion(config, config.endpoints.s3),
     endpoint: clientEndpoint(config, "s3"),
     // A local S3 (s3rver) has no per-bucket host names; AWS keeps virtual-hosted style.
     forcePathStyle: config.endpoints.s3 !== undefined,
   };
-  const s3 = new S3Client(clientConfig);
+  return new S3Client(clientConfig);
+}
+
+/** Presigning makes no request: its S3 client only signs. */
+export function createPictureLinks(config: StorageSettings & { urlExpirySeconds: number }): PictureLinks {
+  const s3 = s3Client(config);
+  return {
+    presignGet: (key) => getSignedUrl(s3, new GetObjectCommand({ Bucket: config.bucket, Key: key }), { expiresIn: config.urlExpirySeconds }),
+  };
+}
+
+export function createImageStore(config: StorageSettings): ImageStore {
+  const s3 = s3Client(config);
   const { bucket, prefix } = config;
   const keysOf = (jobId: string) => jobKeys(prefix, jobId);
 
@@ -243,7 +259,5 @@ export function createImageStore(config: StorageSettings): ImageStore {
       }
       return marker ? { status: "pending" } : { status: "unknown" };
     },
-
-    presignGet: (key) => getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: config.urlExpirySeconds }),
   };
 }

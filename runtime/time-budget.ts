@@ -26,14 +26,14 @@ function share(timeLeftMs: number, attempts: number, rounds: number): number {
 }
 
 /**
- * The per-try wait of a model call that starts now: what the invocation has left, less
- * DEFAULTS.storeReserveSeconds for storing the picture, shared by the call's tries and by the
+ * The per-try wait of a model call: `timeLeftMs`, what the invocation has left (from its clock),
+ * less DEFAULTS.storeReserveSeconds for storing the picture, shared by the call's tries and by the
  * `rounds` of calls still to run one after another, this one included (a worker batch larger than
  * its concurrency runs in rounds). At most DEFAULTS.bedrockTimeoutMs; that default, too, when the
  * handler was called without a clock (directly, as tests do). May be 0 or less when time is up.
  */
-export function modelTryTimeoutMs(clock: InvocationClock | undefined, attempts: number, rounds = 1): number {
-  return clock ? share(clock.getRemainingTimeInMillis(), attempts, rounds) : DEFAULTS.bedrockTimeoutMs;
+export function modelTryTimeoutMs(timeLeftMs: number | undefined, attempts: number, rounds = 1): number {
+  return timeLeftMs === undefined ? DEFAULTS.bedrockTimeoutMs : share(timeLeftMs, attempts, rounds);
 }
 
 /** A timeout too short for the model calls it must hold. */
