@@ -2,7 +2,7 @@
 import { BedrockRuntimeClient, InvokeModelCommand, type BedrockRuntimeClientConfig } from "@aws-sdk/client-bedrock-runtime";
 import { clientEndpoint, type RuntimeConfig } from "./config";
 import { DEFAULTS } from "./defaults";
-import { classifyBedrockError, GenerationError } from "./errors";
+import { classifyBedrockError, ClassifiedError } from "./errors";
 import { adapterFor, type ImageParams, type ModelAdapter } from "./models";
 import { pngSize } from "./png";
 
@@ -28,7 +28,7 @@ export interface ImageGenerator {
   readonly attempts: number;
   /**
    * Generates one PNG, each try waiting at most `tryTimeoutMs` for the answer (time-budget.ts);
-   * throws GenerationError (permanent | transient | operator) on any failure.
+   * throws ClassifiedError (permanent | transient | operator) on any failure.
    */
   generate(params: ImageParams, tryTimeoutMs: number): Promise<GeneratedImage>;
 }
@@ -56,7 +56,7 @@ function bedrockClient(config: BedrockSettings, attempts: number): BedrockRuntim
 }
 
 /**
- * Reads one PNG out of the model's JSON answer or throws a classified GenerationError. A family
+ * Reads one PNG out of the model's JSON answer or throws a classified ClassifiedError. A family
  * sized in pixels must return exactly the asked size; one that picks its pixels from a ratio may
  * return any valid PNG.
  */
@@ -65,17 +65,17 @@ export function decodeModelAnswer(adapter: ModelAdapter, raw: Uint8Array, params
   try {
     parsed = adapter.parseResponse(JSON.parse(Buffer.from(raw).toString("utf8")));
   } catch (err) {
-    if (err instanceof GenerationError) throw err;
-    throw new GenerationError("transient", "bad-response", "the model answered with an unreadable body", { cause: err });
+    if (err instanceof ClassifiedError) throw err;
+    throw new ClassifiedError("transient", "bad-response", "the model answered with an unreadable body", { cause: err });
   }
   if (parsed.images.length !== 1) {
-    throw new GenerationError("transient", "bad-response", `model returned ${parsed.images.length} images, expected 1`);
+    throw new ClassifiedError("transient", "bad-response", `model returned ${parsed.images.length} images, expected 1`);
   }
   const png = Buffer.from(parsed.images[0], "base64");
   const size = pngSize(png);
-  if (!size) throw new GenerationError("transient", "bad-response", "model returned an image that is not a PNG");
+  if (!size) throw new ClassifiedError("transient", "bad-response", "model returned an image that is not a PNG");
   if (adapter.sizing.kind === "pixels" && (size.width !== params.width || size.height !== params.height)) {
-    throw new GenerationError(
+    throw new ClassifiedError(
       "transient",
       "bad-response",
       `model returned a ${size.width}x${size.height} PNG, expected ${params.width}x${params.height}`,
@@ -95,7 +95,7 @@ export function createImageGenerator(config: BedrockSettings, attempts: number):
     attempts,
     async generate(params, tryTimeoutMs) {
       if (tryTimeoutMs < 1) {
-        throw new GenerationError("transient", "timeout", `the model ${config.modelId} was not called: this invocation had no time left for it`);
+        throw new ClassifiedError("transient", "timeout", `the model ${config.modelId} was not called: this invocation had no time left for it`);
       }
       const started = Date.now();
       let body: Uint8Array;

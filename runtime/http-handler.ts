@@ -7,7 +7,7 @@
 import type { APIGatewayProxyResult } from "aws-lambda";
 import { readConfig, type Env } from "./config";
 import { DEFAULTS } from "./defaults";
-import { GenerationError, logMessage, type FailureCode } from "./errors";
+import { ClassifiedError, logMessage, type FailureCode } from "./errors";
 import { errorResponse, HttpError, toApiRequest, type ApiRequest, type HttpEvent, type LogContext, type RouteResult } from "./http";
 import { configured, handlerLogger, type Configured, type HandlerOptions } from "./pipeline";
 import { ROUTES, type Route, type RouteAnswer } from "./routes";
@@ -30,7 +30,7 @@ const UNAVAILABLE: Partial<Record<FailureCode, string>> = {
  * faults of the deployment (operator, throttling) say which model and which setting, so the
  * caller is not blamed and the operator knows what to change.
  */
-function failureResponse(err: GenerationError): APIGatewayProxyResult {
+function failureResponse(err: ClassifiedError): APIGatewayProxyResult {
   if (err.kind === "operator") return errorResponse(502, err.code, err.message);
   if (err.kind === "transient") {
     if (err.code === "internal") return errorResponse(500, "internal", "internal error");
@@ -86,7 +86,7 @@ function failed(err: unknown): { result: RouteResult; failure: Record<string, un
   if (err instanceof HttpError) {
     return { result: { response: errorResponse(err.statusCode, err.code, err.message, err.headers) }, failure: { error: err.message } };
   }
-  if (err instanceof GenerationError) {
+  if (err instanceof ClassifiedError) {
     return { result: { response: failureResponse(err), metrics: { failureKind: err.kind } }, failure: { kind: err.kind, code: err.code, error: logMessage(err) } };
   }
   const message = err instanceof Error ? err.message : String(err);

@@ -8,7 +8,7 @@ export { METRICS } from "./metric-names";
 export { createHttpHandler, type HttpEvent, type HttpHandler } from "./http-handler";
 export { createQueueHandler, type QueueHandler } from "./queue-handler";
 export { readConfig, requireSettings, toHandlerEnv, type Env, type HandlerSettings, type RuntimeConfig } from "./config";
-export { ConfigError, GenerationError, classifyBedrockError, type FailureCode, type FailureKind } from "./errors";
+export { ConfigError, ClassifiedError, classifyBedrockError, type FailureCode, type FailureKind } from "./errors";
 export type { GeneratedImage, ImageGenerator } from "./bedrock";
 export type { ImageStore, ImageSidecar, FailureRecord, JobStatus } from "./storage";
 export { generateAndStore, type HandlerOptions } from "./pipeline";

@@ -1,7 +1,7 @@
 /** Where `POST /images` puts a job: the image queue (SQS SendMessage), behind an interface like the store's. */
 import { SQSClient, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { clientRegion, type RuntimeConfig } from "./config";
-import { asGenerationError } from "./errors";
+import { toClassifiedError } from "./errors";
 import { JOB_ID_FIELD } from "./jobs";
 import type { ImageParams } from "./models";
 
@@ -9,7 +9,7 @@ export interface JobQueue {
   /**
    * Queues one job: its parameters, with the job's id in the body (a DLQ redrive keeps the body
    * while SQS gives the message a new id). Returns SQS's message id; throws a transient
-   * GenerationError ("queue-failed").
+   * ClassifiedError ("queue-failed").
    */
   send(params: ImageParams, jobId: string): Promise<string | undefined>;
 }
@@ -25,7 +25,7 @@ export function createJobQueue(config: Pick<RuntimeConfig, "region" | "endpoints
       try {
         return (await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(body) }))).MessageId;
       } catch (err) {
-        throw asGenerationError(err, "queue-failed");
+        throw toClassifiedError(err, "queue-failed");
       }
     },
   };

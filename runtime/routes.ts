@@ -14,7 +14,7 @@ import { randomUUID } from "node:crypto";
 import { jobQueue, modelClient, modelRules, pictureLinks, pictureStore, type Client } from "./clients";
 import type { OptionalSetting, RuntimeConfig } from "./config";
 import { DEFAULTS } from "./defaults";
-import { asGenerationError, logMessage } from "./errors";
+import { toClassifiedError, logMessage } from "./errors";
 import { HttpError, json, requestObject, type ApiRequest, type LogContext, type RouteResult } from "./http";
 import { JOB_ID_PATTERN, validateImageRequest } from "./jobs";
 import type { ImageParams, ModelAdapter } from "./models";
@@ -110,7 +110,7 @@ const enqueue = route({
     await store.markPending(id, "api");
     const messageId = await queue.send(params, id).catch(async (err: unknown) => {
       await store.clearPending(id).catch((cleanup: unknown) => {
-        log.markerLeft = logMessage(asGenerationError(cleanup, "storage-failed"));
+        log.markerLeft = logMessage(toClassifiedError(cleanup, "storage-failed"));
       });
       throw err;
     });

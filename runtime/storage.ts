@@ -7,7 +7,7 @@ import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectComm
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { clientEndpoint, clientRegion, type RuntimeConfig } from "./config";
 import { DEFAULTS } from "./defaults";
-import { asGenerationError, type FailureCode, type FailureKind } from "./errors";
+import { toClassifiedError, type FailureCode, type FailureKind } from "./errors";
 import type { GeneratedImage } from "./bedrock";
 import { jobKeys } from "./keys";
 import { excerpt } from "./text";
@@ -82,10 +82,10 @@ export interface ImageStore {
   readonly prefix: string;
   jobImageKey(jobId: string): string;
   generatedImageKey(seed: number, at?: Date): string;
-  /** Writes the PNG, then its sidecar; throws a transient GenerationError ("storage-failed"). */
+  /** Writes the PNG, then its sidecar; throws a transient ClassifiedError ("storage-failed"). */
   saveImage(key: string, png: Buffer, sidecar: ImageSidecar): Promise<StoredImage>;
   saveFailure(report: FailureReport): Promise<string>;
-  /** Writes the job's marker; throws a transient GenerationError ("storage-failed"). */
+  /** Writes the job's marker; throws a transient ClassifiedError ("storage-failed"). */
   markPending(jobId: string, by: JobMarker["markedBy"]): Promise<string>;
   /** Removes the job's marker (nothing happens when there is none); throws like markPending. */
   clearPending(jobId: string): Promise<void>;
@@ -199,12 +199,12 @@ export function createImageStore(config: StorageSettings): ImageStore {
     }
   }
 
-  /** Wraps S3 errors into a transient "storage-failed" GenerationError. */
+  /** Wraps S3 errors into a transient "storage-failed" ClassifiedError. */
   async function storing<T>(step: () => Promise<T>): Promise<T> {
     try {
       return await step();
     } catch (err) {
-      throw asGenerationError(err, "storage-failed");
+      throw toClassifiedError(err, "storage-failed");
     }
   }
 

@@ -6,7 +6,7 @@ import {
   ConfigError,
   DEFAULTS,
   ENV,
-  GenerationError,
+  ClassifiedError,
   mapWithConcurrency,
   METRICS,
   parseQueueBody,
@@ -16,7 +16,7 @@ import {
   validateImageRequest,
 } from "../../runtime";
 import { decodeModelAnswer } from "../../runtime/bedrock";
-import { asGenerationError, logMessage } from "../../runtime/errors";
+import { toClassifiedError, logMessage } from "../../runtime/errors";
 import { jobOfRecord, nearestAspectRatio, seedFromJobId } from "../../runtime/jobs";
 import { codePointLength, excerpt } from "../../runtime/text";
 import type { ModelAdapter } from "../../runtime/models";
@@ -28,10 +28,10 @@ const allowed = (adapter: ModelAdapter, w: number, h: number) => adapter.sizing.
 const png = encodePng(2, 2, Buffer.alloc(16, 255));
 const answer = (body: unknown) => Buffer.from(JSON.stringify(body));
 
-/** Runs `fn` and checks the GenerationError it throws. */
-function throwsGenerationError(fn: () => unknown, kind: string, code: string, message: RegExp): void {
-  assert.throws(fn, (err: GenerationError) => {
-    assert.ok(err instanceof GenerationError, String(err));
+/** Runs `fn` and checks the ClassifiedError it throws. */
+function throwsClassifiedError(fn: () => unknown, kind: string, code: string, message: RegExp): void {
+  assert.throws(fn, (err: ClassifiedError) => {
+    assert.ok(err instanceof ClassifiedError, String(err));
     assert.deepEqual([err.kind, err.code], [kind, code]);
     assert.match(err.message, message);
     return true;
@@ -84,8 +84,8 @@ describe("runtime building blocks", () => {
     it("TEXT_IMAGE: reads images; the model's error field is a permanent model-error; rejects unknown shapes", () => {
       const titan = adapterFor(TITAN);
       assert.deepEqual(titan.parseResponse({ images: ["QQ=="], error: null }), { images: ["QQ=="] });
-      throwsGenerationError(() => titan.parseResponse({ images: [], error: "nope" }), "permanent", "model-error", /^the model reported an error about this request and made no picture$/);
-      assert.throws(() => titan.parseResponse({ images: [], error: "nope" }), (err: GenerationError) => (err.cause as Error).message === "nope");
+      throwsClassifiedError(() => titan.parseResponse({ images: [], error: "nope" }), "permanent", "model-error", /^the model reported an error about this request and made no picture$/);
+      assert.throws(() => titan.parseResponse({ images: [], error: "nope" }), (err: ClassifiedError) => (err.cause as Error).message === "nope");
       assert.throws(() => titan.parseResponse([1]), /not a JSON object/);
       assert.throws(() => titan.parseResponse({ artifacts: [] }), /no images array/);
     });
@@ -103,10 +103,10 @@ describe("runtime building blocks", () => {
       assert.deepEqual(core.parseResponse({ seeds: [42], finish_reasons: [null], images: ["QQ=="] }), { images: ["QQ=="], seed: 42 });
       assert.deepEqual(core.parseResponse({ seeds: ["43"], finish_reasons: [null], images: ["QQ=="] }), { images: ["QQ=="], seed: 43 });
       for (const reason of ["Filter reason: prompt", "Filter reason: output image", "Filter reason: input image"]) {
-        throwsGenerationError(() => core.parseResponse({ seeds: [1], finish_reasons: [reason], images: ["QQ=="] }), "permanent", "content-filtered", new RegExp(reason));
+        throwsClassifiedError(() => core.parseResponse({ seeds: [1], finish_reasons: [reason], images: ["QQ=="] }), "permanent", "content-filtered", new RegExp(reason));
       }
-      throwsGenerationError(() => core.parseResponse({ finish_reasons: ["Filter reason: prompt"] }), "permanent", "content-filtered", /content filter/);
-      throwsGenerationError(() => core.parseResponse({ seeds: [1], finish_reasons: ["Inference error"], images: ["QQ=="] }), "transient", "inference-error", /Inference error/);
+      throwsClassifiedError(() => core.parseResponse({ finish_reasons: ["Filter reason: prompt"] }), "permanent", "content-filtered", /content filter/);
+      throwsClassifiedError(() => core.parseResponse({ seeds: [1], finish_reasons: ["Inference error"], images: ["QQ=="] }), "transient", "inference-error", /Inference error/);
       assert.throws(() => core.parseResponse({ seeds: [1], finish_reasons: [null] }), /no images array/);
     });
   });
@@ -126,7 +126,7 @@ describe("runtime building blocks", () => {
       const wide = encodePng(3, 2, Buffer.alloc(24, 255));
       const image = decodeModelAnswer(core, answer({ seeds: [99], finish_reasons: [null], images: [wide.toString("base64")] }), { prompt: "p", aspectRatio: "3:2", seed: 5 });
       assert.deepEqual([image.width, image.height, image.seed], [3, 2, 99]);
-      throwsGenerationError(
+      throwsClassifiedError(
         () => decodeModelAnswer(core, answer({ seeds: [99], finish_reasons: ["Filter reason: output image"], images: [wide.toString("base64")] }), { prompt: "p", seed: 5 }),
         "permanent", "content-filtered", /output image/,
       );
@@ -141,7 +141,7 @@ describe("runtime building blocks", () => {
         [answer({ images: [encodePng(3, 2, Buffer.alloc(24)).toString("base64")] }), "transient", "bad-response", /3x2 PNG, expected 2x2/],
       ];
       for (const [raw, kind, code, message] of cases) {
-        assert.throws(() => decodeModelAnswer(titan, raw, params), (err: GenerationError) => {
+        assert.throws(() => decodeModelAnswer(titan, raw, params), (err: ClassifiedError) => {
           assert.deepEqual([err.kind, err.code], [kind, code]);
           assert.match(err.message, message);
           return true;
@@ -224,12 +224,12 @@ describe("runtime building blocks", () => {
     });
 
     it("failures outside the model call say which step failed, with S3's or SQS's words only in the cause", () => {
-      const s3 = asGenerationError(Object.assign(new Error("The specified bucket does not exist"), { $metadata: { httpStatusCode: 404 } }), "storage-failed");
+      const s3 = toClassifiedError(Object.assign(new Error("The specified bucket does not exist"), { $metadata: { httpStatusCode: 404 } }), "storage-failed");
       assert.deepEqual([s3.kind, s3.code, s3.message], ["transient", "storage-failed", "the object store (S3) did not complete the request (HTTP 404)"]);
       assert.match(logMessage(s3), /\(The specified bucket does not exist\)$/);
-      assert.equal(asGenerationError(new Error("x"), "queue-failed").message, "the queue (SQS) did not take the job");
-      assert.equal(asGenerationError("a string").message, "an internal error stopped the job");
-      assert.equal(logMessage(asGenerationError("a string")), "an internal error stopped the job (a string)");
+      assert.equal(toClassifiedError(new Error("x"), "queue-failed").message, "the queue (SQS) did not take the job");
+      assert.equal(toClassifiedError("a string").message, "an internal error stopped the job");
+      assert.equal(logMessage(toClassifiedError("a string")), "an internal error stopped the job (a string)");
     });
   });
 
