@@ -14,7 +14,7 @@
 import * as path from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { createHttpHandler, createQueueHandler } from "../runtime";
+import { adapterFor, createHttpHandler, createQueueHandler } from "../runtime";
 import { ENV } from "../runtime/defaults";
 import { readConfig } from "../runtime/config";
 import { startBedrockServer, type BedrockServer, type FailureMode } from "./bedrock-server";
@@ -151,6 +151,7 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
       host: config.host,
       port: config.ports.api,
       handler: httpHandler,
+      maxPromptLength: adapterFor(config.modelId).maxPromptLength,
       s3,
       sqs,
       bucket: config.bucket,

@@ -6,6 +6,7 @@ import { strict as assert } from "node:assert";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { Browser } from "playwright-core";
 import { DEFAULTS } from "../../runtime/defaults";
+import { adapterFor } from "../../runtime/models";
 import { launchChromium } from "../support/browser";
 import { cleanup, freshEnv, startLocalChild, type LocalChild } from "./helpers";
 
@@ -67,7 +68,7 @@ describe("local mode: the gallery in headless Chromium", function () {
     await page.goto(`${local!.apiUrl}/`);
     await page.locator(".card.pending", { hasText: prompt }).waitFor({ timeout: 15000 });
     assert.equal(await page.locator(".card:not(.pending)", { hasText: prompt }).count(), 0);
-    assert.equal(await page.locator("#prompt").getAttribute("maxlength"), String(DEFAULTS.maxPromptLength));
+    assert.equal(await page.locator("#prompt").getAttribute("maxlength"), String(adapterFor(DEFAULTS.modelId).maxPromptLength));
     await page.close();
   });
 });
