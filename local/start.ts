@@ -158,6 +158,7 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
       prefix: config.prefix,
       queueUrl: queue.queueUrl,
       dlqUrl: queue.dlqUrl,
+      storeVersion: objectStore.version,
       jobs: (limit) => queue.jobs(limit),
       health: async () => ({
         ...(await healthCheck.check()),
