@@ -19,7 +19,7 @@ import type { HttpHandler } from "../runtime/http-handler";
 import { clockUntil } from "../runtime/time-budget";
 import { closeServer, listen } from "./listen";
 import { LOCAL_ENV } from "./config";
-import { GALLERY_HTML } from "./gallery";
+import { galleryHtml } from "./gallery";
 import { createGalleryData, PAGE_SIZE, type GalleryDataOptions } from "./gallery-data";
 import type { HealthReport } from "./health";
 import { send, sendError, sendJson } from "./http-json";
@@ -32,6 +32,8 @@ export interface ApiServerOptions extends GalleryDataOptions {
   handler: HttpHandler;
   /** The deployed API functions' timeout: each request's handler context counts down from it. */
   timeoutSeconds: number;
+  /** The configured model's prompt limit, for the gallery's prompt box. */
+  maxPromptLength: number;
   /** `GET /health`: answered 200 when its status is "ok", else 503. */
   health: () => Promise<HealthReport & Record<string, unknown>>;
 }
@@ -139,6 +141,7 @@ function positiveInt(value: string | null, fallback: number): number {
 }
 
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+  const page = galleryHtml(opts.maxPromptLength);
   const gallery = createGalleryData(opts);
   const { s3, bucket, prefix } = opts;
 
@@ -158,7 +161,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 
   /** The local-only routes, GET (and HEAD, which Node answers without the body). */
   const localRoutes: Record<string, (url: URL, res: http.ServerResponse) => Promise<void> | void> = {
-    "/": (_url, res) => send(res, 200, GALLERY_HTML, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" }),
+    "/": (_url, res) => send(res, 200, page, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" }),
     "/health": async (_url, res) => {
       const report = await opts.health();
       sendJson(res, report.status === "ok" ? 200 : 503, report);

@@ -96,6 +96,12 @@ const novaCanvas: TextImageSpec = {
   },
 };
 
+/**
+ * Characters as code points (an emoji is one), as our runtime counts them: AWS documents the limits
+ * in characters without naming the unit, so the fake takes the reading our validation takes.
+ */
+const chars = (text: string): number => [...text].length;
+
 /** Checks a TEXT_IMAGE body against a model's limits, the way Bedrock reports it. */
 function validateTextImage(body: unknown, spec: TextImageSpec): ImageRequest | WireError {
   if (!isObject(body)) return malformed("", "expected type: JSONObject");
@@ -104,12 +110,12 @@ function validateTextImage(body: unknown, spec: TextImageSpec): ImageRequest | W
   if (!isObject(params)) return malformed("", "required key [textToImageParams] not found");
   const text = params.text;
   if (typeof text !== "string") return malformed("textToImageParams", "required key [text] not found or not a string");
-  if (text.length < 1) return malformed("textToImageParams/text", "expected minLength: 1, actual: 0");
-  if (text.length > spec.maxPromptLength) {
-    return malformed("textToImageParams/text", `expected maxLength: ${spec.maxPromptLength}, actual: ${text.length}`);
+  if (chars(text) < 1) return malformed("textToImageParams/text", "expected minLength: 1, actual: 0");
+  if (chars(text) > spec.maxPromptLength) {
+    return malformed("textToImageParams/text", `expected maxLength: ${spec.maxPromptLength}, actual: ${chars(text)}`);
   }
   const neg = params.negativeText;
-  if (neg !== undefined && (typeof neg !== "string" || neg.length < 3 || neg.length > spec.maxPromptLength)) {
+  if (neg !== undefined && (typeof neg !== "string" || chars(neg) < 3 || chars(neg) > spec.maxPromptLength)) {
     return malformed("textToImageParams/negativeText", `expected a string of 3 to ${spec.maxPromptLength} characters`);
   }
   const cfg = body.imageGenerationConfig ?? {};
@@ -169,9 +175,9 @@ function validateStability(body: unknown, maxSeed: number): ImageRequest | WireE
   if (extra) return malformed("", `extraneous key [${extra}] is not permitted`);
   const { prompt, negative_prompt: negative, aspect_ratio: ratio = "1:1", mode = "text-to-image", output_format: format = "png" } = body;
   if (typeof prompt !== "string") return malformed("", "required key [prompt] not found or not a string");
-  if (prompt.length < 1) return malformed("prompt", "expected minLength: 1, actual: 0");
-  if (prompt.length > STABILITY_MAX_TEXT) return malformed("prompt", `expected maxLength: ${STABILITY_MAX_TEXT}, actual: ${prompt.length}`);
-  if (negative !== undefined && (typeof negative !== "string" || negative.length > STABILITY_MAX_TEXT)) {
+  if (chars(prompt) < 1) return malformed("prompt", "expected minLength: 1, actual: 0");
+  if (chars(prompt) > STABILITY_MAX_TEXT) return malformed("prompt", `expected maxLength: ${STABILITY_MAX_TEXT}, actual: ${chars(prompt)}`);
+  if (negative !== undefined && (typeof negative !== "string" || chars(negative) > STABILITY_MAX_TEXT)) {
     return malformed("negative_prompt", `expected a string of at most ${STABILITY_MAX_TEXT} characters`);
   }
   const pixels = typeof ratio === "string" ? STABILITY_PIXELS[ratio] : undefined;

@@ -5,7 +5,8 @@
  *
  * S3 lists keys in name order and job ids are random, so "newest first" needs every key's
  * LastModified: the keys are listed in full (one request per 1,000, no object read), then only the
- * page's sidecars are read.
+ * page's sidecars are read. Given the store's change counter (`storeVersion`), the listing is kept
+ * until the store changes, so paging through a large bucket lists it once, not once per page.
  */
 import { GetObjectCommand, ListObjectsV2Command, type S3Client, type _Object } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
@@ -29,6 +30,8 @@ export interface GalleryDataOptions {
   prefix: string;
   queueUrl: string;
   dlqUrl: string;
+  /** The object store's change counter (local/object-store.ts); without it every page lists anew. */
+  storeVersion?: () => number;
   /** The image queue's messages not deleted yet (the pending cards). */
   jobs?: (limit: number) => QueuedJob[];
 }
@@ -66,8 +69,22 @@ export function createGalleryData(opts: GalleryDataOptions) {
     }
   }
 
+  let listed: { version: number; objects: Promise<_Object[]> } | undefined;
+
+  /** Every object under the prefix; the last listing while the store has not changed since it began. */
+  function listAll(): Promise<_Object[]> {
+    const version = opts.storeVersion?.();
+    if (version === undefined) return listFromStore();
+    if (listed?.version !== version) {
+      const objects = listFromStore();
+      listed = { version, objects };
+      objects.catch(() => { if (listed?.objects === objects) listed = undefined; });
+    }
+    return listed.objects;
+  }
+
   /** Every object under the prefix, following continuation tokens (local/s3rver.ts makes them work). */
-  async function listAll(): Promise<_Object[]> {
+  async function listFromStore(): Promise<_Object[]> {
     const objects: _Object[] = [];
     let token: string | undefined;
     do {

@@ -8,9 +8,9 @@
  * browser queued, until their picture or failure shows up. Pictures come one page at a time
  * (GET /local/pictures?page=N), with "Newer" / "Older" to move between pages.
  */
-import { DEFAULTS } from "../runtime/defaults";
 
-export const GALLERY_HTML = `<!doctype html>
+/** The gallery page; its prompt box takes at most the configured model's prompt length. */
+export const galleryHtml = (maxPromptLength: number): string => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -73,7 +73,7 @@ export const GALLERY_HTML = `<!doctype html>
   <section class="panel">
     <form id="form">
       <label for="prompt"><b>Prompt</b></label>
-      <textarea id="prompt" name="prompt" maxlength="${DEFAULTS.maxPromptLength}" placeholder="me at a Parisian café at sunset, old polaroid look"></textarea>
+      <textarea id="prompt" name="prompt" maxlength="${maxPromptLength}" placeholder="me at a Parisian café at sunset, old polaroid look"></textarea>
       <div class="row">
         <button type="submit" id="generate" data-mode="generate">Generate now</button>
         <button type="button" id="queue" class="secondary">Queue it</button>

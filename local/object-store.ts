@@ -8,7 +8,19 @@ import { LOCAL_ENV } from "./config";
 import { guardLocalhost } from "./localhost-guard";
 import { AWSAccount, S3rver } from "./s3rver";
 
-export interface ObjectStore { url: string; port: number; close(): Promise<void> }
+export interface ObjectStore {
+  url: string;
+  port: number;
+  /**
+   * Counts the store's changes: it moves when a request that may change objects (anything but
+   * GET, HEAD or OPTIONS) arrives and again when it has been answered. While it stays the same, a
+   * listing taken meanwhile is still what S3 would answer.
+   */
+  version(): number;
+  close(): Promise<void>;
+}
+
+const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /**
  * s3rver only knows the access key "S3RVER". The handlers sign with whatever the AWS credential
@@ -29,11 +41,20 @@ export async function startObjectStore(opts: { host: string; port: number; direc
   acceptAnyAccessKey();
   const s3rver = new S3rver({ directory: opts.directory, silent: true, configureBuckets: [{ name: opts.bucket }] });
   await s3rver.configureBuckets(); // creates the bucket if missing, keeps its objects otherwise
-  const server = http.createServer(guardLocalhost(opts.host, s3rver.callback()));
+  let version = 0;
+  const serve = guardLocalhost(opts.host, s3rver.callback());
+  const server = http.createServer((req, res) => {
+    if (!READ_METHODS.has(req.method ?? "")) {
+      version++;
+      res.once("close", () => version++);
+    }
+    serve(req, res);
+  });
   const port = await listen(server, opts.host, opts.port, "object store (s3rver)", LOCAL_ENV.s3Port);
   return {
     url: `http://${opts.host}:${port}`,
     port,
+    version: () => version,
     close: () => closeServer(server),
   };
 }

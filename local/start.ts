@@ -14,7 +14,7 @@
 import * as path from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { createHttpHandler, createQueueHandler } from "../runtime";
+import { adapterFor, createHttpHandler, createQueueHandler } from "../runtime";
 import { readConfig, toHandlerEnv, type HandlerSettings } from "../runtime/config";
 import { ENV } from "../runtime/env";
 import { startBedrockServer, type BedrockServer, type FailureMode } from "./bedrock-server";
@@ -154,12 +154,14 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
       handler: httpHandler,
       // As Lambda does: the handler's context counts down from the function timeout.
       timeoutSeconds: config.apiTimeoutSeconds,
+      maxPromptLength: adapterFor(config.modelId).maxPromptLength,
       s3,
       sqs,
       bucket: config.bucket,
       prefix: config.prefix,
       queueUrl: queue.queueUrl,
       dlqUrl: queue.dlqUrl,
+      storeVersion: objectStore.version,
       jobs: (limit) => queue.jobs(limit),
       health: async () => ({
         ...(await healthCheck.check()),

@@ -5,11 +5,13 @@ import { CliError, EXIT } from "./errors";
 
 /**
  * Longest prompt accepted, in characters (Unicode code points, as the worker counts them: an
- * emoji is one). Titan Image Generator's `textToImageParams.text` takes 1..512 characters. The
- * same figure is `DEFAULTS.maxPromptLength` in runtime/defaults.ts; it is repeated here on purpose
- * because the client is built alone in its container and must not import runtime/.
+ * emoji is one): the default model's, Stable Image Core's `prompt` of up to 10,000 characters
+ * (https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-diffusion-stable-image-core-text-image-request-response.html).
+ * A stack on another model checks that model's own limit in the worker, which records a failure
+ * the job's status reports. Repeated here on purpose: the client is built alone in its container
+ * and must not import runtime/ (test/client/cli.test.ts ties it to the runtime's adapter).
  */
-export const MAX_PROMPT_LENGTH = 512;
+export const MAX_PROMPT_LENGTH = 10000;
 
 /** Characters of a prompt, counted as code points ([...text] splits a string into them). */
 export function promptLength(prompt: string): number {

@@ -7,11 +7,10 @@
  * `aws:iam/getOpenIdConnectProvider` call.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import YAML from "yaml";
-import type { MockedResource, EvaluatedStack } from "../infra/stack";
+import { evaluateOncePerRun, type EvaluatedStack, type MockedResource, type Published } from "../infra/stack";
 
 export const BOOTSTRAP_DIR = resolve(__dirname, "..", "..", "bootstrap");
 export const MOCK_ACCOUNT = "210987654321";
@@ -61,20 +60,21 @@ export interface BootstrapRun {
 
 /** Runs the bootstrap program under mocks; `ok: false` carries the failure instead of throwing. */
 export function runBootstrap(stack = "course", options: BootstrapOptions = {}): BootstrapRun {
-  const dir = mkdtempSync(join(tmpdir(), "bootstrap-eval-"));
-  const out = join(dir, "stack.json");
-  try {
-    const env = { ...process.env };
-    delete env.PULUMI_CONFIG;
-    delete env.PULUMI_CONFIG_SECRET_KEYS;
-    const child = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", __filename, JSON.stringify({ stack, out, options })], {
-      cwd: BOOTSTRAP_DIR, encoding: "utf8", env, maxBuffer: 16 * 1024 * 1024,
-    });
-    if (child.status !== 0) return { ok: false, error: `${child.stderr}\n${child.stdout}` };
-    return { ok: true, stack: JSON.parse(readFileSync(out, "utf8")), error: "" };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  // Once per run and option set, shared by the test workers (test/infra/stack.ts).
+  const published = evaluateOncePerRun(JSON.stringify(["bootstrap", stack, options]), (out) => evaluateInChild(stack, options, out));
+  return "error" in published ? { ok: false, error: published.error } : { ok: true, stack: published.stack, error: "" };
+}
+
+/** Runs the child, which publishes the stack to `out`; what it printed when it failed. */
+function evaluateInChild(stack: string, options: BootstrapOptions, out: string): Published<MockedResource> {
+  const env = { ...process.env };
+  delete env.PULUMI_CONFIG;
+  delete env.PULUMI_CONFIG_SECRET_KEYS;
+  const child = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", __filename, JSON.stringify({ stack, out, options })], {
+    cwd: BOOTSTRAP_DIR, encoding: "utf8", env, maxBuffer: 16 * 1024 * 1024,
+  });
+  if (child.status !== 0) return { error: `${child.stderr}\n${child.stdout}` };
+  return JSON.parse(readFileSync(out, "utf8")) as Published<MockedResource>;
 }
 
 const cache = new Map<string, EvaluatedStack<MockedResource>>();
@@ -118,7 +118,7 @@ async function resolved(value: unknown): Promise<unknown> {
 
 async function child({ stack, out, options }: { stack: string; out: string; options: BootstrapOptions }): Promise<void> {
   const pulumi: typeof import("@pulumi/pulumi") = require("@pulumi/pulumi");
-  const { writeFileSync } = require("node:fs") as typeof import("node:fs");
+  const { renameSync, writeFileSync } = require("node:fs") as typeof import("node:fs");
   const project = bootstrapProject().name;
   const { config, secretKeys } = bootstrapConfig(stack, options.overrides);
   const region = config["aws:region"] ?? "eu-west-1";
@@ -156,7 +156,9 @@ async function child({ stack, out, options }: { stack: string; out: string; opti
   const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
   await waitForRPCs();
   const result: EvaluatedStack<MockedResource> = { stack, project, config, resources, outputs };
-  writeFileSync(out, JSON.stringify(result));
+  // In one step (rename): other test workers may be waiting for this file.
+  writeFileSync(`${out}.${process.pid}`, JSON.stringify({ stack: result }));
+  renameSync(`${out}.${process.pid}`, out);
 }
 
 if (require.main === module) {

@@ -4,7 +4,9 @@ import { Readable } from "node:stream";
 import { main, type Io } from "../../client/src/cli";
 import { BATCH_SIZE, MAX_PROMPT_LENGTH } from "../../client/src/input";
 import { EXIT } from "../../client/src/errors";
-import { DEFAULTS } from "../../runtime/defaults";
+import { resolve } from "node:path";
+import { readStackConfig } from "../../local/config";
+import { adapterFor } from "../../runtime/models";
 import { closedPort, startSqsPeer, TEST_CREDENTIALS, type SqsPeer } from "./sqs-peer";
 
 interface Run {
@@ -104,8 +106,8 @@ describe("couch-send (in-process, local SQS)", () => {
     for (const s of doc.sent) assert.equal(s.messageId, idByBody.get(s.prompt));
   });
 
-  it("keeps its own prompt limit equal to the runtime's (it is built alone and cannot import it)", () => {
-    assert.equal(MAX_PROMPT_LENGTH, DEFAULTS.maxPromptLength);
+  it("keeps its own prompt limit equal to the default model's in the runtime (it is built alone and cannot import it)", () => {
+    assert.equal(MAX_PROMPT_LENGTH, adapterFor(String(readStackConfig(resolve(__dirname, "../.."), null).values.modelId)).maxPromptLength);
   });
 
   it("accepts a prompt of exactly the model's limit", async () => {
@@ -114,14 +116,14 @@ describe("couch-send (in-process, local SQS)", () => {
     assert.equal((await peer.drain(queueUrl))[0].body.length, MAX_PROMPT_LENGTH);
   });
 
-  it("counts characters as the worker does: 512 emoji are 512 characters", async () => {
+  it("counts characters as the worker does: an emoji is one character", async () => {
     const emoji = "\u{1F5FB}"; // two UTF-16 units each
     const r = await run([emoji.repeat(MAX_PROMPT_LENGTH)], env);
     assert.equal(r.code, EXIT.ok, r.stderr);
     assert.equal((await peer.drain(queueUrl))[0].body, emoji.repeat(MAX_PROMPT_LENGTH));
     const over = await run([emoji.repeat(MAX_PROMPT_LENGTH + 1)], env);
     assert.equal(over.code, EXIT.usage);
-    assert.match(over.stderr, /is 513 characters long; the image model accepts at most 512/);
+    assert.match(over.stderr, new RegExp(`is ${MAX_PROMPT_LENGTH + 1} characters long; the image model accepts at most ${MAX_PROMPT_LENGTH}`));
   });
 
   it("AWS_ENDPOINT_URL_SQS wins over the host of an AWS queue URL (local mode with a real-looking URL)", async () => {
@@ -146,8 +148,8 @@ describe("couch-send (in-process, local SQS)", () => {
       { name: "no prompt (terminal stdin)", argv: [], stdin: "tty", code: EXIT.usage, message: /No prompt given/ },
       { name: "no prompt (empty piped stdin)", argv: [], stdin: "\n\n", code: EXIT.usage, message: /No prompt given/ },
       { name: "blank prompt", argv: ["   "], code: EXIT.usage, message: /The prompt is blank/ },
-      { name: "over-long prompt", argv: ["y".repeat(MAX_PROMPT_LENGTH + 1)], code: EXIT.usage, message: /513 characters long; the image model accepts at most 512/ },
-      { name: "over-long line among good ones on stdin", argv: [], stdin: `ok one\n${"z".repeat(600)}\nok two\n`, code: EXIT.usage, message: /Prompt #2 is 600 characters/ },
+      { name: "over-long prompt", argv: ["y".repeat(MAX_PROMPT_LENGTH + 1)], code: EXIT.usage, message: new RegExp(`${MAX_PROMPT_LENGTH + 1} characters long; the image model accepts at most ${MAX_PROMPT_LENGTH}`) },
+      { name: "over-long line among good ones on stdin", argv: [], stdin: `ok one\n${"z".repeat(MAX_PROMPT_LENGTH + 88)}\nok two\n`, code: EXIT.usage, message: new RegExp(`Prompt #2 is ${MAX_PROMPT_LENGTH + 88} characters`) },
       { name: "control characters", argv: ["bad \u0000 prompt"], code: EXIT.usage, message: /control characters/ },
       { name: "unknown option", argv: ["--jsn", "x"], code: EXIT.usage, message: /Unknown option --jsn/ },
       { name: "missing SQS_QUEUE_URL", argv: ["x"], env: { SQS_QUEUE_URL: undefined }, code: EXIT.config, message: /SQS_QUEUE_URL is not set/ },

@@ -108,25 +108,15 @@ export function evaluateStack(stack: string, overrides: Record<string, string | 
   const cached = cache.get(key);
   if (cached) return cached;
   const shared = process.env[SHARED_STACKS_DIR];
-  let result: EvaluatedStack;
-  if (shared) {
-    // Every infra suite evaluates every stack: the run's first evaluation starts the others alongside.
-    if (createdNow(join(shared, "others-started"))) for (const other of stackNames()) if (other !== stack) startInBackground(shared, other);
-    result = unwrap(stack, evaluateOnce(sharedBase(shared, stack, overrides), stack, overrides));
-  } else {
-    const dir = mkdtempSync(join(tmpdir(), "pulumi-eval-"));
-    try {
-      result = unwrap(stack, evaluateInChild(stack, overrides, join(dir, "stack.json")));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }
+  // Every infra suite evaluates every stack: the run's first evaluation starts the others alongside.
+  if (shared && createdNow(join(shared, "others-started"))) for (const other of stackNames()) if (other !== stack) startInBackground(shared, other);
+  const result = unwrap(stack, evaluateOncePerRun(key, (outFile) => evaluateInChild(stack, overrides, outFile)));
   cache.set(key, result);
   return result;
 }
 
 /** What an evaluation child writes: the stack, or why the program failed. */
-type Published = { stack: EvaluatedStack } | { error: string };
+export type Published<R extends MockedResource = EvaluatedResource> = { stack: EvaluatedStack<R> } | { error: string };
 
 function unwrap(stack: string, published: Published): EvaluatedStack {
   if ("error" in published) throw new Error(`evaluating stack "${stack}" failed:\n${published.error}`);
@@ -138,8 +128,24 @@ function stackNames(): string[] {
   return readdirSync(REPO_ROOT).flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? []);
 }
 
-function sharedBase(shared: string, stack: string, overrides: Record<string, string | null>): string {
-  return join(shared, shortHash(JSON.stringify([stack, overrides])));
+/** Where the run's shared evaluation of `key` is locked and published (`<base>.lock`, `<base>.json`). */
+function sharedBase(shared: string, key: string): string {
+  return join(shared, shortHash(key));
+}
+
+/**
+ * `evaluate(outFile)` once per run across the test workers when they share a directory (else here
+ * and now); `key` names the evaluation (program, stack and options).
+ */
+export function evaluateOncePerRun<R extends MockedResource>(key: string, evaluate: (outFile: string) => Published<R>): Published<R> {
+  const shared = process.env[SHARED_STACKS_DIR];
+  if (shared) return evaluateOnce(sharedBase(shared, key), key, evaluate);
+  const dir = mkdtempSync(join(tmpdir(), "pulumi-eval-"));
+  try {
+    return evaluate(join(dir, "stack.json"));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The child's command line. TypeScript's own transpiler, not the tests' SWC: the code Pulumi serializes is what `pulumi up` would see. */
@@ -158,17 +164,17 @@ function evaluateInChild(stack: string, overrides: Record<string, string | null>
  * Evaluates once across processes: whoever creates `<base>.lock` evaluates, and its child publishes
  * `<base>.json`; the others wait for that file. A lock whose process died is taken over.
  */
-function evaluateOnce(base: string, stack: string, overrides: Record<string, string | null>, timeoutMs = 300000): Published {
+function evaluateOnce<R extends MockedResource>(base: string, what: string, evaluate: (outFile: string) => Published<R>, timeoutMs = 300000): Published<R> {
   const resultFile = `${base}.json`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (existsSync(resultFile)) return JSON.parse(readFileSync(resultFile, "utf8")) as Published;
+    if (existsSync(resultFile)) return JSON.parse(readFileSync(resultFile, "utf8")) as Published<R>;
     if (claim(`${base}.lock`)) {
-      const published = evaluateInChild(stack, overrides, resultFile);
+      const published = evaluate(resultFile);
       if (!existsSync(resultFile)) publish(resultFile, published);
       return published;
     }
-    if (Date.now() > deadline) throw new Error(`no evaluation of stack "${stack}" within ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`no evaluation of ${what} within ${timeoutMs} ms`);
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100); // a synchronous 100 ms sleep
   }
 }
@@ -181,7 +187,7 @@ process.on("exit", () => {
 
 /** Starts evaluating `stack` (no overrides) unless someone already does; the child publishes the result itself. */
 function startInBackground(shared: string, stack: string): void {
-  const base = sharedBase(shared, stack, {});
+  const base = sharedBase(shared, JSON.stringify([stack, {}]));
   if (existsSync(`${base}.json`) || !claim(`${base}.lock`)) return;
   const child = spawn(process.execPath, childArgs(stack, {}, `${base}.json`), { cwd: REPO_ROOT, env: childEnv(), stdio: "ignore" });
   child.unref();
@@ -191,7 +197,7 @@ function startInBackground(shared: string, stack: string): void {
 }
 
 /** Writes `file` in one step (rename), so a reader never sees half of it. */
-function publish(file: string, published: Published): void {
+function publish<R extends MockedResource>(file: string, published: Published<R>): void {
   writeFileSync(`${file}.${process.pid}`, JSON.stringify(published));
   renameSync(`${file}.${process.pid}`, file);
 }

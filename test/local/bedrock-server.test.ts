@@ -96,6 +96,13 @@ describe("local/bedrock-server with the real BedrockRuntimeClient", function () 
         assert.deepEqual(server.calls.map((c) => c.modelId), [TITAN_V2, NOVA]);
     });
 
+    it("counts prompt characters as code points, as the runtime does: 512 emoji pass Titan's limit, 513 do not", async () => {
+        const emoji = "\u{1F5FB}"; // two UTF-16 units each
+        const ok = await invoke(textImage(emoji.repeat(512)), TITAN_V1);
+        assert.equal(ok.json.images.length, 1);
+        await assert.rejects(invoke(textImage(emoji.repeat(513)), TITAN_V1), /expected maxLength: 512, actual: 513/);
+    });
+
     it("gives the same picture for the same prompt and seed, another for another seed", async () => {
         const a = await invoke(textImage("sunset over the sea", { seed: 5 }));
         const b = await invoke(textImage("sunset over the sea", { seed: 5 }));
