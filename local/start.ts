@@ -17,6 +17,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { adapterFor, createHttpHandler, createQueueHandler } from "../runtime";
 import { readConfig, toHandlerEnv, type HandlerSettings } from "../runtime/config";
 import { ENV } from "../runtime/env";
+import { createImageStore } from "../runtime/storage";
 import { startBedrockServer, type BedrockServer, type FailureMode } from "./bedrock-server";
 import { LocalConfigError, loadLocalConfig, type LocalConfig } from "./config";
 import { LOCAL_CREDENTIALS, useDummyCredentials } from "./credentials";
@@ -112,7 +113,8 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
         endpoints: localEndpoints({ objectStore, queue, bedrock }),
       }),
     };
-    readConfig(handlerEnv); // fail now, with the variable's name, rather than on the first request
+    // Fails now, with the variable's name, rather than on the first request.
+    const handlerConfig = readConfig(handlerEnv);
 
     const log = options.log ?? ((line: string) => process.stdout.write(`${formatLogLine(line)}\n`));
     const httpHandler = createHttpHandler(handlerEnv, { log });
@@ -152,6 +154,8 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
       host: config.host,
       port: config.ports.api,
       handler: httpHandler,
+      // The gallery lists pictures through the handlers' own store.
+      store: createImageStore(handlerConfig),
       // As Lambda does: the handler's context counts down from the function timeout.
       timeoutSeconds: config.apiTimeoutSeconds,
       maxPromptLength: adapterFor(config.modelId).maxPromptLength,

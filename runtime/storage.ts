@@ -3,7 +3,15 @@
  *   queue jobs:      runtime/keys.ts (<prefix>/images/<jobId>.png + .json, .failed.json, .queued.json)
  *   POST /generate:  <prefix>/generated_images/<timestamp>-<seed>.png + .json
  */
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { clientEndpoint, clientRegion, type RuntimeConfig } from "./config";
 import { DEFAULTS } from "./defaults";
@@ -70,6 +78,19 @@ export interface StoredImage {
   sidecarKey: string;
 }
 
+/** One object under the prefix, as a listing names it. */
+export interface StoredObject {
+  key: string;
+  lastModified?: Date;
+  size?: number;
+}
+
+/** One page of a listing; `next` asks for the following one (undefined on the last page). */
+export interface ListPage {
+  objects: StoredObject[];
+  next?: string;
+}
+
 export type JobStatus =
   | { status: "done"; key: string }
   | { status: "failed"; reason: string; code?: string; redrivable: boolean }
@@ -91,6 +112,8 @@ export interface ImageStore {
   clearPending(jobId: string): Promise<void>;
   /** A fixed number of reads of the job's own keys (HeadObject/GetObject), never a listing. */
   jobStatus(jobId: string): Promise<JobStatus>;
+  /** The objects under the prefix in key order, a page (up to 1,000, one ListObjectsV2) at a time: pass the last page's `next`. */
+  list(next?: string): Promise<ListPage>;
 }
 
 /** Links callers download pictures with: presigned GETs, valid for URL_EXPIRY_SECONDS. */
@@ -258,6 +281,14 @@ export function createImageStore(config: StorageSettings): ImageStore {
         return { status: "failed", reason: String(failure.reason ?? "generation failed"), code: failure.code, redrivable: failure.redrivable === true };
       }
       return marker ? { status: "pending" } : { status: "unknown" };
+    },
+
+    async list(next) {
+      const page = await storing(() => s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/`, ContinuationToken: next })));
+      return {
+        objects: (page.Contents ?? []).map((o) => ({ key: o.Key!, lastModified: o.LastModified, size: o.Size })),
+        next: page.IsTruncated ? page.NextContinuationToken : undefined,
+      };
     },
   };
 }
