@@ -148,9 +148,20 @@ export function evaluateOncePerRun<R extends MockedResource>(key: string, evalua
   }
 }
 
-/** The child's command line. TypeScript's own transpiler, not the tests' SWC: the code Pulumi serializes is what `pulumi up` would see. */
+/**
+ * What an evaluation child loads TypeScript with: TypeScript's own transpiler through ts-node, not
+ * the tests' SWC, so the code Pulumi serializes is what `pulumi up` would see; its output cached.
+ */
+export const EVALUATION_REGISTER = join(REPO_ROOT, "test", "support", "cached-transpile.js");
+
+/** The child's command line. */
 function childArgs(stack: string, overrides: Record<string, string | null>, outFile: string): string[] {
-  return ["-r", "ts-node/register/transpile-only", __filename, stack, outFile, JSON.stringify(overrides)];
+  return ["-r", EVALUATION_REGISTER, __filename, stack, outFile, JSON.stringify(overrides)];
+}
+
+/** A failed child's stack trace, in TypeScript positions. */
+export function readableStack(err: unknown): string {
+  return (require(EVALUATION_REGISTER) as { sourceMappedStack(err: unknown): string }).sourceMappedStack(err);
 }
 
 /** Runs a child that writes its Published result to `outFile`. */
@@ -427,8 +438,9 @@ if (require.main === module) {
       process.exit(0);
     },
     (err) => {
-      publish(outFile, { error: String(err?.stack ?? err) });
-      console.error(err?.stack ?? err);
+      const stack = readableStack(err);
+      publish(outFile, { error: stack });
+      console.error(stack);
       process.exit(1);
     },
   );
