@@ -196,11 +196,20 @@ process.on("exit", () => {
   for (const child of background) if (child.exitCode === null && child.signalCode === null) child.kill();
 });
 
-/** Starts evaluating `stack` (no overrides) unless someone already does; the child publishes the result itself. */
-function startInBackground(shared: string, stack: string): void {
-  const base = sharedBase(shared, JSON.stringify([stack, {}]));
+/**
+ * Starts evaluating `stack` with `overrides` for this run unless someone already does, so that a
+ * later `evaluateStack` of it waits less; the child publishes the result itself. A no-op outside a
+ * shared run (a single file evaluates on demand).
+ */
+export function evaluateInBackground(stack: string, overrides: Record<string, string | null> = {}): void {
+  const shared = process.env[SHARED_STACKS_DIR];
+  if (shared) startInBackground(shared, stack, overrides);
+}
+
+function startInBackground(shared: string, stack: string, overrides: Record<string, string | null> = {}): void {
+  const base = sharedBase(shared, JSON.stringify([stack, overrides]));
   if (existsSync(`${base}.json`) || !claim(`${base}.lock`)) return;
-  const child = spawn(process.execPath, childArgs(stack, {}, `${base}.json`), { cwd: REPO_ROOT, env: childEnv(), stdio: "ignore" });
+  const child = spawn(process.execPath, childArgs(stack, overrides, `${base}.json`), { cwd: REPO_ROOT, env: childEnv(), stdio: "ignore" });
   child.unref();
   background.push(child);
   // From now on the lock names the child: should it die without a result, a waiter takes over.
