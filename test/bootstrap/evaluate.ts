@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import YAML from "yaml";
-import { evaluateOncePerRun, type EvaluatedStack, type MockedResource, type Published } from "../infra/stack";
+import { EVALUATION_REGISTER, evaluateOncePerRun, readableStack, type EvaluatedStack, type MockedResource, type Published } from "../infra/stack";
 
 export const BOOTSTRAP_DIR = resolve(__dirname, "..", "..", "bootstrap");
 export const MOCK_ACCOUNT = "210987654321";
@@ -70,7 +70,7 @@ function evaluateInChild(stack: string, options: BootstrapOptions, out: string):
   const env = { ...process.env };
   delete env.PULUMI_CONFIG;
   delete env.PULUMI_CONFIG_SECRET_KEYS;
-  const child = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", __filename, JSON.stringify({ stack, out, options })], {
+  const child = spawnSync(process.execPath, ["-r", EVALUATION_REGISTER, __filename, JSON.stringify({ stack, out, options })], {
     cwd: BOOTSTRAP_DIR, encoding: "utf8", env, maxBuffer: 16 * 1024 * 1024,
   });
   if (child.status !== 0) return { error: `${child.stderr}\n${child.stdout}` };
@@ -165,7 +165,7 @@ if (require.main === module) {
   child(JSON.parse(process.argv[2])).then(
     () => process.exit(0),
     (err) => {
-      console.error(err?.message || err?.details || String(err), err?.stack ?? "");
+      console.error(err?.message || err?.details || String(err), err instanceof Error ? readableStack(err) : "");
       process.exit(1);
     },
   );

@@ -6,13 +6,29 @@ import { ENV } from "../../runtime/env";
 import { METRICS } from "../../runtime/metric-names";
 import { apiModelBudget, workerModelBudget } from "../../runtime/time-budget";
 import { cfg, cfgNumber, functionsByKey, one, ofType, TYPES } from "./query";
-import { evaluateStack, type EvaluatedStack } from "./stack";
+import { evaluateInBackground, evaluateStack, type EvaluatedStack } from "./stack";
 
 const ROUTES = {
   "POST /generate": { fn: "generate", sourceArnPath: "POST/generate" },
   "POST /images": { fn: "enqueue", sourceArnPath: "POST/images" },
   "GET /images/{id}": { fn: "status", sourceArnPath: "GET/images/*" },
 } as const;
+
+/** The dev stack's config variants evaluated below, all started when the file loads (each evaluation takes seconds of CPU). */
+const DEV_VARIANTS = {
+  // Removing the stack's value leaves Pulumi.yaml's empty default: "create a bucket".
+  ownBucket: { "couch-explorers:bucketName": null },
+  freshAccount: { "couch-explorers:acceptModelAgreement": null },
+  amazonModelAsked: {
+    "couch-explorers:acceptModelAgreement": "true",
+    "couch-explorers:modelId": "amazon.nova-canvas-v1:0",
+    "couch-explorers:bedrockRegion": "us-east-1",
+  },
+  noAdapter: { "couch-explorers:modelId": "stability.sd3-large-v1:0" },
+  inferenceProfile: { "couch-explorers:modelId": "us.amazon.nova-canvas-v1:0" },
+  wholeBucketPrefix: { "couch-explorers:imagePrefix": "/" },
+} satisfies Record<string, Record<string, string | null>>;
+for (const overrides of Object.values(DEV_VARIANTS)) evaluateInBackground("dev", overrides);
 
 const COMPONENT_TYPES = ["ModelAccess", "BucketPrefixAccess", "ImageQueue", "ImageApi", "QueueAgeAlarm", "ImageDashboard"].map(
   (c) => `couch-explorers:components:${c}`,
@@ -225,8 +241,7 @@ describe("infra: a stack that names no bucket (fresh account)", function () {
   this.timeout(120000);
   let stack: EvaluatedStack;
   before(() => {
-    // Removing the stack's value leaves Pulumi.yaml's empty default: "create a bucket".
-    stack = evaluateStack("dev", { "couch-explorers:bucketName": null });
+    stack = evaluateStack("dev", DEV_VARIANTS.ownBucket);
   });
 
   it("creates a private bucket: public access blocked, encrypted, TLS only", () => {
@@ -266,7 +281,7 @@ describe("infra: model access as part of pulumi up", function () {
   }
 
   it("a stack in a fresh account (the default) accepts the model's public offer in its region, keeps it on destroy, and creates no function before it", () => {
-    const stack = evaluateStack("dev", { "couch-explorers:acceptModelAgreement": null });
+    const stack = evaluateStack("dev", DEV_VARIANTS.freshAccount);
     assert.equal(cfg(stack, "acceptModelAgreement"), "true");
     const agreement = one(stack, AGREEMENT);
     assert.deepEqual([agreement.inputs.modelId, agreement.inputs.region], [STABLE_IMAGE_CORE, "us-west-2"]);
@@ -282,11 +297,7 @@ describe("infra: model access as part of pulumi up", function () {
   });
 
   it("Amazon's own models are not sold through Marketplace: no agreement, even when asked", () => {
-    const stack = evaluateStack("dev", {
-      "couch-explorers:acceptModelAgreement": "true",
-      "couch-explorers:modelId": "amazon.nova-canvas-v1:0",
-      "couch-explorers:bedrockRegion": "us-east-1",
-    });
+    const stack = evaluateStack("dev", DEV_VARIANTS.amazonModelAsked);
     assert.deepEqual(ofType(stack, AGREEMENT), []);
   });
 
@@ -305,14 +316,14 @@ describe("infra: model access as part of pulumi up", function () {
 describe("infra: config errors", function () {
   this.timeout(120000);
   it("stops with a clear message when no runtime adapter speaks the model", () => {
-    assert.throws(() => evaluateStack("dev", { "couch-explorers:modelId": "stability.sd3-large-v1:0" }), /no request adapter for model "stability\.sd3-large-v1:0"/);
+    assert.throws(() => evaluateStack("dev", DEV_VARIANTS.noAdapter), /no request adapter for model "stability\.sd3-large-v1:0"/);
   });
 
   it("stops with a clear message when the model id is an inference profile its IAM grant would not cover", () => {
-    assert.throws(() => evaluateStack("dev", { "couch-explorers:modelId": "us.amazon.nova-canvas-v1:0" }), /cross-region inference profile/);
+    assert.throws(() => evaluateStack("dev", DEV_VARIANTS.inferenceProfile), /cross-region inference profile/);
   });
 
   it("stops with a clear message when the prefix would reach the whole bucket", () => {
-    assert.throws(() => evaluateStack("dev", { "couch-explorers:imagePrefix": "/" }), /imagePrefix must be a non-empty S3 key prefix/);
+    assert.throws(() => evaluateStack("dev", DEV_VARIANTS.wholeBucketPrefix), /imagePrefix must be a non-empty S3 key prefix/);
   });
 });

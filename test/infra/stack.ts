@@ -148,9 +148,20 @@ export function evaluateOncePerRun<R extends MockedResource>(key: string, evalua
   }
 }
 
-/** The child's command line. TypeScript's own transpiler, not the tests' SWC: the code Pulumi serializes is what `pulumi up` would see. */
+/**
+ * What an evaluation child loads TypeScript with: TypeScript's own transpiler through ts-node, not
+ * the tests' SWC, so the code Pulumi serializes is what `pulumi up` would see; its output cached.
+ */
+export const EVALUATION_REGISTER = join(REPO_ROOT, "test", "support", "cached-transpile.js");
+
+/** The child's command line. */
 function childArgs(stack: string, overrides: Record<string, string | null>, outFile: string): string[] {
-  return ["-r", "ts-node/register/transpile-only", __filename, stack, outFile, JSON.stringify(overrides)];
+  return ["-r", EVALUATION_REGISTER, __filename, stack, outFile, JSON.stringify(overrides)];
+}
+
+/** A failed child's stack trace, in TypeScript positions. */
+export function readableStack(err: unknown): string {
+  return (require(EVALUATION_REGISTER) as { sourceMappedStack(err: unknown): string }).sourceMappedStack(err);
 }
 
 /** Runs a child that writes its Published result to `outFile`. */
@@ -185,11 +196,20 @@ process.on("exit", () => {
   for (const child of background) if (child.exitCode === null && child.signalCode === null) child.kill();
 });
 
-/** Starts evaluating `stack` (no overrides) unless someone already does; the child publishes the result itself. */
-function startInBackground(shared: string, stack: string): void {
-  const base = sharedBase(shared, JSON.stringify([stack, {}]));
+/**
+ * Starts evaluating `stack` with `overrides` for this run unless someone already does, so that a
+ * later `evaluateStack` of it waits less; the child publishes the result itself. A no-op outside a
+ * shared run (a single file evaluates on demand).
+ */
+export function evaluateInBackground(stack: string, overrides: Record<string, string | null> = {}): void {
+  const shared = process.env[SHARED_STACKS_DIR];
+  if (shared) startInBackground(shared, stack, overrides);
+}
+
+function startInBackground(shared: string, stack: string, overrides: Record<string, string | null> = {}): void {
+  const base = sharedBase(shared, JSON.stringify([stack, overrides]));
   if (existsSync(`${base}.json`) || !claim(`${base}.lock`)) return;
-  const child = spawn(process.execPath, childArgs(stack, {}, `${base}.json`), { cwd: REPO_ROOT, env: childEnv(), stdio: "ignore" });
+  const child = spawn(process.execPath, childArgs(stack, overrides, `${base}.json`), { cwd: REPO_ROOT, env: childEnv(), stdio: "ignore" });
   child.unref();
   background.push(child);
   // From now on the lock names the child: should it die without a result, a waiter takes over.
@@ -427,8 +447,9 @@ if (require.main === module) {
       process.exit(0);
     },
     (err) => {
-      publish(outFile, { error: String(err?.stack ?? err) });
-      console.error(err?.stack ?? err);
+      const stack = readableStack(err);
+      publish(outFile, { error: stack });
+      console.error(stack);
       process.exit(1);
     },
   );

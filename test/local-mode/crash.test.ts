@@ -129,7 +129,7 @@ describe("local mode: kill -9 of the npm start process tree loses and duplicates
     await waitFor("every message to leave the queue", async () => {
       const q = (await (await fetch(`${third.apiUrl}/local/queues`)).json()) as { queue: { visible: number; inFlight: number; delayed: number } };
       return q.queue.visible + q.queue.inFlight + q.queue.delayed === 0 ? true : undefined;
-    }, 150000, 500);
+    }, 150000, 100);
     const keys = await listKeys(third.s3, bucket, `${prefix}/images/`);
     const settled = { pictures: keys.filter((k) => k.endsWith(".png")), failures: keys.filter((k) => k.endsWith(".failed.json")) };
     const dead = await receiveAll(third.sqs, dlqUrl, 600); // held now: step 4 stops while they are received
