@@ -1,3 +1,8 @@
+/**
+ * The handlers' settings, in one contract: toHandlerEnv writes them as a function's environment
+ * (the only code that does: components/, the local mode and the tests all call it), readConfig
+ * reads them back once per cold start. The variables' names are in env.ts.
+ */
 import { DEFAULTS } from "./defaults";
 import { ENV } from "./env";
 import { ConfigError } from "./errors";
