@@ -1,7 +1,8 @@
 /**
  * Couch Explorers on AWS: prompts become pictures in S3, now (HTTP API) or later (SQS worker).
- * Settings come from the stack's config (schema and defaults in Pulumi.yaml); the handlers' own
- * defaults come from runtime/defaults.ts so infrastructure and local mode never disagree.
+ * Every setting comes from the stack's config, typed once by readStackSettings; each default lives
+ * in Pulumi.yaml alone (components/settings.ts says why), and the components take the settings by
+ * the keys' own names.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -11,18 +12,16 @@ import { ImageDashboard } from "./components/imageDashboard";
 import { ImageQueue } from "./components/imageQueue";
 import { ModelAccess } from "./components/modelAccess";
 import { QueueAgeAlarm } from "./components/queueAgeAlarm";
+import { readStackSettings } from "./components/settings";
 import { foundationModel, stackServiceName } from "./components/wiring";
 
-const config = new pulumi.Config();
+const settings = readStackSettings();
 // dev and prod share one account: every name (and the metrics' Service dimension) starts with project and stack.
 const name = stackServiceName();
 
 // Pictures go to the course's shared bucket under this stack's prefix; a stack that names no bucket
 // gets a private one of its own, so the program also deploys into a fresh account.
-const storage = new BucketPrefixAccess(`${name}-images`, {
-  bucketName: config.get("bucketName"),
-  prefix: config.require("imagePrefix"),
-});
+const storage = new BucketPrefixAccess(`${name}-images`, settings);
 
 // The active image models (Stability AI's) run in us-west-2 while everything else is in eu-west-1:
 // the model ARN carries its own region, and the model is config so a stack can move off a
@@ -30,48 +29,26 @@ const storage = new BucketPrefixAccess(`${name}-images`, {
 // A Marketplace model needs its agreement before the first call; accepting it here means a fresh
 // account gets pictures after `pulumi up` alone, and no function exists before the agreement does.
 const { model } = new ModelAccess(`${name}-model-access`, {
-  model: foundationModel(config.get("modelId"), config.get("bedrockRegion")),
-  acceptAgreement: config.getBoolean("acceptModelAgreement"),
+  ...settings,
+  model: foundationModel(settings.modelId, settings.bedrockRegion),
 });
 
 // The queue first: the API's POST /images sends to it.
-const images = new ImageQueue(`${name}-jobs`, {
-  storage,
-  model,
-  batchSize: config.getNumber("queueBatchSize"),
-  maximumConcurrency: config.getNumber("queueMaxConcurrency"),
-  workerConcurrency: config.getNumber("workerConcurrency"),
-  maxReceiveCount: config.getNumber("maxReceiveCount"),
-  timeoutSeconds: config.getNumber("workerTimeoutSeconds"),
-  memorySizeMb: config.getNumber("workerMemoryMb"),
-  logRetentionDays: config.getNumber("logRetentionDays"),
-});
+const images = new ImageQueue(`${name}-jobs`, { ...settings, storage, model });
 
-const api = new ImageApi(`${name}-api`, {
-  storage,
-  model,
-  queue: images.queue,
-  urlExpirySeconds: config.getNumber("urlExpirySeconds"),
-  timeoutSeconds: config.getNumber("apiTimeoutSeconds"),
-  memorySizeMb: config.getNumber("apiMemoryMb"),
-  // Throttling sits in front of the functions so a flood of requests cannot run up the model bill.
-  throttlingRateLimit: config.getNumber("apiThrottleRateLimit"),
-  throttlingBurstLimit: config.getNumber("apiThrottleBurstLimit"),
-  logRetentionDays: config.getNumber("logRetentionDays"),
-});
+// Throttling sits in front of the functions so a flood of requests cannot run up the model bill.
+const api = new ImageApi(`${name}-api`, { ...settings, storage, model, queue: images.queue });
 
 // A queue that grows old means pictures arrive late: tell a person by e-mail.
 const alarm = new QueueAgeAlarm(`${name}-queue-age`, {
+  ...settings,
   queueName: images.queue.name,
   deadLetterQueueName: images.deadLetterQueue.name,
-  email: config.require("alarmEmail"),
-  thresholdSeconds: config.getNumber("alarmAgeThresholdSeconds"),
-  periodSeconds: config.getNumber("alarmPeriodSeconds"),
-  evaluationPeriods: config.getNumber("alarmEvaluationPeriods"),
 });
 
 // One page that shows whether pictures arrive on time, and why not.
 new ImageDashboard(`${name}-overview`, {
+  ...settings,
   dashboardName: name,
   serviceName: name,
   region: aws.getRegionOutput().region,
@@ -79,7 +56,6 @@ new ImageDashboard(`${name}-overview`, {
   deadLetterQueueName: images.deadLetterQueue.name,
   apiId: api.api.id,
   functionNames: [...Object.values(api.functions), images.worker].map((fn) => fn.function.name),
-  ageThresholdSeconds: alarm.thresholdSeconds,
 });
 
 export const apiUrl = api.url;

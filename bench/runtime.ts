@@ -10,15 +10,16 @@ import type { SQSEvent } from "aws-lambda";
 import {
   createHttpHandler,
   createQueueHandler,
-  createServices,
   DEFAULTS,
   ENV,
   generateAndStore,
   parseQueueBody,
   readConfig,
   validateImageRequest,
-  type Services,
 } from "../runtime";
+import type { ImageGenerator } from "../runtime/bedrock";
+import { modelClient, pictureStore } from "../runtime/clients";
+import type { ImageStore } from "../runtime/storage";
 import { receive, sqsEvent } from "../test/support/events";
 import { invoke } from "../test/support/http";
 import { startPeers, type Peers } from "../test/support/peers";
@@ -47,14 +48,19 @@ async function batchEvent(peers: Peers): Promise<SQSEvent> {
 }
 
 /** The original queue Lambda: for each record, the body is the prompt; generate, store, next. */
-async function sequentialBaseline(services: Services, event: SQSEvent): Promise<void> {
+async function sequentialBaseline(services: { generator: ImageGenerator; store: ImageStore }, event: SQSEvent): Promise<void> {
   for (const record of event.Records) {
     const checked = validateImageRequest(parseQueueBody(record.body).input, services.generator.adapter, {
       defaultSize: DEFAULTS.queueImageSize,
       maxSide: DEFAULTS.apiImageSize,
     });
     if (!checked.ok) throw new Error(checked.message);
-    await generateAndStore(services, checked.params, services.store.jobImageKey(record.messageId), "queue", record.messageId);
+    await generateAndStore(services, checked.params, {
+      key: services.store.jobImageKey(record.messageId),
+      source: "queue",
+      jobId: record.messageId,
+      tryTimeoutMs: DEFAULTS.bedrockTimeoutMs,
+    });
   }
 }
 
@@ -65,8 +71,9 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 }
 
 async function queueBatch(peers: Peers): Promise<void> {
-  const concurrencies = [DEFAULTS.workerConcurrency, BATCH_SIZE];
-  const services = createServices(readConfig(peers.env));
+  const concurrencies = [peers.settings.workerConcurrency!, BATCH_SIZE];
+  const config = readConfig(peers.env);
+  const services = { generator: modelClient(DEFAULTS.bedrockMaxAttempts).create(config), store: pictureStore.create(config) };
   const handlers = new Map(concurrencies.map((c) => [c, createQueueHandler({ ...peers.env, [ENV.workerConcurrency]: String(c) }, { log: () => undefined })]));
   const event = await batchEvent(peers);
   // Warm-up: connections, credential resolution, module loading.

@@ -8,12 +8,11 @@ import { jobMarkerPattern } from "../runtime/keys";
 export interface BucketPrefixAccessArgs {
   /**
    * Existing bucket that receives the pictures (the course's shared `pgr301-couch-explorers`).
-   * When not set, a private bucket is created so the program also works in a fresh account.
-   * @default undefined (create a private bucket)
+   * Empty: a private bucket is created, so the program also works in a fresh account.
    */
-  bucketName?: string;
+  bucketName: string;
   /** Key prefix of this stack, e.g. the candidate number; leading and trailing slashes are ignored. */
-  prefix: string;
+  imagePrefix: string;
   /**
    * Let `pulumi destroy` delete a bucket this component created even when it holds pictures.
    * Never applies to an existing bucket.
@@ -44,8 +43,8 @@ export class BucketPrefixAccess extends pulumi.ComponentResource {
     super("couch-explorers:components:BucketPrefixAccess", name, {}, opts);
     const parent = { parent: this };
 
-    const prefix = normalizePrefix(args.prefix);
-    if (!prefix) throw new Error(`imagePrefix must be a non-empty S3 key prefix without "*" or "..", got "${args.prefix}"`);
+    const prefix = normalizePrefix(args.imagePrefix);
+    if (!prefix) throw new Error(`imagePrefix must be a non-empty S3 key prefix without "*" or "..", got "${args.imagePrefix}"`);
     this.prefix = prefix;
 
     let bucketArn: pulumi.Output<string>;

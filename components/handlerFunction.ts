@@ -1,7 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import pkg from "../package.json";
-import { INFRA_DEFAULTS } from "./defaults";
 import { LAMBDA_ASSUME_ROLE_POLICY, PolicyStatement, policyDocument } from "./policy";
 
 /**
@@ -29,7 +28,7 @@ export interface HandlerFunctionArgs<E, R> {
    * into the function's archive, so it must capture nothing but runtime/ code.
    */
   callbackFactory: aws.lambda.CallbackFactory<E, R>;
-  /** Environment variables, named by the runtime's `ENV`. */
+  /** Environment variables, as runtime toHandlerEnv writes them. */
   environment: Record<string, pulumi.Input<string>>;
   /** What this function may do besides writing its own logs, as exact IAM statements. */
   statements: PolicyStatement[];
@@ -38,21 +37,12 @@ export interface HandlerFunctionArgs<E, R> {
    * @default {}
    */
   policyArns?: Record<string, pulumi.Input<string>>;
-  /**
-   * Function timeout in seconds.
-   * @default 29 (INFRA_DEFAULTS.apiTimeoutSeconds)
-   */
-  timeoutSeconds?: number;
-  /**
-   * Function memory in MB (CPU scales with it).
-   * @default 512 (INFRA_DEFAULTS.apiMemoryMb)
-   */
-  memorySizeMb?: number;
-  /**
-   * Days CloudWatch keeps the function's logs.
-   * @default 14 (INFRA_DEFAULTS.logRetentionDays)
-   */
-  logRetentionDays?: number;
+  /** Function timeout in seconds. */
+  timeoutSeconds: number;
+  /** Function memory in MB (CPU scales with it). */
+  memorySizeMb: number;
+  /** Days CloudWatch keeps the function's logs. */
+  logRetentionDays: number;
   /** What the function does, shown in the console. @default "" */
   description?: string;
 }
@@ -76,7 +66,7 @@ export class HandlerFunction<E, R> extends pulumi.ComponentResource {
     // lets the role write to exactly one group without logs:CreateLogGroup.
     this.logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
       name: `/aws/lambda/${name}`,
-      retentionInDays: args.logRetentionDays ?? INFRA_DEFAULTS.logRetentionDays,
+      retentionInDays: args.logRetentionDays,
     }, parent);
 
     this.role = new aws.iam.Role(`${name}-role`, { assumeRolePolicy: LAMBDA_ASSUME_ROLE_POLICY }, parent);
@@ -103,8 +93,8 @@ export class HandlerFunction<E, R> extends pulumi.ComponentResource {
       runtime: LAMBDA_RUNTIME,
       // Pure JavaScript, so Graviton: about 20% cheaper per GB-second than x86_64.
       architectures: ["arm64"],
-      timeout: args.timeoutSeconds ?? INFRA_DEFAULTS.apiTimeoutSeconds,
-      memorySize: args.memorySizeMb ?? INFRA_DEFAULTS.apiMemoryMb,
+      timeout: args.timeoutSeconds,
+      memorySize: args.memorySizeMb,
       environment: { variables: args.environment },
       loggingConfig: { logFormat: "Text", logGroup: this.logGroup.name },
       codePathOptions: { extraExcludePackages: PROVIDED_BY_LAMBDA },

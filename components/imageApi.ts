@@ -1,14 +1,14 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResult } from "aws-lambda";
-import { createHttpHandler } from "../runtime";
-import { DEFAULTS, ENV } from "../runtime/defaults";
+import { createRouter } from "../runtime/http-handler";
+import { ROUTES, type Permission } from "../runtime/routes";
 import type { BucketPrefixAccess } from "./bucketPrefixAccess";
-import { INFRA_DEFAULTS } from "./defaults";
 import { HandlerFunction } from "./handlerFunction";
 import type { PolicyStatement } from "./policy";
-import { apiModelBudget } from "../runtime/config";
-import { FoundationModel, invokeModelStatement, storageAndModelEnvironment } from "./wiring";
+import { toHandlerEnv, type HandlerSettings, type OptionalSetting } from "../runtime/config";
+import { apiModelBudget } from "../runtime/time-budget";
+import { commonSettings, FoundationModel, invokeModelStatement } from "./wiring";
 
 /** Arguments of {@link ImageApi}. */
 export interface ImageApiArgs {
@@ -18,66 +18,45 @@ export interface ImageApiArgs {
   model: FoundationModel;
   /** The queue `POST /images` sends jobs to (it may only send). */
   queue: aws.sqs.Queue;
-  /**
-   * Lifetime of the presigned picture URLs the API hands out.
-   * @default 3600 (DEFAULTS.urlExpirySeconds)
-   */
-  urlExpirySeconds?: number;
-  /**
-   * Timeout of the route functions in seconds; the HTTP API gives up after 30 s anyway.
-   * @default 29 (INFRA_DEFAULTS.apiTimeoutSeconds)
-   */
-  timeoutSeconds?: number;
-  /**
-   * Memory of the route functions in MB.
-   * @default 512 (INFRA_DEFAULTS.apiMemoryMb)
-   */
-  memorySizeMb?: number;
+  /** Lifetime of the presigned picture URLs the API hands out. */
+  urlExpirySeconds: number;
+  /** Timeout of the route functions in seconds; the HTTP API gives up after 30 s anyway. */
+  apiTimeoutSeconds: number;
+  /** Memory of the route functions in MB. */
+  apiMemoryMb: number;
   /**
    * Steady-state requests per second the stage lets through (all routes together); the rest get 429
    * before any function or model runs, so a flood cannot run up the model bill.
-   * @default 5 (INFRA_DEFAULTS.apiThrottleRateLimit)
    */
-  throttlingRateLimit?: number;
-  /**
-   * Requests the stage absorbs in a burst.
-   * @default 10 (INFRA_DEFAULTS.apiThrottleBurstLimit)
-   */
-  throttlingBurstLimit?: number;
-  /**
-   * Days CloudWatch keeps access and function logs.
-   * @default 14 (INFRA_DEFAULTS.logRetentionDays)
-   */
-  logRetentionDays?: number;
+  apiThrottleRateLimit: number;
+  /** Requests the stage absorbs in a burst. */
+  apiThrottleBurstLimit: number;
+  /** Days CloudWatch keeps access and function logs. */
+  logRetentionDays: number;
 }
 
 /** The HTTP API's own integration limit. */
 const HTTP_API_MAX_INTEGRATION_MS = 30000;
 
-/** One API route and what its function may do beyond the common environment. */
-interface RouteSpec {
-  /** Short name used in resource names. */
-  key: string;
-  method: "GET" | "POST";
-  path: string;
-  description: string;
-  statements: PolicyStatement[];
-  policyArns: Record<string, pulumi.Input<string>>;
-  environment: Record<string, pulumi.Input<string>>;
+/** What a route's function may do, as IAM: statements of its own role and policies to attach. */
+interface Grant {
+  statements?: PolicyStatement[];
+  policyArns?: Record<string, pulumi.Input<string>>;
 }
 
 /**
  * The public HTTP API: `POST /generate`, `POST /images` and `GET /images/{id}`, each backed by its own
- * callback function running the runtime's HTTP handler.
+ * callback function running that route of the runtime's route table (runtime/routes.ts), which
+ * decides the routes, each function's settings and what its role may do.
  *
  * Why `@pulumi/aws` apigatewayv2 (an HTTP API) and not `@pulumi/awsx`'s classic API Gateway: an HTTP
  * API costs less than a REST API, speaks the 2.0 payload the handler reads natively, and has stage
  * throttling and access logs built in — all we need — while awsx would be one more dependency whose
  * classic component builds a REST API from an OpenAPI document.
  *
- * Why one function per route (all three run the same handler code): each gets a role with only what
- * its route does — generating may invoke the model and write pictures, queueing may only send to the
- * queue, status may only read — and each route's errors, duration and logs show up separately.
+ * Why one function per route: each gets a role with only what its route does — generating may invoke
+ * the model and write pictures, queueing may only send to the queue, status may only read — an
+ * archive with only its route's code, and each route's errors, duration and logs show up separately.
  */
 export class ImageApi extends pulumi.ComponentResource {
   public readonly api: aws.apigatewayv2.Api;
@@ -91,46 +70,23 @@ export class ImageApi extends pulumi.ComponentResource {
   constructor(name: string, args: ImageApiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("couch-explorers:components:ImageApi", name, {}, opts);
     const parent = { parent: this };
-    const timeoutSeconds = args.timeoutSeconds ?? INFRA_DEFAULTS.apiTimeoutSeconds;
-    const logRetentionDays = args.logRetentionDays ?? INFRA_DEFAULTS.logRetentionDays;
-    const common = storageAndModelEnvironment(args.storage, args.model);
-    const urlExpiry = { [ENV.urlExpirySeconds]: String(args.urlExpirySeconds ?? DEFAULTS.urlExpirySeconds) };
-
-    const routes: RouteSpec[] = [
-      {
-        key: "generate",
-        method: "POST",
-        path: "/generate",
-        description: "POST /generate: prompt to picture while the caller waits (runtime HTTP handler)",
-        statements: [invokeModelStatement(args.model)],
-        policyArns: { "read-pictures": args.storage.readPolicy.arn, "write-pictures": args.storage.writePolicy.arn },
-        environment: {
-          ...urlExpiry,
-          // The runtime's default (3 attempts of 60 s) outlasts any API request: answer 503 with
-          // Retry-After in time instead of being cut off by the function timeout.
-          ...apiModelBudget(timeoutSeconds),
-        },
-      },
-      {
-        key: "enqueue",
-        method: "POST",
-        path: "/images",
-        description: "POST /images: queues a picture job (runtime HTTP handler)",
-        statements: [{ Sid: "SendToImageQueue", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: args.queue.arn }],
-        // The job's marker, written before the message is sent and taken back if SQS refuses it.
-        policyArns: { "job-markers": args.storage.jobMarkerPolicy.arn },
-        environment: { [ENV.queueUrl]: args.queue.url },
-      },
-      {
-        key: "status",
-        method: "GET",
-        path: "/images/{id}",
-        description: "GET /images/{id}: status and URL of a queued picture (runtime HTTP handler)",
-        statements: [],
-        policyArns: { "read-pictures": args.storage.readPolicy.arn },
-        environment: urlExpiry,
-      },
-    ];
+    const { apiTimeoutSeconds: timeoutSeconds, logRetentionDays } = args;
+    // The model's tries share what each invocation has left (runtime/time-budget.ts); a timeout
+    // too short for them is refused here, at preview, rather than by every request.
+    apiModelBudget(timeoutSeconds);
+    const common = commonSettings(args.storage, args.model);
+    // The settings a route may need beyond the common ones; each function gets only its route's.
+    const optional: Pick<HandlerSettings<pulumi.Input<string>>, OptionalSetting> = {
+      urlExpirySeconds: args.urlExpirySeconds,
+      queueUrl: args.queue.url,
+    };
+    const grants: Record<Permission, Grant> = {
+      "invoke-model": { statements: [invokeModelStatement(args.model)] },
+      "read-pictures": { policyArns: { "read-pictures": args.storage.readPolicy.arn } },
+      "write-pictures": { policyArns: { "write-pictures": args.storage.writePolicy.arn } },
+      "job-markers": { policyArns: { "job-markers": args.storage.jobMarkerPolicy.arn } },
+      "send-jobs": { statements: [{ Sid: "SendToImageQueue", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: args.queue.arn }] },
+    };
 
     this.api = new aws.apigatewayv2.Api(`${name}-http`, {
       protocolType: "HTTP",
@@ -144,15 +100,17 @@ export class ImageApi extends pulumi.ComponentResource {
 
     this.functions = {};
     const routeResources: pulumi.Resource[] = [];
-    for (const route of routes) {
+    for (const route of ROUTES) {
+      const granted = route.permissions.map((p) => grants[p]);
       const fn = new HandlerFunction<APIGatewayProxyEventV2, APIGatewayProxyResult>(`${name}-${route.key}`, {
         description: route.description,
-        callbackFactory: () => createHttpHandler(process.env),
-        environment: { ...common, ...route.environment },
-        statements: route.statements,
-        policyArns: route.policyArns,
+        // Serialized with the one route it captures: the archive holds that route's code only.
+        callbackFactory: () => createRouter([route], process.env),
+        environment: toHandlerEnv({ ...common, ...Object.fromEntries(route.settings.map((key) => [key, optional[key]])) }),
+        statements: granted.flatMap((g) => g.statements ?? []),
+        policyArns: Object.assign({}, ...granted.map((g) => g.policyArns ?? {})),
         timeoutSeconds,
-        memorySizeMb: args.memorySizeMb ?? INFRA_DEFAULTS.apiMemoryMb,
+        memorySizeMb: args.apiMemoryMb,
         logRetentionDays,
       }, parent);
       this.functions[route.key] = fn;
@@ -186,8 +144,8 @@ export class ImageApi extends pulumi.ComponentResource {
       name: "$default",
       autoDeploy: true,
       defaultRouteSettings: {
-        throttlingRateLimit: args.throttlingRateLimit ?? INFRA_DEFAULTS.apiThrottleRateLimit,
-        throttlingBurstLimit: args.throttlingBurstLimit ?? INFRA_DEFAULTS.apiThrottleBurstLimit,
+        throttlingRateLimit: args.apiThrottleRateLimit,
+        throttlingBurstLimit: args.apiThrottleBurstLimit,
         detailedMetricsEnabled: true,
       },
       accessLogSettings: {

@@ -1,7 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { METRICS } from "../runtime/defaults";
-import { INFRA_DEFAULTS } from "./defaults";
+import { METRICS } from "../runtime/metric-names";
 
 /** Arguments of {@link ImageDashboard}. */
 export interface ImageDashboardArgs {
@@ -17,16 +16,10 @@ export interface ImageDashboardArgs {
   apiId: pulumi.Input<string>;
   /** Names of the functions whose errors and throttles are shown. @default [] */
   functionNames?: pulumi.Input<string>[];
-  /**
-   * Drawn as a line on the oldest-message-age graph; use the alarm's threshold.
-   * @default undefined (no line)
-   */
-  ageThresholdSeconds?: number;
-  /**
-   * Seconds per data point.
-   * @default 60 (INFRA_DEFAULTS.alarmPeriodSeconds)
-   */
-  periodSeconds?: number;
+  /** The age alarm's threshold, drawn as a line on the oldest-message-age graph. */
+  alarmAgeThresholdSeconds: number;
+  /** Seconds per data point: the alarm's evaluation period. */
+  alarmPeriodSeconds: number;
 }
 
 /**
@@ -39,7 +32,7 @@ export class ImageDashboard extends pulumi.ComponentResource {
 
   constructor(name: string, args: ImageDashboardArgs, opts?: pulumi.ComponentResourceOptions) {
     super("couch-explorers:components:ImageDashboard", name, {}, opts);
-    const period = args.periodSeconds ?? INFRA_DEFAULTS.alarmPeriodSeconds;
+    const period = args.alarmPeriodSeconds;
     const widget = (x: number, y: number, title: string, metrics: unknown[], extra: Record<string, unknown> = {}) => ({
       type: "metric",
       x,
@@ -52,7 +45,7 @@ export class ImageDashboard extends pulumi.ComponentResource {
 
     const widgets = [
       widget(0, 0, "Oldest prompt in the queue (s)", [sqs("ApproximateAgeOfOldestMessage", args.queueName, "age of oldest message")],
-        args.ageThresholdSeconds === undefined ? {} : { annotations: { horizontal: [{ label: "alarm", value: args.ageThresholdSeconds }] } }),
+        { annotations: { horizontal: [{ label: "alarm", value: args.alarmAgeThresholdSeconds }] } }),
       widget(12, 0, "Queue and dead-letter depth", [
         sqs("ApproximateNumberOfMessagesVisible", args.queueName, "waiting"),
         sqs("ApproximateNumberOfMessagesNotVisible", args.queueName, "in progress"),

@@ -2,12 +2,12 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { createQueueHandler } from "../runtime";
-import { DEFAULTS, ENV } from "../runtime/defaults";
+import { DEFAULTS } from "../runtime/defaults";
 import type { BucketPrefixAccess } from "./bucketPrefixAccess";
-import { INFRA_DEFAULTS } from "./defaults";
 import { HandlerFunction } from "./handlerFunction";
-import { modelCallBudget } from "../runtime/config";
-import { FoundationModel, invokeModelStatement, storageAndModelEnvironment } from "./wiring";
+import { toHandlerEnv } from "../runtime/config";
+import { workerModelBudget } from "../runtime/time-budget";
+import { commonSettings, FoundationModel, invokeModelStatement } from "./wiring";
 
 /** Arguments of {@link ImageQueue}. */
 export interface ImageQueueArgs {
@@ -15,42 +15,23 @@ export interface ImageQueueArgs {
   storage: BucketPrefixAccess;
   /** The model the worker may invoke. */
   model: FoundationModel;
-  /**
-   * Records per worker invocation.
-   * @default 5 (INFRA_DEFAULTS.queueBatchSize)
-   */
-  batchSize?: number;
+  /** Records per worker invocation. */
+  queueBatchSize: number;
   /**
    * Most worker invocations the event source runs at once (2–1000), which caps parallel model calls
-   * at maximumConcurrency × workerConcurrency.
-   * @default 5 (INFRA_DEFAULTS.queueMaxConcurrency)
+   * at queueMaxConcurrency × workerConcurrency.
    */
-  maximumConcurrency?: number;
-  /**
-   * Records of one batch generated at the same time inside the worker.
-   * @default 5 (DEFAULTS.workerConcurrency)
-   */
-  workerConcurrency?: number;
-  /**
-   * Deliveries of a message before it moves to the dead-letter queue.
-   * @default 5 (INFRA_DEFAULTS.maxReceiveCount)
-   */
-  maxReceiveCount?: number;
-  /**
-   * Worker timeout in seconds; the queue's visibility timeout is six times this.
-   * @default 180 (INFRA_DEFAULTS.workerTimeoutSeconds)
-   */
-  timeoutSeconds?: number;
-  /**
-   * Worker memory in MB.
-   * @default 512 (INFRA_DEFAULTS.workerMemoryMb)
-   */
-  memorySizeMb?: number;
-  /**
-   * Days CloudWatch keeps the worker's logs.
-   * @default 14 (INFRA_DEFAULTS.logRetentionDays)
-   */
-  logRetentionDays?: number;
+  queueMaxConcurrency: number;
+  /** Records of one batch generated at the same time inside the worker. */
+  workerConcurrency: number;
+  /** Deliveries of a message before it moves to the dead-letter queue. */
+  maxReceiveCount: number;
+  /** Worker timeout in seconds; the queue's visibility timeout is six times this. */
+  workerTimeoutSeconds: number;
+  /** Worker memory in MB. */
+  workerMemoryMb: number;
+  /** Days CloudWatch keeps the worker's logs. */
+  logRetentionDays: number;
 }
 
 /** Longest a dead letter is kept (the SQS maximum), so there is time to look at it. */
@@ -69,10 +50,11 @@ export class ImageQueue extends pulumi.ComponentResource {
   constructor(name: string, args: ImageQueueArgs, opts?: pulumi.ComponentResourceOptions) {
     super("couch-explorers:components:ImageQueue", name, {}, opts);
     const parent = { parent: this };
-    const timeoutSeconds = args.timeoutSeconds ?? INFRA_DEFAULTS.workerTimeoutSeconds;
-    const batchSize = args.batchSize ?? INFRA_DEFAULTS.queueBatchSize;
-    const workerConcurrency = args.workerConcurrency ?? DEFAULTS.workerConcurrency;
-    const maxReceiveCount = args.maxReceiveCount ?? INFRA_DEFAULTS.maxReceiveCount;
+    const { workerTimeoutSeconds: timeoutSeconds, queueBatchSize: batchSize, workerConcurrency, maxReceiveCount } = args;
+    // A batch larger than the concurrency is generated in rounds, each model call taking a share of
+    // what the invocation has left (runtime/time-budget.ts); a timeout too short for all of them is
+    // refused here, at preview, instead of Lambda cutting off every batch and bringing it back.
+    workerModelBudget(timeoutSeconds, { batchSize, workerConcurrency });
 
     this.deadLetterQueue = new aws.sqs.Queue(`${name}-dlq`, {
       messageRetentionSeconds: DLQ_RETENTION_SECONDS,
@@ -93,15 +75,8 @@ export class ImageQueue extends pulumi.ComponentResource {
     this.worker = new HandlerFunction(`${name}-worker`, {
       description: "Turns queued prompts into pictures (runtime queue handler)",
       callbackFactory: () => createQueueHandler(process.env),
-      environment: {
-        ...storageAndModelEnvironment(args.storage, args.model),
-        [ENV.workerConcurrency]: String(workerConcurrency),
-        // The worker records a failure on a message's last delivery, before SQS moves it to the DLQ.
-        [ENV.maxReceiveCount]: String(maxReceiveCount),
-        // A batch larger than the concurrency is generated in rounds; all of them must fit in the
-        // timeout, or Lambda kills the invocation and the whole batch comes back.
-        ...modelCallBudget(timeoutSeconds, DEFAULTS.bedrockMaxAttempts, Math.ceil(batchSize / workerConcurrency)),
-      },
+      // The worker records a failure on a message's last delivery, before SQS moves it to the DLQ.
+      environment: toHandlerEnv({ ...commonSettings(args.storage, args.model), workerConcurrency, maxReceiveCount }),
       statements: [
         invokeModelStatement(args.model),
         {
@@ -114,11 +89,11 @@ export class ImageQueue extends pulumi.ComponentResource {
       // Pictures and failure records, and the job markers it writes on each delivery and removes when a job ends.
       policyArns: { "write-pictures": args.storage.writePolicy.arn, "job-markers": args.storage.jobMarkerPolicy.arn },
       timeoutSeconds,
-      memorySizeMb: args.memorySizeMb ?? INFRA_DEFAULTS.workerMemoryMb,
+      memorySizeMb: args.workerMemoryMb,
       logRetentionDays: args.logRetentionDays,
     }, parent);
 
-    const maximumConcurrency = args.maximumConcurrency ?? INFRA_DEFAULTS.queueMaxConcurrency;
+    const maximumConcurrency = args.queueMaxConcurrency;
     // queue.onEvent is the inline event subscription, but its arguments stop at batch size. A
     // resource transformation on the subscription fills in the rest of its event source mapping —
     // partial batch responses (the handler returns batchItemFailures, so one bad record no longer

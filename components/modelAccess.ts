@@ -1,7 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { adapterFor } from "../runtime/models";
-import { INFRA_DEFAULTS } from "./defaults";
 import type { FoundationModel } from "./wiring";
 
 /** Arguments of {@link ModelAccess}. */
@@ -11,9 +10,8 @@ export interface ModelAccessArgs {
   /**
    * Accept the model's AWS Marketplace agreement in this stack. False where the account already
    * has it (the agreement is account-wide, so one stack per account owns it).
-   * @default true (INFRA_DEFAULTS.acceptModelAgreement)
    */
-  acceptAgreement?: boolean;
+  acceptModelAgreement: boolean;
 }
 
 /** One offer of getModelAgreementOffers, as far as it matters here. */
@@ -57,8 +55,7 @@ export class ModelAccess extends pulumi.ComponentResource {
   constructor(name: string, args: ModelAccessArgs, opts?: pulumi.ComponentResourceOptions) {
     super("couch-explorers:components:ModelAccess", name, {}, opts);
     const { model } = args;
-    const accept = args.acceptAgreement ?? INFRA_DEFAULTS.acceptModelAgreement;
-    if (accept && adapterFor(model.id).marketplace) {
+    if (args.acceptModelAgreement && adapterFor(model.id).marketplace) {
       const offers = aws.bedrockfoundation.getModelAgreementOffersOutput(
         { modelId: model.id, offerType: "PUBLIC", region: model.region },
         { parent: this },

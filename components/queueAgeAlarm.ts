@@ -1,6 +1,5 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { INFRA_DEFAULTS } from "./defaults";
 
 /** Arguments of {@link QueueAgeAlarm}. */
 export interface QueueAgeAlarmArgs {
@@ -9,22 +8,13 @@ export interface QueueAgeAlarmArgs {
   /** Name of its dead-letter queue; any message there raises a second alarm. */
   deadLetterQueueName: pulumi.Input<string>;
   /** Address that receives alarm and OK notifications (AWS asks it to confirm the subscription). */
-  email: pulumi.Input<string>;
-  /**
-   * Age in seconds of the oldest message at which pictures are arriving too late.
-   * @default 60 (INFRA_DEFAULTS.alarmAgeThresholdSeconds)
-   */
-  thresholdSeconds?: number;
-  /**
-   * Length of one evaluation period in seconds (SQS publishes metrics every minute).
-   * @default 60 (INFRA_DEFAULTS.alarmPeriodSeconds)
-   */
-  periodSeconds?: number;
-  /**
-   * Consecutive periods above the threshold before the alarm fires.
-   * @default 2 (INFRA_DEFAULTS.alarmEvaluationPeriods)
-   */
-  evaluationPeriods?: number;
+  alarmEmail: pulumi.Input<string>;
+  /** Age in seconds of the oldest message at which pictures are arriving too late. */
+  alarmAgeThresholdSeconds: number;
+  /** Length of one evaluation period in seconds (SQS publishes metrics every minute). */
+  alarmPeriodSeconds: number;
+  /** Consecutive periods above the threshold before the alarm fires. */
+  alarmEvaluationPeriods: number;
 }
 
 /**
@@ -36,16 +26,14 @@ export class QueueAgeAlarm extends pulumi.ComponentResource {
   public readonly topic: aws.sns.Topic;
   public readonly ageAlarm: aws.cloudwatch.MetricAlarm;
   public readonly deadLetterAlarm: aws.cloudwatch.MetricAlarm;
-  /** The age threshold in effect (for graphs). */
-  public readonly thresholdSeconds: number;
 
   constructor(name: string, args: QueueAgeAlarmArgs, opts?: pulumi.ComponentResourceOptions) {
     super("couch-explorers:components:QueueAgeAlarm", name, {}, opts);
     const parent = { parent: this };
-    const periodSeconds = args.periodSeconds ?? INFRA_DEFAULTS.alarmPeriodSeconds;
+    const periodSeconds = args.alarmPeriodSeconds;
 
     this.topic = new aws.sns.Topic(`${name}-topic`, { displayName: `${name} alarms` }, parent);
-    new aws.sns.TopicSubscription(`${name}-email`, { topic: this.topic.arn, protocol: "email", endpoint: args.email }, parent);
+    new aws.sns.TopicSubscription(`${name}-email`, { topic: this.topic.arn, protocol: "email", endpoint: args.alarmEmail }, parent);
     const actions = {
       alarmActions: [this.topic.arn],
       okActions: [this.topic.arn],
@@ -53,7 +41,7 @@ export class QueueAgeAlarm extends pulumi.ComponentResource {
       treatMissingData: "notBreaching",
     };
 
-    const thresholdSeconds = (this.thresholdSeconds = args.thresholdSeconds ?? INFRA_DEFAULTS.alarmAgeThresholdSeconds);
+    const thresholdSeconds = args.alarmAgeThresholdSeconds;
     this.ageAlarm = new aws.cloudwatch.MetricAlarm(`${name}-oldest-message-age`, {
       name: `${name}-oldest-message-age`,
       alarmDescription: pulumi.interpolate`The oldest prompt in ${args.queueName} has waited ${thresholdSeconds} s or more: pictures arrive late (workers failing, throttled by Bedrock, or too few).`,
@@ -62,7 +50,7 @@ export class QueueAgeAlarm extends pulumi.ComponentResource {
       dimensions: { QueueName: args.queueName },
       statistic: "Maximum",
       period: periodSeconds,
-      evaluationPeriods: args.evaluationPeriods ?? INFRA_DEFAULTS.alarmEvaluationPeriods,
+      evaluationPeriods: args.alarmEvaluationPeriods,
       threshold: thresholdSeconds,
       comparisonOperator: "GreaterThanOrEqualToThreshold",
       ...actions,

@@ -1,10 +1,11 @@
 /**
- * How the functions are told where pictures go and which model draws them: the environment
- * variables of the runtime's contract (names from runtime ENV) and the matching IAM statement.
+ * How the functions are told where pictures go and which model draws them: the handler settings
+ * every function shares (written as environment variables by runtime toHandlerEnv) and the
+ * matching IAM statement.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULTS, ENV } from "../runtime/defaults";
+import type { HandlerSettings } from "../runtime/config";
 import { adapterFor } from "../runtime/models";
 import type { BucketPrefixAccess } from "./bucketPrefixAccess";
 import type { PolicyStatement } from "./policy";
@@ -22,7 +23,7 @@ export interface FoundationModel {
   idForFunctions: pulumi.Input<string>;
 }
 
-export function foundationModel(id: string = DEFAULTS.modelId, region: string = DEFAULTS.bedrockRegion): FoundationModel {
+export function foundationModel(id: string, region: string): FoundationModel {
   // An inference profile ("us.amazon.nova-canvas-v1:0") needs other ARNs (the profile's, with the
   // account, plus each region's foundation model); granting the foundation-model ARN alone would
   // deploy fine and then fail every call with AccessDenied. Say so at preview time instead.
@@ -47,14 +48,14 @@ export function stackServiceName(): string {
   return `${pulumi.getProject()}-${pulumi.getStack()}`;
 }
 
-/** Variables every handler needs: the bucket, the prefix, the model and the metrics' service name. */
-export function storageAndModelEnvironment(storage: BucketPrefixAccess, model: FoundationModel): Record<string, pulumi.Input<string>> {
+/** What every handler is told: the bucket, the prefix, the model and the metrics' service name. */
+export function commonSettings(storage: BucketPrefixAccess, model: FoundationModel): HandlerSettings<pulumi.Input<string>> {
   return {
-    [ENV.metricsService]: stackServiceName(),
-    [ENV.bucket]: storage.bucketName,
-    [ENV.prefix]: storage.prefix,
-    [ENV.modelId]: model.idForFunctions,
-    [ENV.bedrockRegion]: model.region,
+    metricsService: stackServiceName(),
+    bucket: storage.bucketName,
+    prefix: storage.prefix,
+    modelId: model.idForFunctions,
+    bedrockRegion: model.region,
   };
 }
 

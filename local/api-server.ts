@@ -16,6 +16,7 @@ import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { DEFAULTS } from "../runtime/defaults";
 import type { HttpHandler } from "../runtime/http-handler";
+import { clockUntil } from "../runtime/time-budget";
 import { closeServer, listen } from "./listen";
 import { LOCAL_ENV } from "./config";
 import { galleryHtml } from "./gallery";
@@ -29,6 +30,8 @@ export interface ApiServerOptions extends GalleryDataOptions {
   host: string;
   port: number;
   handler: HttpHandler;
+  /** The deployed API functions' timeout: each request's handler context counts down from it. */
+  timeoutSeconds: number;
   /** The configured model's prompt limit, for the gallery's prompt box. */
   maxPromptLength: number;
   /** `GET /health`: answered 200 when its status is "ok", else 503. */
@@ -181,8 +184,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       return sendError(res, 405, `${method} is not allowed on ${url.pathname}; use GET`, "method-not-allowed", { allow: "GET, HEAD" });
     }
     // Everything else is the deployed API: the runtime handler decides (including 404s).
+    const clock = clockUntil(Date.now() + opts.timeoutSeconds * 1000);
     const event = toHttpApiEvent(req, await readBody(req));
-    const result = await opts.handler(event);
+    const result = await opts.handler(event, clock);
     const headers: Record<string, string | number | boolean> = { ...(result.headers ?? {}) };
     const body = result.isBase64Encoded ? Buffer.from(result.body ?? "", "base64") : Buffer.from(result.body ?? "", "utf8");
     send(res, result.statusCode, body, headers);

@@ -1,18 +1,20 @@
 /**
  * Configuration of the local mode.
  *
- * One source of truth: bucket, prefix, batch size, max receive count, worker timeout, region and
- * model settings come from the `dev` stack's `Pulumi.dev.yaml` (namespaced by the project name in
- * `Pulumi.yaml`), then Pulumi.yaml's declared defaults, so `npm start` mirrors what `pulumi up`
- * deploys; the handlers' shared defaults come from runtime/defaults.ts. Environment variables
- * override every value; ports, the data directory, the queue name and the testing knobs exist only
- * here (LOCAL_DEFAULTS).
+ * One source of truth: every setting of the stack (bucket, prefix, batch size, max receive count,
+ * timeouts, region, model, concurrency, URL lifetime) comes from the `dev` stack's
+ * `Pulumi.dev.yaml` (namespaced by the project name in `Pulumi.yaml`), then Pulumi.yaml's declared
+ * defaults, the one home of every default, so `npm start` mirrors what `pulumi up` deploys.
+ * Environment variables override every value; ports, the data directory, the queue name and the
+ * testing knobs exist only here (LOCAL_DEFAULTS).
  */
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { DEFAULTS, ENV } from "../runtime/defaults";
-import { apiModelBudget, modelCallBudget, normalizePrefix, type Env } from "../runtime/config";
+import { DEFAULTS } from "../runtime/defaults";
+import { ENV } from "../runtime/env";
+import { normalizePrefix, type Env } from "../runtime/config";
+import { apiModelBudget, BudgetTooSmallError, workerModelBudget, type ModelBudget } from "../runtime/time-budget";
 
 /** Environment variables read by the local mode itself (the handler variables are in `ENV`). */
 export const LOCAL_ENV = {
@@ -39,9 +41,8 @@ export const LOCAL_ENV = {
 } as const;
 
 /**
- * Defaults of what exists only in the local mode. Everything the stack defines (bucket, prefix,
- * batch size, max receive count, worker timeout, region, model) comes from Pulumi.dev.yaml and
- * Pulumi.yaml's declared defaults; the handlers' shared defaults from runtime/defaults.ts.
+ * Defaults of what exists only in the local mode. Everything the stack defines comes from
+ * Pulumi.dev.yaml and Pulumi.yaml's declared defaults.
  */
 export const LOCAL_DEFAULTS = {
   host: "127.0.0.1",
@@ -80,19 +81,21 @@ export interface LocalConfig {
   idlePollMs: number;
   modelId: string;
   bedrockRegion: string;
-  workerConcurrency?: number;
-  urlExpirySeconds?: number;
+  workerConcurrency: number;
+  urlExpirySeconds: number;
+  /** BEDROCK_MAX_ATTEMPTS, when the environment sets it: tries per model call of both handlers. */
+  modelAttempts?: number;
   /**
-   * BEDROCK_MAX_ATTEMPTS / BEDROCK_TIMEOUT_MS for the queue handler, so that every model call of
-   * one batch ends before the record's visibility timeout runs out (see `queueModelBudget`).
+   * How long one worker invocation may take: the shorter of the visibility timeout and the stack's
+   * worker timeout. The local worker hands the queue handler a context counting down from it, so
+   * every model call of a batch ends before its records are delivered again.
    */
-  queueModelBudget: Record<string, string>;
-  /**
-   * BEDROCK_MAX_ATTEMPTS / BEDROCK_TIMEOUT_MS for the API's handler: the deployed API functions'
-   * budget for the stack's apiTimeoutSeconds (runtime/config.ts apiModelBudget), or what the
-   * environment gives.
-   */
-  apiModelSettings: Record<string, string>;
+  workerTimeLimitSeconds: number;
+  /** The stack's apiTimeoutSeconds: the local API hands the HTTP handler a context counting down from it, as Lambda does. */
+  apiTimeoutSeconds: number;
+  /** What those give a model call at the start of an invocation (runtime/time-budget.ts), for the banner. */
+  queueModelBudget: ModelBudget;
+  apiModelBudget: ModelBudget;
   localModel: {
     latencyMs: number;
     transient: number;
@@ -122,9 +125,10 @@ export interface StackConfig {
 
 /**
  * Reads `Pulumi.yaml` + `Pulumi.<stack>.yaml` and returns the stack's config without the project
- * namespace; values the stack file leaves out take the project's declared defaults.
+ * namespace; values the stack file leaves out take the project's declared defaults. With `stack`
+ * null, the declared defaults alone: what a stack that sets nothing gets.
  */
-export function readStackConfig(root: string, stack = "dev"): StackConfig {
+export function readStackConfig(root: string, stack: string | null = "dev"): StackConfig {
   const stackFile = path.join(root, `Pulumi.${stack}.yaml`);
   const projectFile = path.join(root, "Pulumi.yaml");
   const projectDoc = existsSync(projectFile) ? parse(readFileSync(projectFile, "utf8")) : undefined;
@@ -139,7 +143,7 @@ export function readStackConfig(root: string, stack = "dev"): StackConfig {
     const declared = schema && typeof schema === "object" ? (schema as { default?: unknown }).default : schema;
     if (declared !== undefined) set(name, declared, projectFile);
   }
-  if (!existsSync(stackFile)) return { values, origins, project };
+  if (stack === null || !existsSync(stackFile)) return { values, origins, project };
   const config = (parse(readFileSync(stackFile, "utf8"))?.config ?? {}) as Record<string, unknown>;
   for (const [key, value] of Object.entries(config)) {
     const at = key.indexOf(":");
@@ -187,60 +191,31 @@ function parseFailureMarkers(raw: string | undefined): Array<{ marker: string; m
 }
 
 /**
- * The queue handler's model-call budget. On AWS a worker invocation must end within the function
- * timeout, and the queue's visibility timeout is DEFAULTS.visibilityTimeoutFactor times that, so
- * a record is never redelivered while its model call is still running. Locally there is no
- * function timeout and the visibility timeout is short (30 s, so retries are watchable), while one
- * handler run may take rounds × attempts × per-attempt timeout (with the runtime's defaults 3 ×
- * 60 s = 180 s per round): a slow model call would come back as a second delivery while the first
- * is in flight, making a duplicate picture and a dead-letter copy of a finished job. So the local
- * worker gets the same arithmetic as the stack (runtime/config.ts modelCallBudget), on the shorter
- * of the visibility timeout and the stack's worker timeout: every call of one run ends in time.
+ * The queue handler's model budget at the start of a local invocation. On AWS a worker invocation
+ * must end within the function timeout, and the queue's visibility timeout is
+ * DEFAULTS.visibilityTimeoutFactor times that. Locally there is no function timeout and the
+ * visibility timeout is short (30 s, so retries are watchable): the local worker's invocation gets
+ * the shorter of the two, and a time that leaves under 1 s per try stops the start here.
  */
-function queueModelBudget(
-  env: Env,
-  o: { visibilityTimeoutSeconds: number; workerTimeoutSeconds: number; batchSize: number; workerConcurrency?: number },
-): Record<string, string> {
-  const attempts = number(setting(env, ENV.bedrockMaxAttempts), 1, 10) ?? DEFAULTS.bedrockMaxAttempts;
-  const rounds = Math.ceil(o.batchSize / (o.workerConcurrency ?? DEFAULTS.workerConcurrency));
-  const seconds = Math.min(o.visibilityTimeoutSeconds, o.workerTimeoutSeconds);
-  let budget: Record<string, string>;
+function queueModelBudget(o: { visibilityTimeoutSeconds: number; workerTimeLimitSeconds: number; batchSize: number; workerConcurrency: number; attempts?: number }): ModelBudget {
   try {
-    budget = modelCallBudget(seconds, attempts, rounds);
-  } catch {
+    return workerModelBudget(o.workerTimeLimitSeconds, o);
+  } catch (err) {
+    if (!(err instanceof BudgetTooSmallError)) throw err;
     throw new LocalConfigError(
-      `a ${o.visibilityTimeoutSeconds} s visibility timeout leaves under 1 s per model call (${rounds} round(s) × ${attempts} attempt(s), ` +
+      `a ${o.visibilityTimeoutSeconds} s visibility timeout leaves under 1 s per model call (${err.rounds} round(s) × ${err.attempts} attempt(s), ` +
         `${DEFAULTS.storeReserveSeconds} s kept for storing); raise ${LOCAL_ENV.visibilityTimeout} or lower ${LOCAL_ENV.batchSize} / ${ENV.bedrockMaxAttempts}`,
     );
   }
-  const own = number(setting(env, ENV.bedrockTimeoutMs), 1, 900000);
-  if (own !== undefined) {
-    if (own > Number(budget[ENV.bedrockTimeoutMs])) {
-      throw new LocalConfigError(
-        `${ENV.bedrockTimeoutMs}=${own} does not fit the ${o.visibilityTimeoutSeconds} s visibility timeout (${rounds} round(s) × ${attempts} attempt(s) ` +
-          `allow at most ${budget[ENV.bedrockTimeoutMs]} ms per attempt); lower it or raise ${LOCAL_ENV.visibilityTimeout}`,
-      );
-    }
-    budget[ENV.bedrockTimeoutMs] = String(own);
-  }
-  return budget;
 }
 
-/**
- * The API handler's model-call budget: the same as the deployed API functions get for the stack's
- * apiTimeoutSeconds, so a hung model answers 503 locally when it would on AWS. Variables set in
- * the environment win, as for the queue handler.
- */
-function apiModelSettings(env: Env, stack: StackConfig): Record<string, string> {
-  const timeoutSeconds = number(required(setting(env, undefined, stack, "apiTimeoutSeconds"), "apiTimeoutSeconds"), 1, 900)!;
-  let budget: Record<string, string>;
+/** The API handler's budget for the stack's apiTimeoutSeconds: the deployed API functions' own. */
+function apiBudget(timeoutSeconds: number, attempts: number | undefined, stack: StackConfig): ModelBudget {
   try {
-    budget = apiModelBudget(timeoutSeconds);
+    return apiModelBudget(timeoutSeconds, attempts);
   } catch (err) {
     throw new LocalConfigError(`apiTimeoutSeconds in ${stack.origins.apiTimeoutSeconds ?? "Pulumi.dev.yaml"}: ${(err as Error).message}`);
   }
-  const given = [ENV.bedrockTimeoutMs, ENV.bedrockMaxAttempts].flatMap((name) => (env[name]?.trim() ? [[name, env[name]!.trim()]] : []));
-  return { ...budget, ...Object.fromEntries(given) };
 }
 
 /** Builds the local configuration from the dev stack file and the environment. */
@@ -260,7 +235,12 @@ export function loadLocalConfig(env: Env = process.env, root = path.resolve(__di
   const visibilityTimeoutSeconds =
     number(setting(env, LOCAL_ENV.visibilityTimeout), 1, 43200) ??
     (model === "bedrock" ? DEFAULTS.visibilityTimeoutFactor * workerTimeoutSeconds : LOCAL_DEFAULTS.visibilityTimeoutSeconds);
-  const workerConcurrency = number(setting(env, ENV.workerConcurrency, stack, "workerConcurrency"), 1, DEFAULTS.maxWorkerConcurrency);
+  /** A setting of the stack: the environment's variable, then the stack file, then Pulumi.yaml's default. */
+  const stackSetting = (key: string, envName: string) => required(setting(env, envName, stack, key), key, envName);
+  const workerConcurrency = number(stackSetting("workerConcurrency", ENV.workerConcurrency), 1, DEFAULTS.maxWorkerConcurrency)!;
+  const modelAttempts = number(setting(env, ENV.bedrockMaxAttempts), 1, 10);
+  const apiTimeoutSeconds = number(required(setting(env, undefined, stack, "apiTimeoutSeconds"), "apiTimeoutSeconds"), 1, 900)!;
+  const workerTimeLimitSeconds = Math.min(visibilityTimeoutSeconds, workerTimeoutSeconds);
   // An empty bucketName makes the stack create a private bucket of its own: locally, one named after project and stack.
   const bucket = text(ENV.bucket, "bucketName") ?? (stack.project ? `${stack.project}-dev` : undefined);
   return {
@@ -276,7 +256,7 @@ export function loadLocalConfig(env: Env = process.env, root = path.resolve(__di
     model,
     bucket: required({ raw: bucket, source: ENV.bucket }, "bucketName", ENV.bucket).raw,
     // An unusable prefix is kept as given: readConfig rejects it at startup with the variable's name.
-    prefix: ((raw: string) => normalizePrefix(raw) ?? raw)(required(setting(env, ENV.prefix, stack, "imagePrefix"), "imagePrefix", ENV.prefix).raw),
+    prefix: ((raw: string) => normalizePrefix(raw) ?? raw)(stackSetting("imagePrefix", ENV.prefix).raw),
     queueName,
     dlqName: `${queueName}-dlq`,
     batchSize,
@@ -284,12 +264,21 @@ export function loadLocalConfig(env: Env = process.env, root = path.resolve(__di
     visibilityTimeoutSeconds,
     pollers: number(setting(env, LOCAL_ENV.pollers), 1, 20) ?? LOCAL_DEFAULTS.pollers,
     idlePollMs: LOCAL_DEFAULTS.idlePollMs,
-    modelId: text(ENV.modelId, "modelId") ?? DEFAULTS.modelId,
-    bedrockRegion: text(ENV.bedrockRegion, "bedrockRegion") ?? DEFAULTS.bedrockRegion,
+    modelId: stackSetting("modelId", ENV.modelId).raw,
+    bedrockRegion: stackSetting("bedrockRegion", ENV.bedrockRegion).raw,
     workerConcurrency,
-    urlExpirySeconds: number(setting(env, ENV.urlExpirySeconds, stack, "urlExpirySeconds"), 1, 604800),
-    queueModelBudget: queueModelBudget(env, { visibilityTimeoutSeconds, workerTimeoutSeconds, batchSize, workerConcurrency }),
-    apiModelSettings: apiModelSettings(env, stack),
+    urlExpirySeconds: number(stackSetting("urlExpirySeconds", ENV.urlExpirySeconds), 1, 604800)!,
+    modelAttempts,
+    workerTimeLimitSeconds,
+    apiTimeoutSeconds,
+    queueModelBudget: queueModelBudget({
+      visibilityTimeoutSeconds,
+      workerTimeLimitSeconds,
+      batchSize,
+      workerConcurrency,
+      attempts: modelAttempts,
+    }),
+    apiModelBudget: apiBudget(apiTimeoutSeconds, modelAttempts, stack),
     localModel: {
       latencyMs: number(setting(env, LOCAL_ENV.modelLatency), 0, 600000) ?? 0,
       transient: number(setting(env, LOCAL_ENV.transientFailureRate), 0, 1, false) ?? 0,

@@ -8,10 +8,10 @@
  * page's sidecars are read. Given the store's change counter (`storeVersion`), the listing is kept
  * until the store changes, so paging through a large bucket lists it once, not once per page.
  */
-import { GetObjectCommand, ListObjectsV2Command, type S3Client, type _Object } from "@aws-sdk/client-s3";
+import { GetObjectCommand, type S3Client, type _Object } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { jobOfRecord, parseQueueBody } from "../runtime/jobs";
-import { sidecarKeyOf } from "../runtime/storage";
+import { sidecarKeyOf, type ImageStore } from "../runtime/storage";
 import { queueDepth } from "./health";
 import type { QueuedJob } from "./queue-server";
 
@@ -24,6 +24,8 @@ const CARD_TEXT_LIMIT = 300;
 const JSON_CACHE_ENTRIES = 2000;
 
 export interface GalleryDataOptions {
+  /** The handlers' own store, whose listing the gallery pages through. */
+  store: ImageStore;
   s3: S3Client;
   sqs: SQSClient;
   bucket: string;
@@ -83,15 +85,15 @@ export function createGalleryData(opts: GalleryDataOptions) {
     return listed.objects;
   }
 
-  /** Every object under the prefix, following continuation tokens (local/s3rver.ts makes them work). */
+  /** Every object under the prefix, page after page of the store's listing (local/s3rver.ts makes its tokens work). */
   async function listFromStore(): Promise<_Object[]> {
     const objects: _Object[] = [];
-    let token: string | undefined;
+    let next: string | undefined;
     do {
-      const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/`, ContinuationToken: token }));
-      objects.push(...(page.Contents ?? []));
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+      const page = await opts.store.list(next);
+      objects.push(...page.objects.map((o) => ({ Key: o.key, LastModified: o.lastModified, Size: o.size })));
+      next = page.next;
+    } while (next);
     return objects;
   }
 

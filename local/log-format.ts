@@ -3,9 +3,17 @@
  * that is hard to read, so the local mode prints a compact line instead; LOCAL_LOG=json keeps the
  * raw lines.
  */
+import { METRICS } from "../runtime/metric-names";
 import { LOCAL_ENV } from "./config";
 
-const SKIP = new Set(["timestamp", "level", "msg", "_aws", "handler"]);
+/**
+ * Fields not printed: the line's frame, and the metric values EMF repeats as top-level members
+ * (they go with their _aws block).
+ */
+const SKIP = new Set([
+  "timestamp", "level", "msg", "_aws", "handler",
+  METRICS.generationLatency.name, METRICS.imagesGenerated.name, METRICS.failures.name, METRICS.failures.dimension,
+]);
 
 export function formatLogLine(line: string, env: Record<string, string | undefined> = process.env): string {
   if (env[LOCAL_ENV.log] === "json") return line;
@@ -20,8 +28,6 @@ export function formatLogLine(line: string, env: Record<string, string | undefin
   const level = fields.level && fields.level !== "info" ? ` ${String(fields.level).toUpperCase()}` : "";
   const rest = Object.entries(fields)
     .filter(([k, v]) => !SKIP.has(k) && v !== undefined && v !== null && (typeof v !== "object" || Array.isArray(v)))
-    // Metric values duplicated as top-level EMF members are dropped with their _aws block.
-    .filter(([k]) => !/^(GenerationLatency|ImagesGenerated|Failures|FailureKind)$/.test(k))
     .map(([k, v]) => `${k}=${typeof v === "string" && /\s/.test(v) ? JSON.stringify(v) : String(v)}`)
     .join(" ");
   return `${time}${level} ${fields.msg ?? ""} ${rest}`.trimEnd();

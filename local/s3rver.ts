@@ -50,5 +50,4 @@ function loadS3rver(): unknown {
 
 // s3rver ships no types; the parts used here.
 export const S3rver = loadS3rver() as new (options: Record<string, unknown>) => { configureBuckets(): Promise<void>; callback(): (req: unknown, res: unknown) => void };
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 export const AWSAccount = require("s3rver/lib/models/account") as { registry: Map<string, unknown>; DUMMY_ACCOUNT: unknown };

@@ -15,8 +15,9 @@ import * as path from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { adapterFor, createHttpHandler, createQueueHandler } from "../runtime";
-import { ENV } from "../runtime/defaults";
-import { readConfig } from "../runtime/config";
+import { readConfig, toHandlerEnv, type HandlerSettings } from "../runtime/config";
+import { ENV } from "../runtime/env";
+import { createImageStore } from "../runtime/storage";
 import { startBedrockServer, type BedrockServer, type FailureMode } from "./bedrock-server";
 import { LocalConfigError, loadLocalConfig, type LocalConfig } from "./config";
 import { LOCAL_CREDENTIALS, useDummyCredentials } from "./credentials";
@@ -35,10 +36,8 @@ export interface LocalMode {
   queue: QueueServer;
   bedrock?: BedrockServer;
   worker: Worker;
-  /** The environment the HTTP handler was created with. */
+  /** The environment both handlers were created with. */
   handlerEnv: Record<string, string>;
-  /** The queue handler's: handlerEnv plus its model-call budget (config.queueModelBudget). */
-  queueHandlerEnv: Record<string, string>;
   /**
    * Stops receiving, finishes the batches in flight and closes every server. Resolves with the
    * messages the queue's journal keeps for the next start.
@@ -54,6 +53,11 @@ export interface LocalModeOptions {
 /** Where the queues' journal lives (local/queue-journal.ts). */
 export function queueJournalFile(config: Pick<LocalConfig, "dataDir">): string {
   return path.join(config.dataDir, "queue-journal.jsonl");
+}
+
+/** The local servers as the handlers' endpoint overrides (no Bedrock one with MODEL=bedrock). */
+function localEndpoints(servers: { objectStore: ObjectStore; queue: QueueServer; bedrock?: BedrockServer }): HandlerSettings["endpoints"] {
+  return { s3: servers.objectStore.url, sqs: servers.queue.url, ...(servers.bedrock ? { bedrockRuntime: servers.bedrock.url } : {}) };
 }
 
 /** Starts every component; on failure closes what already started and rethrows. */
@@ -95,29 +99,26 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
     }
 
     const handlerEnv: Record<string, string> = {
-      [ENV.bucket]: config.bucket,
-      [ENV.prefix]: config.prefix,
-      [ENV.modelId]: config.modelId,
-      [ENV.bedrockRegion]: config.bedrockRegion,
-      [ENV.queueUrl]: queue.queueUrl,
-      [ENV.maxReceiveCount]: String(config.maxReceiveCount),
-      [ENV.region]: config.region,
-      [ENV.s3Endpoint]: objectStore.url,
-      [ENV.sqsEndpoint]: queue.url,
-      ...(bedrock ? { [ENV.bedrockEndpoint]: bedrock.url } : {}),
-      ...(config.workerConcurrency ? { [ENV.workerConcurrency]: String(config.workerConcurrency) } : {}),
-      ...(config.urlExpirySeconds ? { [ENV.urlExpirySeconds]: String(config.urlExpirySeconds) } : {}),
-      ...config.apiModelSettings,
+      ...toHandlerEnv({
+        bucket: config.bucket,
+        prefix: config.prefix,
+        modelId: config.modelId,
+        bedrockRegion: config.bedrockRegion,
+        queueUrl: queue.queueUrl,
+        maxReceiveCount: config.maxReceiveCount,
+        workerConcurrency: config.workerConcurrency,
+        urlExpirySeconds: config.urlExpirySeconds,
+        region: config.region,
+        bedrockMaxAttempts: config.modelAttempts,
+        endpoints: localEndpoints({ objectStore, queue, bedrock }),
+      }),
     };
-    // The queue handler's model calls must end before its records' visibility timeout (see
-    // queueModelBudget in local/config.ts); the API's carry the deployed API's budget (apiModelSettings).
-    const queueHandlerEnv = { ...handlerEnv, ...config.queueModelBudget };
-    readConfig(handlerEnv); // fail now, with the variable's name, rather than on the first request
-    readConfig(queueHandlerEnv);
+    // Fails now, with the variable's name, rather than on the first request.
+    const handlerConfig = readConfig(handlerEnv);
 
     const log = options.log ?? ((line: string) => process.stdout.write(`${formatLogLine(line)}\n`));
     const httpHandler = createHttpHandler(handlerEnv, { log });
-    const queueHandler = createQueueHandler(queueHandlerEnv, { log });
+    const queueHandler = createQueueHandler(handlerEnv, { log });
 
     const s3 = new S3Client({ region: config.region, endpoint: objectStore.url, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
     const sqs = new SQSClient({ region: config.region, endpoint: queue.url, credentials: LOCAL_CREDENTIALS });
@@ -129,6 +130,8 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
       region: config.region,
       handler: queueHandler,
       batchSize: config.batchSize,
+      // Every model call of a batch ends before its records' visibility timeout (local/config.ts).
+      timeLimitSeconds: config.workerTimeLimitSeconds,
       idlePollMs: config.idlePollMs,
       pollers: config.pollers,
       ...(options.log ? { log: options.log } : {}),
@@ -151,6 +154,10 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
       host: config.host,
       port: config.ports.api,
       handler: httpHandler,
+      // The gallery lists pictures through the handlers' own store.
+      store: createImageStore(handlerConfig),
+      // As Lambda does: the handler's context counts down from the function timeout.
+      timeoutSeconds: config.apiTimeoutSeconds,
       maxPromptLength: adapterFor(config.modelId).maxPromptLength,
       s3,
       sqs,
@@ -184,7 +191,6 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
       bedrock,
       worker,
       handlerEnv,
-      queueHandlerEnv,
       stop() {
         stopping ??= (async () => {
           await worker.stop(); // no new receives; the batches in flight finish
@@ -207,6 +213,19 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
   }
 }
 
+/** `AWS_ENDPOINT_URL_S3=… AWS_ENDPOINT_URL_SQS=… …`: the endpoint variables the handlers were given. */
+function endpointVariables(mode: LocalMode): string {
+  return Object.entries(mode.handlerEnv)
+    .filter(([name]) => ([ENV.s3Endpoint, ENV.sqsEndpoint, ENV.bedrockEndpoint] as string[]).includes(name))
+    .map(([name, value]) => `${name}=${value}`)
+    .join(" ");
+}
+
+/** "model calls: 3 tries of up to 8.6 s", as an invocation starts. */
+function budgetText({ attempts, tryTimeoutMs }: LocalConfig["queueModelBudget"]): string {
+  return `model calls: ${attempts} ${attempts === 1 ? "try" : "tries"} of up to ${Number((tryTimeoutMs / 1000).toFixed(1))} s`;
+}
+
 /** The startup banner: endpoints, queues and ready-to-paste examples. */
 export function banner(mode: LocalMode): string {
   const { config, api, objectStore, queue, bedrock } = mode;
@@ -221,8 +240,10 @@ export function banner(mode: LocalMode): string {
     bedrock
       ? `  model          ${bedrock.url}   (offline renderer posing as ${config.modelId}; MODEL=bedrock for the real one)`
       : `  model          Amazon Bedrock ${config.modelId} in ${config.bedrockRegion}, with your AWS credentials`,
-    `  worker         batch size ${config.batchSize}, visibility timeout ${config.visibilityTimeoutSeconds} s, ${config.pollers} poller(s)`,
+    `  worker         batch size ${config.batchSize}, visibility timeout ${config.visibilityTimeoutSeconds} s, ${config.pollers} poller(s), ${budgetText(config.queueModelBudget)}`,
     `  config         ${config.stackFile ?? "Pulumi.yaml defaults (no Pulumi.dev.yaml)"} + environment overrides`,
+    // The handlers' own endpoint settings, in the variables the AWS CLI and SDKs read too.
+    `  endpoints      ${endpointVariables(mode)}`,
   ];
   if (queue.restored.queue || queue.restored.dlq) {
     lines.push(`  restored       ${queue.restored.queue} queued and ${queue.restored.dlq} dead-letter message(s) from ${queueJournalFile(config)}`);
@@ -232,7 +253,8 @@ export function banner(mode: LocalMode): string {
     "Try it:",
     `  curl -X POST ${api.url}/generate -H 'content-type: application/json' -d '{"prompt":"me at a Parisian café, old polaroid look"}'`,
     `  curl -X POST ${api.url}/images -d '{"prompt":"me on top of a pyramid at sunset"}'   # then GET ${api.url}/images/<id>`,
-    `  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --region ${config.region} --endpoint-url ${queue.url} sqs send-message --queue-url ${queue.queueUrl} --message-body "me on top of a pyramid"`,
+    `  export ${endpointVariables(mode)} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local`,
+    `  aws --region ${config.region} sqs send-message --queue-url ${queue.queueUrl} --message-body "me on top of a pyramid"`,
     "",
     `Local mode ready: ${api.url}  (Ctrl-C stops; every queued message is kept in ${queueJournalFile(config)})`,
   );

@@ -12,17 +12,28 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from "aws-lambda";
+import { clockUntil, type InvocationClock } from "../runtime/time-budget";
 
-export type QueueHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
+/**
+ * What Lambda's event source mapping accepts: the runtime's QueueHandler, or any handler that
+ * returns nothing when the whole batch succeeded.
+ */
+export type SqsBatchHandler = (event: SQSEvent, context?: InvocationClock) => Promise<SQSBatchResponse | void>;
 
 export interface WorkerOptions {
   sqs: SQSClient;
   queueUrl: string;
   queueArn: string;
   region: string;
-  handler: QueueHandler;
+  handler: SqsBatchHandler;
   /** Records per handler call (the event source mapping's batch size). */
   batchSize: number;
+  /**
+   * How long one handler call may take, counted from the batch's first receive (its records'
+   * visibility clock): the handler gets a context counting down from it, as Lambda gives one
+   * counting down from the function timeout. Unset, it gets none.
+   */
+  timeLimitSeconds?: number;
   /**
    * Pause between receives while the queue is empty. The worker short-polls: local-aws-sqs's long
    * polling holds its answer for the whole wait even when messages are there (and can hand a
@@ -121,6 +132,12 @@ export function startWorker(opts: WorkerOptions): Worker {
   const stats: WorkerStats = { batches: 0, received: 0, deleted: 0, failed: 0, handlerErrors: 0, inFlight: 0, consecutiveErrors: 0, state: "running" };
   let stopping = false;
 
+  /** A Lambda-like context whose remaining time ends `timeLimitSeconds` after `startedAt`. */
+  function invocationClock(startedAt: number): InvocationClock | undefined {
+    if (opts.timeLimitSeconds === undefined) return undefined;
+    return clockUntil(startedAt + opts.timeLimitSeconds * 1000);
+  }
+
   async function receiveBatch(): Promise<Message[]> {
     const batch: Message[] = [];
     // SQS hands out at most 10 per call; bigger batch sizes gather several calls, like Lambda.
@@ -173,14 +190,14 @@ export function startWorker(opts: WorkerOptions): Worker {
     }
   }
 
-  async function runBatch(messages: Message[]): Promise<void> {
+  async function runBatch(messages: Message[], receivedAt: number): Promise<void> {
     const records = messages.map((m) => toSqsRecord(m, opts.queueArn, opts.region));
     stats.batches++;
     stats.received += records.length;
     stats.inFlight += records.length;
     let outcome: { response?: SQSBatchResponse | void; error?: unknown };
     try {
-      outcome = { response: await opts.handler({ Records: records }) };
+      outcome = { response: await opts.handler({ Records: records }, invocationClock(receivedAt)) };
     } catch (error) {
       stats.handlerErrors++;
       log(`worker: the queue handler threw (${(error as Error)?.message ?? error}); the whole batch of ${records.length} returns to the queue`);
@@ -199,6 +216,7 @@ export function startWorker(opts: WorkerOptions): Worker {
   async function poll(): Promise<void> {
     while (!stopping) {
       let messages: Message[];
+      const receivedAt = Date.now();
       try {
         messages = await receiveBatch();
         stats.consecutiveErrors = 0;
@@ -215,7 +233,7 @@ export function startWorker(opts: WorkerOptions): Worker {
         await new Promise((r) => setTimeout(r, 1000));
         continue;
       }
-      if (messages.length) await runBatch(messages);
+      if (messages.length) await runBatch(messages, receivedAt);
       else await new Promise((r) => setTimeout(r, opts.idlePollMs));
     }
   }

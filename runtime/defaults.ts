@@ -1,28 +1,24 @@
 /**
- * The one place shared defaults and names live. Infrastructure (components/), the local mode
- * (local/) and the Lambda handlers (runtime/) all import from here, so a default changes once.
+ * The handlers' own constants: limits, sizes, tries and reserves that no stack sets. Infrastructure
+ * (components/), the local mode (local/) and the Lambda handlers (runtime/) import them from here.
+ * What a stack sets (model, region, URL lifetime, concurrency, …) is a setting: its default lives in
+ * Pulumi.yaml alone, and the handlers are told it (config.ts). The names of the environment
+ * variables are in env.ts, the metric names in metric-names.ts.
  */
 
-/** Default values used when the environment does not say otherwise. */
 export const DEFAULTS = {
   /**
-   * Bedrock model id. The original code's Titan Image Generator v1 (and v2, and Nova Canvas) are
-   * past their end of life; Stability AI's models are the active ones (README "Image models").
+   * An active model to name when the configured one is past its end of life (README "Image
+   * models"). A suggestion in messages, not a default: a stack's model is its `modelId` setting.
    */
-  modelId: "stability.stable-image-core-v1:1",
-  /** Where that model runs (everything else runs in eu-west-1). */
-  bedrockRegion: "us-west-2",
-  /** Lifetime of presigned GET URLs handed to callers. */
-  urlExpirySeconds: 3600,
-  /** Records of one SQS batch generated at the same time. */
-  workerConcurrency: 5,
+  suggestedModel: { modelId: "stability.stable-image-core-v1:1", region: "us-west-2" },
   /** Upper bound for WORKER_CONCURRENCY (Bedrock's on-demand image quota is small). */
   maxWorkerConcurrency: 50,
   /** Attempts the SDK makes per InvokeModel call (1 call + 2 retries) before giving up. */
   bedrockMaxAttempts: 3,
   /** Attempts of the API's own model call (one retry of a throttled call), which must fit in one API request. */
   apiModelAttempts: 2,
-  /** Per-attempt wait for the model's answer. */
+  /** The longest one try waits for the model's answer, however much time the invocation has left (time-budget.ts). */
   bedrockTimeoutMs: 60000,
   /**
    * A queue's visibility timeout is this many times the longest a worker may spend on one batch
@@ -56,51 +52,4 @@ export const DEFAULTS = {
   metricsService: "couch-explorers",
   /** Region of the S3/SQS clients when a local endpoint is set and no region is configured (local servers ignore it). */
   localRegion: "us-east-1",
-} as const;
-
-/** Names of the environment variables that wire the handlers (infra sets them, tests and local mode too). */
-export const ENV = {
-  /** Required: bucket that receives the pictures. */
-  bucket: "BUCKET_NAME",
-  /** Required: every S3 key starts with `<prefix>/`. */
-  prefix: "IMAGE_PREFIX",
-  modelId: "MODEL_ID",
-  bedrockRegion: "BEDROCK_REGION",
-  /** Required by `POST /images` only. */
-  queueUrl: "QUEUE_URL",
-  urlExpirySeconds: "URL_EXPIRY_SECONDS",
-  workerConcurrency: "WORKER_CONCURRENCY",
-  /**
-   * The queue's redrive maxReceiveCount. When set, the worker writes a failure record for a record
-   * that fails transiently on its last delivery (it then goes to the DLQ), so its status is not
-   * "pending" forever.
-   */
-  maxReceiveCount: "MAX_RECEIVE_COUNT",
-  /** Optional tuning of the Bedrock client (defaults above). */
-  bedrockTimeoutMs: "BEDROCK_TIMEOUT_MS",
-  bedrockMaxAttempts: "BEDROCK_MAX_ATTEMPTS",
-  /** Names the deployment (e.g. `couch-explorers-dev`) in every metric, so stacks sharing an account stay apart. */
-  metricsService: "METRICS_SERVICE",
-  /** Region of the S3 and SQS clients; Lambda sets it. */
-  region: "AWS_REGION",
-  /** Endpoint overrides, only for local runs and tests; infrastructure never sets them. */
-  bedrockEndpoint: "BEDROCK_ENDPOINT",
-  s3Endpoint: "S3_ENDPOINT",
-  sqsEndpoint: "SQS_ENDPOINT",
-} as const;
-
-/**
- * CloudWatch metrics the handlers emit in Embedded Metric Format (see runtime/metrics.ts).
- * A dashboard or alarm refers to these names; they are part of the contract with infra.
- */
-export const METRICS = {
-  namespace: "CouchExplorers",
-  /** Every metric carries this dimension, valued by METRICS_SERVICE (the stack). */
-  serviceDimension: "Service",
-  /** Wall time of one successful InvokeModel call (including the SDK's retries). */
-  generationLatency: { name: "GenerationLatency", unit: "Milliseconds" },
-  /** One per picture stored. */
-  imagesGenerated: { name: "ImagesGenerated", unit: "Count" },
-  /** One per failed request/record, with dimension FailureKind = permanent | transient. */
-  failures: { name: "Failures", unit: "Count", dimension: "FailureKind" },
 } as const;

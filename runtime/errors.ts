@@ -33,12 +33,17 @@ export type FailureCode =
   | "queue-failed"
   | "internal";
 
-export class GenerationError extends Error {
+/**
+ * A failure of any step (the model call, S3, SQS, our validation), classified by who can fix it
+ * (`kind`) and what it was (`code`): the router turns it into an HTTP answer, the worker into
+ * acknowledging or keeping the record.
+ */
+export class ClassifiedError extends Error {
   readonly kind: FailureKind;
   readonly code: FailureCode;
   constructor(kind: FailureKind, code: FailureCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = "GenerationError";
+    this.name = "ClassifiedError";
     this.kind = kind;
     this.code = code;
   }
@@ -102,7 +107,7 @@ function operatorMessage(code: FailureCode, model: ModelRef | undefined): string
   const which = model ? `the Bedrock model ${model.modelId} in ${model.region}` : "the configured Bedrock model";
   switch (code) {
     case "model-retired":
-      return `${which} has reached the end of its life; set the stack's modelId (MODEL_ID) to an active model such as ${DEFAULTS.modelId} and check it with npm run model-check`;
+      return `${which} has reached the end of its life; set the stack's modelId (MODEL_ID) to an active model such as ${DEFAULTS.suggestedModel.modelId} and check it with npm run model-check`;
     case "model-not-found":
       return `${which} does not exist there; check the stack's modelId and bedrockRegion (MODEL_ID, BEDROCK_REGION) with npm run model-check`;
     default:
@@ -147,14 +152,14 @@ function transientMessage(code: FailureCode, name: string, status: number | unde
  * `model` names the model in the messages meant for the operator. Every message is ours; the
  * thrown error is kept as `cause`, so the log still shows what the service said (logMessage).
  */
-export function classifyBedrockError(err: unknown, model?: ModelRef): GenerationError {
-  if (err instanceof GenerationError) return err;
+export function classifyBedrockError(err: unknown, model?: ModelRef): ClassifiedError {
+  if (err instanceof ClassifiedError) return err;
   const e = (err ?? {}) as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number; attempts?: number } };
   const name = e.name ?? "Error";
   const message = e.message || name;
   const status = e.$metadata?.httpStatusCode;
   const attempts = e.$metadata?.attempts ?? model?.attempts;
-  const ours = (kind: FailureKind, code: FailureCode, text: string) => new GenerationError(kind, code, text, { cause: err });
+  const ours = (kind: FailureKind, code: FailureCode, text: string) => new ClassifiedError(kind, code, text, { cause: err });
   const operator = (code: FailureCode) => ours("operator", code, operatorMessage(code, model));
   const transient = (code: FailureCode) => ours("transient", code, transientMessage(code, name, status, model, attempts));
   if (name === "ValidationException" && CONTENT_FILTER.test(message)) {
@@ -178,7 +183,7 @@ export function classifyBedrockError(err: unknown, model?: ModelRef): Generation
 }
 
 /** The message for a log line: ours, plus what the service said when we replaced its words. */
-export function logMessage(err: GenerationError): string {
+export function logMessage(err: ClassifiedError): string {
   const cause = (err.cause as { message?: unknown } | undefined)?.message;
   return typeof cause === "string" && cause && !err.message.includes(cause) ? `${err.message} (${cause})` : err.message;
 }
@@ -189,10 +194,10 @@ const STEP_FAILED: Partial<Record<FailureCode, string>> = {
   "queue-failed": "the queue (SQS) did not take the job",
 };
 
-/** Any failure outside the model call (S3, SQS, a bug) becomes a transient failure, described in our words. */
-export function asGenerationError(err: unknown, code: FailureCode = "internal"): GenerationError {
-  if (err instanceof GenerationError) return err;
+/** Any failure outside the model call (S3, SQS, a bug) becomes a transient ClassifiedError, described in our words; a ClassifiedError stays as it is. */
+export function toClassifiedError(err: unknown, code: FailureCode = "internal"): ClassifiedError {
+  if (err instanceof ClassifiedError) return err;
   const status = (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
   const message = `${STEP_FAILED[code] ?? "an internal error stopped the job"}${status ? ` (HTTP ${status})` : ""}`;
-  return new GenerationError("transient", code, message, { cause: err instanceof Error ? err : new Error(String(err)) });
+  return new ClassifiedError("transient", code, message, { cause: err instanceof Error ? err : new Error(String(err)) });
 }

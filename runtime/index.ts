@@ -2,14 +2,19 @@
  * The code that runs inside the Lambda functions (and in tests and the local mode).
  * Plain TypeScript: no @pulumi/* import here; components/ wire these factories into functions.
  */
-export { DEFAULTS, ENV, METRICS } from "./defaults";
-export { createHttpHandler, type HttpEvent, type HttpHandler } from "./http-handler";
+export { DEFAULTS } from "./defaults";
+export { ENV } from "./env";
+export { METRICS } from "./metric-names";
+export { createHttpHandler, createRouter, type HttpEvent, type HttpHandler } from "./http-handler";
 export { createQueueHandler, type QueueHandler } from "./queue-handler";
-export { readConfig, type Env, type RuntimeConfig } from "./config";
-export { ConfigError, GenerationError, classifyBedrockError, type FailureCode, type FailureKind } from "./errors";
+export { readConfig, requireSettings, toHandlerEnv, type Env, type HandlerSettings, type RuntimeConfig } from "./config";
+export { ConfigError, ClassifiedError, classifyBedrockError, type FailureCode, type FailureKind } from "./errors";
 export type { GeneratedImage, ImageGenerator } from "./bedrock";
-export type { ImageStore, ImageSidecar, FailureRecord, JobStatus } from "./storage";
-export { createServices, generateAndStore, type HandlerOptions, type Services } from "./pipeline";
+export type { ImageStore, ImageSidecar, FailureRecord, JobStatus, ListPage, PictureLinks, StoredObject } from "./storage";
+export type { JobQueue } from "./job-queue";
+export { generateAndStore, type HandlerOptions } from "./pipeline";
+export { ROUTES, type Permission, type Route } from "./routes";
 export { parseQueueBody, validateImageRequest } from "./jobs";
 export { adapterFor, type ImageParams, type ModelAdapter } from "./models";
 export { mapWithConcurrency } from "./concurrency";
+export { apiModelBudget, modelCallBudget, modelTryTimeoutMs, workerModelBudget, type InvocationClock, type ModelBudget } from "./time-budget";

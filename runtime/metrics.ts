@@ -12,7 +12,8 @@
  * Each metric block is merged into the one structured log line of a request/record (log.ts),
  * so a request costs one line, and CloudWatch extracts the metrics from it.
  */
-import { DEFAULTS, METRICS } from "./defaults";
+import { DEFAULTS } from "./defaults";
+import { METRICS } from "./metric-names";
 import type { FailureKind } from "./errors";
 
 /** What one request/record contributes to the metrics. */

@@ -1,42 +1,36 @@
-/** What both handlers share: configuration, SDK clients, logging, and "generate then store". */
-import { createImageGenerator, type GeneratedImage, type ImageGenerator } from "./bedrock";
-import { readConfig, type Env, type RuntimeConfig } from "./config";
-import { ENV } from "./defaults";
+/** What both handlers share: set-up, logging, and "generate then store". */
+import type { GeneratedImage, ImageGenerator } from "./bedrock";
+import type { Env } from "./config";
+import { ENV } from "./env";
 import { createLogger, type Logger, type LogSink } from "./log";
 import type { ImageParams } from "./models";
-import { sidecarFor, createImageStore, type ImageSidecar, type ImageStore, type StoredImage } from "./storage";
+import { sidecarFor, type ImageSidecar, type ImageStore, type StoredImage } from "./storage";
 
 export interface HandlerOptions {
   /** Where log lines go (default: process.stdout). Tests pass a collector. */
   log?: LogSink;
 }
 
-export interface Services {
-  config: RuntimeConfig;
-  generator: ImageGenerator;
-  store: ImageStore;
-}
+/** What a handler's set-up gave: its value, or the configuration error that prevents it. */
+export type Configured<T> = { value: T; error?: undefined } | { value?: undefined; error: Error };
 
-/** Either ready services or the configuration error that prevents them; never throws. */
-export type HandlerSetup = { logger: Logger } & ({ services: Services; configError?: undefined } | { services?: undefined; configError: Error });
-
-export function createServices(config: RuntimeConfig): Services {
-  return { config, generator: createImageGenerator(config), store: createImageStore(config) };
+/** The handler's logger; METRICS_SERVICE is read directly, so a misconfigured function still logs under its own name. */
+export function handlerLogger(env: Env, options: HandlerOptions): Logger {
+  return createLogger(options.log, env[ENV.metricsService]?.trim() || undefined);
 }
 
 /**
- * Reads configuration and creates the SDK clients once, when a handler is created (Lambda cold
- * start). A configuration error is kept, logged once here and reported by every invocation.
+ * Runs one step of a handler's set-up (reading its configuration, building its clients) once, when
+ * the handler is created (Lambda cold start). A configuration error is kept, logged once here and
+ * reported by every invocation; never throws.
  */
-export function setupHandler(env: Env, options: HandlerOptions, handler: string): HandlerSetup {
-  // Read directly, not through readConfig: a misconfigured function still logs under its own name.
-  const logger = createLogger(options.log, env[ENV.metricsService]?.trim() || undefined);
+export function configured<T>(logger: Logger, handler: string, build: () => T): Configured<T> {
   try {
-    return { logger, services: createServices(readConfig(env)) };
+    return { value: build() };
   } catch (err) {
-    const configError = err instanceof Error ? err : new Error(String(err));
-    logger.write({ level: "error", msg: "configuration error", handler, error: configError.message });
-    return { logger, configError };
+    const error = err instanceof Error ? err : new Error(String(err));
+    logger.write({ level: "error", msg: "configuration error", handler, error: error.message });
+    return { error };
   }
 }
 
@@ -45,15 +39,22 @@ export interface GenerationResult {
   stored: StoredImage;
 }
 
+/** Where a picture goes and how long its model call may wait. */
+export interface PictureJob {
+  key: string;
+  source: ImageSidecar["source"];
+  jobId?: string;
+  /** Per-try wait of the model call (time-budget.ts). */
+  tryTimeoutMs: number;
+}
+
 /** One picture: InvokeModel, PNG check, PutObject of the PNG and its sidecar. */
 export async function generateAndStore(
-  services: Pick<Services, "generator" | "store">,
+  services: { generator: ImageGenerator; store: ImageStore },
   params: ImageParams,
-  key: string,
-  source: ImageSidecar["source"],
-  jobId?: string,
+  { key, source, jobId, tryTimeoutMs }: PictureJob,
 ): Promise<GenerationResult> {
-  const image = await services.generator.generate(params);
+  const image = await services.generator.generate(params, tryTimeoutMs);
   const stored = await services.store.saveImage(key, image.png, sidecarFor(image, source, jobId));
   return { image, stored };
 }

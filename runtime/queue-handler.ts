@@ -13,24 +13,31 @@
  *   writing <prefix>/images/<jobId>.failed.json, which GET /images/{id} reports. Any other
  *   failure on the last delivery (MAX_RECEIVE_COUNT) writes that record too, saying the job can
  *   be redriven from the DLQ, and still goes there.
- * - Never throws: whatever goes wrong becomes a transient failure of that record.
+ * - Never throws: whatever goes wrong becomes a transient failure of that record (batch.ts).
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import type { Env } from "./config";
+import type { ImageGenerator } from "./bedrock";
+import { modelClient, pictureStore } from "./clients";
+import { readConfig, requireSettings, type Env, type RuntimeConfig } from "./config";
 import { DEFAULTS } from "./defaults";
-import { asGenerationError, GenerationError, logMessage } from "./errors";
-import { mapWithConcurrency } from "./concurrency";
+import { toClassifiedError, ClassifiedError, logMessage } from "./errors";
+import { partialBatch } from "./batch";
 import { JOB_ID_PATTERN, jobOfRecord, parseQueueBody, seedFromJobId, validateImageRequest } from "./jobs";
-import type { Logger } from "./log";
-import { generateAndStore, setupHandler, type HandlerOptions, type Services } from "./pipeline";
+import type { LogFields, Logger } from "./log";
+import { configured, generateAndStore, handlerLogger, type GenerationResult, type HandlerOptions } from "./pipeline";
+import type { ImageStore } from "./storage";
 import { codePointLength } from "./text";
+import { modelTryTimeoutMs, type InvocationClock } from "./time-budget";
 
-export type QueueHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
+/** `context`: Lambda's (or the local worker's stand-in); the model's time budget comes from it. */
+export type QueueHandler = (event: SQSEvent, context?: InvocationClock) => Promise<SQSBatchResponse>;
 
-type RecordOutcome = "stored" | "failed-permanent" | "failed-transient" | "failed-operator";
-
-/** Records SQS must deliver again (and finally move to the DLQ). */
-const KEPT: readonly RecordOutcome[] = ["failed-transient", "failed-operator"];
+/** What the worker builds once, at a cold start. */
+interface Services {
+  config: RuntimeConfig & { workerConcurrency: number };
+  generator: ImageGenerator;
+  store: ImageStore;
+}
 
 /** Removes the job's marker once it ended; a marker left behind is outranked anyway (storage.ts jobStatus), so only noted. */
 async function clearMarker(store: Services["store"], jobId: string): Promise<Record<string, string>> {
@@ -38,24 +45,34 @@ async function clearMarker(store: Services["store"], jobId: string): Promise<Rec
     await store.clearPending(jobId);
     return {};
   } catch (err) {
-    return { markerLeft: logMessage(asGenerationError(err, "storage-failed")) };
+    return { markerLeft: logMessage(toClassifiedError(err, "storage-failed")) };
   }
 }
 
 /** What the failure record says to whoever asks GET /images/{id}: our words, and what to do next. */
-function failureReason(failure: GenerationError, redrivable: boolean, deliveries: number | undefined, carriesJobId: boolean): string {
+function failureReason(failure: ClassifiedError, redrivable: boolean, deliveries: number | undefined, carriesJobId: boolean): string {
   if (!redrivable) return failure.message;
   const newId = carriesJobId ? "" : "; SQS gives it a new message id then, and its picture is stored under that id";
   return `gave up after ${deliveries} ${deliveries === 1 ? "delivery" : "deliveries"}: ${failure.message}. The job is kept in the dead-letter queue; redrive it once the cause is fixed (aws sqs start-message-move-task --source-arn <dead-letter queue ARN>)${newId}`;
 }
 
-async function processRecord(services: Services, logger: Logger, record: SQSRecord): Promise<RecordOutcome> {
-  const { config, generator, store } = services;
-  const started = Date.now();
+/** A record read as a job: its id, what it asks for, and the fields of its log line. */
+interface Job {
+  record: SQSRecord;
+  jobId: string;
+  input: Record<string, unknown>;
+  prompt?: string;
+  /** Why the body's jobId cannot be used (the record then fails as the prompt's fault). */
+  badJobId?: string;
+  log: LogFields;
+  started: number;
+}
+
+function jobOf(record: SQSRecord, config: RuntimeConfig): Job {
   const { input: body, format } = parseQueueBody(record.body);
   const { jobId, input, error: badJobId } = jobOfRecord(body, record.messageId);
   const prompt = typeof input.prompt === "string" ? input.prompt : undefined;
-  const base = {
+  const log: LogFields = {
     msg: "record",
     messageId: record.messageId,
     ...(jobId !== record.messageId ? { jobId } : {}),
@@ -63,66 +80,82 @@ async function processRecord(services: Services, logger: Logger, record: SQSReco
     promptLength: prompt === undefined ? undefined : codePointLength(prompt),
     model: config.modelId,
   };
-  try {
-    if (typeof jobId !== "string" || !JOB_ID_PATTERN.test(jobId)) {
-      // Cannot happen with real SQS ids; without a usable id there is no key to write to.
-      throw new GenerationError("transient", "internal", "record has no usable messageId");
-    }
-    // From the first time the worker sees a job, GET /images/{id} knows it: sent by POST /images
-    // or straight to the queue by another sender, waiting for a retry, or redriven from the DLQ.
-    await store.markPending(jobId, "worker");
-    if (badJobId) throw new GenerationError("permanent", "invalid-request", badJobId);
-    const checked = validateImageRequest(input, generator.adapter, {
-      defaultSize: DEFAULTS.queueImageSize,
-      maxSide: DEFAULTS.apiImageSize,
-      seedWhenMissing: seedFromJobId(jobId), // a redelivery renders the same picture again
-      dropUnsupported: true, // a job queued before the model changed still runs
-    });
-    if (!checked.ok) throw new GenerationError("permanent", "invalid-request", checked.message);
-    const { image, stored } = await generateAndStore(services, checked.params, store.jobImageKey(jobId), "queue", jobId);
-    const markerLeft = await clearMarker(store, jobId);
-    logger.write(
-      { ...base, outcome: "stored", key: stored.key, seed: image.seed, latencyMs: Date.now() - started, generationMs: image.latencyMs, ...markerLeft },
-      { generationLatencyMs: image.latencyMs, imagesGenerated: 1 },
-    );
-    return "stored";
-  } catch (err) {
-    const failure = asGenerationError(err);
-    const fields = { ...base, kind: failure.kind, code: failure.code, error: logMessage(failure) };
-    const kept: RecordOutcome = failure.kind === "operator" ? "failed-operator" : "failed-transient";
-    if (failure.kind !== "permanent" && !isLastDelivery(record, config.maxReceiveCount)) {
-      logger.write({ level: "warn", ...fields, outcome: kept, latencyMs: Date.now() - started }, { failureKind: failure.kind });
-      return kept;
-    }
-    // A failure of the prompt, or any other on the last delivery before the DLQ: record why, so
-    // GET /images/{id} answers "failed" instead of "pending" forever.
-    const redrivable = failure.kind !== "permanent";
-    try {
-      const key = await store.saveFailure({
-        jobId,
-        reason: failureReason(failure, redrivable, config.maxReceiveCount, jobId !== record.messageId),
-        kind: failure.kind,
-        code: failure.code,
-        redrivable,
-        // The prompt, or for a message without one the body it carried (both kept short by the store).
-        ...(prompt !== undefined ? { prompt } : { body: record.body ?? "" }),
-        model: config.modelId,
-        failedAt: new Date().toISOString(),
-      });
-      const markerLeft = await clearMarker(store, jobId);
-      // Anything but a prompt's fault still goes back to SQS, which moves it to the DLQ for a later redrive.
-      const outcome: RecordOutcome = redrivable ? kept : "failed-permanent";
-      logger.write({ level: "warn", ...fields, outcome, key, latencyMs: Date.now() - started, ...markerLeft }, { failureKind: failure.kind });
-      return outcome;
-    } catch (storeErr) {
-      // Without the failure record nobody could learn what happened: let SQS try again.
-      logger.write(
-        { level: "error", ...fields, outcome: "failed-transient", error: `${fields.error}; failure record not written: ${logMessage(asGenerationError(storeErr))}`, latencyMs: Date.now() - started },
-        { failureKind: "transient" },
-      );
-      return "failed-transient";
-    }
+  return { record, jobId, input, prompt, badJobId, log, started: Date.now() };
+}
+
+/** Marks the job pending, validates it, generates and stores its picture; throws a ClassifiedError for any failure. */
+async function runJob({ generator, store }: Services, job: Job, tryTimeoutMs: () => number): Promise<GenerationResult> {
+  const { jobId, input } = job;
+  if (typeof jobId !== "string" || !JOB_ID_PATTERN.test(jobId)) {
+    // Cannot happen with real SQS ids; without a usable id there is no key to write to.
+    throw new ClassifiedError("transient", "internal", "record has no usable messageId");
   }
+  // From the first time the worker sees a job, GET /images/{id} knows it: sent by POST /images
+  // or straight to the queue by another sender, waiting for a retry, or redriven from the DLQ.
+  await store.markPending(jobId, "worker");
+  if (job.badJobId) throw new ClassifiedError("permanent", "invalid-request", job.badJobId);
+  const checked = validateImageRequest(input, generator.adapter, {
+    defaultSize: DEFAULTS.queueImageSize,
+    maxSide: DEFAULTS.apiImageSize,
+    seedWhenMissing: seedFromJobId(jobId), // a redelivery renders the same picture again
+    dropUnsupported: true, // a job queued before the model changed still runs
+  });
+  if (!checked.ok) throw new ClassifiedError("permanent", "invalid-request", checked.message);
+  return generateAndStore({ generator, store }, checked.params, { key: store.jobImageKey(jobId), source: "queue", jobId, tryTimeoutMs: tryTimeoutMs() });
+}
+
+async function logStored({ store }: Services, logger: Logger, job: Job, { image, stored }: GenerationResult): Promise<void> {
+  const markerLeft = await clearMarker(store, job.jobId);
+  logger.write(
+    { ...job.log, outcome: "stored", key: stored.key, seed: image.seed, latencyMs: Date.now() - job.started, generationMs: image.latencyMs, ...markerLeft },
+    { generationLatencyMs: image.latencyMs, imagesGenerated: 1 },
+  );
+}
+
+/**
+ * A failed job. The prompt's own fault is recorded and acknowledged. Any other failure is thrown,
+ * so SQS delivers the record again; on its last delivery it is recorded first, so GET /images/{id}
+ * answers "failed" instead of "pending" forever, and SQS then moves it to the DLQ for a redrive.
+ */
+async function settle({ config, store }: Services, logger: Logger, job: Job, failure: ClassifiedError): Promise<void> {
+  const fields = { ...job.log, kind: failure.kind, code: failure.code, error: logMessage(failure) };
+  const latency = () => ({ latencyMs: Date.now() - job.started });
+  const kept = failure.kind === "operator" ? "failed-operator" : "failed-transient";
+  const redrivable = failure.kind !== "permanent";
+  if (redrivable && !isLastDelivery(job.record, config.maxReceiveCount)) {
+    logger.write({ level: "warn", ...fields, outcome: kept, ...latency() }, { failureKind: failure.kind });
+    throw failure;
+  }
+  const key = await store
+    .saveFailure({
+      jobId: job.jobId,
+      reason: failureReason(failure, redrivable, config.maxReceiveCount, job.jobId !== job.record.messageId),
+      kind: failure.kind,
+      code: failure.code,
+      redrivable,
+      // The prompt, or for a message without one the body it carried (both kept short by the store).
+      ...(job.prompt !== undefined ? { prompt: job.prompt } : { body: job.record.body ?? "" }),
+      model: config.modelId,
+      failedAt: new Date().toISOString(),
+    })
+    .catch((storeErr: unknown) => {
+      // Without the failure record nobody could learn what happened: let SQS try again.
+      const notWritten = toClassifiedError(storeErr);
+      const error = `${fields.error}; failure record not written: ${logMessage(notWritten)}`;
+      logger.write({ level: "error", ...fields, outcome: "failed-transient", error, ...latency() }, { failureKind: "transient" });
+      throw notWritten;
+    });
+  const markerLeft = await clearMarker(store, job.jobId);
+  logger.write({ level: "warn", ...fields, outcome: redrivable ? kept : "failed-permanent", key, ...latency(), ...markerLeft }, { failureKind: failure.kind });
+  if (redrivable) throw failure;
+}
+
+/** One record: resolves when SQS may forget it, throws when SQS must deliver it again (partialBatch). */
+async function processRecord(services: Services, logger: Logger, record: SQSRecord, tryTimeoutMs: () => number): Promise<void> {
+  const job = jobOf(record, services.config);
+  const result = await runJob(services, job, tryTimeoutMs).catch((err: unknown) => toClassifiedError(err));
+  if (result instanceof ClassifiedError) return settle(services, logger, job, result);
+  return logStored(services, logger, job, result);
 }
 
 /** True when SQS will not deliver this record again if it fails now (it goes to the DLQ). */
@@ -133,19 +166,26 @@ function isLastDelivery(record: SQSRecord, maxReceiveCount: number | undefined):
 
 /** Creates the SQS handler; configuration is read from `env` once, here. */
 export function createQueueHandler(env: Env = process.env, options: HandlerOptions = {}): QueueHandler {
-  const { logger, services, configError } = setupHandler(env, options, "queue");
-  return async (event) => {
+  const logger = handlerLogger(env, options);
+  const setup = configured(logger, "queue", (): Services => {
+    const config = requireSettings(readConfig(env), ["workerConcurrency"]);
+    return { config, generator: modelClient(DEFAULTS.bedrockMaxAttempts).create(config), store: pictureStore.create(config) };
+  });
+  return async (event, context) => {
     const records = Array.isArray(event?.Records) ? event.Records : [];
+    const services = setup.value;
     if (!services) {
       // Misconfigured function: keep every message (SQS retries, the DLQ keeps them) and say why.
-      logger.write({ level: "error", msg: "batch", outcome: "failed-transient", records: records.length, error: configError.message }, { failureKind: "transient" });
+      logger.write({ level: "error", msg: "batch", outcome: "failed-transient", records: records.length, error: setup.error.message }, { failureKind: "transient" });
       return { batchItemFailures: records.map((r) => ({ itemIdentifier: r.messageId })) };
     }
-    const outcomes = await mapWithConcurrency(records, services.config.workerConcurrency, (record) =>
-      processRecord(services, logger, record).catch((): RecordOutcome => "failed-transient"),
-    );
-    return {
-      batchItemFailures: records.filter((_, i) => KEPT.includes(outcomes[i])).map((r) => ({ itemIdentifier: r.messageId })),
-    };
+    const concurrency = services.config.workerConcurrency;
+    const rounds = Math.ceil(records.length / concurrency);
+    // A record of a later round shares what is left with the rounds still to come.
+    const budgetAt = (index: number) => () =>
+      modelTryTimeoutMs(context?.getRemainingTimeInMillis(), services.generator.attempts, rounds - Math.floor(index / concurrency));
+    const batch = partialBatch().register(records, (record, index) => processRecord(services, logger, record, budgetAt(index)), { concurrency });
+    await batch.process();
+    return batch.response();
   };
 }

@@ -3,11 +3,19 @@
  *   queue jobs:      runtime/keys.ts (<prefix>/images/<jobId>.png + .json, .failed.json, .queued.json)
  *   POST /generate:  <prefix>/generated_images/<timestamp>-<seed>.png + .json
  */
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import { clientRegion, type RuntimeConfig } from "./config";
+import { clientEndpoint, clientRegion, type RuntimeConfig } from "./config";
 import { DEFAULTS } from "./defaults";
-import { asGenerationError, type FailureCode, type FailureKind } from "./errors";
+import { toClassifiedError, type FailureCode, type FailureKind } from "./errors";
 import type { GeneratedImage } from "./bedrock";
 import { jobKeys } from "./keys";
 import { excerpt } from "./text";
@@ -70,6 +78,19 @@ export interface StoredImage {
   sidecarKey: string;
 }
 
+/** One object under the prefix, as a listing names it. */
+export interface StoredObject {
+  key: string;
+  lastModified?: Date;
+  size?: number;
+}
+
+/** One page of a listing; `next` asks for the following one (undefined on the last page). */
+export interface ListPage {
+  objects: StoredObject[];
+  next?: string;
+}
+
 export type JobStatus =
   | { status: "done"; key: string }
   | { status: "failed"; reason: string; code?: string; redrivable: boolean }
@@ -82,15 +103,21 @@ export interface ImageStore {
   readonly prefix: string;
   jobImageKey(jobId: string): string;
   generatedImageKey(seed: number, at?: Date): string;
-  /** Writes the PNG, then its sidecar; throws a transient GenerationError ("storage-failed"). */
+  /** Writes the PNG, then its sidecar; throws a transient ClassifiedError ("storage-failed"). */
   saveImage(key: string, png: Buffer, sidecar: ImageSidecar): Promise<StoredImage>;
   saveFailure(report: FailureReport): Promise<string>;
-  /** Writes the job's marker; throws a transient GenerationError ("storage-failed"). */
+  /** Writes the job's marker; throws a transient ClassifiedError ("storage-failed"). */
   markPending(jobId: string, by: JobMarker["markedBy"]): Promise<string>;
   /** Removes the job's marker (nothing happens when there is none); throws like markPending. */
   clearPending(jobId: string): Promise<void>;
   /** A fixed number of reads of the job's own keys (HeadObject/GetObject), never a listing. */
   jobStatus(jobId: string): Promise<JobStatus>;
+  /** The objects under the prefix in key order, a page (up to 1,000, one ListObjectsV2) at a time: pass the last page's `next`. */
+  list(next?: string): Promise<ListPage>;
+}
+
+/** Links callers download pictures with: presigned GETs, valid for URL_EXPIRY_SECONDS. */
+export interface PictureLinks {
   presignGet(key: string): Promise<string>;
 }
 
@@ -134,15 +161,28 @@ function isNotFound(err: unknown): boolean {
   return name === "NoSuchKey" || name === "NotFound";
 }
 
-type StorageSettings = Pick<RuntimeConfig, "bucket" | "prefix" | "urlExpirySeconds" | "region" | "s3Endpoint">;
+type StorageSettings = Pick<RuntimeConfig, "bucket" | "prefix" | "region" | "endpoints" | "fromProcessEnv">;
+
+function s3Client(config: Pick<RuntimeConfig, "region" | "endpoints" | "fromProcessEnv">): S3Client {
+  const clientConfig: S3ClientConfig = {
+    region: clientRegion(config, config.endpoints.s3),
+    endpoint: clientEndpoint(config, "s3"),
+    // A local S3 (s3rver) has no per-bucket host names; AWS keeps virtual-hosted style.
+    forcePathStyle: config.endpoints.s3 !== undefined,
+  };
+  return new S3Client(clientConfig);
+}
+
+/** Presigning makes no request: its S3 client only signs. */
+export function createPictureLinks(config: StorageSettings & { urlExpirySeconds: number }): PictureLinks {
+  const s3 = s3Client(config);
+  return {
+    presignGet: (key) => getSignedUrl(s3, new GetObjectCommand({ Bucket: config.bucket, Key: key }), { expiresIn: config.urlExpirySeconds }),
+  };
+}
 
 export function createImageStore(config: StorageSettings): ImageStore {
-  const clientConfig: S3ClientConfig = { region: clientRegion(config, config.s3Endpoint) };
-  if (config.s3Endpoint) {
-    clientConfig.endpoint = config.s3Endpoint;
-    clientConfig.forcePathStyle = true;
-  }
-  const s3 = new S3Client(clientConfig);
+  const s3 = s3Client(config);
   const { bucket, prefix } = config;
   const keysOf = (jobId: string) => jobKeys(prefix, jobId);
 
@@ -182,12 +222,12 @@ export function createImageStore(config: StorageSettings): ImageStore {
     }
   }
 
-  /** Wraps S3 errors into a transient "storage-failed" GenerationError. */
+  /** Wraps S3 errors into a transient "storage-failed" ClassifiedError. */
   async function storing<T>(step: () => Promise<T>): Promise<T> {
     try {
       return await step();
     } catch (err) {
-      throw asGenerationError(err, "storage-failed");
+      throw toClassifiedError(err, "storage-failed");
     }
   }
 
@@ -243,6 +283,12 @@ export function createImageStore(config: StorageSettings): ImageStore {
       return marker ? { status: "pending" } : { status: "unknown" };
     },
 
-    presignGet: (key) => getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: config.urlExpirySeconds }),
+    async list(next) {
+      const page = await storing(() => s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/`, ContinuationToken: next })));
+      return {
+        objects: (page.Contents ?? []).map((o) => ({ key: o.Key!, lastModified: o.LastModified, size: o.Size })),
+        next: page.IsTruncated ? page.NextContinuationToken : undefined,
+      };
+    },
   };
 }

@@ -32,7 +32,7 @@ export interface ModelCheckResult {
 }
 
 const REPO_ROOT = resolve(__dirname, "..");
-const ACTIVE_EXAMPLE = `an active model such as ${DEFAULTS.modelId} (bedrockRegion ${DEFAULTS.bedrockRegion})`;
+const ACTIVE_EXAMPLE = `an active model such as ${DEFAULTS.suggestedModel.modelId} (bedrockRegion ${DEFAULTS.suggestedModel.region})`;
 
 const done = (exitCode: ModelCheckResult["exitCode"], ...lines: ModelCheckLine[]): ModelCheckResult => ({ exitCode, lines });
 const out = (text: string): ModelCheckLine => ({ stream: "stdout", text });
@@ -58,8 +58,11 @@ export async function checkModel(stack: string | undefined, root = REPO_ROOT): P
   } catch (e) {
     return done(2, err(`model-check: cannot read Pulumi.${stack}.yaml: ${(e as Error).message}`));
   }
-  const modelId = String(config.values.modelId ?? DEFAULTS.modelId);
-  const region = String(config.values.bedrockRegion ?? DEFAULTS.bedrockRegion);
+  if (config.values.modelId === undefined || config.values.bedrockRegion === undefined) {
+    return done(2, err(`model-check: modelId and bedrockRegion must be set in Pulumi.${stack}.yaml or declared with a default in Pulumi.yaml`));
+  }
+  const modelId = String(config.values.modelId);
+  const region = String(config.values.bedrockRegion);
   const file = config.origins.modelId ?? `Pulumi.${stack}.yaml`;
   const subject = `model-check ${stack}: ${modelId} in ${region}`;
   const change = `set modelId (and bedrockRegion) in Pulumi.${stack}.yaml to ${ACTIVE_EXAMPLE}`;

@@ -70,7 +70,7 @@ export interface ModelAdapter {
   /** JSON body of InvokeModel for one picture. */
   buildBody(params: ImageParams): unknown;
   /**
-   * Reads the decoded JSON answer. Throws a GenerationError when the model reports that it made
+   * Reads the decoded JSON answer. Throws a ClassifiedError when the model reports that it made
    * no usable picture (content filter, its own error), any other error when the shape is unknown.
    */
   parseResponse(body: unknown): ParsedImages;

@@ -11,7 +11,7 @@
  *   https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-diffusion-3-5-large.html
  * The model picks the pixels from the ratio (outputs between 640 and 1,536 px a side).
  */
-import { GenerationError } from "../errors";
+import { ClassifiedError } from "../errors";
 import { idMatcher, type ImageParams, type ModelAdapter, type ParsedImages } from "./adapter";
 
 /** An array, not a Set: Pulumi's function serializer does not carry module-level Sets into the archive. */
@@ -31,13 +31,13 @@ function buildStabilityBody(p: ImageParams): unknown {
 }
 
 /** A non-null finish reason means no usable picture, whatever else the answer holds. */
-function refusal(reason: unknown): GenerationError {
+function refusal(reason: unknown): ClassifiedError {
   const text = String(reason);
   if (text.startsWith("Filter reason:")) {
-    return new GenerationError("permanent", "content-filtered", `the model's content filter refused the picture (${text})`);
+    return new ClassifiedError("permanent", "content-filtered", `the model's content filter refused the picture (${text})`);
   }
   // "Inference error" (or a reason newer than this code): the same request may succeed later.
-  return new GenerationError("transient", "inference-error", `the model did not finish the picture (${text})`);
+  return new ClassifiedError("transient", "inference-error", `the model did not finish the picture (${text})`);
 }
 
 function parseStabilityResponse(body: unknown): ParsedImages {

@@ -1,5 +1,5 @@
 import { DEFAULTS } from "../defaults";
-import { GenerationError } from "../errors";
+import { ClassifiedError } from "../errors";
 import { idMatcher, type ImageParams, type ModelAdapter, type ParsedImages } from "./adapter";
 
 /**
@@ -27,7 +27,7 @@ function parseTextImageResponse(body: unknown): ParsedImages {
   }
   const { images, error } = body as { images?: unknown; error?: unknown };
   if (typeof error === "string" && error.trim()) {
-    throw new GenerationError("permanent", "model-error", "the model reported an error about this request and made no picture", { cause: new Error(error) });
+    throw new ClassifiedError("permanent", "model-error", "the model reported an error about this request and made no picture", { cause: new Error(error) });
   }
   if (!Array.isArray(images)) throw new Error("model response has no images array");
   return { images: images.filter((i): i is string => typeof i === "string") };

@@ -4,7 +4,8 @@ import { Readable } from "node:stream";
 import { main, type Io } from "../../client/src/cli";
 import { BATCH_SIZE, MAX_PROMPT_LENGTH } from "../../client/src/input";
 import { EXIT } from "../../client/src/errors";
-import { DEFAULTS } from "../../runtime/defaults";
+import { resolve } from "node:path";
+import { readStackConfig } from "../../local/config";
 import { adapterFor } from "../../runtime/models";
 import { closedPort, startSqsPeer, TEST_CREDENTIALS, type SqsPeer } from "./sqs-peer";
 
@@ -106,7 +107,7 @@ describe("couch-send (in-process, local SQS)", () => {
   });
 
   it("keeps its own prompt limit equal to the default model's in the runtime (it is built alone and cannot import it)", () => {
-    assert.equal(MAX_PROMPT_LENGTH, adapterFor(DEFAULTS.modelId).maxPromptLength);
+    assert.equal(MAX_PROMPT_LENGTH, adapterFor(String(readStackConfig(resolve(__dirname, "../.."), null).values.modelId)).maxPromptLength);
   });
 
   it("accepts a prompt of exactly the model's limit", async () => {

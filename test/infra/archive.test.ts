@@ -40,6 +40,21 @@ for (const stackName of ["dev", "prod"]) {
       }
     });
 
+    it("carries only its own route's clients: each function requires exactly the SDK clients it uses", () => {
+      const stack = evaluateStack(stackName);
+      const expected: Record<string, string[]> = {
+        generate: ["@aws-sdk/client-bedrock-runtime", "@aws-sdk/client-s3", "@aws-sdk/s3-request-presigner"],
+        enqueue: ["@aws-sdk/client-s3", "@aws-sdk/client-sqs"],
+        status: ["@aws-sdk/client-s3", "@aws-sdk/s3-request-presigner"],
+        worker: ["@aws-sdk/client-bedrock-runtime", "@aws-sdk/client-s3"],
+      };
+      for (const [key, fn] of Object.entries(functionsByKey(stack))) {
+        const code = archiveOf(fn)["__index.js"];
+        const clients = new Set([...code.matchAll(/require\("(@aws-sdk\/[^/"]+)/g)].map((m) => m[1]));
+        assert.deepEqual([...clients].sort(), expected[key], `${key} archive`);
+      }
+    });
+
     it("captures no module-level Set, Map or Buffer (Pulumi serializes them as broken plain objects)", () => {
       const stack = evaluateStack(stackName);
       for (const [key, fn] of Object.entries(functionsByKey(stack))) {

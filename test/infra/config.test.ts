@@ -2,8 +2,6 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import YAML from "yaml";
-import { INFRA_DEFAULTS } from "../../components/defaults";
-import { DEFAULTS } from "../../runtime/defaults";
 import { readProject, REPO_ROOT, stackConfig } from "./stack";
 
 const project = readProject();
@@ -35,22 +33,6 @@ describe("infra: Pulumi.yaml config schema and stack files", () => {
         assert.equal(typeof entry.default, entry.type === "integer" ? "number" : entry.type, `${key}: default does not match its type`);
       }
     }
-  });
-
-  it("has defaults that agree with runtime DEFAULTS and components INFRA_DEFAULTS", () => {
-    const known: Record<string, unknown> = { ...DEFAULTS, ...INFRA_DEFAULTS };
-    let compared = 0;
-    for (const [key, entry] of Object.entries(schema)) {
-      if (entry.default === undefined || key === "bucketName") continue; // "" = create a bucket, checked below
-      assert.ok(key in known, `Pulumi.yaml default for ${key} has no counterpart in DEFAULTS or INFRA_DEFAULTS`);
-      assert.equal(entry.default, known[key], `Pulumi.yaml default of ${key}`);
-      compared++;
-    }
-    // Every infrastructure default is offered as config, and the shared ones infra passes on too.
-    for (const key of [...Object.keys(INFRA_DEFAULTS), "modelId", "bedrockRegion", "urlExpirySeconds", "workerConcurrency"]) {
-      assert.ok(schema[key]?.default !== undefined, `${key} is missing from Pulumi.yaml or has no default`);
-    }
-    assert.ok(compared >= Object.keys(INFRA_DEFAULTS).length + 4);
   });
 
   it("leaves no default where none is sensible (prefix, e-mail); the bucket defaults to empty = create one", () => {

@@ -15,7 +15,7 @@ import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResult, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { STABILITY_PIXELS } from "../../local/bedrock-models";
 import { PNG_SIGNATURE, readPngHeader } from "../../local/png";
-import { ENV } from "../../runtime/defaults";
+import { ENV } from "../../runtime/env";
 import { httpApiEvent, receive, sqsEvent } from "../support/events";
 import { getJson, getObject, listKeys } from "../support/objects";
 import { startPeers, type Peers } from "../support/peers";
@@ -50,8 +50,10 @@ if (typeof handler !== "function") { console.error("no handler export " + handle
 })().catch((err) => { console.error(err && err.stack || err); process.exit(1); });
 `;
 
-/** Wiring variables the local servers replace when the function has them; endpoints and credentials are always added. */
+/** Wiring variables the local servers replace when the function has them. */
 const REPLACED_IF_SET = [ENV.bucket, ENV.prefix, ENV.queueUrl];
+/** Always added: the local servers as endpoint overrides, the clients' region and dummy credentials. Every other variable is the program's. */
+const LOCAL_ONLY = [ENV.s3Endpoint, ENV.sqsEndpoint, ENV.bedrockEndpoint, ENV.region, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
 
 interface Invocation<R> {
   results: R[];
@@ -102,9 +104,8 @@ describe("infra: the deployed code is executed (dev archives against local S3/SQ
       AWS_LAMBDA_LOG_GROUP_NAME: fn.inputs.loggingConfig.logGroup,
       ...programEnv,
     };
-    for (const [name, value] of Object.entries(peers.env)) {
-      if (!REPLACED_IF_SET.includes(name as (typeof REPLACED_IF_SET)[number]) || name in programEnv) env[name] = value;
-    }
+    for (const name of REPLACED_IF_SET) if (name in programEnv) env[name] = peers.env[name];
+    for (const name of LOCAL_ONLY) if (peers.env[name] !== undefined) env[name] = peers.env[name];
     const eventsFile = join(workdir, `${key}-events.json`);
     const resultsFile = join(workdir, `${key}-results.json`);
     writeFileSync(eventsFile, JSON.stringify(events));

@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { LAMBDA_RUNTIME } from "../../components/handlerFunction";
 import { publicOfferToken } from "../../components/modelAccess";
-import { ENV, METRICS } from "../../runtime/defaults";
+import { DEFAULTS } from "../../runtime/defaults";
+import { ENV } from "../../runtime/env";
+import { METRICS } from "../../runtime/metric-names";
+import { apiModelBudget, workerModelBudget } from "../../runtime/time-budget";
 import { cfg, cfgNumber, functionsByKey, one, ofType, TYPES } from "./query";
 import { evaluateInBackground, evaluateStack, type EvaluatedStack } from "./stack";
 
@@ -175,16 +178,19 @@ for (const stackName of ["dev", "prod"]) {
         assert.equal(vars[ENV.queueUrl], key === "enqueue" ? queue.state.url : undefined, `${key} ${ENV.queueUrl}`);
         for (const local of [ENV.bedrockEndpoint, ENV.s3Endpoint, ENV.sqsEndpoint]) assert.equal(vars[local], undefined, `${key} sets ${local}`);
         for (const value of Object.values(vars)) assert.equal(typeof value, "string");
-        // Model calls (rounds × attempts × per-attempt wait) end before the function's timeout.
-        if (vars[ENV.bedrockTimeoutMs]) {
-          const rounds = key === "worker" ? Math.ceil(cfgNumber(stack, "queueBatchSize") / Number(vars[ENV.workerConcurrency])) : 1;
-          const worstCaseMs = rounds * Number(vars[ENV.bedrockMaxAttempts]) * Number(vars[ENV.bedrockTimeoutMs]);
-          assert.ok(worstCaseMs < fn.inputs.timeout * 1000, `${key}: ${worstCaseMs} ms of model calls in a ${fn.inputs.timeout} s function`);
-        }
+        // Model calls (rounds × attempts × per-attempt wait) end before the function's timeout: the
+        // handlers take their budget from the invocation's context, which counts down from it.
+        assert.equal(vars.BEDROCK_TIMEOUT_MS, undefined, `${key}: the model's time comes from the invocation, not the environment`);
+        const rounds = key === "worker" ? Math.ceil(cfgNumber(stack, "queueBatchSize") / Number(vars[ENV.workerConcurrency])) : 1;
+        const budget = key === "worker"
+          ? workerModelBudget(fn.inputs.timeout, { batchSize: cfgNumber(stack, "queueBatchSize"), workerConcurrency: Number(vars[ENV.workerConcurrency]) })
+          : apiModelBudget(fn.inputs.timeout);
+        const worstCaseMs = rounds * budget.attempts * budget.tryTimeoutMs;
+        assert.ok(worstCaseMs < fn.inputs.timeout * 1000, `${key}: ${worstCaseMs} ms of model calls in a ${fn.inputs.timeout} s function`);
       }
       assert.equal(fns.worker.inputs.environment.variables[ENV.workerConcurrency], cfg(stack, "workerConcurrency"));
       assert.equal(fns.worker.inputs.environment.variables[ENV.maxReceiveCount], cfg(stack, "maxReceiveCount"), "the worker knows the redrive limit");
-      assert.ok(fns.generate.inputs.environment.variables[ENV.bedrockTimeoutMs], "the API's model calls are bounded");
+      assert.ok(apiModelBudget(fns.generate.inputs.timeout).tryTimeoutMs < DEFAULTS.bedrockTimeoutMs, "the API's model calls are bounded");
       assert.equal(fns.generate.inputs.environment.variables[ENV.urlExpirySeconds], cfg(stack, "urlExpirySeconds"));
       assert.equal(stack.outputs.imageLocation, `s3://${cfg(stack, "bucketName")}/${cfg(stack, "imagePrefix")}/`);
     });

@@ -5,10 +5,10 @@
 import { strict as assert } from "node:assert";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { Browser } from "playwright-core";
-import { DEFAULTS } from "../../runtime/defaults";
+import { readStackConfig } from "../../local/config";
 import { adapterFor } from "../../runtime/models";
 import { launchChromium } from "../support/browser";
-import { cleanup, freshEnv, startLocalChild, type LocalChild } from "./helpers";
+import { cleanup, freshEnv, REPO_ROOT, startLocalChild, type LocalChild } from "./helpers";
 
 /** The few members of an <img> read here (the project compiles without the DOM lib). */
 interface Img { complete: boolean; naturalWidth: number; src: string; addEventListener(type: "load", f: () => void): void }
@@ -68,7 +68,7 @@ describe("local mode: the gallery in headless Chromium", function () {
     await page.goto(`${local!.apiUrl}/`);
     await page.locator(".card.pending", { hasText: prompt }).waitFor({ timeout: 15000 });
     assert.equal(await page.locator(".card:not(.pending)", { hasText: prompt }).count(), 0);
-    assert.equal(await page.locator("#prompt").getAttribute("maxlength"), String(adapterFor(DEFAULTS.modelId).maxPromptLength));
+    assert.equal(await page.locator("#prompt").getAttribute("maxlength"), String(adapterFor(String(readStackConfig(REPO_ROOT, "dev").values.modelId)).maxPromptLength));
     await page.close();
   });
 });

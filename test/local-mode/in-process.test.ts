@@ -140,7 +140,7 @@ describe("local mode in process: a model slower than the queue handler's budget"
   });
 
   it("makes one model call per delivery and ends in the DLQ once, with no picture from an overtaken call", async () => {
-    assert.deepEqual(mode.queueHandlerEnv.BEDROCK_TIMEOUT_MS, "1000");
+    assert.deepEqual(mode.config.queueModelBudget, { attempts: 1, tryTimeoutMs: 1000 });
     const prompt = "a very slow model at the beach";
     const res = await fetch(`${mode.api.url}/images`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ prompt }) });
     assert.equal(res.status, 202);

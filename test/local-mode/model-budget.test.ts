@@ -1,7 +1,8 @@
 /**
- * The local API gives the model the same fitted per-try budget as the deployed API functions
- * (runtime/config.ts apiModelBudget for the stack's apiTimeoutSeconds): a hung model answers 503
- * after that budget, not after the local model's 30 s hang.
+ * The local API gives the model the same fitted per-try budget as the deployed API functions: its
+ * handler's context counts down from the stack's apiTimeoutSeconds, as Lambda's counts down from
+ * the function timeout (runtime/time-budget.ts). A hung model answers 503 after that budget, not
+ * after the local model's 30 s hang.
  */
 import { strict as assert } from "node:assert";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -10,25 +11,28 @@ import * as path from "node:path";
 import { loadLocalConfig } from "../../local/config";
 import { useDummyCredentials } from "../../local/credentials";
 import { startLocalMode, type LocalMode } from "../../local/start";
-import { DEFAULTS, ENV } from "../../runtime/defaults";
+import { DEFAULTS } from "../../runtime/defaults";
+import { apiModelBudget } from "../../runtime/time-budget";
 import { functionsByKey } from "../infra/query";
 import { evaluateStack } from "../infra/stack";
 import { REPO_ROOT } from "./helpers";
 
 const PORTS = { LOCAL_API_PORT: "0", LOCAL_S3_PORT: "0", LOCAL_SQS_PORT: "0", LOCAL_BEDROCK_PORT: "0" };
-const BUDGET_KEYS = [ENV.bedrockMaxAttempts, ENV.bedrockTimeoutMs];
-const pick = (env: Record<string, string>) => Object.fromEntries(BUDGET_KEYS.map((k) => [k, env[k]]));
 
 describe("local mode: the API's model budget is the deployed API's", function () {
   this.timeout(120000);
 
-  it("for the dev stack's files: the same BEDROCK_MAX_ATTEMPTS / BEDROCK_TIMEOUT_MS as the deployed generate function", () => {
-    const deployed = pick(functionsByKey(evaluateStack("dev")).generate.inputs.environment.variables);
-    assert.equal(deployed[ENV.bedrockMaxAttempts], String(DEFAULTS.apiModelAttempts));
-    assert.ok(Number(deployed[ENV.bedrockTimeoutMs]) < DEFAULTS.bedrockTimeoutMs, "fitted to the API timeout, not the runtime's 60 s");
-    assert.deepEqual(pick(loadLocalConfig({ ...PORTS }).apiModelSettings), deployed);
+  it("for the dev stack's files: the same tries and per-try wait as the deployed generate function", () => {
+    const generate = functionsByKey(evaluateStack("dev")).generate;
+    // What the deployed function's model call gets from a context counting down from its timeout.
+    const deployed = apiModelBudget(generate.inputs.timeout);
+    assert.equal(deployed.attempts, DEFAULTS.apiModelAttempts);
+    assert.ok(deployed.tryTimeoutMs < DEFAULTS.bedrockTimeoutMs, "fitted to the API timeout, not the runtime's 60 s");
+    const local = loadLocalConfig({ ...PORTS });
+    assert.equal(local.apiTimeoutSeconds, generate.inputs.timeout, "the local API's context counts down from the same timeout");
+    assert.deepEqual(local.apiModelBudget, deployed);
     // A variable given in the environment still wins, as for the queue handler.
-    assert.equal(loadLocalConfig({ ...PORTS, [ENV.bedrockTimeoutMs]: "4000" }).apiModelSettings[ENV.bedrockTimeoutMs], "4000");
+    assert.equal(loadLocalConfig({ ...PORTS, BEDROCK_MAX_ATTEMPTS: "1" }).apiModelBudget.attempts, 1);
   });
 
   describe("with apiTimeoutSeconds 6 (1 s per try, 2 tries) and a model that never answers", () => {
@@ -50,7 +54,7 @@ describe("local mode: the API's model budget is the deployed API's", function ()
     });
 
     it("POST /generate answers 503 after 2 tries of 1 s, saying so, while the model still holds both calls", async () => {
-      assert.deepEqual(pick(mode.handlerEnv), { [ENV.bedrockMaxAttempts]: "2", [ENV.bedrockTimeoutMs]: "1000" });
+      assert.deepEqual(mode.config.apiModelBudget, { attempts: 2, tryTimeoutMs: 1000 });
       const res = await fetch(`${mode.api.url}/generate`, {
         method: "POST",
         headers: { "content-type": "application/json" },

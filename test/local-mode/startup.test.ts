@@ -8,9 +8,17 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { LOCAL_DEFAULTS, loadLocalConfig, readStackConfig } from "../../local/config";
-import { apiModelBudget, modelCallBudget } from "../../runtime/config";
+import { apiModelBudget, modelCallBudget } from "../../runtime/time-budget";
 import { DEFAULTS } from "../../runtime/defaults";
 import { freshEnv, REPO_ROOT, runStart } from "./helpers";
+
+/** The handlers' settings a project declares with defaults (Pulumi.yaml is their one home). */
+const HANDLER_SETTINGS = [
+  ["modelId", "stability.stable-image-core-v1:1"],
+  ["bedrockRegion", "us-west-2"],
+  ["workerConcurrency", 5],
+  ["urlExpirySeconds", 3600],
+].map(([key, value]) => `  ${key}:\n    default: ${value}\n`).join("");
 
 describe("local mode: configuration", () => {
   let root: string;
@@ -18,7 +26,7 @@ describe("local mode: configuration", () => {
     root = mkdtempSync(path.join(tmpdir(), "local-config-"));
     writeFileSync(
       path.join(root, "Pulumi.yaml"),
-      "name: my-project\nruntime: nodejs\nconfig:\n  maxReceiveCount:\n    type: integer\n    default: 7\n  queueBatchSize:\n    type: integer\n    default: 9\n  workerTimeoutSeconds:\n    type: integer\n    default: 150\n  apiTimeoutSeconds:\n    type: integer\n    default: 20\n",
+      "name: my-project\nruntime: nodejs\nconfig:\n  maxReceiveCount:\n    type: integer\n    default: 7\n  queueBatchSize:\n    type: integer\n    default: 9\n  workerTimeoutSeconds:\n    type: integer\n    default: 150\n  apiTimeoutSeconds:\n    type: integer\n    default: 20\n" + HANDLER_SETTINGS,
     );
     writeFileSync(
       path.join(root, "Pulumi.dev.yaml"),
@@ -58,7 +66,7 @@ describe("local mode: configuration", () => {
     assert.throws(() => loadLocalConfig({ LOCAL_MODEL_TRANSIENT_FAILURE_RATE: "2" }, root), /LOCAL_MODEL_TRANSIENT_FAILURE_RATE/);
     const bad = mkdtempSync(path.join(tmpdir(), "local-config-"));
     try {
-      writeFileSync(path.join(bad, "Pulumi.yaml"), "name: p\nconfig:\n  maxReceiveCount:\n    default: 5\n  workerTimeoutSeconds:\n    default: 60\n  apiTimeoutSeconds:\n    default: 29\n");
+      writeFileSync(path.join(bad, "Pulumi.yaml"), "name: p\nconfig:\n  maxReceiveCount:\n    default: 5\n  workerTimeoutSeconds:\n    default: 60\n  apiTimeoutSeconds:\n    default: 29\n" + HANDLER_SETTINGS);
       writeFileSync(path.join(bad, "Pulumi.dev.yaml"), "config:\n  p:imagePrefix: x\n  p:queueBatchSize: lots\n");
       assert.throws(() => loadLocalConfig({}, bad), /^LocalConfigError: queueBatchSize in Pulumi\.dev\.yaml must be an integer.*"lots"/);
       assert.throws(() => loadLocalConfig({ QUEUE_BATCH_SIZE: "0" }, bad), /^LocalConfigError: QUEUE_BATCH_SIZE must be an integer/);
@@ -85,26 +93,27 @@ describe("local mode: configuration", () => {
   it("gives the queue handler a model-call budget that ends within the visibility timeout", () => {
     // dev-like: batch 3 with the stack's default concurrency (5) is one round of 3 attempts in 30 s.
     const c = loadLocalConfig({}, root);
-    const perAttempt = Number(c.queueModelBudget.BEDROCK_TIMEOUT_MS);
-    const attempts = Number(c.queueModelBudget.BEDROCK_MAX_ATTEMPTS);
+    const perAttempt = c.queueModelBudget.tryTimeoutMs;
+    const attempts = c.queueModelBudget.attempts;
     assert.equal(attempts, DEFAULTS.bedrockMaxAttempts);
     assert.ok(attempts * perAttempt < c.visibilityTimeoutSeconds * 1000, `${attempts} × ${perAttempt} ms vs ${c.visibilityTimeoutSeconds} s`);
     // Two rounds (batch 4, concurrency 2) and 2 attempts in 20 s: (20 - 4) s / 4.
     const small = loadLocalConfig({ LOCAL_VISIBILITY_TIMEOUT_SECONDS: "20", QUEUE_BATCH_SIZE: "4", WORKER_CONCURRENCY: "2", BEDROCK_MAX_ATTEMPTS: "2" }, root);
-    assert.deepEqual(small.queueModelBudget, { BEDROCK_MAX_ATTEMPTS: "2", BEDROCK_TIMEOUT_MS: "4000" });
+    assert.deepEqual(small.queueModelBudget, { attempts: 2, tryTimeoutMs: 4000 });
     // With MODEL=bedrock the stack's worker timeout (shorter than the visibility timeout) sets it, as on AWS.
-    assert.deepEqual(loadLocalConfig({ MODEL: "bedrock" }, root).queueModelBudget, modelCallBudget(150, DEFAULTS.bedrockMaxAttempts, Math.ceil(3 / DEFAULTS.workerConcurrency)));
+    const bedrock = loadLocalConfig({ MODEL: "bedrock" }, root);
+    assert.deepEqual(bedrock.queueModelBudget, modelCallBudget(150, DEFAULTS.bedrockMaxAttempts, Math.ceil(3 / bedrock.workerConcurrency)));
     assert.throws(() => loadLocalConfig({ LOCAL_VISIBILITY_TIMEOUT_SECONDS: "4" }, root), /leaves under 1 s per model call.*LOCAL_VISIBILITY_TIMEOUT_SECONDS/);
-    assert.throws(() => loadLocalConfig({ BEDROCK_TIMEOUT_MS: "60000" }, root), /BEDROCK_TIMEOUT_MS=60000 does not fit/);
-    assert.equal(loadLocalConfig({ BEDROCK_TIMEOUT_MS: "2000" }, root).queueModelBudget.BEDROCK_TIMEOUT_MS, "2000");
+    // The per-try wait is no setting any more: it comes from the invocation's time.
+    assert.deepEqual(loadLocalConfig({ BEDROCK_TIMEOUT_MS: "2000" }, root).queueModelBudget, c.queueModelBudget);
   });
 
   it("gives the API handler the deployed API's budget for the stack's apiTimeoutSeconds, and names that key when it cannot fit", () => {
-    assert.deepEqual(loadLocalConfig({}, root).apiModelSettings, apiModelBudget(20));
-    assert.deepEqual(loadLocalConfig({}, root).apiModelSettings, { BEDROCK_MAX_ATTEMPTS: "2", BEDROCK_TIMEOUT_MS: "8000" });
+    assert.deepEqual(loadLocalConfig({}, root).apiModelBudget, apiModelBudget(20));
+    assert.deepEqual(loadLocalConfig({}, root).apiModelBudget, { attempts: 2, tryTimeoutMs: 8000 });
     const tight = mkdtempSync(path.join(tmpdir(), "local-config-"));
     try {
-      writeFileSync(path.join(tight, "Pulumi.yaml"), "name: p\nconfig:\n  maxReceiveCount:\n    default: 5\n  workerTimeoutSeconds:\n    default: 60\n  apiTimeoutSeconds:\n    default: 5\n");
+      writeFileSync(path.join(tight, "Pulumi.yaml"), "name: p\nconfig:\n  maxReceiveCount:\n    default: 5\n  workerTimeoutSeconds:\n    default: 60\n  apiTimeoutSeconds:\n    default: 5\n" + HANDLER_SETTINGS);
       writeFileSync(path.join(tight, "Pulumi.dev.yaml"), "config:\n  p:imagePrefix: x\n  p:queueBatchSize: 2\n");
       assert.throws(() => loadLocalConfig({}, tight), /^LocalConfigError: apiTimeoutSeconds in Pulumi\.yaml: a 5 s function timeout leaves under 1 s per model call/);
     } finally {

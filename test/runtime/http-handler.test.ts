@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { readPngHeader } from "../../local/png";
 import { createHttpHandler, createQueueHandler, DEFAULTS, ENV, METRICS, type HttpHandler } from "../../runtime";
-import { deliverBatch, receive } from "../support/events";
+import { deliverBatch, receive, timeLeft } from "../support/events";
 import { invoke, PAYLOAD_FORMATS } from "../support/http";
 import { getJson, getObject, listKeys } from "../support/objects";
 import { startPeers, type Peers } from "../support/peers";
@@ -323,7 +323,9 @@ describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", 
 
     it("a model that does not answer in time → 503 timeout", async () => {
       peers.bedrock.failNext("timeout");
-      const answer = await generate(titanWith({ [ENV.bedrockTimeoutMs]: "300" }));
+      // The invocation has the storing reserve plus 0.3 s left: 0.3 s for the one try.
+      const context = timeLeft(DEFAULTS.storeReserveSeconds * 1000 + 300);
+      const answer = await invoke(titanWith(), { method: "POST", path: "/generate", body: json({ prompt: "beach at sunset" }) }, "http-2.0", context);
       assert.equal(answer.status, 503);
       assert.equal(answer.json.code, "timeout");
     });
@@ -435,15 +437,15 @@ describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", 
       const answer = await invoke(handlerWith(), { method: "POST", path: "/generate", body: '{"prompt":"Me on top of K2"}', headers: { "content-type": "application/x-www-form-urlencoded" } });
       assert.equal(answer.status, 201, answer.raw.body);
       const [call] = peers.bedrock.calls;
-      assert.equal(call.modelId, DEFAULTS.modelId);
+      assert.equal(call.modelId, peers.settings.modelId);
       assert.deepEqual(call.body, { prompt: "Me on top of K2", aspect_ratio: "1:1", mode: "text-to-image", output_format: "png", seed: call.body.seed });
-      assert.deepEqual([answer.json.model, answer.json.width, answer.json.height, answer.json.seed], [DEFAULTS.modelId, 1024, 1024, call.body.seed]);
+      assert.deepEqual([answer.json.model, answer.json.width, answer.json.height, answer.json.seed], [peers.settings.modelId, 1024, 1024, call.body.seed]);
       const stored = await getObject(peers.s3, peers.bucket, answer.json.key);
       assert.deepEqual(readPngHeader(stored.body), { width: 1024, height: 1024 });
       const sidecar = await getJson(peers.s3, peers.bucket, answer.json.key.replace(/\.png$/, ".json"));
       assert.deepEqual(
         [sidecar.model, sidecar.seed, sidecar.width, sidecar.height, sidecar.aspectRatio, "quality" in sidecar, "cfgScale" in sidecar],
-        [DEFAULTS.modelId, call.body.seed, 1024, 1024, "1:1", false, false],
+        [peers.settings.modelId, call.body.seed, 1024, 1024, "1:1", false, false],
       );
     });
 

@@ -8,9 +8,9 @@
 import { strict as assert } from "node:assert";
 import { GetQueueAttributesCommand, SendMessageCommand, StartMessageMoveTaskCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { createHttpHandler, createQueueHandler, ENV, type HttpHandler } from "../../runtime";
+import { createHttpHandler, createQueueHandler, DEFAULTS, ENV, type HttpHandler } from "../../runtime";
 import { startSqsPeer, type SqsPeer } from "../client/sqs-peer";
-import { deliverBatch, receive } from "../support/events";
+import { deliverBatch, receive, timeLeft } from "../support/events";
 import { invoke } from "../support/http";
 import { getJson, getObject, listKeys } from "../support/objects";
 import { startPeers, type Peers } from "../support/peers";
@@ -292,8 +292,10 @@ describe("runtime jobs: status, markers, redrive, bounded records, clean reasons
       peers.bedrock.failWhenPromptIncludes("[hang]", "timeout");
       const handler = api();
       const id = (await invoke(handler, { method: "POST", path: "/images", body: json({ prompt: "[hang] desert at noon" }) })).json.id;
-      const hung = worker({ [ENV.bedrockTimeoutMs]: "1000", [ENV.maxReceiveCount]: "1" });
-      await deliverBatch(peers.sqs, peers.queueUrl, hung, { visibilityTimeoutSeconds: 1 });
+      const hung = worker({ [ENV.maxReceiveCount]: "1" });
+      // The invocation has the storing reserve plus 1 s left: 1 s for the record's one try.
+      const context = timeLeft(DEFAULTS.storeReserveSeconds * 1000 + 1000);
+      await deliverBatch(peers.sqs, peers.queueUrl, hung, { visibilityTimeoutSeconds: 1, context });
       const reason = (await status(handler, id)).json.reason as string;
       assert.match(reason, /^gave up after 1 delivery: the model stability\.stable-image-core-v1:1 did not answer within 1 s, 1 try\. The job is kept in the dead-letter queue/);
       assert.doesNotMatch(reason, /@smithy|\[ERROR\]|requestTimeout|exceeded/);

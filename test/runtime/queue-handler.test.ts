@@ -3,7 +3,7 @@ import { DeleteMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSEvent } from "aws-lambda";
 import { readPngHeader } from "../../local/png";
 import { createQueueHandler, DEFAULTS, ENV, METRICS, type QueueHandler } from "../../runtime";
-import { deliverBatch, receive, sqsEvent } from "../support/events";
+import { deliverBatch, receive, sqsEvent, timeLeft } from "../support/events";
 import { getJson, getObject, listKeys } from "../support/objects";
 import { startPeers, type Peers } from "../support/peers";
 import { startS3Proxy } from "../support/s3-proxy";
@@ -78,7 +78,7 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     const id = await send("Me on top of K2");
     assert.deepEqual((await deliverBatch(peers.sqs, peers.queueUrl, worker()))?.response, { batchItemFailures: [] });
     const [call] = peers.bedrock.calls;
-    assert.equal(call.modelId, DEFAULTS.modelId);
+    assert.equal(call.modelId, peers.settings.modelId);
     assert.deepEqual(Object.keys(call.body).sort(), ["aspect_ratio", "mode", "output_format", "prompt", "seed"]);
     assert.deepEqual(call.body, { prompt: "Me on top of K2", aspect_ratio: "1:1", mode: "text-to-image", output_format: "png", seed: call.body.seed });
     assert.ok(call.body.seed >= 1 && call.body.seed <= 4294967294);
@@ -87,7 +87,7 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     const sidecar = await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.json`);
     assert.deepEqual(
       [sidecar.model, sidecar.seed, sidecar.width, sidecar.height, sidecar.aspectRatio, sidecar.quality, sidecar.cfgScale],
-      [DEFAULTS.modelId, call.body.seed, 1024, 1024, "1:1", undefined, undefined],
+      [peers.settings.modelId, call.body.seed, 1024, 1024, "1:1", undefined, undefined],
     );
   });
 
@@ -121,7 +121,10 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
       blank: await send(JSON.stringify({ prompt: "   " })),
       tooLong: await send("x".repeat(600)),
     };
-    const delivery = await deliverBatch(peers.sqs, peers.queueUrl, titanWorker({ [ENV.bedrockTimeoutMs]: "300" }), { visibilityTimeoutSeconds: 1 });
+    // 8 records at the default concurrency (5) run in 2 rounds; the invocation has the storing
+    // reserve plus 0.6 s left, so a first-round record's one try gets 0.3 s.
+    const context = timeLeft(DEFAULTS.storeReserveSeconds * 1000 + 600);
+    const delivery = await deliverBatch(peers.sqs, peers.queueUrl, titanWorker(), { visibilityTimeoutSeconds: 1, context });
     assert.equal(delivery?.event.Records.length, 8);
     assert.deepEqual(
       delivery!.response.batchItemFailures.map((f) => f.itemIdentifier).sort(),

@@ -6,15 +6,17 @@ import {
   ConfigError,
   DEFAULTS,
   ENV,
-  GenerationError,
+  ClassifiedError,
   mapWithConcurrency,
   METRICS,
   parseQueueBody,
   readConfig,
+  requireSettings,
+  toHandlerEnv,
   validateImageRequest,
 } from "../../runtime";
 import { decodeModelAnswer } from "../../runtime/bedrock";
-import { asGenerationError, logMessage } from "../../runtime/errors";
+import { toClassifiedError, logMessage } from "../../runtime/errors";
 import { jobOfRecord, nearestAspectRatio, seedFromJobId } from "../../runtime/jobs";
 import { codePointLength, excerpt } from "../../runtime/text";
 import type { ModelAdapter } from "../../runtime/models";
@@ -26,20 +28,23 @@ const allowed = (adapter: ModelAdapter, w: number, h: number) => adapter.sizing.
 const png = encodePng(2, 2, Buffer.alloc(16, 255));
 const answer = (body: unknown) => Buffer.from(JSON.stringify(body));
 
-/** Runs `fn` and checks the GenerationError it throws. */
-function throwsGenerationError(fn: () => unknown, kind: string, code: string, message: RegExp): void {
-  assert.throws(fn, (err: GenerationError) => {
-    assert.ok(err instanceof GenerationError, String(err));
+/** Runs `fn` and checks the ClassifiedError it throws. */
+function throwsClassifiedError(fn: () => unknown, kind: string, code: string, message: RegExp): void {
+  assert.throws(fn, (err: ClassifiedError) => {
+    assert.ok(err instanceof ClassifiedError, String(err));
     assert.deepEqual([err.kind, err.code], [kind, code]);
     assert.match(err.message, message);
     return true;
   });
 }
 
+/** Stability AI's Stable Image Core, the model most of these tests are about. */
+const STABLE_IMAGE_CORE = "stability.stable-image-core-v1:1";
+
 describe("runtime building blocks", () => {
   describe("model adapters", () => {
     it("one adapter family per model, chosen by id (inference profiles included)", () => {
-      assert.equal(adapterFor(DEFAULTS.modelId).family, "Stable Image Core");
+      assert.equal(adapterFor(STABLE_IMAGE_CORE).family, "Stable Image Core");
       assert.equal(adapterFor("stability.stable-image-ultra-v1:1").family, "Stable Image Ultra");
       assert.equal(adapterFor("stability.sd3-5-large-v1:0").family, "Stable Diffusion 3.5 Large");
       assert.equal(adapterFor("amazon.titan-image-generator-v1").family, "Titan Image Generator v1");
@@ -53,7 +58,7 @@ describe("runtime building blocks", () => {
     it("each model keeps its own seed range and sizes", () => {
       const titan = adapterFor(TITAN);
       const nova = adapterFor("amazon.nova-canvas-v1:0");
-      const core = adapterFor(DEFAULTS.modelId);
+      const core = adapterFor(STABLE_IMAGE_CORE);
       assert.deepEqual(titan.seed, { min: 0, max: 2147483647 });
       assert.deepEqual(nova.seed, { min: 0, max: 858993459 });
       // 0 would ask Stability's models for a random seed, so a chosen seed is never 0.
@@ -66,7 +71,7 @@ describe("runtime building blocks", () => {
     });
 
     it("only Stability's models are sold through AWS Marketplace, and only Titan / Nova take quality and cfgScale", () => {
-      for (const id of [DEFAULTS.modelId, "stability.stable-image-ultra-v1:1", "stability.sd3-5-large-v1:0"]) {
+      for (const id of [STABLE_IMAGE_CORE, "stability.stable-image-ultra-v1:1", "stability.sd3-5-large-v1:0"]) {
         const a = adapterFor(id);
         assert.deepEqual([a.marketplace, a.takesQuality, a.cfgScale, a.negativeText], [true, false, undefined, { min: 1, max: 10000 }], id);
       }
@@ -79,14 +84,14 @@ describe("runtime building blocks", () => {
     it("TEXT_IMAGE: reads images; the model's error field is a permanent model-error; rejects unknown shapes", () => {
       const titan = adapterFor(TITAN);
       assert.deepEqual(titan.parseResponse({ images: ["QQ=="], error: null }), { images: ["QQ=="] });
-      throwsGenerationError(() => titan.parseResponse({ images: [], error: "nope" }), "permanent", "model-error", /^the model reported an error about this request and made no picture$/);
-      assert.throws(() => titan.parseResponse({ images: [], error: "nope" }), (err: GenerationError) => (err.cause as Error).message === "nope");
+      throwsClassifiedError(() => titan.parseResponse({ images: [], error: "nope" }), "permanent", "model-error", /^the model reported an error about this request and made no picture$/);
+      assert.throws(() => titan.parseResponse({ images: [], error: "nope" }), (err: ClassifiedError) => (err.cause as Error).message === "nope");
       assert.throws(() => titan.parseResponse([1]), /not a JSON object/);
       assert.throws(() => titan.parseResponse({ artifacts: [] }), /no images array/);
     });
 
     it("Stability: builds the documented body, never a Titan field", () => {
-      const core = adapterFor(DEFAULTS.modelId);
+      const core = adapterFor(STABLE_IMAGE_CORE);
       assert.deepEqual(core.buildBody({ prompt: "K2", negativeText: "fog", aspectRatio: "16:9", seed: 7 }), {
         prompt: "K2", negative_prompt: "fog", aspect_ratio: "16:9", mode: "text-to-image", output_format: "png", seed: 7,
       });
@@ -94,14 +99,14 @@ describe("runtime building blocks", () => {
     });
 
     it("Stability: reads seeds[0]; a non-null finish reason is a failure even with an image", () => {
-      const core = adapterFor(DEFAULTS.modelId);
+      const core = adapterFor(STABLE_IMAGE_CORE);
       assert.deepEqual(core.parseResponse({ seeds: [42], finish_reasons: [null], images: ["QQ=="] }), { images: ["QQ=="], seed: 42 });
       assert.deepEqual(core.parseResponse({ seeds: ["43"], finish_reasons: [null], images: ["QQ=="] }), { images: ["QQ=="], seed: 43 });
       for (const reason of ["Filter reason: prompt", "Filter reason: output image", "Filter reason: input image"]) {
-        throwsGenerationError(() => core.parseResponse({ seeds: [1], finish_reasons: [reason], images: ["QQ=="] }), "permanent", "content-filtered", new RegExp(reason));
+        throwsClassifiedError(() => core.parseResponse({ seeds: [1], finish_reasons: [reason], images: ["QQ=="] }), "permanent", "content-filtered", new RegExp(reason));
       }
-      throwsGenerationError(() => core.parseResponse({ finish_reasons: ["Filter reason: prompt"] }), "permanent", "content-filtered", /content filter/);
-      throwsGenerationError(() => core.parseResponse({ seeds: [1], finish_reasons: ["Inference error"], images: ["QQ=="] }), "transient", "inference-error", /Inference error/);
+      throwsClassifiedError(() => core.parseResponse({ finish_reasons: ["Filter reason: prompt"] }), "permanent", "content-filtered", /content filter/);
+      throwsClassifiedError(() => core.parseResponse({ seeds: [1], finish_reasons: ["Inference error"], images: ["QQ=="] }), "transient", "inference-error", /Inference error/);
       assert.throws(() => core.parseResponse({ seeds: [1], finish_reasons: [null] }), /no images array/);
     });
   });
@@ -117,11 +122,11 @@ describe("runtime building blocks", () => {
     });
 
     it("Stability: any valid PNG is accepted at the size the model chose, with the model's seed", () => {
-      const core = adapterFor(DEFAULTS.modelId);
+      const core = adapterFor(STABLE_IMAGE_CORE);
       const wide = encodePng(3, 2, Buffer.alloc(24, 255));
       const image = decodeModelAnswer(core, answer({ seeds: [99], finish_reasons: [null], images: [wide.toString("base64")] }), { prompt: "p", aspectRatio: "3:2", seed: 5 });
       assert.deepEqual([image.width, image.height, image.seed], [3, 2, 99]);
-      throwsGenerationError(
+      throwsClassifiedError(
         () => decodeModelAnswer(core, answer({ seeds: [99], finish_reasons: ["Filter reason: output image"], images: [wide.toString("base64")] }), { prompt: "p", seed: 5 }),
         "permanent", "content-filtered", /output image/,
       );
@@ -136,7 +141,7 @@ describe("runtime building blocks", () => {
         [answer({ images: [encodePng(3, 2, Buffer.alloc(24)).toString("base64")] }), "transient", "bad-response", /3x2 PNG, expected 2x2/],
       ];
       for (const [raw, kind, code, message] of cases) {
-        assert.throws(() => decodeModelAnswer(titan, raw, params), (err: GenerationError) => {
+        assert.throws(() => decodeModelAnswer(titan, raw, params), (err: ClassifiedError) => {
           assert.deepEqual([err.kind, err.code], [kind, code]);
           assert.match(err.message, message);
           return true;
@@ -194,7 +199,7 @@ describe("runtime building blocks", () => {
     });
 
     it("every message is ours: how long we waited and how often we tried; the SDK's and the service's words only in the log", () => {
-      const model = { modelId: DEFAULTS.modelId, region: "us-west-2", timeoutMs: 8666, attempts: 3 };
+      const model = { modelId: STABLE_IMAGE_CORE, region: "us-west-2", timeoutMs: 8666, attempts: 3 };
       const smithy = "@smithy/node-http-handler - [ERROR] a request has exceeded the configured 8666 ms requestTimeout.";
       const cases: [unknown, RegExp][] = [
         [Object.assign(new Error(smithy), { name: "TimeoutError", $metadata: { attempts: 3 } }), /^the model stability\.stable-image-core-v1:1 did not answer within 8\.7 s, 3 tries$/],
@@ -219,18 +224,18 @@ describe("runtime building blocks", () => {
     });
 
     it("failures outside the model call say which step failed, with S3's or SQS's words only in the cause", () => {
-      const s3 = asGenerationError(Object.assign(new Error("The specified bucket does not exist"), { $metadata: { httpStatusCode: 404 } }), "storage-failed");
+      const s3 = toClassifiedError(Object.assign(new Error("The specified bucket does not exist"), { $metadata: { httpStatusCode: 404 } }), "storage-failed");
       assert.deepEqual([s3.kind, s3.code, s3.message], ["transient", "storage-failed", "the object store (S3) did not complete the request (HTTP 404)"]);
       assert.match(logMessage(s3), /\(The specified bucket does not exist\)$/);
-      assert.equal(asGenerationError(new Error("x"), "queue-failed").message, "the queue (SQS) did not take the job");
-      assert.equal(asGenerationError("a string").message, "an internal error stopped the job");
-      assert.equal(logMessage(asGenerationError("a string")), "an internal error stopped the job (a string)");
+      assert.equal(toClassifiedError(new Error("x"), "queue-failed").message, "the queue (SQS) did not take the job");
+      assert.equal(toClassifiedError("a string").message, "an internal error stopped the job");
+      assert.equal(logMessage(toClassifiedError("a string")), "an internal error stopped the job (a string)");
     });
   });
 
   describe("requests", () => {
     const titan = adapterFor(TITAN);
-    const core = adapterFor(DEFAULTS.modelId);
+    const core = adapterFor(STABLE_IMAGE_CORE);
     const opts = { defaultSize: 512, maxSide: 1024 };
     const params = (input: unknown, adapter = core, options: Parameters<typeof validateImageRequest>[2] = opts) => {
       const result = validateImageRequest(input, adapter, options);
@@ -344,18 +349,30 @@ describe("runtime building blocks", () => {
       assert.throws(() => readConfig({ [ENV.bucket]: "b", [ENV.prefix]: "///" }), /IMAGE_PREFIX must be a non-empty key prefix/);
     });
 
-    it("applies DEFAULTS and trims the prefix", () => {
-      const config = readConfig(base);
-      assert.equal(config.prefix, "cand");
+    it("requires the model, reads the rest as toHandlerEnv wrote it, and trims the prefix", () => {
+      // Defaults live in Pulumi.yaml alone: the environment always carries the model and its region.
+      assert.throws(() => readConfig(base), /MODEL_ID is required/);
+      assert.throws(() => readConfig({ ...base, [ENV.modelId]: STABLE_IMAGE_CORE }), /BEDROCK_REGION is required/);
+      const minimal = readConfig({ ...base, [ENV.modelId]: STABLE_IMAGE_CORE, [ENV.bedrockRegion]: "us-west-2" });
+      assert.equal(minimal.prefix, "cand");
+      // Tries per model call stay unset: each handler has its own (the API 2, the worker 3).
       assert.deepEqual(
-        [config.modelId, config.bedrockRegion, config.urlExpirySeconds, config.workerConcurrency, config.bedrockMaxAttempts, config.queueUrl],
-        [DEFAULTS.modelId, DEFAULTS.bedrockRegion, DEFAULTS.urlExpirySeconds, DEFAULTS.workerConcurrency, DEFAULTS.bedrockMaxAttempts, undefined],
+        [minimal.modelId, minimal.bedrockRegion, minimal.urlExpirySeconds, minimal.workerConcurrency, minimal.bedrockMaxAttempts, minimal.queueUrl],
+        [STABLE_IMAGE_CORE, "us-west-2", undefined, undefined, undefined, undefined],
       );
+      const settings = { bucket: "b", prefix: "/cand/", modelId: STABLE_IMAGE_CORE, bedrockRegion: "us-west-2", urlExpirySeconds: 3600, workerConcurrency: 5, queueUrl: "http://q" };
+      const config = readConfig(toHandlerEnv(settings));
+      assert.deepEqual(
+        [config.prefix, config.modelId, config.bedrockRegion, config.urlExpirySeconds, config.workerConcurrency, config.queueUrl],
+        ["cand", STABLE_IMAGE_CORE, "us-west-2", 3600, 5, "http://q"],
+      );
+      assert.throws(() => requireSettings(minimal, ["queueUrl"]), /environment variable QUEUE_URL is required but not set/);
     });
 
     it("rejects numbers that make no sense", () => {
-      assert.throws(() => readConfig({ ...base, [ENV.workerConcurrency]: "0" }), /WORKER_CONCURRENCY must be an integer in \[1, 50\], got "0"/);
-      assert.throws(() => readConfig({ ...base, [ENV.urlExpirySeconds]: "soon" }), /URL_EXPIRY_SECONDS/);
+      const model = { [ENV.modelId]: STABLE_IMAGE_CORE, [ENV.bedrockRegion]: "us-west-2" };
+      assert.throws(() => readConfig({ ...base, ...model, [ENV.workerConcurrency]: "0" }), /WORKER_CONCURRENCY must be an integer in \[1, 50\], got "0"/);
+      assert.throws(() => readConfig({ ...base, ...model, [ENV.urlExpirySeconds]: "soon" }), /URL_EXPIRY_SECONDS/);
     });
   });
 

@@ -2,6 +2,7 @@
 import { DeleteMessageCommand, ReceiveMessageCommand, type Message, type SQSClient } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { toSqsRecord } from "../../local/worker";
+import type { InvocationClock } from "../../runtime/time-budget";
 
 export interface HttpRequest {
   method: string;
@@ -118,6 +119,14 @@ export async function receive(sqs: SQSClient, queueUrl: string, opts: ReceiveOpt
   }
 }
 
+/**
+ * A Lambda context whose remaining time stays at `ms`, so a test states exactly what a handler's
+ * model call gets (runtime/time-budget.ts: the time left, less the reserve kept for storing).
+ */
+export function timeLeft(ms: number): InvocationClock {
+  return { getRemainingTimeInMillis: () => ms };
+}
+
 export interface Delivery {
   event: SQSEvent;
   response: SQSBatchResponse;
@@ -133,13 +142,13 @@ export interface Delivery {
 export async function deliverBatch(
   sqs: SQSClient,
   queueUrl: string,
-  handler: (event: SQSEvent) => Promise<SQSBatchResponse>,
-  opts: ReceiveOptions = {},
+  handler: (event: SQSEvent, context?: InvocationClock) => Promise<SQSBatchResponse>,
+  opts: ReceiveOptions & { context?: InvocationClock } = {},
 ): Promise<Delivery | undefined> {
   const messages = await receive(sqs, queueUrl, opts);
   if (!messages.length) return undefined;
   const event = sqsEvent(messages);
-  const response = await handler(event);
+  const response = await handler(event, opts.context);
   const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
   for (const m of messages) {
     if (!failed.has(m.MessageId!)) await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle! }));

@@ -1,6 +1,6 @@
 /** Invoking the HTTP handler the way API Gateway would, and reading its JSON answer. */
 import type { APIGatewayProxyResult } from "aws-lambda";
-import type { HttpHandler } from "../../runtime";
+import type { HttpHandler, InvocationClock } from "../../runtime";
 import { httpApiEvent, restEvent, type HttpRequest } from "./events";
 
 export type PayloadFormat = "rest-1.0" | "http-2.0";
@@ -13,8 +13,8 @@ export interface HttpAnswer {
   raw: APIGatewayProxyResult;
 }
 
-export async function invoke(handler: HttpHandler, req: HttpRequest, format: PayloadFormat = "http-2.0"): Promise<HttpAnswer> {
-  const raw = await handler(format === "rest-1.0" ? restEvent(req) : httpApiEvent(req));
+export async function invoke(handler: HttpHandler, req: HttpRequest, format: PayloadFormat = "http-2.0", context?: InvocationClock): Promise<HttpAnswer> {
+  const raw = await handler(format === "rest-1.0" ? restEvent(req) : httpApiEvent(req), context);
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw.headers ?? {})) headers[k.toLowerCase()] = String(v);
   if (headers["content-type"] !== "application/json") throw new Error(`answer is not JSON: ${headers["content-type"]}`);

@@ -5,18 +5,21 @@
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { startBedrockServer, type BedrockServer } from "../../local/bedrock-server";
 import { useDummyCredentials } from "../../local/credentials";
 import { startObjectStore } from "../../local/object-store";
 import { startQueueServer } from "../../local/queue-server";
-import { ENV } from "../../runtime/defaults";
+import { readStackConfig } from "../../local/config";
+import { toHandlerEnv, type HandlerSettings } from "../../runtime/config";
 
 export interface Peers {
   /** All env vars the handlers need, pointing at the local servers. */
   env: Record<string, string>;
+  /** What `env` says: the local servers, and Pulumi.yaml's defaults for the rest (what a stack that sets nothing gets). */
+  settings: HandlerSettings;
   bucket: string;
   prefix: string;
   queueUrl: string;
@@ -82,19 +85,26 @@ export async function startPeers(opts: PeersOptions = {}): Promise<Peers> {
   };
   const bedrock = await startBedrockServer({ latencyMs: opts.bedrockLatencyMs ?? 0, timeoutHangMs: opts.bedrockTimeoutHangMs });
   const s3 = new S3Client({ region: REGION, endpoint: s3Server.endpoint, forcePathStyle: true, credentials: TEST_CREDENTIALS });
+  const defaults = readStackConfig(resolve(__dirname, "../.."), null).values;
+  const settings: HandlerSettings = {
+    bucket,
+    prefix,
+    modelId: String(defaults.modelId),
+    bedrockRegion: String(defaults.bedrockRegion),
+    urlExpirySeconds: Number(defaults.urlExpirySeconds),
+    workerConcurrency: Number(defaults.workerConcurrency),
+    queueUrl: sqsServer.queueUrl,
+    region: REGION,
+    endpoints: { s3: s3Server.endpoint, sqs: sqsServer.endpoint, bedrockRuntime: bedrock.url },
+  };
   const env: Record<string, string> = {
-    [ENV.bucket]: bucket,
-    [ENV.prefix]: prefix,
-    [ENV.queueUrl]: sqsServer.queueUrl,
-    [ENV.region]: REGION,
-    [ENV.bedrockEndpoint]: bedrock.url,
-    [ENV.s3Endpoint]: s3Server.endpoint,
-    [ENV.sqsEndpoint]: sqsServer.endpoint,
+    ...toHandlerEnv(settings),
     AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
   };
   return {
     env,
+    settings,
     bucket,
     prefix,
     queueUrl: sqsServer.queueUrl,
