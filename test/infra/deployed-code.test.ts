@@ -12,11 +12,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import type { APIGatewayProxyEventV2, APIGatewayProxyResult, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { STABILITY_PIXELS } from "../../local/bedrock-models";
 import { PNG_SIGNATURE, readPngHeader } from "../../local/png";
 import { ENV } from "../../runtime/env";
-import { httpApiEvent, receive, sqsEvent } from "../support/events";
+import { receive, restEvent, sqsEvent } from "../support/events";
+import { STAGE_NAME } from "../../components/imageApi";
 import { getJson, getObject, listKeys } from "../support/objects";
 import { startPeers, type Peers } from "../support/peers";
 import { archiveOf, functionsByKey, one, TYPES } from "./query";
@@ -122,11 +123,11 @@ describe("infra: the deployed code is executed (dev archives against local S3/SQ
     return { results: JSON.parse(readFileSync(resultsFile, "utf8")) as R[], logs };
   }
 
-  /** An HTTP API 2.0 event for a concrete route, as API Gateway sends it for that route. */
-  function routeEvent(routeKey: string, path: string, body?: unknown, pathParameters?: Record<string, string>): APIGatewayProxyEventV2 {
-    const [method] = routeKey.split(" ");
-    const event = httpApiEvent({ method, path, body: body === undefined ? undefined : JSON.stringify(body) });
-    return { ...event, routeKey, ...(pathParameters ? { pathParameters } : {}), requestContext: { ...event.requestContext, routeKey } };
+  /** A REST API (payload 1.0) event for a concrete route of the stack's stage, as API Gateway sends it for that route. */
+  function routeEvent(routeKey: string, path: string, body?: unknown, pathParameters?: Record<string, string>): APIGatewayProxyEvent {
+    const [method, resource] = routeKey.split(" ");
+    const event = restEvent({ method, path, stage: STAGE_NAME, body: body === undefined ? undefined : JSON.stringify(body) });
+    return { ...event, resource, pathParameters: pathParameters ?? null, requestContext: { ...event.requestContext, resourcePath: resource } };
   }
 
   /** The stack's model (Stable Image Core) picks the pixels of its default ratio, 1:1. */
