@@ -29,9 +29,12 @@ export function checkCandidate(candidate: string): string {
  * with the candidate.
  */
 export function candidateOf(settings: { candidate: string; imagePrefix: string }): string {
-  if (settings.candidate) return checkCandidate(settings.candidate);
   const fromPrefix = settings.imagePrefix.split("/").find((segment) => segment !== "");
   if (!fromPrefix) throw new Error(`imagePrefix must be a non-empty S3 key prefix starting with the candidate id (e.g. candidate-42/dev), got "${settings.imagePrefix}"`);
+  // The bootstrap's boundary lets the functions reach pictures under `<bucket>/<candidate>/…` only.
+  if (settings.candidate && settings.candidate !== fromPrefix) {
+    throw new Error(`imagePrefix must start with the candidate id "${settings.candidate}" (the permissions boundary allows pictures under <bucket>/${settings.candidate}/ only), got "${settings.imagePrefix}"`);
+  }
   return checkCandidate(fromPrefix);
 }
 

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { BOUNDED_ROLE_ACTIONS, IAM_WRITE_ACTIONS } from "../../bootstrap/components/ciAccess";
 import { resourcePrefix } from "../../components/names";
-import { list, ofType, TYPES, type Statement } from "../infra/query";
+import { list, ofType, OWN_BUCKET_OF_ANOTHER_CANDIDATE, TYPES, type Statement } from "../infra/query";
 import { evaluateStack, type EvaluatedStack, type MockedResource } from "../infra/stack";
 import { evaluateBootstrap, MOCK_ACCOUNT } from "./evaluate";
 import { allows, decide, permissionsOf, statementsOf, type IamRequest } from "./iam-eval";
@@ -243,7 +243,7 @@ describe("bootstrap: what the CI roles may do", function () {
   });
 
   it("covers every resource type the app program creates in dev, prod and a stack with its own bucket", () => {
-    const appStacks = [evaluateStack("dev"), evaluateStack("prod"), evaluateStack("dev", { "couch-explorers:bucketName": null })];
+    const appStacks = [evaluateStack("dev"), evaluateStack("prod"), evaluateStack("dev", OWN_BUCKET_OF_ANOTHER_CANDIDATE)];
     const types = new Set(appStacks.flatMap((s) => s.resources.filter((r) => r.custom && r.type.startsWith("aws:")).map((r) => r.type)));
     assert.ok(types.size >= 15, [...types].join(", "));
     for (const type of types) {

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import YAML from "yaml";
 import { readStackConfig } from "../../local/config";
+import { candidateOf } from "../../components/names";
 import { checkStackSettings, MIN_MAX_RECEIVE_COUNT } from "../../components/settings";
 import { readProject, REPO_ROOT, stackConfig } from "./stack";
 
@@ -92,5 +93,15 @@ describe("infra: Pulumi.yaml config schema and stack files", () => {
       assert.throws(() => checkStackSettings({ ...values, apiAuth: "apiKey", apiKeyNames: [] }), /config apiKeyNames must name at least one key/);
       assert.throws(() => checkStackSettings({ ...values, apiAuth: "apiKey", apiKeyNames: ["web", "web"] }), /apiKeyNames/);
     }
+  });
+
+  it("takes the candidate from imagePrefix's first segment or its own key, which must agree (the boundary reaches <bucket>/<candidate>/ only)", () => {
+    assert.equal(candidateOf({ candidate: "", imagePrefix: "candidate-42/dev" }), "candidate-42");
+    assert.equal(candidateOf({ candidate: "", imagePrefix: "/candidate-7/" }), "candidate-7");
+    assert.equal(candidateOf({ candidate: "candidate-42", imagePrefix: "candidate-42/prod" }), "candidate-42");
+    assert.throws(() => candidateOf({ candidate: "candidate-7", imagePrefix: "candidate-42/dev" }), /imagePrefix must start with the candidate id "candidate-7"/);
+    assert.throws(() => candidateOf({ candidate: "", imagePrefix: "Candidate_42/dev" }), /candidate must be 1-32 lowercase letters/);
+    assert.throws(() => candidateOf({ candidate: "", imagePrefix: `${"c".repeat(33)}/dev` }), /candidate must be 1-32/);
+    assert.throws(() => candidateOf({ candidate: "", imagePrefix: "/" }), /imagePrefix must be a non-empty S3 key prefix/);
   });
 });

@@ -5,7 +5,7 @@ import { DEFAULTS } from "../../runtime/defaults";
 import { ENV } from "../../runtime/env";
 import { METRICS } from "../../runtime/metric-names";
 import { apiModelBudget, workerModelBudget } from "../../runtime/time-budget";
-import { cfg, cfgNumber, functionsByKey, one, ofType, pathOf, TYPES } from "./query";
+import { cfg, cfgNumber, functionsByKey, LONGEST_CANDIDATE, one, ofType, OWN_BUCKET_OF_ANOTHER_CANDIDATE, pathOf, TYPES } from "./query";
 import { evaluateInBackground, evaluateStack, type EvaluatedStack } from "./stack";
 
 const ROUTES = {
@@ -16,8 +16,8 @@ const ROUTES = {
 
 /** The dev stack's config variants evaluated below, all started when the file loads (each evaluation takes seconds of CPU). */
 const DEV_VARIANTS = {
-  // Removing the stack's value leaves Pulumi.yaml's empty default: "create a bucket".
-  ownBucket: { "couch-explorers:bucketName": null },
+  // Removing the stack's value leaves Pulumi.yaml's empty default: "create a bucket" (for a second candidate).
+  ownBucket: OWN_BUCKET_OF_ANOTHER_CANDIDATE,
   freshAccount: { "couch-explorers:acceptModelAgreement": null },
   amazonModelAsked: {
     "couch-explorers:acceptModelAgreement": "true",
@@ -321,11 +321,6 @@ describe("infra: callers, keys and quotas", function () {
   });
 });
 
-/** A candidate id as long as bootstrap/ allows (components/names.ts): every generated name must still fit AWS's limits. */
-const LONGEST_CANDIDATE = `${"c".repeat(22)}-candidate`;
-const SECOND_CANDIDATE = { "couch-explorers:candidate": LONGEST_CANDIDATE };
-evaluateInBackground("prod", SECOND_CANDIDATE);
-
 /**
  * AWS's name limits, for what the bootstrap's roles reach by name and what else is named.
  * IAM role 64, policy 128: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
@@ -366,7 +361,7 @@ function physicalNames(stack: EvaluatedStack): Array<{ type: string; name: strin
 describe("infra: candidates and stacks in one account", function () {
   this.timeout(120000);
   const evaluated = (): Array<[EvaluatedStack, string]> =>
-    [[evaluateStack("dev"), "candidate-42"], [evaluateStack("prod"), "candidate-42"], [evaluateStack("prod", SECOND_CANDIDATE), LONGEST_CANDIDATE]];
+    [[evaluateStack("dev"), "candidate-42"], [evaluateStack("prod"), "candidate-42"], [evaluateStack("dev", DEV_VARIANTS.ownBucket), LONGEST_CANDIDATE]];
 
   it("every name contains its candidate and stack and fits AWS's limit, also for the longest candidate id; every role carries its candidate's boundary", () => {
     assert.equal(LONGEST_CANDIDATE.length, 32);

@@ -31,6 +31,20 @@ export const TYPES = {
   bucket: "aws:s3/bucket:Bucket",
 } as const;
 
+/** The longest candidate id bootstrap/ allows (32 characters, components/names.ts): every generated name must still fit. */
+export const LONGEST_CANDIDATE = `${"c".repeat(22)}-candidate`;
+
+/**
+ * dev for a second candidate with the longest id, naming no bucket (so it creates one, the name
+ * with the tightest limit): one evaluation serves the fresh-account tests, the bootstrap's coverage
+ * of what the app creates, and the names of two candidates in one account.
+ */
+export const OWN_BUCKET_OF_ANOTHER_CANDIDATE = {
+  "couch-explorers:bucketName": null,
+  "couch-explorers:candidate": LONGEST_CANDIDATE,
+  "couch-explorers:imagePrefix": `${LONGEST_CANDIDATE}/dev`,
+};
+
 export function ofType<R extends MockedResource>(stack: EvaluatedStack<R>, type: string): R[] {
   return stack.resources.filter((r) => r.type === type);
 }
