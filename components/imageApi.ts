@@ -67,7 +67,9 @@ interface Grant {
 /**
  * Gateway responses: what API Gateway answers itself, before any function runs, in our JSON
  * ("Gateway response types", https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html).
- * A missing or unknown key is INVALID_API_KEY; MISSING_AUTHENTICATION_TOKEN is what a REST API
+ * A missing or unknown key is INVALID_API_KEY (LocalStack's REST API emulation, validated against
+ * AWS, raises it for both: localstack/localstack, the next-gen API key validation handler);
+ * MISSING_AUTHENTICATION_TOKEN is what a REST API
  * answers for a path or method it does not have, which the catch-all methods below leave to
  * nothing but a request they cannot match. DEFAULT_4XX and DEFAULT_5XX keep their status codes
  * (setting one would change the status of every 4XX/5XX response) and only get our body.

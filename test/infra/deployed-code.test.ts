@@ -2,7 +2,7 @@
  * The deployed code is executed: each function's archive, exactly as the Pulumi program serialized
  * it under mocks, is written to a temp folder and loaded by a plain Node process (no ts-node, no
  * repository on the module path except the SDK) that calls the handler named by the function's
- * `handler` setting with real-shaped API Gateway HTTP API 2.0 and SQS events. The functions'
+ * `handler` setting with real-shaped API Gateway REST API (payload 1.0) and SQS events. The functions'
  * environment comes from the program; only the endpoints, bucket, prefix and queue URL are pointed
  * at the local S3 (s3rver), SQS (local-aws-sqs) and Bedrock-compatible servers.
  */
@@ -165,7 +165,8 @@ describe("infra: the deployed code is executed (dev archives against local S3/SQ
   it("POST /images queues the job, the worker archive turns it into a picture, GET /images/{id} reports it done", async () => {
     const queued = await invoke<APIGatewayProxyResult>("enqueue", [routeEvent("POST /images", "/images", { prompt: "me on top of a pyramid" })]);
     assert.equal(queued.results[0].statusCode, 202, queued.logs);
-    const { id } = JSON.parse(queued.results[0].body);
+    const { id, statusUrl } = JSON.parse(queued.results[0].body);
+    assert.equal(statusUrl, `/${STAGE_NAME}/images/${id}`, "a REST API's stage is the first segment of the URL callers use");
 
     // Pending from the moment it was accepted: the enqueue archive wrote the job's marker.
     const pending = await invoke<APIGatewayProxyResult>("status", [routeEvent("GET /images/{id}", `/images/${id}`, undefined, { id })]);
