@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { LAMBDA_RUNTIME } from "../../components/handlerFunction";
+import { perMethodThrottle } from "../../components/imageApi";
 import { publicOfferToken } from "../../components/modelAccess";
 import { DEFAULTS } from "../../runtime/defaults";
 import { ENV } from "../../runtime/env";
@@ -284,6 +285,12 @@ for (const stackName of ["dev", "prod"]) {
 
 describe("infra: callers, keys and quotas", function () {
   this.timeout(120000);
+
+  it("shares the stage's limits out among the route methods, and refuses a burst smaller than one request per route", () => {
+    assert.deepEqual(perMethodThrottle(10, 20, 3), { throttlingRateLimit: 10 / 3, throttlingBurstLimit: 6 });
+    assert.deepEqual(perMethodThrottle(1, 3, 3), { throttlingRateLimit: 1 / 3, throttlingBurstLimit: 1 });
+    assert.throws(() => perMethodThrottle(1, 2, 3), /apiThrottleBurstLimit must be at least 3/);
+  });
 
   it("prod: the picture routes need a key at the gateway; the status lookup does not (it would spend the quota)", () => {
     const prod = evaluateStack("prod");
