@@ -1,5 +1,5 @@
 /**
- * Couch Explorers on AWS: prompts become pictures in S3, now (HTTP API) or later (SQS worker).
+ * Couch Explorers on AWS: prompts become pictures in S3, now (REST API) or later (SQS worker).
  * Every setting comes from the stack's config, typed once by readStackSettings; each default lives
  * in Pulumi.yaml alone (components/settings.ts says why), and the components take the settings by
  * the keys' own names.
@@ -9,15 +9,18 @@ import * as pulumi from "@pulumi/pulumi";
 import { BucketPrefixAccess } from "./components/bucketPrefixAccess";
 import { ImageApi } from "./components/imageApi";
 import { ImageDashboard } from "./components/imageDashboard";
-import { ImageQueue } from "./components/imageQueue";
+import { ImageJobs } from "./components/imageJobs";
 import { ModelAccess } from "./components/modelAccess";
+import { candidateOf } from "./components/names";
 import { QueueAgeAlarm } from "./components/queueAgeAlarm";
 import { readStackSettings } from "./components/settings";
-import { foundationModel, stackServiceName } from "./components/wiring";
+import { foundationModel, stackIdentity } from "./components/wiring";
 
 const settings = readStackSettings();
-// dev and prod share one account: every name (and the metrics' Service dimension) starts with project and stack.
-const name = stackServiceName();
+// Candidates and their stacks share one account: every name (and the metrics' Service dimension)
+// starts with candidate and stack, and every role carries the candidate's permissions boundary.
+const identity = stackIdentity(candidateOf(settings));
+const name = identity.serviceName;
 
 // Pictures go to the course's shared bucket under this stack's prefix; a stack that names no bucket
 // gets a private one of its own, so the program also deploys into a fresh account.
@@ -34,10 +37,10 @@ const { model } = new ModelAccess(`${name}-model-access`, {
 });
 
 // The queue first: the API's POST /images sends to it.
-const images = new ImageQueue(`${name}-jobs`, { ...settings, storage, model });
+const images = new ImageJobs(`${name}-jobs`, { ...settings, identity, storage, model });
 
-// Throttling sits in front of the functions so a flood of requests cannot run up the model bill.
-const api = new ImageApi(`${name}-api`, { ...settings, storage, model, queue: images.queue });
+// Keys, quotas and throttling sit in front of the functions so nobody can run up the model bill.
+const api = new ImageApi(`${name}-api`, { ...settings, identity, storage, model, queue: images.queue });
 
 // A queue that grows old means pictures arrive late: tell a person by e-mail.
 const alarm = new QueueAgeAlarm(`${name}-queue-age`, {
@@ -54,7 +57,8 @@ new ImageDashboard(`${name}-overview`, {
   region: aws.getRegionOutput().region,
   queueName: images.queue.name,
   deadLetterQueueName: images.deadLetterQueue.name,
-  apiId: api.api.id,
+  apiName: api.api.name,
+  apiStage: api.stage.stageName,
   functionNames: [...Object.values(api.functions), images.worker].map((fn) => fn.function.name),
 });
 
@@ -65,3 +69,5 @@ export const bucketName = storage.bucketName;
 export const imagePrefix = storage.prefix;
 export const imageLocation = pulumi.interpolate`s3://${storage.bucketName}/${storage.prefix}/`;
 export const alarmTopicArn = alarm.topic.arn;
+/** Key name → value, with apiAuth apiKey (`pulumi stack output apiKeys --show-secrets`). */
+export const apiKeys = api.apiKeys;

@@ -19,6 +19,7 @@ import { GithubOidcProvider } from "./components/githubOidcProvider";
 import { branchAndPullRequestSubjects, environmentSubject } from "./components/githubTrust";
 import { PermissionsBoundary } from "./components/permissionsBoundary";
 import { DEPLOYMENTS, SECRET_NAMES } from "./pipeline";
+import { boundaryPolicyName } from "../components/names";
 import { policyDocument } from "../components/policy";
 
 const config = new pulumi.Config();
@@ -32,7 +33,8 @@ const subjectRepository = config.require("oidcSubjectRepository") || `${owner}/$
 const appProject: string = parse(readFileSync(join(__dirname, "..", "Pulumi.yaml"), "utf8")).name;
 const scope = appScope({ candidate, appProject, stateBucket: config.require("stateBucket") });
 const names = {
-  boundary: `${appProject}-${candidate}-boundary`,
+  // The app program names the boundary of its roles with the same function.
+  boundary: boundaryPolicyName(appProject, candidate),
   read: `${appProject}-${candidate}-ci-read`,
   preview: `${appProject}-${candidate}-ci-preview`,
   deploy: (stack: string) => `${appProject}-${candidate}-ci-deploy-${stack}`,

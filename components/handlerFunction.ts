@@ -45,6 +45,8 @@ export interface HandlerFunctionArgs<E, R> {
   logRetentionDays: number;
   /** What the function does, shown in the console. @default "" */
   description?: string;
+  /** ARN of the managed policy the role carries as its permissions boundary (the bootstrap's: its deploy roles create no role without it). */
+  permissionsBoundary: pulumi.Input<string>;
 }
 
 /**
@@ -69,7 +71,10 @@ export class HandlerFunction<E, R> extends pulumi.ComponentResource {
       retentionInDays: args.logRetentionDays,
     }, parent);
 
-    this.role = new aws.iam.Role(`${name}-role`, { assumeRolePolicy: LAMBDA_ASSUME_ROLE_POLICY }, parent);
+    this.role = new aws.iam.Role(`${name}-role`, {
+      assumeRolePolicy: LAMBDA_ASSUME_ROLE_POLICY,
+      permissionsBoundary: args.permissionsBoundary,
+    }, parent);
     const access = new aws.iam.RolePolicy(`${name}-access`, {
       role: this.role.id,
       policy: policyDocument([

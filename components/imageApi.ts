@@ -1,17 +1,24 @@
+import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { APIGatewayProxyEventV2, APIGatewayProxyResult } from "aws-lambda";
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
+import {
+  API_KEY_HEADER, GATEWAY_ANSWERS, gatewayAnswerBody, methodNotAllowedAnswer, notFoundAnswer, requiresApiKey,
+  type ApiAuth, type GatewayAnswer,
+} from "../runtime/api-access";
 import { createRouter } from "../runtime/http-handler";
-import { ROUTES, type Permission } from "../runtime/routes";
+import { ROUTES, type Permission, type Route } from "../runtime/routes";
 import type { BucketPrefixAccess } from "./bucketPrefixAccess";
 import { HandlerFunction } from "./handlerFunction";
 import type { PolicyStatement } from "./policy";
 import { toHandlerEnv, type HandlerSettings, type OptionalSetting } from "../runtime/config";
 import { apiModelBudget } from "../runtime/time-budget";
-import { commonSettings, FoundationModel, invokeModelStatement } from "./wiring";
+import { commonSettings, FoundationModel, invokeModelStatement, type StackIdentity } from "./wiring";
 
 /** Arguments of {@link ImageApi}. */
 export interface ImageApiArgs {
+  /** The stack's name prefix and metrics service, and the boundary every route function's role carries. */
+  identity: StackIdentity;
   /** Where pictures are read and written; the routes get the prefix policies they need. */
   storage: BucketPrefixAccess;
   /** The model `POST /generate` may invoke. */
@@ -20,23 +27,36 @@ export interface ImageApiArgs {
   queue: aws.sqs.Queue;
   /** Lifetime of the presigned picture URLs the API hands out. */
   urlExpirySeconds: number;
-  /** Timeout of the route functions in seconds; the HTTP API gives up after 30 s anyway. */
+  /** Timeout of the route functions in seconds; API Gateway gives up after 29 s anyway. */
   apiTimeoutSeconds: number;
   /** Memory of the route functions in MB. */
   apiMemoryMb: number;
   /**
-   * Steady-state requests per second the stage lets through (all routes together); the rest get 429
-   * before any function or model runs, so a flood cannot run up the model bill.
+   * Steady-state requests per second the stage lets through to the functions (all routes together);
+   * the rest get 429 before any function or model runs, so a flood cannot run up the model bill.
    */
   apiThrottleRateLimit: number;
-  /** Requests the stage absorbs in a burst. */
+  /** Requests the stage absorbs in a burst (all routes together; at least one per route). */
   apiThrottleBurstLimit: number;
   /** Days CloudWatch keeps access and function logs. */
   logRetentionDays: number;
+  /** `none`: anyone may call; `apiKey`: the picture routes need a key of the usage plan (runtime/api-access.ts). */
+  apiAuth: ApiAuth;
+  /** With apiKey: one API key per name; their values are the `apiKeys` stack output (a secret). */
+  apiKeyNames: string[];
+  /** With apiKey: requests to the picture routes each key may make per day (UTC). */
+  apiKeyDailyQuota: number;
+  /** With apiKey: steady-state requests per second of one key. */
+  apiKeyRateLimit: number;
+  /** With apiKey: burst of one key. */
+  apiKeyBurstLimit: number;
 }
 
-/** The HTTP API's own integration limit. */
-const HTTP_API_MAX_INTEGRATION_MS = 30000;
+/** API Gateway's integration timeout for REST APIs, in ms (its default and maximum without a quota increase). */
+const REST_API_MAX_INTEGRATION_MS = 29000;
+
+/** The stage: the first path segment of every URL (runtime/http.ts strips it as the request's basePath). */
+export const STAGE_NAME = "v1";
 
 /** What a route's function may do, as IAM: statements of its own role and policies to attach. */
 interface Grant {
@@ -45,36 +65,72 @@ interface Grant {
 }
 
 /**
- * The public HTTP API: `POST /generate`, `POST /images` and `GET /images/{id}`, each backed by its own
+ * Gateway responses: what API Gateway answers itself, before any function runs, in our JSON
+ * ("Gateway response types", https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html).
+ * A missing or unknown key is INVALID_API_KEY (LocalStack's REST API emulation, validated against
+ * AWS, raises it for both: localstack/localstack, the next-gen API key validation handler);
+ * MISSING_AUTHENTICATION_TOKEN is what a REST API
+ * answers for a path or method it does not have, which the catch-all methods below leave to
+ * nothing but a request they cannot match. DEFAULT_4XX and DEFAULT_5XX keep their status codes
+ * (setting one would change the status of every 4XX/5XX response) and only get our body.
+ */
+const GATEWAY_RESPONSES: Record<string, GatewayAnswer | { code: string; error: string; template: string }> = {
+  INVALID_API_KEY: GATEWAY_ANSWERS.invalidApiKey,
+  QUOTA_EXCEEDED: GATEWAY_ANSWERS.quotaExceeded,
+  THROTTLED: GATEWAY_ANSWERS.throttled,
+  MISSING_AUTHENTICATION_TOKEN: notFoundAnswer(ROUTES),
+  DEFAULT_4XX: { code: "bad-request", error: "$context.error.messageString", template: '{"error":$context.error.messageString,"code":"bad-request"}' },
+  DEFAULT_5XX: { code: GATEWAY_ANSWERS.gatewayError.code, error: GATEWAY_ANSWERS.gatewayError.error, template: gatewayAnswerBody(GATEWAY_ANSWERS.gatewayError) },
+};
+
+/**
+ * The public REST API: `POST /generate`, `POST /images` and `GET /images/{id}`, each backed by its own
  * callback function running that route of the runtime's route table (runtime/routes.ts), which
  * decides the routes, each function's settings and what its role may do.
  *
- * Why `@pulumi/aws` apigatewayv2 (an HTTP API) and not `@pulumi/awsx`'s classic API Gateway: an HTTP
- * API costs less than a REST API, speaks the 2.0 payload the handler reads natively, and has stage
- * throttling and access logs built in — all we need — while awsx would be one more dependency whose
- * classic component builds a REST API from an OpenAPI document.
+ * Why a REST API and not the HTTP API it replaced: callers with keys, and per-key throttling and a
+ * daily quota enforced by API Gateway itself, are REST API usage plans
+ * ("Usage plans and API keys for REST APIs", https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html);
+ * HTTP APIs have no API keys. The functions get payload 1.0 (Lambda proxy), which runtime/http.ts reads.
+ *
+ * Why hand-wired `@pulumi/aws` resources, not `@pulumi/awsx` or `@pulumi/aws-apigateway`: both
+ * RestAPI components are multi-language components that run in a provider plugin, so under
+ * `pulumi.runtime.setMocks` they are one opaque call, and they would be two more runtime
+ * dependencies that every function archive zips unless excluded one by one
+ * (HandlerFunction's codePathOptions). Their routes would take our functions as event handlers,
+ * but the gateway responses, the 404/405 catch-alls, the per-method stage throttling and the
+ * access log format below would still be ours to write; a few resources per route, read straight
+ * from the route table, are easier to test than a generated OpenAPI document.
  *
  * Why one function per route: each gets a role with only what its route does — generating may invoke
  * the model and write pictures, queueing may only send to the queue, status may only read — an
  * archive with only its route's code, and each route's errors, duration and logs show up separately.
  */
 export class ImageApi extends pulumi.ComponentResource {
-  public readonly api: aws.apigatewayv2.Api;
-  public readonly stage: aws.apigatewayv2.Stage;
+  public readonly api: aws.apigateway.RestApi;
+  public readonly stage: aws.apigateway.Stage;
   public readonly accessLogs: aws.cloudwatch.LogGroup;
   /** Route functions by key: generate, enqueue, status. */
-  public readonly functions: Record<string, HandlerFunction<APIGatewayProxyEventV2, APIGatewayProxyResult>>;
+  public readonly functions: Record<string, HandlerFunction<APIGatewayProxyEvent, APIGatewayProxyResult>>;
   /** Base URL of the API (ends with "/"). */
   public readonly url: pulumi.Output<string>;
+  /** With apiKey: the usage plan every key belongs to. */
+  public readonly usagePlan?: aws.apigateway.UsagePlan;
+  /** Key name → key value, a secret; empty without keys. */
+  public readonly apiKeys: pulumi.Output<Record<string, string>>;
+
+  private readonly parent = { parent: this };
+  private readonly apiDefinition: pulumi.Resource[] = [];
 
   constructor(name: string, args: ImageApiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("couch-explorers:components:ImageApi", name, {}, opts);
-    const parent = { parent: this };
+    const parent = this.parent;
     const { apiTimeoutSeconds: timeoutSeconds, logRetentionDays } = args;
     // The model's tries share what each invocation has left (runtime/time-budget.ts); a timeout
     // too short for them is refused here, at preview, rather than by every request.
     apiModelBudget(timeoutSeconds);
-    const common = commonSettings(args.storage, args.model);
+    const throttle = perMethodThrottle(args.apiThrottleRateLimit, args.apiThrottleBurstLimit, ROUTES.length);
+    const common = commonSettings(args.storage, args.model, args.identity.serviceName);
     // The settings a route may need beyond the common ones; each function gets only its route's.
     const optional: Pick<HandlerSettings<pulumi.Input<string>>, OptionalSetting> = {
       urlExpirySeconds: args.urlExpirySeconds,
@@ -88,21 +144,18 @@ export class ImageApi extends pulumi.ComponentResource {
       "send-jobs": { statements: [{ Sid: "SendToImageQueue", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: args.queue.arn }] },
     };
 
-    this.api = new aws.apigatewayv2.Api(`${name}-http`, {
-      protocolType: "HTTP",
+    this.api = new aws.apigateway.RestApi(`${name}-rest`, {
+      name: `${args.identity.serviceName}-api`,
       description: "Couch Explorers: prompts become pictures",
+      endpointConfiguration: { types: "REGIONAL" },
+      apiKeySource: "HEADER",
     }, parent);
-
-    this.accessLogs = new aws.cloudwatch.LogGroup(`${name}-access-logs`, {
-      name: `/aws/apigateway/${name}`,
-      retentionInDays: logRetentionDays,
-    }, parent);
+    const resources = this.pathResources(name, ROUTES.map((r) => r.path));
 
     this.functions = {};
-    const routeResources: pulumi.Resource[] = [];
     for (const route of ROUTES) {
       const granted = route.permissions.map((p) => grants[p]);
-      const fn = new HandlerFunction<APIGatewayProxyEventV2, APIGatewayProxyResult>(`${name}-${route.key}`, {
+      const fn = new HandlerFunction<APIGatewayProxyEvent, APIGatewayProxyResult>(`${name}-${route.key}`, {
         description: route.description,
         // Serialized with the one route it captures: the archive holds that route's code only.
         callbackFactory: () => createRouter([route], process.env),
@@ -112,59 +165,210 @@ export class ImageApi extends pulumi.ComponentResource {
         timeoutSeconds,
         memorySizeMb: args.apiMemoryMb,
         logRetentionDays,
+        permissionsBoundary: args.identity.permissionsBoundary,
       }, parent);
       this.functions[route.key] = fn;
-
-      const integration = new aws.apigatewayv2.Integration(`${name}-${route.key}`, {
-        apiId: this.api.id,
-        integrationType: "AWS_PROXY",
-        integrationUri: fn.function.arn,
-        integrationMethod: "POST",
-        payloadFormatVersion: "2.0",
-        timeoutMilliseconds: HTTP_API_MAX_INTEGRATION_MS,
-      }, parent);
-      routeResources.push(new aws.apigatewayv2.Route(`${name}-${route.key}`, {
-        apiId: this.api.id,
-        routeKey: `${route.method} ${route.path}`,
-        target: pulumi.interpolate`integrations/${integration.id}`,
-      }, parent));
-      // API Gateway may invoke this function for this method and path only (any stage; path
-      // parameters become "*").
-      new aws.lambda.Permission(`${name}-${route.key}-invoke`, {
-        action: "lambda:InvokeFunction",
-        function: fn.function.name,
-        principal: "apigateway.amazonaws.com",
-        sourceArn: pulumi.interpolate`${this.api.executionArn}/*/${route.method}${route.path.replace(/\{[^}]+\}/g, "*")}`,
-      }, parent);
+      this.routeMethod(name, route, resources[route.path], fn, requiresApiKey(route, args.apiAuth));
     }
 
-    // One auto-deployed $default stage: the URL has no stage segment and route changes go live on `pulumi up`.
-    this.stage = new aws.apigatewayv2.Stage(`${name}-stage`, {
-      apiId: this.api.id,
-      name: "$default",
-      autoDeploy: true,
-      defaultRouteSettings: {
-        throttlingRateLimit: args.apiThrottleRateLimit,
-        throttlingBurstLimit: args.apiThrottleBurstLimit,
-        detailedMetricsEnabled: true,
-      },
+    // What the REST API would answer 403 "Missing Authentication Token" to: a path no route has
+    // (404), and a route's path with another method (405; a route's own method wins over ANY).
+    this.mockAnswer(`${name}-root-not-found`, this.api.rootResourceId, notFoundAnswer(ROUTES));
+    const anyPath = new aws.apigateway.Resource(`${name}-any-path`, { restApi: this.api.id, parentId: this.api.rootResourceId, pathPart: "{proxy+}" }, parent);
+    this.mockAnswer(`${name}-any-path-not-found`, anyPath.id, notFoundAnswer(ROUTES));
+    for (const path of new Set(ROUTES.map((r) => r.path))) {
+      const allowed = ROUTES.filter((r) => r.path === path).map((r) => r.method);
+      this.mockAnswer(`${name}-${resourceKey(path)}-other-methods`, resources[path].id, methodNotAllowedAnswer(path, allowed));
+    }
+    for (const [type, answer] of Object.entries(GATEWAY_RESPONSES)) this.gatewayResponse(name, type, answer);
+
+    this.accessLogs = new aws.cloudwatch.LogGroup(`${name}-access-logs`, {
+      name: `/aws/apigateway/${args.identity.serviceName}-api`,
+      retentionInDays: logRetentionDays,
+    }, parent);
+
+    // A deployment is a snapshot of the API: a new one whenever what it answers changes.
+    const deployment = new aws.apigateway.Deployment(`${name}-deployment`, {
+      restApi: this.api.id,
+      description: "Couch Explorers routes",
+      triggers: { definition: definitionHash(args.apiAuth) },
+    }, { ...parent, dependsOn: this.apiDefinition });
+    this.stage = new aws.apigateway.Stage(`${name}-stage`, {
+      restApi: this.api.id,
+      deployment: deployment.id,
+      stageName: STAGE_NAME,
       accessLogSettings: {
         destinationArn: this.accessLogs.arn,
         format: JSON.stringify({
           requestId: "$context.requestId",
           ip: "$context.identity.sourceIp",
+          apiKeyId: "$context.identity.apiKeyId",
           requestTime: "$context.requestTime",
-          routeKey: "$context.routeKey",
+          method: "$context.httpMethod",
+          resourcePath: "$context.resourcePath",
           status: "$context.status",
           responseLength: "$context.responseLength",
           latencyMs: "$context.responseLatency",
-          integrationStatus: "$context.integrationStatus",
-          integrationError: "$context.integrationErrorMessage",
+          gatewayAnswer: "$context.error.responseType",
+          integrationStatus: "$context.integration.status",
+          integrationError: "$context.integration.error",
         }),
       },
-    }, { ...parent, dependsOn: routeResources });
+    }, parent);
+    new aws.apigateway.MethodSettings(`${name}-throttling`, {
+      restApi: this.api.id,
+      stageName: this.stage.stageName,
+      methodPath: "*/*",
+      settings: { ...throttle, metricsEnabled: true },
+    }, parent);
 
-    this.url = this.stage.invokeUrl;
+    if (args.apiAuth === "apiKey") {
+      this.usagePlan = new aws.apigateway.UsagePlan(`${name}-usage-plan`, {
+        name: `${args.identity.serviceName}-callers`,
+        description: `Each key: ${args.apiKeyDailyQuota} pictures a day, ${args.apiKeyRateLimit}/s (burst ${args.apiKeyBurstLimit})`,
+        apiStages: [{ apiId: this.api.id, stage: this.stage.stageName }],
+        quotaSettings: { limit: args.apiKeyDailyQuota, period: "DAY" },
+        throttleSettings: { rateLimit: args.apiKeyRateLimit, burstLimit: args.apiKeyBurstLimit },
+      }, parent);
+      const keys = args.apiKeyNames.map((keyName) => {
+        const key = new aws.apigateway.ApiKey(`${name}-key-${keyName}`, {
+          name: `${args.identity.serviceName}-${keyName}`,
+          description: `Caller "${keyName}" of ${args.identity.serviceName}: send it in the ${API_KEY_HEADER} header`,
+          enabled: true,
+        }, parent);
+        new aws.apigateway.UsagePlanKey(`${name}-key-${keyName}`, { keyId: key.id, keyType: "API_KEY", usagePlanId: this.usagePlan!.id }, parent);
+        return [keyName, key.value] as const;
+      });
+      this.apiKeys = pulumi.secret(pulumi.all(Object.fromEntries(keys)));
+    } else {
+      this.apiKeys = pulumi.output<Record<string, string>>({});
+    }
+
+    this.url = this.stage.invokeUrl.apply((url) => (url.endsWith("/") ? url : `${url}/`));
     this.registerOutputs({ url: this.url });
   }
+
+  /** One API resource per path segment of the routes, shared by routes under the same path: path → resource. */
+  private pathResources(name: string, paths: string[]): Record<string, aws.apigateway.Resource> {
+    const byPath: Record<string, aws.apigateway.Resource> = {};
+    for (const path of paths) {
+      let parentPath = "";
+      for (const segment of path.split("/").filter(Boolean)) {
+        const here = `${parentPath}/${segment}`;
+        byPath[here] ??= new aws.apigateway.Resource(`${name}-${resourceKey(here)}`, {
+          restApi: this.api.id,
+          parentId: parentPath ? byPath[parentPath].id : this.api.rootResourceId,
+          pathPart: segment,
+        }, this.parent);
+        parentPath = here;
+      }
+    }
+    return byPath;
+  }
+
+  /** A route's method, proxied to its function (payload 1.0), and API Gateway's permission to invoke it. */
+  private routeMethod(name: string, route: Route, resource: aws.apigateway.Resource, fn: HandlerFunction<APIGatewayProxyEvent, APIGatewayProxyResult>, apiKeyRequired: boolean): void {
+    const parent = this.parent;
+    const method = new aws.apigateway.Method(`${name}-${route.key}`, {
+      restApi: this.api.id,
+      resourceId: resource.id,
+      httpMethod: route.method,
+      authorization: "NONE",
+      apiKeyRequired,
+    }, parent);
+    const integration = new aws.apigateway.Integration(`${name}-${route.key}`, {
+      restApi: this.api.id,
+      resourceId: resource.id,
+      httpMethod: method.httpMethod,
+      type: "AWS_PROXY",
+      integrationHttpMethod: "POST",
+      uri: fn.function.invokeArn,
+      timeoutMilliseconds: REST_API_MAX_INTEGRATION_MS,
+    }, parent);
+    this.apiDefinition.push(method, integration);
+    // API Gateway may invoke this function for this method and path only (any stage; path
+    // parameters become "*").
+    new aws.lambda.Permission(`${name}-${route.key}-invoke`, {
+      action: "lambda:InvokeFunction",
+      function: fn.function.name,
+      principal: "apigateway.amazonaws.com",
+      sourceArn: pulumi.interpolate`${this.api.executionArn}/*/${route.method}${route.path.replace(/\{[^}]+\}/g, "*")}`,
+    }, parent);
+  }
+
+  /**
+   * ANY method on a resource that API Gateway answers itself (a MOCK integration): whatever the
+   * request, the default integration response (no selection pattern) gives `answer`.
+   */
+  private mockAnswer(name: string, resourceId: pulumi.Input<string>, answer: GatewayAnswer): void {
+    const parent = this.parent;
+    const statusCode = String(answer.statusCode);
+    const headers = Object.keys(answer.headers ?? {});
+    const method = new aws.apigateway.Method(name, { restApi: this.api.id, resourceId, httpMethod: "ANY", authorization: "NONE" }, parent);
+    const integration = new aws.apigateway.Integration(name, {
+      restApi: this.api.id,
+      resourceId,
+      httpMethod: method.httpMethod,
+      type: "MOCK",
+      passthroughBehavior: "WHEN_NO_MATCH",
+      requestTemplates: { "application/json": JSON.stringify({ statusCode: answer.statusCode }) },
+    }, parent);
+    const methodResponse = new aws.apigateway.MethodResponse(name, {
+      restApi: this.api.id,
+      resourceId,
+      httpMethod: method.httpMethod,
+      statusCode,
+      responseParameters: Object.fromEntries(headers.map((h) => [`method.response.header.${h}`, true])),
+    }, parent);
+    const integrationResponse = new aws.apigateway.IntegrationResponse(name, {
+      restApi: this.api.id,
+      resourceId,
+      httpMethod: method.httpMethod,
+      statusCode: methodResponse.statusCode,
+      responseTemplates: { "application/json": gatewayAnswerBody(answer) },
+      responseParameters: Object.fromEntries(headers.map((h) => [`method.response.header.${h}`, `'${answer.headers![h]}'`])),
+    }, { ...parent, dependsOn: [integration] });
+    this.apiDefinition.push(method, integration, methodResponse, integrationResponse);
+  }
+
+  private gatewayResponse(name: string, type: string, answer: (typeof GATEWAY_RESPONSES)[string]): void {
+    const fixed = "statusCode" in answer;
+    const headers = fixed ? answer.headers ?? {} : {};
+    this.apiDefinition.push(new aws.apigateway.Response(`${name}-${type.toLowerCase().replace(/_/g, "-")}`, {
+      restApiId: this.api.id,
+      responseType: type,
+      ...(fixed ? { statusCode: String(answer.statusCode) } : {}),
+      responseTemplates: { "application/json": fixed ? gatewayAnswerBody(answer) : answer.template },
+      responseParameters: {
+        "gatewayresponse.header.Content-Type": "'application/json'",
+        ...Object.fromEntries(Object.entries(headers).map(([h, v]) => [`gatewayresponse.header.${h}`, `'${v}'`])),
+      },
+    }, this.parent));
+  }
+}
+
+/** `/images/{id}` → `images-id`: a resource's part of a Pulumi name. */
+function resourceKey(path: string): string {
+  return path.split("/").filter(Boolean).map((s) => s.replace(/[{}+]/g, "")).join("-") || "root";
+}
+
+/**
+ * The stage's limits per method. A REST API applies a stage's throttling to each method on its own
+ * ("Per-API, per-stage throttling limits are applied at the API method level for a stage",
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html),
+ * so the configured totals are shared out: the route methods' rates add up to the configured rate
+ * and their bursts to at most the configured burst. (The MOCK catch-alls get a share too; they run
+ * no function.)
+ */
+export function perMethodThrottle(rateLimit: number, burstLimit: number, methods: number): { throttlingRateLimit: number; throttlingBurstLimit: number } {
+  if (burstLimit < methods) {
+    throw new Error(`apiThrottleBurstLimit must be at least ${methods} (one request per route: the stage's limits are shared out among its ${methods} routes), got ${burstLimit}`);
+  }
+  return { throttlingRateLimit: rateLimit / methods, throttlingBurstLimit: Math.floor(burstLimit / methods) };
+}
+
+/** What a deployment snapshots: the routes, which of them need a key, and every answer of the gateway. */
+function definitionHash(auth: ApiAuth): string {
+  const routes = ROUTES.map((r) => ({ method: r.method, path: r.path, key: requiresApiKey(r, auth) }));
+  return createHash("sha256").update(JSON.stringify({ routes, answers: GATEWAY_RESPONSES, version: 1 })).digest("hex");
 }

@@ -12,8 +12,9 @@ export interface ImageDashboardArgs {
   region: pulumi.Input<string>;
   queueName: pulumi.Input<string>;
   deadLetterQueueName: pulumi.Input<string>;
-  /** Id of the HTTP API (its 4xx/5xx metrics are per ApiId). */
-  apiId: pulumi.Input<string>;
+  /** Name and stage of the REST API (its 4XXError/5XXError metrics are per ApiName and Stage). */
+  apiName: pulumi.Input<string>;
+  apiStage: pulumi.Input<string>;
   /** Names of the functions whose errors and throttles are shown. @default [] */
   functionNames?: pulumi.Input<string>[];
   /** The age alarm's threshold, drawn as a line on the oldest-message-age graph. */
@@ -63,8 +64,8 @@ export class ImageDashboard extends pulumi.ComponentResource {
         }],
       ]),
       widget(0, 12, "API responses 4xx / 5xx", [
-        ["AWS/ApiGateway", "4xx", "ApiId", args.apiId, { stat: "Sum", label: "4xx" }],
-        ["AWS/ApiGateway", "5xx", "ApiId", args.apiId, { stat: "Sum", label: "5xx" }],
+        ["AWS/ApiGateway", "4XXError", "ApiName", args.apiName, "Stage", args.apiStage, { stat: "Sum", label: "4xx" }],
+        ["AWS/ApiGateway", "5XXError", "ApiName", args.apiName, "Stage", args.apiStage, { stat: "Sum", label: "5xx" }],
       ]),
       widget(12, 12, "Function errors and throttles", (args.functionNames ?? []).flatMap((fn) => [
         ["AWS/Lambda", "Errors", "FunctionName", fn, { stat: "Sum" }],

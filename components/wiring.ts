@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { HandlerSettings } from "../runtime/config";
 import { adapterFor } from "../runtime/models";
 import type { BucketPrefixAccess } from "./bucketPrefixAccess";
+import { boundaryPolicyName, resourcePrefix } from "./names";
 import type { PolicyStatement } from "./policy";
 
 /** A Bedrock foundation model in its own region (Stability AI's run in us-west-2, the rest in eu-west-1). */
@@ -40,22 +41,30 @@ export function invokeModelStatement(model: FoundationModel): PolicyStatement {
   return { Sid: "InvokeTheConfiguredModel", Effect: "Allow", Action: ["bedrock:InvokeModel"], Resource: model.arn };
 }
 
-/**
- * `<project>-<stack>`: the prefix of every resource name and the metrics' Service dimension, so
- * dev and prod can share one account without mixing names or numbers.
- */
-export function stackServiceName(): string {
-  return `${pulumi.getProject()}-${pulumi.getStack()}`;
+/** Who the stack belongs to in a shared account: the prefix of its names and the boundary of its roles. */
+export interface StackIdentity {
+  /** `<candidate>-<stack>` (components/names.ts): every resource name and the metrics' Service dimension. */
+  serviceName: string;
+  /** ARN of the bootstrap's permissions boundary, which every role this program creates must carry. */
+  permissionsBoundary: pulumi.Output<string>;
+}
+
+export function stackIdentity(candidate: string): StackIdentity {
+  const partition = aws.getPartitionOutput().partition;
+  const account = aws.getCallerIdentityOutput().accountId;
+  return {
+    serviceName: resourcePrefix(candidate, pulumi.getStack()),
+    permissionsBoundary: pulumi.interpolate`arn:${partition}:iam::${account}:policy/${boundaryPolicyName(pulumi.getProject(), candidate)}`,
+  };
 }
 
 /** What every handler is told: the bucket, the prefix, the model and the metrics' service name. */
-export function commonSettings(storage: BucketPrefixAccess, model: FoundationModel): HandlerSettings<pulumi.Input<string>> {
+export function commonSettings(storage: BucketPrefixAccess, model: FoundationModel, serviceName: string): HandlerSettings<pulumi.Input<string>> {
   return {
-    metricsService: stackServiceName(),
+    metricsService: serviceName,
     bucket: storage.bucketName,
     prefix: storage.prefix,
     modelId: model.idForFunctions,
     bedrockRegion: model.region,
   };
 }
-

@@ -21,6 +21,7 @@ import { closeServer, listen } from "./listen";
 import { LOCAL_ENV } from "./config";
 import { galleryHtml } from "./gallery";
 import { createGalleryData, PAGE_SIZE, type GalleryDataOptions } from "./gallery-data";
+import type { ApiKeyGate } from "./api-keys";
 import type { HealthReport } from "./health";
 import { send, sendError, sendJson } from "./http-json";
 import { guardLocalhost } from "./localhost-guard";
@@ -34,6 +35,8 @@ export interface ApiServerOptions extends GalleryDataOptions {
   timeoutSeconds: number;
   /** The configured model's prompt limit, for the gallery's prompt box. */
   maxPromptLength: number;
+  /** With the stack's apiAuth apiKey: the keys and daily quota the deployed usage plan enforces. */
+  apiKeys?: ApiKeyGate;
   /** `GET /health`: answered 200 when its status is "ok", else 503. */
   health: () => Promise<HealthReport & Record<string, unknown>>;
 }
@@ -183,7 +186,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       if (method === "GET" || method === "HEAD") return local(url, res);
       return sendError(res, 405, `${method} is not allowed on ${url.pathname}; use GET`, "method-not-allowed", { allow: "GET, HEAD" });
     }
-    // Everything else is the deployed API: the runtime handler decides (including 404s).
+    // Everything else is the deployed API: first what its gateway refuses, then the runtime handler decides (including 404s).
+    const refused = opts.apiKeys?.admit(method, url.pathname, req.headers);
+    if (refused) return sendError(res, refused.statusCode, refused.error, refused.code, refused.headers);
     const clock = clockUntil(Date.now() + opts.timeoutSeconds * 1000);
     const event = toHttpApiEvent(req, await readBody(req));
     const result = await opts.handler(event, clock);

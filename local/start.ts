@@ -26,6 +26,7 @@ import { PortInUseError } from "./listen";
 import { startObjectStore, type ObjectStore } from "./object-store";
 import { startQueueServer, type QueueServer } from "./queue-server";
 import { startApiServer, type ApiServer } from "./api-server";
+import { readApiKeyGate, type ApiKeyGate } from "./api-keys";
 import { startWorker, type Worker } from "./worker";
 import { formatLogLine } from "./log-format";
 
@@ -48,6 +49,8 @@ export interface LocalMode {
 export interface LocalModeOptions {
   /** Where the handlers' log lines and the worker's notes go (default: stdout, compact). */
   log?: (line: string) => void;
+  /** The API keys the stack's apiAuth asks for (local/api-keys.ts); none: anyone may call. */
+  apiKeys?: ApiKeyGate;
 }
 
 /** Where the queues' journal lives (local/queue-journal.ts). */
@@ -154,6 +157,7 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
       host: config.host,
       port: config.ports.api,
       handler: httpHandler,
+      apiKeys: options.apiKeys,
       // The gallery lists pictures through the handlers' own store.
       store: createImageStore(handlerConfig),
       // As Lambda does: the handler's context counts down from the function timeout.
@@ -261,6 +265,13 @@ export function banner(mode: LocalMode): string {
   return lines.join("\n");
 }
 
+/** The keys the picture routes need, when the stack asks for keys. */
+function apiKeyBanner(gate: ApiKeyGate | undefined): string {
+  if (!gate) return "";
+  const keys = Object.entries(gate.keys).map(([name, value]) => `  api key        ${name}: ${value}`);
+  return [...keys, `  (POST /generate and POST /images need -H 'x-api-key: <key>'; ${gate.dailyQuota} a day per key)`, ""].join("\n");
+}
+
 function fail(message: string): never {
   process.stderr.write(`npm start: ${message}\n`);
   process.exit(1);
@@ -271,8 +282,10 @@ async function main(): Promise<void> {
   // in a newcomer's first terminal it reads like an error. Set the variable to "false" to see it.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   let config: LocalConfig;
+  let apiKeys: ApiKeyGate | undefined;
   try {
     config = loadLocalConfig(process.env);
+    apiKeys = readApiKeyGate(process.env);
   } catch (err) {
     return fail((err as Error).message);
   }
@@ -281,14 +294,14 @@ async function main(): Promise<void> {
 
   let mode: LocalMode;
   try {
-    mode = await startLocalMode(config);
+    mode = await startLocalMode(config, { apiKeys });
   } catch (err) {
     if (err instanceof PortInUseError || err instanceof LocalConfigError || (err as Error)?.name === "ConfigError") {
       return fail((err as Error).message);
     }
     return fail(`could not start: ${(err as Error)?.message ?? err}`);
   }
-  process.stdout.write(`${banner(mode)}\n`);
+  process.stdout.write(`${banner(mode)}\n${apiKeyBanner(apiKeys)}`);
 
   let signals = 0;
   const shutdown = (signal: string) => {

@@ -37,14 +37,28 @@ function settings(r: EvaluatedResource, stack: EvaluatedStack): string {
       return `batchSize=${i.batchSize} responseTypes=${list(i.functionResponseTypes).join(",")} maxConcurrency=${i.scalingConfig?.maximumConcurrency}`;
     case "aws:lambda/permission:Permission":
       return `${i.action} for ${i.principal}${i.sourceArn?.includes("execute-api") ? ` on ${i.sourceArn.split(":").pop()}` : ""}`;
-    case "aws:apigatewayv2/api:Api":
-      return `${i.protocolType}`;
-    case "aws:apigatewayv2/route:Route":
-      return i.routeKey;
-    case "aws:apigatewayv2/integration:Integration":
-      return `${i.integrationType} payload ${i.payloadFormatVersion} → ${byArn(i.integrationUri)}`;
-    case "aws:apigatewayv2/stage:Stage":
-      return `${i.name} throttling rate=${i.defaultRouteSettings?.throttlingRateLimit}/s burst=${i.defaultRouteSettings?.throttlingBurstLimit} accessLogs→${byArn(i.accessLogSettings?.destinationArn)}`;
+    case "aws:apigateway/restApi:RestApi":
+      return `${i.name} ${i.endpointConfiguration?.types} keys from ${i.apiKeySource}`;
+    case "aws:apigateway/resource:Resource":
+      return i.pathPart;
+    case "aws:apigateway/method:Method":
+      return `${i.httpMethod}${i.apiKeyRequired ? " api key required" : ""}`;
+    case "aws:apigateway/integration:Integration":
+      return i.type === "AWS_PROXY" ? `AWS_PROXY → ${stack.resources.find((x) => x.state.invokeArn === i.uri)?.name ?? i.uri}` : i.type;
+    case "aws:apigateway/integrationResponse:IntegrationResponse":
+      return `${i.statusCode} ${i.responseTemplates?.["application/json"]}`;
+    case "aws:apigateway/response:Response":
+      return `${i.responseType}${i.statusCode ? ` ${i.statusCode}` : ""} ${i.responseTemplates?.["application/json"]}`;
+    case "aws:apigateway/stage:Stage":
+      return `${i.stageName} accessLogs→${byArn(i.accessLogSettings?.destinationArn)}`;
+    case "aws:apigateway/methodSettings:MethodSettings":
+      return `${i.methodPath} throttling rate=${+i.settings?.throttlingRateLimit.toFixed(3)}/s burst=${i.settings?.throttlingBurstLimit} per method`;
+    case "aws:apigateway/usagePlan:UsagePlan":
+      return `${i.name} quota=${i.quotaSettings?.limit}/${i.quotaSettings?.period} per key, throttling rate=${i.throttleSettings?.rateLimit}/s burst=${i.throttleSettings?.burstLimit} per key`;
+    case "aws:apigateway/apiKey:ApiKey":
+      return i.name;
+    case "aws:iam/role:Role":
+      return i.permissionsBoundary ? `boundary ${i.permissionsBoundary.split("/").pop()}` : "";
     case "aws:cloudwatch/logGroup:LogGroup":
       return `${i.name} retention=${i.retentionInDays}d`;
     case "aws:cloudwatch/metricAlarm:MetricAlarm":
@@ -83,7 +97,8 @@ function renderGraph(stack: EvaluatedStack): string {
   };
   walk(undefined, "");
   lines.push("", "Outputs:");
-  for (const [name, value] of Object.entries(stack.outputs)) lines.push(`  ${name} = ${value}`);
+  // Secrets (the API keys) are listed by name only, as `pulumi stack output` shows them.
+  for (const [name, value] of Object.entries(stack.outputs)) lines.push(`  ${name} = ${name === "apiKeys" ? `[secret] ${Object.keys(value as object).join(", ") || "(none)"}` : value}`);
   return lines.join("\n");
 }
 

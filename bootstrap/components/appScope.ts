@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { checkCandidate } from "../../components/names";
 
 /** Arguments of {@link appScope}. */
 export interface AppScopeArgs {
@@ -42,13 +43,9 @@ export interface AppScope {
   stateKeyPrefix: string;
 }
 
-/** Lowercase letters, digits and inner dashes: safe in S3 keys, IAM names and ARN patterns (no `*`, `?`, `/`). */
-const CANDIDATE = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
-
 export function appScope(args: AppScopeArgs): AppScope {
-  if (!CANDIDATE.test(args.candidate)) {
-    throw new Error(`candidate must be 1-32 lowercase letters, digits or inner dashes (e.g. candidate-42), got "${args.candidate}"`);
-  }
+  // The app program checks its candidate with the same rule (components/names.ts).
+  checkCandidate(args.candidate);
   const identity = aws.getCallerIdentityOutput();
   const partition = aws.getPartitionOutput().partition;
   const region = aws.getRegionOutput().region;

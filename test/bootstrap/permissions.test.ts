@@ -3,7 +3,8 @@
 // own stack's state, and every resource type the app program creates within the deploy roles' reach.
 import assert from "node:assert/strict";
 import { BOUNDED_ROLE_ACTIONS, IAM_WRITE_ACTIONS } from "../../bootstrap/components/ciAccess";
-import { list, ofType, TYPES, type Statement } from "../infra/query";
+import { resourcePrefix } from "../../components/names";
+import { list, ofType, OWN_BUCKET_OF_ANOTHER_CANDIDATE, TYPES, type Statement } from "../infra/query";
 import { evaluateStack, type EvaluatedStack, type MockedResource } from "../infra/stack";
 import { evaluateBootstrap, MOCK_ACCOUNT } from "./evaluate";
 import { allows, decide, permissionsOf, statementsOf, type IamRequest } from "./iam-eval";
@@ -22,8 +23,8 @@ const arn = (service: string, resource: string) => `arn:aws:${service}:${REGION}
 const apiPath = (path: string) => `arn:aws:apigateway:${REGION}::${path}`;
 const READ_ACTION = /^[a-z0-9-]+:(Get|List|Describe|View)[A-Za-z]*\*?$|^apigateway:GET$/;
 
-/** Names as the app gives them once the candidate is in every name (issue 12). */
-const appName = (suffix: string, candidate = CANDIDATE) => `couch-explorers-${candidate}-dev-${suffix}`;
+/** Names as the app gives them: `<candidate>-<stack>-…` (components/names.ts). */
+const appName = (suffix: string, candidate = CANDIDATE) => `${resourcePrefix(candidate, "dev")}-${suffix}`;
 const withBoundary = { "iam:PermissionsBoundary": BOUNDARY };
 
 /**
@@ -62,16 +63,7 @@ const CREATES: Record<string, IamRequest[]> = (() => {
     [TYPES.subscription]: [{ action: "sns:Subscribe", resource: topic }, { action: "sns:Unsubscribe", resource: `${topic}:0f5e0d2c` }],
     [TYPES.alarm]: [{ action: "cloudwatch:PutMetricAlarm", resource: arn("cloudwatch", `alarm:${appName("queue-age-oldest-message-age")}`) }],
     [TYPES.dashboard]: [{ action: "cloudwatch:PutDashboard", resource: `arn:aws:cloudwatch::${MOCK_ACCOUNT}:dashboard/${appName("overview")}` }],
-    [TYPES.api]: [api("POST", "/apis"), api("PATCH", "/apis/a1b2c3"), api("DELETE", "/apis/a1b2c3"), api("GET", "/apis/a1b2c3")],
-    [TYPES.route]: [api("POST", "/apis/a1b2c3/routes")],
-    [TYPES.integration]: [api("POST", "/apis/a1b2c3/integrations")],
-    [TYPES.stage]: [
-      api("POST", "/apis/a1b2c3/stages"),
-      // Access logging (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging.html).
-      ...["CreateLogDelivery", "GetLogDelivery", "UpdateLogDelivery", "DeleteLogDelivery", "ListLogDeliveries", "PutResourcePolicy", "DescribeResourcePolicies", "DescribeLogGroups"]
-        .map((a) => ({ action: `logs:${a}`, resource: "*" })),
-    ],
-    // A REST API with API keys and usage plans, should the app move to one.
+    // The REST API with its API keys and usage plan.
     "aws:apigateway/restApi:RestApi": [api("POST", "/restapis"), api("PUT", "/restapis/r1s2t3"), api("DELETE", "/restapis/r1s2t3")],
     "aws:apigateway/resource:Resource": [api("POST", "/restapis/r1s2t3/resources/p4r5n6")],
     "aws:apigateway/method:Method": [api("PUT", "/restapis/r1s2t3/resources/p4r5n6/methods/POST")],
@@ -251,7 +243,7 @@ describe("bootstrap: what the CI roles may do", function () {
   });
 
   it("covers every resource type the app program creates in dev, prod and a stack with its own bucket", () => {
-    const appStacks = [evaluateStack("dev"), evaluateStack("prod"), evaluateStack("dev", { "couch-explorers:bucketName": null })];
+    const appStacks = [evaluateStack("dev"), evaluateStack("prod"), evaluateStack("dev", OWN_BUCKET_OF_ANOTHER_CANDIDATE)];
     const types = new Set(appStacks.flatMap((s) => s.resources.filter((r) => r.custom && r.type.startsWith("aws:")).map((r) => r.type)));
     assert.ok(types.size >= 15, [...types].join(", "));
     for (const type of types) {

@@ -27,14 +27,14 @@ describe("README.md: deploy and client sections", () => {
     for (const code of Object.values(EXIT)) assert.match(USAGE, new RegExp(`\\b${code} [a-zA-Z]`));
   });
 
-  it("gives a trust policy that is valid JSON, federated to GitHub's OIDC provider for sts.amazonaws.com", () => {
-    const json = /```json\n([\s\S]*?)```/.exec(delivery)?.[1];
-    const policy = JSON.parse(String(json).replace(/^ {3}/gm, ""));
-    const statement = policy.Statement[0];
-    assert.equal(statement.Action, "sts:AssumeRoleWithWebIdentity");
-    assert.match(statement.Principal.Federated, /oidc-provider\/token\.actions\.githubusercontent\.com$/);
-    assert.equal(statement.Condition.StringEquals["token.actions.githubusercontent.com:aud"], "sts.amazonaws.com");
-    assert.ok(statement.Condition.StringLike["token.actions.githubusercontent.com:sub"].includes("repo:OWNER/REPO:environment:production"));
+  it("has no JSON to paste in its OIDC section: bootstrap/ creates the roles and their trust policies", () => {
+    const oidc = delivery.slice(delivery.indexOf("### AWS access from GitHub"), delivery.indexOf("### Secrets the workflows need"));
+    assert.ok(oidc.length > 200, "the OIDC section is there");
+    assert.doesNotMatch(oidc, /```json|"Statement"|sts:AssumeRoleWithWebIdentity/);
+    assert.match(oidc, /bootstrap\/README\.md/);
+    for (const subject of ["environment:dev", "environment:production"]) assert.ok(oidc.includes(subject), subject);
+    const deploy = delivery.slice(delivery.indexOf("### Deploying: run bootstrap once, then push"), delivery.indexOf("## Queue client"));
+    assert.match(deploy, /bootstrap\/[\s\S]*Push to `main`/);
   });
 
   it("states the Node.js versions that the repository's and the client's engines require", () => {
@@ -47,9 +47,15 @@ describe("README.md: deploy and client sections", () => {
     assert.ok(quickStart.includes(`${lowest.major}.${lowest.minor} or newer`), `the Quick start says ${lowest.major}.${lowest.minor} or newer`);
   });
 
-  it("names the state backend the workflows use", () => {
-    assert.match(delivery, /pulumi login s3:\/\/pgr301-2024-terraform-state/);
-    assert.match(workflows, /PULUMI_BACKEND_URL: s3:\/\/pgr301-2024-terraform-state/);
+  it("names the state backend the workflows use: the candidate's prefix, from bootstrap's secret", () => {
+    assert.match(delivery, /pulumi login s3:\/\/pgr301-2024-terraform-state\/<candidate>/);
+    assert.doesNotMatch(delivery, /pulumi login s3:\/\/pgr301-2024-terraform-state\s*$/m, "no login at the bucket's root");
+    assert.match(workflows, /PULUMI_BACKEND_URL: \$\{\{ secrets\.PULUMI_BACKEND_URL \}\}/);
+  });
+
+  it("shows the x-api-key header in the API examples of a stack with keys", () => {
+    assert.match(delivery, /curl[^\n]*-H "x-api-key: \$KEY"/);
+    assert.match(delivery, /Postman[\s\S]{0,200}x-api-key/);
   });
 });
 

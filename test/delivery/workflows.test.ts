@@ -212,6 +212,9 @@ describe("GitHub Actions workflows", () => {
       assert.equal(pulumiSteps(wf.jobs["up-prod"])[0].with?.["stack-name"], "prod");
     });
 
+    const credentials = (job: (typeof previewJobs)[number][1]) =>
+      job.steps?.find((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"))?.with?.["role-to-assume"];
+
     it("assumes an AWS role through OIDC in every pulumi job, after npm ci and before pulumi", () => {
       for (const [name, job] of [...previewJobs, ...upJobs]) {
         assert.equal(job.permissions?.["id-token"], "write", name);
@@ -221,6 +224,12 @@ describe("GitHub Actions workflows", () => {
         const pulumi = steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@"));
         assert.ok(ci >= 0 && aws > ci && pulumi > aws, `${name}: npm ci, then credentials, then pulumi`);
         assert.match(String(steps[aws].with?.["role-to-assume"]), /^\$\{\{ secrets\.AWS_\w+_ROLE_ARN \}\}$/);
+      }
+      // Branches and pull requests get the read-only preview role; only the environments' jobs a deploy role.
+      for (const [name, job] of previewJobs) assert.equal(credentials(job), "${{ secrets.AWS_PREVIEW_ROLE_ARN }}", name);
+      for (const [name, job] of upJobs) {
+        assert.equal(credentials(job), "${{ secrets.AWS_DEPLOY_ROLE_ARN }}", name);
+        assert.ok(["dev", "production"].includes(String(job.environment)), `${name} runs in no deploy environment`);
       }
     });
 
@@ -236,8 +245,9 @@ describe("GitHub Actions workflows", () => {
       assert.match(readFileSync(join(ROOT, "package.json"), "utf8"), /"model-check": "ts-node --transpile-only scripts\/model-check\.ts"/);
     });
 
-    it("uses the self-managed S3 state backend and a passphrase from secrets", () => {
-      assert.equal(wf.env?.PULUMI_BACKEND_URL, "s3://pgr301-2024-terraform-state");
+    it("logs in to the candidate's prefix of the S3 state backend and takes the passphrase, both from bootstrap's secrets", () => {
+      // s3://pgr301-2024-terraform-state/<candidate>, as bootstrap/ writes PULUMI_BACKEND_URL.
+      assert.equal(wf.env?.PULUMI_BACKEND_URL, "${{ secrets.PULUMI_BACKEND_URL }}");
       assert.equal(wf.env?.PULUMI_CONFIG_PASSPHRASE, "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}");
       for (const [, job] of [...previewJobs, ...upJobs]) {
         assert.equal(pulumiSteps(job)[0].with?.["cloud-url"], "${{ env.PULUMI_BACKEND_URL }}");

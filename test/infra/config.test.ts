@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import YAML from "yaml";
+import { readStackConfig } from "../../local/config";
+import { candidateOf } from "../../components/names";
+import { checkStackSettings, MIN_MAX_RECEIVE_COUNT } from "../../components/settings";
 import { readProject, REPO_ROOT, stackConfig } from "./stack";
 
 const project = readProject();
@@ -30,7 +33,8 @@ describe("infra: Pulumi.yaml config schema and stack files", () => {
       assert.ok(["string", "integer", "boolean", "array"].includes(entry.type), `${key}: type ${entry.type}`);
       assert.ok(entry.description && entry.description.length > 10, `${key} has no description`);
       if (entry.default !== undefined) {
-        assert.equal(typeof entry.default, entry.type === "integer" ? "number" : entry.type, `${key}: default does not match its type`);
+        if (entry.type === "array") assert.ok(Array.isArray(entry.default), `${key}: default is not an array`);
+        else assert.equal(typeof entry.default, entry.type === "integer" ? "number" : entry.type, `${key}: default does not match its type`);
       }
     }
   });
@@ -74,5 +78,30 @@ describe("infra: Pulumi.yaml config schema and stack files", () => {
     const [devPrefix, prodPrefix] = [String(dev[key("imagePrefix")]), String(prod[key("imagePrefix")])];
     assert.equal(devPrefix.split("/")[0], prodPrefix.split("/")[0]);
     assert.ok(!devPrefix.startsWith(`${prodPrefix}/`) && !prodPrefix.startsWith(`${devPrefix}/`));
+  });
+
+  it("refuses what the schema's types cannot: maxReceiveCount below AWS's 5, an unknown apiAuth, apiKey without key names", () => {
+    // "Verify that the maxReceiveCount attribute is set to at least five" for an SQS event source:
+    // https://aws.amazon.com/premiumsupport/knowledge-center/lambda-retrying-valid-sqs-messages/
+    assert.equal(MIN_MAX_RECEIVE_COUNT, 5);
+    for (const stack of ["dev", "prod"]) {
+      const values = readStackConfig(REPO_ROOT, stack).values as any;
+      assert.ok(values.maxReceiveCount >= 5, `${stack}: maxReceiveCount ${values.maxReceiveCount}`);
+      assert.doesNotThrow(() => checkStackSettings(values));
+      assert.throws(() => checkStackSettings({ ...values, maxReceiveCount: 4 }), /config maxReceiveCount must be an integer from 5/);
+      assert.throws(() => checkStackSettings({ ...values, apiAuth: "cognito" }), /config apiAuth must be one of none, apiKey/);
+      assert.throws(() => checkStackSettings({ ...values, apiAuth: "apiKey", apiKeyNames: [] }), /config apiKeyNames must name at least one key/);
+      assert.throws(() => checkStackSettings({ ...values, apiAuth: "apiKey", apiKeyNames: ["web", "web"] }), /apiKeyNames/);
+    }
+  });
+
+  it("takes the candidate from imagePrefix's first segment or its own key, which must agree (the boundary reaches <bucket>/<candidate>/ only)", () => {
+    assert.equal(candidateOf({ candidate: "", imagePrefix: "candidate-42/dev" }), "candidate-42");
+    assert.equal(candidateOf({ candidate: "", imagePrefix: "/candidate-7/" }), "candidate-7");
+    assert.equal(candidateOf({ candidate: "candidate-42", imagePrefix: "candidate-42/prod" }), "candidate-42");
+    assert.throws(() => candidateOf({ candidate: "candidate-7", imagePrefix: "candidate-42/dev" }), /imagePrefix must start with the candidate id "candidate-7"/);
+    assert.throws(() => candidateOf({ candidate: "", imagePrefix: "Candidate_42/dev" }), /candidate must be 1-32 lowercase letters/);
+    assert.throws(() => candidateOf({ candidate: "", imagePrefix: `${"c".repeat(33)}/dev` }), /candidate must be 1-32/);
+    assert.throws(() => candidateOf({ candidate: "", imagePrefix: "/" }), /imagePrefix must be a non-empty S3 key prefix/);
   });
 });

@@ -2,7 +2,7 @@
  * The deployed code is executed: each function's archive, exactly as the Pulumi program serialized
  * it under mocks, is written to a temp folder and loaded by a plain Node process (no ts-node, no
  * repository on the module path except the SDK) that calls the handler named by the function's
- * `handler` setting with real-shaped API Gateway HTTP API 2.0 and SQS events. The functions'
+ * `handler` setting with real-shaped API Gateway REST API (payload 1.0) and SQS events. The functions'
  * environment comes from the program; only the endpoints, bucket, prefix and queue URL are pointed
  * at the local S3 (s3rver), SQS (local-aws-sqs) and Bedrock-compatible servers.
  */
@@ -12,11 +12,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import type { APIGatewayProxyEventV2, APIGatewayProxyResult, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { STABILITY_PIXELS } from "../../local/bedrock-models";
 import { PNG_SIGNATURE, readPngHeader } from "../../local/png";
 import { ENV } from "../../runtime/env";
-import { httpApiEvent, receive, sqsEvent } from "../support/events";
+import { receive, restEvent, sqsEvent } from "../support/events";
+import { STAGE_NAME } from "../../components/imageApi";
 import { getJson, getObject, listKeys } from "../support/objects";
 import { startPeers, type Peers } from "../support/peers";
 import { archiveOf, functionsByKey, one, TYPES } from "./query";
@@ -122,11 +123,11 @@ describe("infra: the deployed code is executed (dev archives against local S3/SQ
     return { results: JSON.parse(readFileSync(resultsFile, "utf8")) as R[], logs };
   }
 
-  /** An HTTP API 2.0 event for a concrete route, as API Gateway sends it for that route. */
-  function routeEvent(routeKey: string, path: string, body?: unknown, pathParameters?: Record<string, string>): APIGatewayProxyEventV2 {
-    const [method] = routeKey.split(" ");
-    const event = httpApiEvent({ method, path, body: body === undefined ? undefined : JSON.stringify(body) });
-    return { ...event, routeKey, ...(pathParameters ? { pathParameters } : {}), requestContext: { ...event.requestContext, routeKey } };
+  /** A REST API (payload 1.0) event for a concrete route of the stack's stage, as API Gateway sends it for that route. */
+  function routeEvent(routeKey: string, path: string, body?: unknown, pathParameters?: Record<string, string>): APIGatewayProxyEvent {
+    const [method, resource] = routeKey.split(" ");
+    const event = restEvent({ method, path, stage: STAGE_NAME, body: body === undefined ? undefined : JSON.stringify(body) });
+    return { ...event, resource, pathParameters: pathParameters ?? null, requestContext: { ...event.requestContext, resourcePath: resource } };
   }
 
   /** The stack's model (Stable Image Core) picks the pixels of its default ratio, 1:1. */
@@ -164,7 +165,8 @@ describe("infra: the deployed code is executed (dev archives against local S3/SQ
   it("POST /images queues the job, the worker archive turns it into a picture, GET /images/{id} reports it done", async () => {
     const queued = await invoke<APIGatewayProxyResult>("enqueue", [routeEvent("POST /images", "/images", { prompt: "me on top of a pyramid" })]);
     assert.equal(queued.results[0].statusCode, 202, queued.logs);
-    const { id } = JSON.parse(queued.results[0].body);
+    const { id, statusUrl } = JSON.parse(queued.results[0].body);
+    assert.equal(statusUrl, `/${STAGE_NAME}/images/${id}`, "a REST API's stage is the first segment of the URL callers use");
 
     // Pending from the moment it was accepted: the enqueue archive wrote the job's marker.
     const pending = await invoke<APIGatewayProxyResult>("status", [routeEvent("GET /images/{id}", `/images/${id}`, undefined, { id })]);

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { LAMBDA_RUNTIME } from "../../components/handlerFunction";
+import { perMethodThrottle } from "../../components/imageApi";
 import { publicOfferToken } from "../../components/modelAccess";
 import { DEFAULTS } from "../../runtime/defaults";
 import { ENV } from "../../runtime/env";
 import { METRICS } from "../../runtime/metric-names";
 import { apiModelBudget, workerModelBudget } from "../../runtime/time-budget";
-import { cfg, cfgNumber, functionsByKey, one, ofType, TYPES } from "./query";
+import { cfg, cfgNumber, functionsByKey, LONGEST_CANDIDATE, one, ofType, OWN_BUCKET_OF_ANOTHER_CANDIDATE, pathOf, TYPES } from "./query";
 import { evaluateInBackground, evaluateStack, type EvaluatedStack } from "./stack";
 
 const ROUTES = {
@@ -16,8 +17,8 @@ const ROUTES = {
 
 /** The dev stack's config variants evaluated below, all started when the file loads (each evaluation takes seconds of CPU). */
 const DEV_VARIANTS = {
-  // Removing the stack's value leaves Pulumi.yaml's empty default: "create a bucket".
-  ownBucket: { "couch-explorers:bucketName": null },
+  // Removing the stack's value leaves Pulumi.yaml's empty default: "create a bucket" (for a second candidate).
+  ownBucket: OWN_BUCKET_OF_ANOTHER_CANDIDATE,
   freshAccount: { "couch-explorers:acceptModelAgreement": null },
   amazonModelAsked: {
     "couch-explorers:acceptModelAgreement": "true",
@@ -30,7 +31,7 @@ const DEV_VARIANTS = {
 } satisfies Record<string, Record<string, string | null>>;
 for (const overrides of Object.values(DEV_VARIANTS)) evaluateInBackground("dev", overrides);
 
-const COMPONENT_TYPES = ["ModelAccess", "BucketPrefixAccess", "ImageQueue", "ImageApi", "QueueAgeAlarm", "ImageDashboard"].map(
+const COMPONENT_TYPES = ["ModelAccess", "BucketPrefixAccess", "ImageJobs", "ImageApi", "QueueAgeAlarm", "ImageDashboard"].map(
   (c) => `couch-explorers:components:${c}`,
 );
 
@@ -51,24 +52,26 @@ for (const stackName of ["dev", "prod"]) {
       for (const r of stack.resources) if (r.parent) assert.ok(urns.has(r.parent), `${r.name}'s parent is not in the stack`);
     });
 
-    it("routes POST /generate, POST /images and GET /images/{id} to their own functions (AWS_PROXY, payload 2.0)", () => {
+    it("routes POST /generate, POST /images and GET /images/{id} of a REST API to their own functions (AWS_PROXY, payload 1.0)", () => {
       const api = one(stack, TYPES.api);
-      assert.equal(api.inputs.protocolType, "HTTP");
       const fns = functionsByKey(stack);
-      const routes = ofType(stack, TYPES.route);
-      assert.deepEqual(routes.map((r) => r.inputs.routeKey).sort(), Object.keys(ROUTES).sort());
+      const routeMethods = ofType(stack, TYPES.method).filter((m) => m.inputs.httpMethod !== "ANY");
+      assert.deepEqual(routeMethods.map((m) => `${m.inputs.httpMethod} ${pathOf(stack, m.inputs.resourceId)}`).sort(), Object.keys(ROUTES).sort());
       const targets = new Set<string>();
-      for (const route of routes) {
-        const expected = ROUTES[route.inputs.routeKey as keyof typeof ROUTES];
+      for (const method of routeMethods) {
+        const routeKey = `${method.inputs.httpMethod} ${pathOf(stack, method.inputs.resourceId)}` as keyof typeof ROUTES;
+        const expected = ROUTES[routeKey];
         const fn = fns[expected.fn];
-        assert.equal(route.inputs.apiId, api.id);
-        const integration = ofType(stack, TYPES.integration).find((i) => route.inputs.target === `integrations/${i.id}`);
-        assert.ok(integration, `${route.inputs.routeKey} targets no integration`);
-        assert.equal(integration.inputs.integrationType, "AWS_PROXY");
-        assert.equal(integration.inputs.payloadFormatVersion, "2.0");
-        assert.equal(integration.inputs.integrationUri, fn.state.arn, `${route.inputs.routeKey} → ${fn.name}`);
-        assert.ok(integration.inputs.timeoutMilliseconds <= 30000);
-        targets.add(integration.inputs.integrationUri);
+        assert.equal(method.inputs.restApi, api.id);
+        assert.equal(method.inputs.authorization, "NONE");
+        const integration = ofType(stack, TYPES.integration).find((i) => i.inputs.resourceId === method.inputs.resourceId && i.inputs.httpMethod === method.inputs.httpMethod);
+        assert.ok(integration, `${routeKey} has no integration`);
+        // AWS_PROXY to a Lambda function is payload 1.0 on a REST API; a Lambda invocation is a POST.
+        assert.equal(integration.inputs.type, "AWS_PROXY");
+        assert.equal(integration.inputs.integrationHttpMethod, "POST");
+        assert.equal(integration.inputs.uri, fn.state.invokeArn, `${routeKey} → ${fn.name}`);
+        assert.ok(integration.inputs.timeoutMilliseconds <= 29000);
+        targets.add(integration.inputs.uri);
         const permission = ofType(stack, TYPES.permission).find((p) => p.inputs.function === fn.state.name && p.inputs.principal === "apigateway.amazonaws.com");
         assert.ok(permission, `API Gateway may not invoke ${fn.name}`);
         assert.equal(permission.inputs.action, "lambda:InvokeFunction");
@@ -77,19 +80,80 @@ for (const stackName of ["dev", "prod"]) {
       assert.equal(targets.size, 3, "each route has its own function");
     });
 
-    it("throttles the stage from config and writes access logs to a log group with retention", () => {
+    it("answers an unknown path 404 and another method on a route's path 405, as {error, code}, without a function", () => {
+      const mocks = ofType(stack, TYPES.method).filter((m) => m.inputs.httpMethod === "ANY");
+      const answerOn = (path: string) => {
+        const method = mocks.find((m) => pathOf(stack, m.inputs.resourceId) === path);
+        assert.ok(method, `no catch-all on ${path}`);
+        assert.equal(method.inputs.apiKeyRequired ?? false, false);
+        const integration = ofType(stack, TYPES.integration).find((i) => i.inputs.resourceId === method.inputs.resourceId && i.inputs.httpMethod === "ANY");
+        assert.equal(integration?.inputs.type, "MOCK");
+        const response = ofType(stack, TYPES.integrationResponse).find((r) => r.inputs.resourceId === method.inputs.resourceId);
+        assert.ok(response, `no answer on ${path}`);
+        assert.equal(response.inputs.selectionPattern, undefined, "the default integration response answers whatever the request");
+        return { status: Number(response.inputs.statusCode), body: JSON.parse(response.inputs.responseTemplates["application/json"]), headers: response.inputs.responseParameters ?? {} };
+      };
+      for (const path of ["/", "/{proxy+}"]) {
+        const answer = answerOn(path);
+        assert.equal(answer.status, 404);
+        assert.equal(answer.body.code, "not-found");
+        assert.match(answer.body.error, /POST \/generate, POST \/images, GET \/images\/\{id\}/);
+      }
+      for (const [path, allow] of [["/generate", "POST"], ["/images", "POST"], ["/images/{id}", "GET"]]) {
+        const answer = answerOn(path);
+        assert.equal(answer.status, 405, path);
+        assert.equal(answer.body.code, "method-not-allowed");
+        assert.equal(answer.headers["method.response.header.allow"], `'${allow}'`);
+      }
+    });
+
+    it("answers the gateway's own errors as {error, code}: bad or missing key, quota, throttling, anything else", () => {
+      const responses = Object.fromEntries(ofType(stack, TYPES.gatewayResponse).map((r) => [r.inputs.responseType, r.inputs]));
+      const expected = { INVALID_API_KEY: [403, "invalid-api-key"], QUOTA_EXCEEDED: [429, "quota-exceeded"], THROTTLED: [429, "throttled"], MISSING_AUTHENTICATION_TOKEN: [404, "not-found"] } as const;
+      for (const [type, [status, code]] of Object.entries(expected)) {
+        assert.ok(responses[type], `no gateway response ${type}`);
+        assert.equal(Number(responses[type].statusCode), status, type);
+        const body = JSON.parse(responses[type].responseTemplates["application/json"]);
+        assert.deepEqual(Object.keys(body).sort(), ["code", "error"], type);
+        assert.equal(body.code, code, type);
+      }
+      assert.equal(responses.THROTTLED.responseParameters["gatewayresponse.header.retry-after"], "'1'");
+      // The fallbacks keep API Gateway's status codes (setting one would change every 4XX/5XX) and render its message.
+      for (const type of ["DEFAULT_4XX", "DEFAULT_5XX"]) {
+        assert.equal(responses[type].statusCode, undefined, type);
+        const rendered = responses[type].responseTemplates["application/json"].replace("$context.error.messageString", JSON.stringify("Forbidden"));
+        assert.deepEqual(Object.keys(JSON.parse(rendered)).sort(), ["code", "error"], type);
+      }
+    });
+
+    it("throttles the stage so all routes together get the configured limits, and writes access logs to a log group with retention", () => {
       const stage = one(stack, TYPES.stage);
-      assert.equal(stage.inputs.name, "$default");
-      assert.equal(stage.inputs.autoDeploy, true);
-      assert.equal(stage.inputs.defaultRouteSettings.throttlingRateLimit, cfgNumber(stack, "apiThrottleRateLimit"));
-      assert.equal(stage.inputs.defaultRouteSettings.throttlingBurstLimit, cfgNumber(stack, "apiThrottleBurstLimit"));
+      assert.equal(stage.inputs.stageName, "v1");
+      const deployment = one(stack, TYPES.deployment);
+      assert.equal(stage.inputs.deployment, deployment.id);
+      for (const m of ofType(stack, TYPES.method)) assert.ok(deployment.dependencies.includes(m.urn), `the deployment does not wait for ${m.name}`);
+      // A REST stage's limits apply to each method: the route methods' shares add up to the configured totals.
+      const settings = one(stack, TYPES.methodSettings);
+      assert.equal(settings.inputs.methodPath, "*/*");
+      const routes = Object.keys(ROUTES).length;
+      assert.ok(Math.abs(settings.inputs.settings.throttlingRateLimit * routes - cfgNumber(stack, "apiThrottleRateLimit")) < 1e-9);
+      assert.ok(settings.inputs.settings.throttlingBurstLimit >= 1);
+      assert.ok(settings.inputs.settings.throttlingBurstLimit * routes <= cfgNumber(stack, "apiThrottleBurstLimit"));
       const logs = one(stack, TYPES.logGroup, "-api-access-logs");
       assert.equal(stage.inputs.accessLogSettings.destinationArn, logs.state.arn);
       assert.equal(logs.inputs.retentionInDays, cfgNumber(stack, "logRetentionDays"));
       const format = JSON.parse(stage.inputs.accessLogSettings.format);
       assert.equal(format.requestId, "$context.requestId");
       assert.equal(format.status, "$context.status");
-      assert.equal(stack.outputs.apiUrl, stage.state.invokeUrl);
+      assert.equal(format.apiKeyId, "$context.identity.apiKeyId");
+      assert.equal(stack.outputs.apiUrl, `${stage.state.invokeUrl}/`);
+      assert.deepEqual(ofType(stack, "aws:apigateway/account:Account"), [], "the account's API Gateway settings belong to bootstrap/");
+    });
+
+    it("gives every role the candidate's permissions boundary", () => {
+      const roles = ofType(stack, TYPES.role);
+      assert.equal(roles.length, 4);
+      for (const role of roles) assert.equal(role.inputs.permissionsBoundary, "arn:aws:iam::123456789012:policy/couch-explorers-candidate-42-boundary", role.name);
     });
 
     it("feeds the worker from the queue with partial batch responses, batch size and maximum concurrency from config", () => {
@@ -174,7 +238,7 @@ for (const stackName of ["dev", "prod"]) {
         assert.equal(vars[ENV.prefix], cfg(stack, "imagePrefix"), key);
         assert.equal(vars[ENV.modelId], cfg(stack, "modelId"), key);
         assert.equal(vars[ENV.bedrockRegion], cfg(stack, "bedrockRegion"), key);
-        assert.equal(vars[ENV.metricsService], `couch-explorers-${stackName}`, `${key} ${ENV.metricsService}`);
+        assert.equal(vars[ENV.metricsService], `candidate-42-${stackName}`, `${key} ${ENV.metricsService}`);
         assert.equal(vars[ENV.queueUrl], key === "enqueue" ? queue.state.url : undefined, `${key} ${ENV.queueUrl}`);
         for (const local of [ENV.bedrockEndpoint, ENV.s3Endpoint, ENV.sqsEndpoint]) assert.equal(vars[local], undefined, `${key} sets ${local}`);
         for (const value of Object.values(vars)) assert.equal(typeof value, "string");
@@ -197,43 +261,136 @@ for (const stackName of ["dev", "prod"]) {
 
     it("draws a dashboard of queue age and depth, generation latency p50/p95, failures by kind and API 4xx/5xx", () => {
       const dashboard = one(stack, TYPES.dashboard);
-      assert.equal(dashboard.inputs.dashboardName, `couch-explorers-${stackName}`);
+      assert.equal(dashboard.inputs.dashboardName, `candidate-42-${stackName}`);
       const body = JSON.parse(dashboard.inputs.dashboardBody);
       const metrics = body.widgets.flatMap((w: any) => w.properties.metrics);
       const has = (pred: (m: any[]) => boolean, what: string) => assert.ok(metrics.some(pred), `dashboard lacks ${what}`);
       const queue = one(stack, TYPES.queue, "-jobs-queue").state.name;
       const dlq = one(stack, TYPES.queue, "-jobs-dlq").state.name;
-      const apiId = one(stack, TYPES.api).id;
+      const api = one(stack, TYPES.api).inputs.name;
       has((m) => m[1] === "ApproximateAgeOfOldestMessage" && m[3] === queue, "oldest message age");
       has((m) => m[1] === "ApproximateNumberOfMessagesVisible" && m[3] === queue, "queue depth");
       has((m) => m[1] === "ApproximateNumberOfMessagesVisible" && m[3] === dlq, "DLQ depth");
       for (const stat of ["p50", "p95"]) {
         has((m) => m[0] === METRICS.namespace && m[1] === METRICS.generationLatency.name
-          && m[2] === METRICS.serviceDimension && m[3] === `couch-explorers-${stackName}` && m[4]?.stat === stat, `latency ${stat} of this stack`);
+          && m[2] === METRICS.serviceDimension && m[3] === `candidate-42-${stackName}` && m[4]?.stat === stat, `latency ${stat} of this stack`);
       }
       has((m) => typeof m[0]?.expression === "string" && m[0].expression.includes(METRICS.failures.dimension) && m[0].expression.includes(METRICS.failures.name)
-        && m[0].expression.includes(`${METRICS.serviceDimension}="couch-explorers-${stackName}"`), "failures by kind of this stack");
-      for (const code of ["4xx", "5xx"]) has((m) => m[0] === "AWS/ApiGateway" && m[1] === code && m[3] === apiId, `API ${code}`);
+        && m[0].expression.includes(`${METRICS.serviceDimension}="candidate-42-${stackName}"`), "failures by kind of this stack");
+      for (const code of ["4XXError", "5XXError"]) has((m) => m[0] === "AWS/ApiGateway" && m[1] === code && m[2] === "ApiName" && m[3] === api && m[5] === "v1", `API ${code}`);
       for (const w of body.widgets) assert.equal(w.properties.region, "eu-west-1");
     });
   });
 }
 
-describe("infra: dev and prod in one account", function () {
+describe("infra: callers, keys and quotas", function () {
   this.timeout(120000);
 
-  it("give every explicitly named resource a stack-specific name", () => {
-    const [dev, prod] = ["dev", "prod"].map((s) => evaluateStack(s));
-    const explicitNames = (stack: EvaluatedStack) =>
-      stack.resources.flatMap((r) => [r.inputs.name, r.inputs.dashboardName].filter((n): n is string => typeof n === "string" && n !== "$default"));
-    const devNames = explicitNames(dev);
-    const prodNames = explicitNames(prod);
-    assert.ok(devNames.length >= 8, `only ${devNames.length} explicit names`);
-    for (const n of devNames) assert.ok(n.includes("-dev"), `${n} does not name the stack`);
-    for (const n of prodNames) assert.ok(n.includes("-prod"), `${n} does not name the stack`);
-    assert.deepEqual(devNames.filter((n) => prodNames.includes(n)), []);
-    // auto-named resources get the stack in their logical name, so their physical names differ too
-    for (const r of [...dev.resources, ...prod.resources]) assert.match(r.name, /^couch-explorers-(dev|prod)-/);
+  it("shares the stage's limits out among the route methods, and refuses a burst smaller than one request per route", () => {
+    assert.deepEqual(perMethodThrottle(10, 20, 3), { throttlingRateLimit: 10 / 3, throttlingBurstLimit: 6 });
+    assert.deepEqual(perMethodThrottle(1, 3, 3), { throttlingRateLimit: 1 / 3, throttlingBurstLimit: 1 });
+    assert.throws(() => perMethodThrottle(1, 2, 3), /apiThrottleBurstLimit must be at least 3/);
+  });
+
+  it("prod: the picture routes need a key at the gateway; the status lookup does not (it would spend the quota)", () => {
+    const prod = evaluateStack("prod");
+    assert.equal(cfg(prod, "apiAuth"), "apiKey");
+    const keyed = Object.fromEntries(ofType(prod, TYPES.method).filter((m) => m.inputs.httpMethod !== "ANY")
+      .map((m) => [`${m.inputs.httpMethod} ${pathOf(prod, m.inputs.resourceId)}`, m.inputs.apiKeyRequired]));
+    assert.deepEqual(keyed, { "POST /generate": true, "POST /images": true, "GET /images/{id}": false });
+    assert.equal(one(prod, TYPES.api).inputs.apiKeySource, "HEADER");
+  });
+
+  it("prod: one usage plan on the stage with the configured daily quota and per-key throttle, one key per configured name, values as a secret output", () => {
+    const prod = evaluateStack("prod");
+    const plan = one(prod, TYPES.usagePlan);
+    assert.deepEqual(plan.inputs.quotaSettings, { limit: cfgNumber(prod, "apiKeyDailyQuota"), period: "DAY" });
+    assert.deepEqual(plan.inputs.throttleSettings, { rateLimit: cfgNumber(prod, "apiKeyRateLimit"), burstLimit: cfgNumber(prod, "apiKeyBurstLimit") });
+    const stage = one(prod, TYPES.stage);
+    assert.deepEqual(plan.inputs.apiStages, [{ apiId: one(prod, TYPES.api).id, stage: stage.inputs.stageName }]);
+    const names: string[] = JSON.parse(cfg(prod, "apiKeyNames"));
+    assert.ok(names.length >= 1);
+    const keys = ofType(prod, TYPES.apiKey);
+    assert.deepEqual(keys.map((k) => k.inputs.name).sort(), names.map((n) => `candidate-42-prod-${n}`).sort());
+    const links = ofType(prod, TYPES.usagePlanKey);
+    assert.deepEqual(links.map((l) => l.inputs.keyId).sort(), keys.map((k) => k.id).sort());
+    for (const link of links) assert.deepEqual([link.inputs.usagePlanId, link.inputs.keyType], [plan.id, "API_KEY"]);
+    assert.deepEqual(Object.keys(prod.outputs.apiKeys as object).sort(), [...names].sort());
+    for (const key of keys) assert.ok(Object.values(prod.outputs.apiKeys as object).includes(key.state.value));
+  });
+
+  it("dev: the exam's open endpoint, no key, no usage plan", () => {
+    const dev = evaluateStack("dev");
+    assert.equal(cfg(dev, "apiAuth"), "none");
+    for (const m of ofType(dev, TYPES.method)) assert.notEqual(m.inputs.apiKeyRequired, true, m.name);
+    assert.deepEqual([...ofType(dev, TYPES.usagePlan), ...ofType(dev, TYPES.apiKey)], []);
+    assert.deepEqual(dev.outputs.apiKeys, {});
+  });
+});
+
+/**
+ * AWS's name limits, for what the bootstrap's roles reach by name and what else is named.
+ * IAM role 64, policy 128: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+ * Lambda function 64: https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html
+ * SQS queue 80: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html
+ * SNS topic 256: https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html
+ * Log group 512: https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html
+ * Alarm 255: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+ * Dashboard 255: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutDashboard.html
+ * S3 bucket 63: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+ * API key name 1024: https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html
+ */
+const NAME_LIMITS: Record<string, { limit: number; field?: string }> = {
+  [TYPES.role]: { limit: 64 },
+  [TYPES.policy]: { limit: 128 },
+  [TYPES.function]: { limit: 64 },
+  [TYPES.queue]: { limit: 80 },
+  [TYPES.topic]: { limit: 256 },
+  [TYPES.logGroup]: { limit: 512 },
+  [TYPES.alarm]: { limit: 255 },
+  [TYPES.dashboard]: { limit: 255, field: "dashboardName" },
+  [TYPES.bucket]: { limit: 63, field: "bucket" },
+  [TYPES.api]: { limit: 1024 },
+  [TYPES.usagePlan]: { limit: 1024 },
+  [TYPES.apiKey]: { limit: 1024 },
+};
+
+/** Names as AWS gets them: the explicit one, or Pulumi's `<logical name>-<7 hex digits>`. */
+function physicalNames(stack: EvaluatedStack): Array<{ type: string; name: string; explicit: boolean }> {
+  return stack.resources.flatMap((r) => {
+    const rule = NAME_LIMITS[r.type];
+    if (!rule) return [];
+    const explicit = r.inputs[rule.field ?? "name"];
+    return [{ type: r.type, name: typeof explicit === "string" ? explicit : `${r.name}-abcdef0`, explicit: typeof explicit === "string" }];
+  });
+}
+
+describe("infra: candidates and stacks in one account", function () {
+  this.timeout(120000);
+  const evaluated = (): Array<[EvaluatedStack, string]> =>
+    [[evaluateStack("dev"), "candidate-42"], [evaluateStack("prod"), "candidate-42"], [evaluateStack("dev", DEV_VARIANTS.ownBucket), LONGEST_CANDIDATE]];
+
+  it("every name contains its candidate and stack and fits AWS's limit, also for the longest candidate id; every role carries its candidate's boundary", () => {
+    assert.equal(LONGEST_CANDIDATE.length, 32);
+    for (const [stack, candidate] of evaluated()) {
+      const names = physicalNames(stack);
+      assert.ok(names.length >= 20, `only ${names.length} names`);
+      for (const { type, name } of names) {
+        assert.ok(name.includes(candidate), `${name} (${type}) does not contain ${candidate}`);
+        assert.ok(name.length <= NAME_LIMITS[type].limit, `${name} (${type}) is ${name.length} characters; the limit is ${NAME_LIMITS[type].limit}`);
+      }
+      // Auto-named resources get candidate and stack in their logical name, so their physical names differ too.
+      for (const r of stack.resources) assert.ok(r.name.startsWith(`${candidate}-${stack.stack}-`), `logical name ${r.name}`);
+      const boundaries = new Set(ofType(stack, TYPES.role).map((r) => r.inputs.permissionsBoundary));
+      assert.deepEqual([...boundaries], [`arn:aws:iam::123456789012:policy/couch-explorers-${candidate}-boundary`]);
+    }
+  });
+
+  it("no explicit name repeats between two candidates and two stacks", () => {
+    const explicit = evaluated().map(([stack]) => physicalNames(stack).filter((n) => n.explicit).map((n) => n.name));
+    assert.ok(explicit[0].length >= 8, `only ${explicit[0].length} explicit names`);
+    const all = explicit.flat();
+    assert.deepEqual(all.filter((n, i) => all.indexOf(n) !== i), []);
   });
 });
 

@@ -12,16 +12,38 @@ export const TYPES = {
   queue: "aws:sqs/queue:Queue",
   eventSourceMapping: "aws:lambda/eventSourceMapping:EventSourceMapping",
   permission: "aws:lambda/permission:Permission",
-  api: "aws:apigatewayv2/api:Api",
-  route: "aws:apigatewayv2/route:Route",
-  integration: "aws:apigatewayv2/integration:Integration",
-  stage: "aws:apigatewayv2/stage:Stage",
+  api: "aws:apigateway/restApi:RestApi",
+  apiResource: "aws:apigateway/resource:Resource",
+  method: "aws:apigateway/method:Method",
+  integration: "aws:apigateway/integration:Integration",
+  integrationResponse: "aws:apigateway/integrationResponse:IntegrationResponse",
+  stage: "aws:apigateway/stage:Stage",
+  methodSettings: "aws:apigateway/methodSettings:MethodSettings",
+  deployment: "aws:apigateway/deployment:Deployment",
+  gatewayResponse: "aws:apigateway/response:Response",
+  usagePlan: "aws:apigateway/usagePlan:UsagePlan",
+  usagePlanKey: "aws:apigateway/usagePlanKey:UsagePlanKey",
+  apiKey: "aws:apigateway/apiKey:ApiKey",
   alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
   topic: "aws:sns/topic:Topic",
   subscription: "aws:sns/topicSubscription:TopicSubscription",
   dashboard: "aws:cloudwatch/dashboard:Dashboard",
   bucket: "aws:s3/bucket:Bucket",
 } as const;
+
+/** The longest candidate id bootstrap/ allows (32 characters, components/names.ts): every generated name must still fit. */
+export const LONGEST_CANDIDATE = `${"c".repeat(22)}-candidate`;
+
+/**
+ * dev for a second candidate with the longest id, naming no bucket (so it creates one, the name
+ * with the tightest limit): one evaluation serves the fresh-account tests, the bootstrap's coverage
+ * of what the app creates, and the names of two candidates in one account.
+ */
+export const OWN_BUCKET_OF_ANOTHER_CANDIDATE = {
+  "couch-explorers:bucketName": null,
+  "couch-explorers:candidate": LONGEST_CANDIDATE,
+  "couch-explorers:imagePrefix": `${LONGEST_CANDIDATE}/dev`,
+};
 
 export function ofType<R extends MockedResource>(stack: EvaluatedStack<R>, type: string): R[] {
   return stack.resources.filter((r) => r.type === type);
@@ -44,6 +66,15 @@ export function cfg(stack: EvaluatedStack<MockedResource>, key: string): string 
 }
 
 export const cfgNumber = (stack: EvaluatedStack<MockedResource>, key: string): number => Number(cfg(stack, key));
+
+/** The REST API path of an API resource id ("/" for the root), walking up its parents. */
+export function pathOf(stack: EvaluatedStack, resourceId: string): string {
+  if (ofType(stack, TYPES.api).some((a) => a.state.rootResourceId === resourceId)) return "/";
+  const resource = ofType(stack, TYPES.apiResource).find((r) => r.id === resourceId);
+  if (!resource) throw new Error(`no API resource with id ${resourceId}`);
+  const above = pathOf(stack, resource.inputs.parentId);
+  return `${above === "/" ? "" : above}/${resource.inputs.pathPart}`;
+}
 
 /** The route functions and the worker, by their short key. */
 export function functionsByKey(stack: EvaluatedStack): Record<"generate" | "enqueue" | "status" | "worker", EvaluatedResource> {

@@ -328,13 +328,20 @@ function mockState(type: string, name: string, inputs: any, region: string): { i
       id = state.bucket = physical;
       state.arn = `arn:aws:s3:::${physical}`;
       break;
-    case "apigatewayv2/api":
+    case "apigateway/restApi":
       id = shortHash(`api:${name}`);
-      state.apiEndpoint = `https://${id}.execute-api.${region}.amazonaws.com`;
+      state.rootResourceId = `${id}-root`;
       state.executionArn = `arn:aws:execute-api:${region}:${MOCK_ACCOUNT}:${id}`;
       break;
-    case "apigatewayv2/stage":
-      state.invokeUrl = `https://${inputs.apiId}.execute-api.${region}.amazonaws.com/`;
+    case "apigateway/resource":
+      id = shortHash(`resource:${name}`);
+      break;
+    case "apigateway/stage":
+      state.invokeUrl = `https://${inputs.restApi}.execute-api.${region}.amazonaws.com/${inputs.stageName}`;
+      break;
+    case "apigateway/apiKey":
+      // API Gateway generates a key of 20-128 alphanumeric characters.
+      state.value = createHash("sha256").update(`key:${name}`).digest("hex").slice(0, 40);
       break;
     default:
       state.arn = `arn:aws:${mod.toLowerCase()}:${region}:${MOCK_ACCOUNT}:${kind}/${physical}`;

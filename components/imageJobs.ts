@@ -7,10 +7,12 @@ import type { BucketPrefixAccess } from "./bucketPrefixAccess";
 import { HandlerFunction } from "./handlerFunction";
 import { toHandlerEnv } from "../runtime/config";
 import { workerModelBudget } from "../runtime/time-budget";
-import { commonSettings, FoundationModel, invokeModelStatement } from "./wiring";
+import { commonSettings, FoundationModel, invokeModelStatement, type StackIdentity } from "./wiring";
 
-/** Arguments of {@link ImageQueue}. */
-export interface ImageQueueArgs {
+/** Arguments of {@link ImageJobs}. */
+export interface ImageJobsArgs {
+  /** The stack's service name (metrics) and the boundary the worker's role carries. */
+  identity: StackIdentity;
   /** Where the worker stores pictures; it gets the prefix's write policy only. */
   storage: BucketPrefixAccess;
   /** The model the worker may invoke. */
@@ -38,17 +40,17 @@ export interface ImageQueueArgs {
 const DLQ_RETENTION_SECONDS = 14 * 24 * 3600;
 
 /**
- * The asynchronous path: an SQS queue with a dead-letter queue, and the inline event-subscription
- * Lambda that runs the runtime's queue handler with partial batch responses.
+ * The asynchronous path, queue and worker together: an SQS queue with a dead-letter queue, and the
+ * inline event-subscription Lambda that runs the runtime's queue handler with partial batch responses.
  */
-export class ImageQueue extends pulumi.ComponentResource {
+export class ImageJobs extends pulumi.ComponentResource {
   public readonly queue: aws.sqs.Queue;
   public readonly deadLetterQueue: aws.sqs.Queue;
   public readonly worker: HandlerFunction<SQSEvent, SQSBatchResponse>;
   public readonly subscription: aws.sqs.QueueEventSubscription;
 
-  constructor(name: string, args: ImageQueueArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("couch-explorers:components:ImageQueue", name, {}, opts);
+  constructor(name: string, args: ImageJobsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("couch-explorers:components:ImageJobs", name, {}, opts);
     const parent = { parent: this };
     const { workerTimeoutSeconds: timeoutSeconds, queueBatchSize: batchSize, workerConcurrency, maxReceiveCount } = args;
     // A batch larger than the concurrency is generated in rounds, each model call taking a share of
@@ -76,7 +78,7 @@ export class ImageQueue extends pulumi.ComponentResource {
       description: "Turns queued prompts into pictures (runtime queue handler)",
       callbackFactory: () => createQueueHandler(process.env),
       // The worker records a failure on a message's last delivery, before SQS moves it to the DLQ.
-      environment: toHandlerEnv({ ...commonSettings(args.storage, args.model), workerConcurrency, maxReceiveCount }),
+      environment: toHandlerEnv({ ...commonSettings(args.storage, args.model, args.identity.serviceName), workerConcurrency, maxReceiveCount }),
       statements: [
         invokeModelStatement(args.model),
         {
@@ -91,6 +93,7 @@ export class ImageQueue extends pulumi.ComponentResource {
       timeoutSeconds,
       memorySizeMb: args.workerMemoryMb,
       logRetentionDays: args.logRetentionDays,
+      permissionsBoundary: args.identity.permissionsBoundary,
     }, parent);
 
     const maximumConcurrency = args.queueMaxConcurrency;
