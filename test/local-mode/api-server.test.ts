@@ -11,8 +11,8 @@ import { rmSync } from "node:fs";
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DEFAULTS } from "../../runtime/defaults";
-import { LOCAL_CREDENTIALS } from "../../local/credentials";
-import type { LocalMode } from "../../local/start";
+import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
+import type { LocalMode } from "../../local/app/start";
 import { startInProcess } from "./in-process";
 
 interface Answer { status: number; headers: http.IncomingHttpHeaders; body: string }

@@ -48,7 +48,7 @@ export function spawnStart(env: Record<string, string>, viaNpm = false): ChildPr
   const options: SpawnOptions = { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: viaNpm };
   return viaNpm
     ? spawn("npm", ["start", "--silent"], options)
-    : spawn(process.execPath, ["-r", TS_REGISTER, path.join("local", "start.ts")], options);
+    : spawn(process.execPath, ["-r", TS_REGISTER, path.join("local", "app", "start.ts")], options);
 }
 
 /** Runs local/start.ts to completion (for start-up failures); kills it after `timeoutMs`. */

@@ -9,8 +9,8 @@ import { rmSync } from "node:fs";
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { S3Client } from "@aws-sdk/client-s3";
 import { DEFAULTS } from "../../runtime/defaults";
-import { LOCAL_CREDENTIALS } from "../../local/credentials";
-import type { LocalMode } from "../../local/start";
+import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
+import type { LocalMode } from "../../local/app/start";
 import { getJson, listKeys, waitFor } from "./helpers";
 import { startInProcess } from "./in-process";
 

@@ -2,9 +2,9 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { loadLocalConfig } from "../../local/config";
-import { useDummyCredentials } from "../../local/credentials";
-import { startLocalMode, type LocalMode } from "../../local/start";
+import { loadLocalConfig } from "../../local/app/config";
+import { useDummyCredentials } from "../../local/fakes/credentials";
+import { startLocalMode, type LocalMode } from "../../local/app/start";
 
 export async function startInProcess(extra: Record<string, string> = {}): Promise<{ mode: LocalMode; dataDir: string; logs: string[] }> {
   useDummyCredentials();

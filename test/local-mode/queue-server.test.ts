@@ -19,8 +19,8 @@ import {
   SQSClient,
   type Message,
 } from "@aws-sdk/client-sqs";
-import { startQueueServer, type QueueServer } from "../../local/queue-server";
-import { readJournal } from "../../local/queue-journal";
+import { startQueueServer, type QueueServer } from "../../local/fakes/queue-server";
+import { readJournal } from "../../local/fakes/queue-journal";
 import { waitFor } from "./helpers";
 
 const credentials = { accessKeyId: "test", secretAccessKey: "test" };

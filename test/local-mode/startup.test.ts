@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { LOCAL_DEFAULTS, loadLocalConfig, readStackConfig } from "../../local/config";
+import { LOCAL_DEFAULTS, loadLocalConfig, readStackConfig } from "../../local/app/config";
 import { apiModelBudget, modelCallBudget } from "../../runtime/time-budget";
 import { DEFAULTS } from "../../runtime/defaults";
 import { freshEnv, REPO_ROOT, runStart } from "./helpers";

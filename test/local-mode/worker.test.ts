@@ -5,8 +5,8 @@
 import { strict as assert } from "node:assert";
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { startQueueServer, type QueueServer } from "../../local/queue-server";
-import { failedIds, startWorker, type Worker } from "../../local/worker";
+import { startQueueServer, type QueueServer } from "../../local/fakes/queue-server";
+import { failedIds, startWorker, type Worker } from "../../local/app/worker";
 import { waitFor } from "./helpers";
 
 const credentials = { accessKeyId: "test", secretAccessKey: "test" };

@@ -2,9 +2,9 @@ import { strict as assert } from "node:assert";
 import { BedrockClient, GetFoundationModelCommand } from "@aws-sdk/client-bedrock";
 import { BedrockRuntimeClient, InvokeModelCommand } from "@aws-sdk/client-bedrock-runtime";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
-import { decodePng, readPngHeader } from "../../local/png";
-import { STABILITY_PIXELS } from "../../local/bedrock-models";
-import { CONTENT_FILTER_MESSAGE, startBedrockServer, type BedrockServer } from "../../local/bedrock-server";
+import { decodePng, readPngHeader } from "../../local/fakes/png";
+import { STABILITY_PIXELS } from "../../local/fakes/bedrock-models";
+import { CONTENT_FILTER_MESSAGE, startBedrockServer, type BedrockServer } from "../../local/fakes/bedrock-server";
 
 const TITAN_V1 = "amazon.titan-image-generator-v1";
 const TITAN_V2 = "amazon.titan-image-generator-v2:0";

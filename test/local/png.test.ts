@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { inflateSync } from "node:zlib";
 import type { Browser } from "playwright-core";
-import { crc32, decodePng, encodePng, PNG_SIGNATURE, readPngHeader } from "../../local/png";
+import { crc32, decodePng, encodePng, PNG_SIGNATURE, readPngHeader } from "../../local/fakes/png";
 import { launchChromium } from "../support/browser";
 
 /** An opaque test pattern: every pixel different, so row/column mix-ups show. */

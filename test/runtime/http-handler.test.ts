@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { readPngHeader } from "../../local/png";
+import { readPngHeader } from "../../local/fakes/png";
 import { createHttpHandler, createQueueHandler, DEFAULTS, ENV, METRICS, type HttpHandler } from "../../runtime";
 import { deliverBatch, receive, timeLeft } from "../support/events";
 import { invoke, PAYLOAD_FORMATS } from "../support/http";

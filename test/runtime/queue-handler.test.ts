@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { DeleteMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSEvent } from "aws-lambda";
-import { readPngHeader } from "../../local/png";
+import { readPngHeader } from "../../local/fakes/png";
 import { createQueueHandler, DEFAULTS, ENV, METRICS, type QueueHandler } from "../../runtime";
 import { deliverBatch, receive, sqsEvent, timeLeft } from "../support/events";
 import { getJson, getObject, listKeys } from "../support/objects";

@@ -8,11 +8,11 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { startBedrockServer, type BedrockServer } from "../../local/bedrock-server";
-import { useDummyCredentials } from "../../local/credentials";
-import { startObjectStore } from "../../local/object-store";
-import { startQueueServer } from "../../local/queue-server";
-import { readStackConfig } from "../../local/config";
+import { startBedrockServer, type BedrockServer } from "../../local/fakes/bedrock-server";
+import { useDummyCredentials } from "../../local/fakes/credentials";
+import { startObjectStore } from "../../local/fakes/object-store";
+import { startQueueServer } from "../../local/fakes/queue-server";
+import { readStackConfig } from "../../local/app/config";
 import { toHandlerEnv, type HandlerSettings } from "../../runtime/config";
 
 export interface Peers {

@@ -5,7 +5,7 @@
  * and a decoder for 8-bit RGB/RGBA non-interlaced PNGs (all five scanline filters).
  */
 import { crc32, deflateSync, inflateSync } from "node:zlib";
-import { pngSize } from "../runtime/png";
+import { pngSize } from "../../runtime/png";
 
 /** The eight bytes every PNG file starts with. */
 export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);

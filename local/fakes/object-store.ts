@@ -4,7 +4,7 @@
 import * as http from "node:http";
 import { mkdirSync } from "node:fs";
 import { closeServer, listen } from "./listen";
-import { LOCAL_ENV } from "./config";
+import { LOCAL_ENV } from "../app/config";
 import { guardLocalhost } from "./localhost-guard";
 import { AWSAccount, S3rver } from "./s3rver";
 

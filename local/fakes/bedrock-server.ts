@@ -35,7 +35,7 @@ import type { Socket } from "node:net";
 import { randomUUID } from "node:crypto";
 import { foundationModelDetails, MODELS, wireError as err, type ImageRequest, type WireError } from "./bedrock-models";
 import { renderPostcard } from "./renderer";
-import { LOCAL_ENV } from "./config";
+import { LOCAL_ENV } from "../app/config";
 import { listen } from "./listen";
 
 export type FailureMode =

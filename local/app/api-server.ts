@@ -14,16 +14,16 @@ import type { Duplex } from "node:stream";
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
-import { DEFAULTS } from "../runtime/defaults";
-import type { HttpHandler } from "../runtime/http-handler";
-import { clockUntil } from "../runtime/time-budget";
-import { closeServer, listen } from "./listen";
+import { DEFAULTS } from "../../runtime/defaults";
+import type { HttpHandler } from "../../runtime/http-handler";
+import { clockUntil } from "../../runtime/time-budget";
+import { closeServer, listen } from "../fakes/listen";
 import { LOCAL_ENV } from "./config";
 import { galleryHtml } from "./gallery";
 import { createGalleryData, PAGE_SIZE, type GalleryDataOptions } from "./gallery-data";
 import type { HealthReport } from "./health";
-import { send, sendError, sendJson } from "./http-json";
-import { guardLocalhost } from "./localhost-guard";
+import { send, sendError, sendJson } from "../fakes/http-json";
+import { guardLocalhost } from "../fakes/localhost-guard";
 
 /** Where the gallery's data comes from (GalleryDataOptions), plus the API's own settings. */
 export interface ApiServerOptions extends GalleryDataOptions {

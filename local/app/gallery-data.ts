@@ -10,10 +10,10 @@
  */
 import { GetObjectCommand, type S3Client, type _Object } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import { jobOfRecord, parseQueueBody } from "../runtime/jobs";
-import { sidecarKeyOf, type ImageStore } from "../runtime/storage";
+import { jobOfRecord, parseQueueBody } from "../../runtime/jobs";
+import { sidecarKeyOf, type ImageStore } from "../../runtime/storage";
 import { queueDepth } from "./health";
-import type { QueuedJob } from "./queue-server";
+import type { QueuedJob } from "../fakes/queue-server";
 
 export const PAGE_SIZE = { default: 24, max: 100 } as const;
 /** Failed jobs shown below the pictures (their total is reported too). */

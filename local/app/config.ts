@@ -11,10 +11,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { DEFAULTS } from "../runtime/defaults";
-import { ENV } from "../runtime/env";
-import { normalizePrefix, type Env } from "../runtime/config";
-import { apiModelBudget, BudgetTooSmallError, workerModelBudget, type ModelBudget } from "../runtime/time-budget";
+import { DEFAULTS } from "../../runtime/defaults";
+import { ENV } from "../../runtime/env";
+import { normalizePrefix, type Env } from "../../runtime/config";
+import { apiModelBudget, BudgetTooSmallError, workerModelBudget, type ModelBudget } from "../../runtime/time-budget";
 
 /** Environment variables read by the local mode itself (the handler variables are in `ENV`). */
 export const LOCAL_ENV = {
@@ -219,7 +219,7 @@ function apiBudget(timeoutSeconds: number, attempts: number | undefined, stack: 
 }
 
 /** Builds the local configuration from the dev stack file and the environment. */
-export function loadLocalConfig(env: Env = process.env, root = path.resolve(__dirname, "..")): LocalConfig {
+export function loadLocalConfig(env: Env = process.env, root = path.resolve(__dirname, "../..")): LocalConfig {
   const stack = readStackConfig(root, "dev");
   const model = (env[LOCAL_ENV.model]?.trim() || "local").toLowerCase();
   if (model !== "local" && model !== "bedrock") {

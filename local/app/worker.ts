@@ -12,7 +12,7 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from "aws-lambda";
-import { clockUntil, type InvocationClock } from "../runtime/time-budget";
+import { clockUntil, type InvocationClock } from "../../runtime/time-budget";
 
 /**
  * What Lambda's event source mapping accepts: the runtime's QueueHandler, or any handler that

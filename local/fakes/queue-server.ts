@@ -19,7 +19,7 @@ import * as http from "node:http";
 import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { createRequestHandler } from "local-aws-sqs";
 import { closeServer, listen } from "./listen";
-import { LOCAL_ENV } from "./config";
+import { LOCAL_ENV } from "../app/config";
 import { guardLocalhost } from "./localhost-guard";
 import { QueueJournal, type QueueKey, type StoredMessage } from "./queue-journal";
 
