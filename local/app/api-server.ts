@@ -13,7 +13,6 @@ import * as http from "node:http";
 import type { Duplex } from "node:stream";
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { DEFAULTS } from "../../runtime/defaults";
 import type { HttpHandler } from "../../runtime/http-handler";
 import { clockUntil } from "../../runtime/time-budget";
@@ -143,20 +142,12 @@ function positiveInt(value: string | null, fallback: number): number {
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const page = galleryHtml(opts.maxPromptLength);
   const gallery = createGalleryData(opts);
-  const { s3, bucket, prefix } = opts;
 
   async function serveObject(res: http.ServerResponse, key: string | null): Promise<void> {
-    // Only pictures and their JSON under the prefix: this is a viewer, not an open proxy.
-    if (!key || !key.startsWith(`${prefix}/`) || key.includes("..") || !/\.(png|json)$/.test(key)) {
-      return sendError(res, 404, "no such picture", "not-found");
-    }
-    try {
-      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      const body = Buffer.from(await out.Body!.transformToByteArray());
-      send(res, 200, body, { "content-type": key.endsWith(".png") ? "image/png" : "application/json", "cache-control": "max-age=60" });
-    } catch {
-      sendError(res, 404, "no such picture", "not-found");
-    }
+    // The store reads only pictures and their JSON under the prefix: this is a viewer, not an open proxy.
+    const object = key ? await opts.store.readObject(key).catch(() => undefined) : undefined;
+    if (!object) return sendError(res, 404, "no such picture", "not-found");
+    send(res, 200, object.body, { "content-type": object.contentType, "cache-control": "max-age=60" });
   }
 
   /** The local-only routes, GET (and HEAD, which Node answers without the body). */

@@ -12,22 +12,24 @@
  * The handlers are the ones Lambda runs, unchanged: only endpoint overrides point them here.
  */
 import * as path from "node:path";
-import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { adapterFor, createHttpHandler, createQueueHandler } from "../../runtime";
-import { readConfig, toHandlerEnv, type HandlerSettings } from "../../runtime/config";
+import { readConfig, toHandlerEnv } from "../../runtime/config";
 import { ENV } from "../../runtime/env";
-import { createImageStore } from "../../runtime/storage";
-import { startBedrockServer, type BedrockServer, type FailureMode } from "../fakes/bedrock-server";
-import { LocalConfigError, loadLocalConfig, type LocalConfig } from "./config";
+import type { HttpHandler } from "../../runtime/http-handler";
+import type { QueueHandler } from "../../runtime/queue-handler";
+import { createImageStore, type ImageStore } from "../../runtime/storage";
+import type { BedrockServer, FailureMode } from "../fakes/bedrock-server";
 import { LOCAL_CREDENTIALS, useDummyCredentials } from "../fakes/credentials";
-import { createHealthCheck } from "./health";
 import { PortInUseError } from "../fakes/listen";
-import { startObjectStore, type ObjectStore } from "../fakes/object-store";
-import { startQueueServer, type QueueServer } from "../fakes/queue-server";
+import type { ObjectStore } from "../fakes/object-store";
+import type { QueueServer } from "../fakes/queue-server";
+import { startFakes, type Fakes, type FakesOptions } from "../fakes/start-fakes";
 import { startApiServer, type ApiServer } from "./api-server";
-import { startWorker, type Worker } from "./worker";
+import { LOCAL_ENV, LocalConfigError, loadLocalConfig, type LocalConfig } from "./config";
+import { createHealthCheck, type HealthCheck } from "./health";
 import { formatLogLine } from "./log-format";
+import { startWorker, type Worker } from "./worker";
 
 export interface LocalMode {
   config: LocalConfig;
@@ -50,167 +52,183 @@ export interface LocalModeOptions {
   log?: (line: string) => void;
 }
 
-/** Where the queues' journal lives (local/queue-journal.ts). */
+/** Where the queues' journal lives (local/fakes/queue-journal.ts). */
 export function queueJournalFile(config: Pick<LocalConfig, "dataDir">): string {
   return path.join(config.dataDir, "queue-journal.jsonl");
 }
 
-/** The local servers as the handlers' endpoint overrides (no Bedrock one with MODEL=bedrock). */
-function localEndpoints(servers: { objectStore: ObjectStore; queue: QueueServer; bedrock?: BedrockServer }): HandlerSettings["endpoints"] {
-  return { s3: servers.objectStore.url, sqs: servers.queue.url, ...(servers.bedrock ? { bedrockRuntime: servers.bedrock.url } : {}) };
-}
-
-/** Starts every component; on failure closes what already started and rethrows. */
-export async function startLocalMode(config: LocalConfig, options: LocalModeOptions = {}): Promise<LocalMode> {
-  const started: Array<() => Promise<void>> = [];
-  const closeStarted = async () => {
-    for (const close of started.reverse()) await close().catch(() => undefined);
-  };
-  try {
-    const objectStore = await startObjectStore({
-      host: config.host,
-      port: config.ports.s3,
-      directory: path.join(config.dataDir, "s3"),
-      bucket: config.bucket,
-    });
-    started.push(objectStore.close);
-
-    const queue = await startQueueServer({
-      host: config.host,
+/** The protocol peers as this configuration runs them: each port named by the variable that moves it. */
+function fakesOptions(config: LocalConfig, options: LocalModeOptions): FakesOptions {
+  return {
+    host: config.host,
+    region: config.region,
+    objectStore: { port: config.ports.s3, portVariable: LOCAL_ENV.s3Port, directory: objectStoreDirectory(config), bucket: config.bucket },
+    queue: {
       port: config.ports.sqs,
+      portVariable: LOCAL_ENV.sqsPort,
       queueName: config.queueName,
       dlqName: config.dlqName,
       maxReceiveCount: config.maxReceiveCount,
       visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
-      region: config.region,
       journalFile: queueJournalFile(config),
       legacyStateFile: path.join(config.dataDir, "queues.json"),
       ...(options.log ? { warn: options.log } : {}),
-    });
-    started.push(queue.close);
+    },
+    ...(config.model === "local"
+      ? { bedrock: { port: config.ports.bedrock, portVariable: LOCAL_ENV.bedrockPort, latencyMs: config.localModel.latencyMs, maxRecordedCalls: 1000 } }
+      : {}),
+  };
+}
 
-    let bedrock: BedrockServer | undefined;
-    if (config.model === "local") {
-      bedrock = await startBedrockServer({ host: config.host, port: config.ports.bedrock, latencyMs: config.localModel.latencyMs, maxRecordedCalls: 1000 });
-      started.push(bedrock.close);
-      const { transient, permanent, failWhenPromptIncludes } = config.localModel;
-      if (transient || permanent) bedrock.setFailureRate({ transient, permanent });
-      for (const { marker, mode } of failWhenPromptIncludes) bedrock.failWhenPromptIncludes(marker, mode as FailureMode);
-    }
+function objectStoreDirectory(config: Pick<LocalConfig, "dataDir">): string {
+  return path.join(config.dataDir, "s3");
+}
 
-    const handlerEnv: Record<string, string> = {
-      ...toHandlerEnv({
-        bucket: config.bucket,
-        prefix: config.prefix,
-        modelId: config.modelId,
-        bedrockRegion: config.bedrockRegion,
-        queueUrl: queue.queueUrl,
-        maxReceiveCount: config.maxReceiveCount,
-        workerConcurrency: config.workerConcurrency,
-        urlExpirySeconds: config.urlExpirySeconds,
-        region: config.region,
-        bedrockMaxAttempts: config.modelAttempts,
-        endpoints: localEndpoints({ objectStore, queue, bedrock }),
-      }),
-    };
-    // Fails now, with the variable's name, rather than on the first request.
-    const handlerConfig = readConfig(handlerEnv);
+/** The failures LOCAL_MODEL_* asks of the local model. */
+function injectModelFailures(bedrock: BedrockServer, { transient, permanent, failWhenPromptIncludes }: LocalConfig["localModel"]): void {
+  if (transient || permanent) bedrock.setFailureRate({ transient, permanent });
+  for (const { marker, mode } of failWhenPromptIncludes) bedrock.failWhenPromptIncludes(marker, mode as FailureMode);
+}
 
-    const log = options.log ?? ((line: string) => process.stdout.write(`${formatLogLine(line)}\n`));
-    const httpHandler = createHttpHandler(handlerEnv, { log });
-    const queueHandler = createQueueHandler(handlerEnv, { log });
+/** The handlers' environment: the stack's settings, pointed at the local servers. */
+function handlerEnvFor(config: LocalConfig, fakes: Fakes): Record<string, string> {
+  return toHandlerEnv({
+    bucket: config.bucket,
+    prefix: config.prefix,
+    modelId: config.modelId,
+    bedrockRegion: config.bedrockRegion,
+    queueUrl: fakes.queue.queueUrl,
+    maxReceiveCount: config.maxReceiveCount,
+    workerConcurrency: config.workerConcurrency,
+    urlExpirySeconds: config.urlExpirySeconds,
+    region: config.region,
+    bedrockMaxAttempts: config.modelAttempts,
+    endpoints: fakes.endpoints,
+  });
+}
 
-    const s3 = new S3Client({ region: config.region, endpoint: objectStore.url, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
-    const sqs = new SQSClient({ region: config.region, endpoint: queue.url, credentials: LOCAL_CREDENTIALS });
+function startQueueWorker(config: LocalConfig, queue: QueueServer, sqs: SQSClient, handler: QueueHandler, options: LocalModeOptions): Worker {
+  return startWorker({
+    sqs,
+    queueUrl: queue.queueUrl,
+    queueArn: queue.queueArn,
+    region: config.region,
+    handler,
+    batchSize: config.batchSize,
+    // Every model call of a batch ends before its records' visibility timeout (local/app/config.ts).
+    timeLimitSeconds: config.workerTimeLimitSeconds,
+    idlePollMs: config.idlePollMs,
+    pollers: config.pollers,
+    ...(options.log ? { log: options.log } : {}),
+  });
+}
 
-    const worker = startWorker({
-      sqs,
-      queueUrl: queue.queueUrl,
-      queueArn: queue.queueArn,
-      region: config.region,
-      handler: queueHandler,
-      batchSize: config.batchSize,
-      // Every model call of a batch ends before its records' visibility timeout (local/config.ts).
-      timeLimitSeconds: config.workerTimeLimitSeconds,
-      idlePollMs: config.idlePollMs,
-      pollers: config.pollers,
-      ...(options.log ? { log: options.log } : {}),
-    });
-    started.push(worker.stop);
+function healthCheckFor(config: LocalConfig, fakes: Fakes, worker: Worker, apiUrl: () => string): HealthCheck {
+  const { objectStore, queue, bedrock } = fakes;
+  return createHealthCheck({
+    region: config.region,
+    credentials: LOCAL_CREDENTIALS,
+    objectStore: { url: objectStore.url, bucket: config.bucket, prefix: config.prefix, directory: objectStoreDirectory(config) },
+    queue: { url: queue.url, queueUrl: queue.queueUrl, dlqUrl: queue.dlqUrl },
+    localModelUrl: bedrock?.url,
+    model: { modelId: config.modelId, bedrockRegion: config.bedrockRegion },
+    worker,
+    apiUrl,
+  });
+}
 
-    let apiUrl = "";
-    const healthCheck = createHealthCheck({
-      region: config.region,
-      credentials: LOCAL_CREDENTIALS,
-      objectStore: { url: objectStore.url, bucket: config.bucket, prefix: config.prefix, directory: path.join(config.dataDir, "s3") },
-      queue: { url: queue.url, queueUrl: queue.queueUrl, dlqUrl: queue.dlqUrl },
-      localModelUrl: bedrock?.url,
-      model: { modelId: config.modelId, bedrockRegion: config.bedrockRegion },
-      worker,
-      apiUrl: () => apiUrl,
-    });
-    started.push(async () => healthCheck.destroy());
-    const api = await startApiServer({
-      host: config.host,
-      port: config.ports.api,
-      handler: httpHandler,
-      // The gallery lists pictures through the handlers' own store.
-      store: createImageStore(handlerConfig),
-      // As Lambda does: the handler's context counts down from the function timeout.
-      timeoutSeconds: config.apiTimeoutSeconds,
-      maxPromptLength: adapterFor(config.modelId).maxPromptLength,
-      s3,
-      sqs,
+interface ApiParts {
+  handler: HttpHandler;
+  store: ImageStore;
+  sqs: SQSClient;
+  healthCheck: HealthCheck;
+}
+
+function startLocalApi(config: LocalConfig, fakes: Fakes, parts: ApiParts): Promise<ApiServer> {
+  const { objectStore, queue } = fakes;
+  return startApiServer({
+    host: config.host,
+    port: config.ports.api,
+    handler: parts.handler,
+    // The gallery lists pictures and reads their sidecars through the handlers' own store.
+    store: parts.store,
+    // As Lambda does: the handler's context counts down from the function timeout.
+    timeoutSeconds: config.apiTimeoutSeconds,
+    maxPromptLength: adapterFor(config.modelId).maxPromptLength,
+    sqs: parts.sqs,
+    queueUrl: queue.queueUrl,
+    dlqUrl: queue.dlqUrl,
+    storeVersion: objectStore.version,
+    jobs: (limit) => queue.jobs(limit),
+    health: async () => ({
+      ...(await parts.healthCheck.check()),
       bucket: config.bucket,
       prefix: config.prefix,
       queueUrl: queue.queueUrl,
       dlqUrl: queue.dlqUrl,
-      storeVersion: objectStore.version,
-      jobs: (limit) => queue.jobs(limit),
-      health: async () => ({
-        ...(await healthCheck.check()),
-        bucket: config.bucket,
-        prefix: config.prefix,
-        queueUrl: queue.queueUrl,
-        dlqUrl: queue.dlqUrl,
-        batchSize: config.batchSize,
-        maxReceiveCount: config.maxReceiveCount,
-        visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
-      }),
-    });
-    started.push(api.close);
+      batchSize: config.batchSize,
+      maxReceiveCount: config.maxReceiveCount,
+      visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+    }),
+  });
+}
+
+/** Starts every component; on failure closes what already started and rethrows. */
+export async function startLocalMode(config: LocalConfig, options: LocalModeOptions = {}): Promise<LocalMode> {
+  const started: Array<() => Promise<void> | void> = [];
+  try {
+    const fakes = await startFakes(fakesOptions(config, options));
+    started.push(fakes.close);
+    if (fakes.bedrock) injectModelFailures(fakes.bedrock, config.localModel);
+
+    const handlerEnv = handlerEnvFor(config, fakes);
+    // Fails now, with the variable's name, rather than on the first request.
+    const handlerConfig = readConfig(handlerEnv);
+    const log = options.log ?? ((line: string) => process.stdout.write(`${formatLogLine(line)}\n`));
+    const sqs = new SQSClient({ region: config.region, endpoint: fakes.queue.url, credentials: LOCAL_CREDENTIALS });
+    started.push(() => sqs.destroy());
+
+    const worker = startQueueWorker(config, fakes.queue, sqs, createQueueHandler(handlerEnv, { log }), options);
+    started.push(worker.stop);
+    let apiUrl = "";
+    const healthCheck = healthCheckFor(config, fakes, worker, () => apiUrl);
+    started.push(() => healthCheck.destroy());
+    const api = await startLocalApi(config, fakes, { handler: createHttpHandler(handlerEnv, { log }), store: createImageStore(handlerConfig), sqs, healthCheck });
     apiUrl = api.url;
-
-
-    let stopping: Promise<{ queued: number; deadLetters: number }> | undefined;
-    return {
-      config,
-      api,
-      objectStore,
-      queue,
-      bedrock,
-      worker,
-      handlerEnv,
-      stop() {
-        stopping ??= (async () => {
-          await worker.stop(); // no new receives; the batches in flight finish
-          await api.close();
-          const kept = queue.kept();
-          await queue.close();
-          if (bedrock) await bedrock.close();
-          await objectStore.close();
-          healthCheck.destroy();
-          s3.destroy();
-          sqs.destroy();
-          return { queued: kept.queue, deadLetters: kept.dlq };
-        })();
-        return stopping;
-      },
+    const { objectStore, queue, bedrock } = fakes;
+    const releaseClients = () => {
+      healthCheck.destroy();
+      sqs.destroy();
     };
+    return { config, api, objectStore, queue, bedrock, worker, handlerEnv, stop: stopOnce(worker, api, fakes, releaseClients) };
   } catch (err) {
-    await closeStarted();
+    await closeAll(started);
     throw err;
   }
+}
+
+/** Runs each close, newest first, whatever the others do. */
+async function closeAll(closes: Array<() => Promise<void> | void>): Promise<void> {
+  for (const close of closes.reverse()) await Promise.resolve().then(close).catch(() => undefined);
+}
+
+/**
+ * The mode's stop: no new receives, the batches in flight finish, then the API and the servers
+ * close; what the queue's journal keeps is counted before the queue closes.
+ */
+function stopOnce(worker: Worker, api: ApiServer, fakes: Fakes, releaseClients: () => void): LocalMode["stop"] {
+  let stopping: Promise<{ queued: number; deadLetters: number }> | undefined;
+  return () => {
+    stopping ??= (async () => {
+      await worker.stop();
+      await api.close();
+      const kept = fakes.queue.kept();
+      await fakes.close();
+      releaseClients();
+      return { queued: kept.queue, deadLetters: kept.dlq };
+    })();
+    return stopping;
+  };
 }
 
 /** `AWS_ENDPOINT_URL_S3=… AWS_ENDPOINT_URL_SQS=… …`: the endpoint variables the handlers were given. */

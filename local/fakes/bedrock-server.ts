@@ -35,7 +35,6 @@ import type { Socket } from "node:net";
 import { randomUUID } from "node:crypto";
 import { foundationModelDetails, MODELS, wireError as err, type ImageRequest, type WireError } from "./bedrock-models";
 import { renderPostcard } from "./renderer";
-import { LOCAL_ENV } from "../app/config";
 import { listen } from "./listen";
 
 export type FailureMode =
@@ -63,6 +62,8 @@ export interface BedrockServerOptions {
   port?: number;
   /** @default "127.0.0.1" */
   host?: string;
+  /** The environment variable that moves this server, named when its port is taken. */
+  portVariable?: string;
   /** Simulated model latency for every answered call. @default 0 */
   latencyMs?: number;
   /** How long a "timeout" call is held before it is answered with 408 ModelTimeoutException. @default 30000 */
@@ -347,7 +348,7 @@ export function startBedrockServer(opts: BedrockServerOptions = {}): Promise<Bed
   });
 
   // A taken port becomes a PortInUseError naming the variable that moves the local model.
-  return listen(server, host, opts.port ?? 0, "model (Bedrock-compatible server)", LOCAL_ENV.bedrockPort).then((port) => ({
+  return listen(server, host, opts.port ?? 0, "model (Bedrock-compatible server)", opts.portVariable).then((port) => ({
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     port,
     calls,
