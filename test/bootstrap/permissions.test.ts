@@ -3,8 +3,8 @@
 // own stack's state, and every resource type the app program creates within the deploy roles' reach.
 import assert from "node:assert/strict";
 import { BOUNDED_ROLE_ACTIONS, IAM_WRITE_ACTIONS } from "../../bootstrap/components/ciAccess";
-import { list, ofType, TYPES, type Statement } from "../infra/query";
-import { evaluateStack, type EvaluatedStack, type MockedResource } from "../infra/stack";
+import { list, ofType, TYPES, type Statement } from "../../tools/query";
+import { evaluateStack, type EvaluatedStack, type MockedResource } from "../../tools/stack";
 import { evaluateBootstrap, MOCK_ACCOUNT } from "./evaluate";
 import { allows, decide, permissionsOf, statementsOf, type IamRequest } from "./iam-eval";
 

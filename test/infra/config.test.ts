@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import YAML from "yaml";
-import { readProject, REPO_ROOT, stackConfig } from "./stack";
+import { readProject, REPO_ROOT, stackConfig } from "../../tools/stack";
 
 const project = readProject();
 const schema = project.config;

@@ -16,11 +16,11 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyResult, SQSBatchResponse, S
 import { STABILITY_PIXELS } from "../../local/fakes/bedrock-models";
 import { PNG_SIGNATURE, readPngHeader } from "../../local/fakes/png";
 import { ENV } from "../../runtime/env";
-import { httpApiEvent, receive, sqsEvent } from "../support/events";
-import { getJson, getObject, listKeys } from "../support/objects";
-import { startPeers, type Peers } from "../support/peers";
-import { archiveOf, functionsByKey, one, TYPES } from "./query";
-import { evaluateStack, REPO_ROOT, type EvaluatedResource } from "./stack";
+import { httpApiEvent, receive, sqsEvent } from "../../tools/events";
+import { getJson, getObject, listKeys } from "../../tools/objects";
+import { startPeers, type Peers } from "../../tools/peers";
+import { archiveOf, functionsByKey, one, TYPES } from "../../tools/query";
+import { evaluateStack, REPO_ROOT, type EvaluatedResource } from "../../tools/stack";
 
 /**
  * Stands in for the Lambda Node.js runtime: loads the module and export named by `handler`

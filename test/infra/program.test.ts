@@ -5,8 +5,8 @@ import { DEFAULTS } from "../../runtime/defaults";
 import { ENV } from "../../runtime/env";
 import { METRICS } from "../../runtime/metric-names";
 import { apiModelBudget, workerModelBudget } from "../../runtime/time-budget";
-import { cfg, cfgNumber, functionsByKey, one, ofType, TYPES } from "./query";
-import { evaluateInBackground, evaluateStack, type EvaluatedStack } from "./stack";
+import { cfg, cfgNumber, functionsByKey, one, ofType, TYPES } from "../../tools/query";
+import { evaluateInBackground, evaluateStack, type EvaluatedStack } from "../../tools/stack";
 
 const ROUTES = {
   "POST /generate": { fn: "generate", sourceArnPath: "POST/generate" },

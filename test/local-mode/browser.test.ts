@@ -8,7 +8,7 @@ import type { Browser } from "playwright-core";
 import { readStackConfig } from "../../local/app/config";
 import { adapterFor } from "../../runtime/models";
 import { launchChromium } from "../support/browser";
-import { cleanup, freshEnv, REPO_ROOT, startLocalChild, type LocalChild } from "./helpers";
+import { cleanup, freshEnv, REPO_ROOT, startLocalChild, type LocalChild } from "../../tools/local-child";
 
 /** The few members of an <img> read here (the project compiles without the DOM lib). */
 interface Img { complete: boolean; naturalWidth: number; src: string; addEventListener(type: "load", f: () => void): void }

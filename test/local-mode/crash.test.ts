@@ -9,7 +9,7 @@
 import { strict as assert } from "node:assert";
 import { rmSync } from "node:fs";
 import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient, type Message } from "@aws-sdk/client-sqs";
-import { cleanup, freshEnv, getJson, listKeys, startLocalChild, waitFor, type LocalChild } from "./helpers";
+import { cleanup, freshEnv, getJson, listKeys, startLocalChild, waitFor, type LocalChild } from "../../tools/local-child";
 
 const ENV = freshEnv({
   LOCAL_MODEL_LATENCY_MS: "50",

@@ -12,7 +12,7 @@ import { startObjectStore } from "../../local/fakes/object-store";
 import { readPngHeader, PNG_SIGNATURE } from "../../local/fakes/png";
 import { readJournal } from "../../local/fakes/queue-journal";
 import { queueJournalFile } from "../../local/app/start";
-import { cleanup, freshEnv, getJson, getObject, listKeys, startLocalChild, waitFor, type LocalChild } from "./helpers";
+import { cleanup, freshEnv, getJson, getObject, listKeys, startLocalChild, waitFor, type LocalChild } from "../../tools/local-child";
 
 async function exists(local: LocalChild, key: string): Promise<true | undefined> {
   try {

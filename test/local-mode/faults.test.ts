@@ -6,7 +6,7 @@
  */
 import { strict as assert } from "node:assert";
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand } from "@aws-sdk/client-sqs";
-import { cleanup, freshEnv, getJson, listKeys, startLocalChild, waitFor, type LocalChild } from "./helpers";
+import { cleanup, freshEnv, getJson, listKeys, startLocalChild, waitFor, type LocalChild } from "../../tools/local-child";
 
 const N = 30;
 

@@ -11,7 +11,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { DEFAULTS } from "../../runtime/defaults";
 import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
 import type { LocalMode } from "../../local/app/start";
-import { getJson, listKeys, waitFor } from "./helpers";
+import { getJson, listKeys, waitFor } from "../../tools/local-child";
 import { startInProcess } from "./in-process";
 
 interface HealthBody {

@@ -15,7 +15,7 @@ import { createHealthCheck } from "../../local/app/health";
 import { renderPostcard } from "../../local/fakes/renderer";
 import { startQueueServer } from "../../local/fakes/queue-server";
 import type { LocalMode } from "../../local/app/start";
-import { listKeys, REPO_ROOT } from "./helpers";
+import { listKeys, REPO_ROOT } from "../../tools/local-child";
 import { launchChromium } from "../support/browser";
 import { startInProcess } from "./in-process";
 

@@ -21,7 +21,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import { startQueueServer, type QueueServer } from "../../local/fakes/queue-server";
 import { readJournal } from "../../local/fakes/queue-journal";
-import { waitFor } from "./helpers";
+import { waitFor } from "../../tools/local-child";
 
 const credentials = { accessKeyId: "test", secretAccessKey: "test" };
 

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { LOCAL_DEFAULTS, loadLocalConfig, readStackConfig } from "../../local/app/config";
 import { apiModelBudget, modelCallBudget } from "../../runtime/time-budget";
 import { DEFAULTS } from "../../runtime/defaults";
-import { freshEnv, REPO_ROOT, runStart } from "./helpers";
+import { freshEnv, REPO_ROOT, runStart } from "../../tools/local-child";
 
 /** The handlers' settings a project declares with defaults (Pulumi.yaml is their one home). */
 const HANDLER_SETTINGS = [

@@ -7,7 +7,7 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchComma
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { startQueueServer, type QueueServer } from "../../local/fakes/queue-server";
 import { failedIds, startWorker, type Worker } from "../../local/app/worker";
-import { waitFor } from "./helpers";
+import { waitFor } from "../../tools/local-child";
 
 const credentials = { accessKeyId: "test", secretAccessKey: "test" };
 

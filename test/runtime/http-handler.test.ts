@@ -1,10 +1,10 @@
 import { strict as assert } from "node:assert";
 import { readPngHeader } from "../../local/fakes/png";
 import { createHttpHandler, createQueueHandler, DEFAULTS, ENV, METRICS, type HttpHandler } from "../../runtime";
-import { deliverBatch, receive, timeLeft } from "../support/events";
-import { invoke, PAYLOAD_FORMATS } from "../support/http";
-import { getJson, getObject, listKeys } from "../support/objects";
-import { startPeers, type Peers } from "../support/peers";
+import { deliverBatch, receive, timeLeft } from "../../tools/events";
+import { invoke, PAYLOAD_FORMATS } from "../../tools/http";
+import { getJson, getObject, listKeys } from "../../tools/objects";
+import { startPeers, type Peers } from "../../tools/peers";
 
 const json = (value: unknown) => JSON.stringify(value);
 /** The exam's model: the tests written around its TEXT_IMAGE shape, sizes and 512-character prompts use it. */

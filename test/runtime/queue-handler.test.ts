@@ -3,9 +3,9 @@ import { DeleteMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSEvent } from "aws-lambda";
 import { readPngHeader } from "../../local/fakes/png";
 import { createQueueHandler, DEFAULTS, ENV, METRICS, type QueueHandler } from "../../runtime";
-import { deliverBatch, receive, sqsEvent, timeLeft } from "../support/events";
-import { getJson, getObject, listKeys } from "../support/objects";
-import { startPeers, type Peers } from "../support/peers";
+import { deliverBatch, receive, sqsEvent, timeLeft } from "../../tools/events";
+import { getJson, getObject, listKeys } from "../../tools/objects";
+import { startPeers, type Peers } from "../../tools/peers";
 import { startS3Proxy } from "../support/s3-proxy";
 
 const TITAN = "amazon.titan-image-generator-v1";

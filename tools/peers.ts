@@ -8,12 +8,12 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { startBedrockServer, type BedrockServer } from "../../local/fakes/bedrock-server";
-import { useDummyCredentials } from "../../local/fakes/credentials";
-import { startObjectStore } from "../../local/fakes/object-store";
-import { startQueueServer } from "../../local/fakes/queue-server";
-import { readStackConfig } from "../../local/app/config";
-import { toHandlerEnv, type HandlerSettings } from "../../runtime/config";
+import { startBedrockServer, type BedrockServer } from "../local/fakes/bedrock-server";
+import { useDummyCredentials } from "../local/fakes/credentials";
+import { startObjectStore } from "../local/fakes/object-store";
+import { startQueueServer } from "../local/fakes/queue-server";
+import { readStackConfig } from "../local/app/config";
+import { toHandlerEnv, type HandlerSettings } from "../runtime/config";
 
 export interface Peers {
   /** All env vars the handlers need, pointing at the local servers. */
@@ -85,7 +85,7 @@ export async function startPeers(opts: PeersOptions = {}): Promise<Peers> {
   };
   const bedrock = await startBedrockServer({ latencyMs: opts.bedrockLatencyMs ?? 0, timeoutHangMs: opts.bedrockTimeoutHangMs });
   const s3 = new S3Client({ region: REGION, endpoint: s3Server.endpoint, forcePathStyle: true, credentials: TEST_CREDENTIALS });
-  const defaults = readStackConfig(resolve(__dirname, "../.."), null).values;
+  const defaults = readStackConfig(resolve(__dirname, ".."), null).values;
   const settings: HandlerSettings = {
     bucket,
     prefix,

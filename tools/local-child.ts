@@ -9,11 +9,11 @@ import * as path from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 
-export { getJson, getObject, listKeys } from "../support/objects";
+export { getJson, getObject, listKeys } from "./objects";
 
-export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+export const REPO_ROOT = path.resolve(__dirname, "..");
 /** ts-node with SWC, as `npm start` runs local/start.ts. */
-const TS_REGISTER = path.join(REPO_ROOT, "test", "support", "register.js");
+const TS_REGISTER = path.join(REPO_ROOT, "tools", "register.js");
 const CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
 
 export interface Health {
