@@ -8,13 +8,13 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { LOCAL_CREDENTIALS } from "../local/fakes/credentials";
 
 export { getJson, getObject, listKeys } from "./objects";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
 /** ts-node with SWC, as `npm start` runs local/start.ts. */
 const TS_REGISTER = path.join(REPO_ROOT, "tools", "register.js");
-const CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
 
 export interface Health {
   status: string;
@@ -149,8 +149,8 @@ export async function startLocalChild(env: Record<string, string>, readyTimeoutM
     await stopChild(child, exited, viaNpm, "SIGKILL");
     throw new Error(`GET /health failed after the ready line (${(err as Error).message}):\n${out}`);
   }
-  const s3 = new S3Client({ region: "eu-west-1", endpoint: health.components.objectStore.endpoint, forcePathStyle: true, credentials: CREDENTIALS });
-  const sqs = new SQSClient({ region: "eu-west-1", endpoint: health.components.queue.endpoint, credentials: CREDENTIALS });
+  const s3 = new S3Client({ region: "eu-west-1", endpoint: health.components.objectStore.endpoint, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
+  const sqs = new SQSClient({ region: "eu-west-1", endpoint: health.components.queue.endpoint, credentials: LOCAL_CREDENTIALS });
   return {
     apiUrl,
     health,

@@ -1,19 +1,19 @@
 /**
- * Real protocol peers for tests and benchmarks, all on 127.0.0.1 with ephemeral ports:
- * S3 (s3rver, temp directory, bucket created), SQS (local-aws-sqs, queue + DLQ with a
- * RedrivePolicy) and the Bedrock-compatible InvokeModel server from local/.
+ * Real protocol peers for tests and benchmarks, all on 127.0.0.1 with ephemeral ports, started
+ * as the local mode starts them (local/fakes/start-fakes.ts): S3 (s3rver in a temp directory,
+ * bucket created), SQS (local-aws-sqs, queue + DLQ with a RedrivePolicy, in memory) and the
+ * Bedrock-compatible InvokeModel server.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { startBedrockServer, type BedrockServer } from "../local/fakes/bedrock-server";
-import { useDummyCredentials } from "../local/fakes/credentials";
-import { startObjectStore } from "../local/fakes/object-store";
-import { startQueueServer } from "../local/fakes/queue-server";
-import { readStackConfig } from "../local/app/config";
+import type { BedrockServer } from "../local/fakes/bedrock-server";
+import { LOCAL_CREDENTIALS, useDummyCredentials } from "../local/fakes/credentials";
+import { startFakes } from "../local/fakes/start-fakes";
 import { toHandlerEnv, type HandlerSettings } from "../runtime/config";
+import { readStackConfig } from "./stack-config";
 
 export interface Peers {
   /** All env vars the handlers need, pointing at the local servers. */
@@ -45,79 +45,65 @@ export interface PeersOptions {
 }
 
 const REGION = "us-east-1";
-/** s3rver's built-in key pair; the local object store, local-aws-sqs and the Bedrock server accept any SigV4 signature. */
-export const TEST_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
+const BUCKET = "couch-explorers-test";
+const PREFIX = "candidate-42";
 
-/** s3rver in a temp directory with the bucket created, as the local mode runs it (local/object-store.ts). */
-async function startS3(bucket: string): Promise<{ endpoint: string; stop(): Promise<void> }> {
-  const directory = mkdtempSync(join(tmpdir(), "s3rver-"));
-  const store = await startObjectStore({ host: "127.0.0.1", port: 0, directory, bucket });
-  return {
-    endpoint: store.url,
-    async stop() {
-      await store.close();
-      rmSync(directory, { recursive: true, force: true });
-    },
-  };
-}
-
-export async function startPeers(opts: PeersOptions = {}): Promise<Peers> {
-  useDummyCredentials(TEST_CREDENTIALS);
-  const bucket = "couch-explorers-test";
-  const prefix = "candidate-42";
-  const s3Server = await startS3(bucket);
-  // local-aws-sqs with the queue and its DLQ (RedrivePolicy), as the local mode runs it (local/queue-server.ts).
-  const queue = await startQueueServer({
-    host: "127.0.0.1",
-    port: 0,
-    queueName: "images",
-    dlqName: "images-dlq",
-    maxReceiveCount: opts.maxReceiveCount ?? 3,
-    visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds ?? 30,
-    region: REGION,
-  });
-  const sqsServer = {
-    endpoint: queue.url,
-    queueUrl: queue.queueUrl,
-    dlqUrl: queue.dlqUrl,
-    client: new SQSClient({ region: REGION, endpoint: queue.url, credentials: TEST_CREDENTIALS }),
-    stop: queue.close,
-  };
-  const bedrock = await startBedrockServer({ latencyMs: opts.bedrockLatencyMs ?? 0, timeoutHangMs: opts.bedrockTimeoutHangMs });
-  const s3 = new S3Client({ region: REGION, endpoint: s3Server.endpoint, forcePathStyle: true, credentials: TEST_CREDENTIALS });
+/** The handlers' settings for these servers; Pulumi.yaml's declared defaults for the rest. */
+function peerSettings(queueUrl: string, endpoints: HandlerSettings["endpoints"]): HandlerSettings {
   const defaults = readStackConfig(resolve(__dirname, ".."), null).values;
-  const settings: HandlerSettings = {
-    bucket,
-    prefix,
+  return {
+    bucket: BUCKET,
+    prefix: PREFIX,
     modelId: String(defaults.modelId),
     bedrockRegion: String(defaults.bedrockRegion),
     urlExpirySeconds: Number(defaults.urlExpirySeconds),
     workerConcurrency: Number(defaults.workerConcurrency),
-    queueUrl: sqsServer.queueUrl,
+    queueUrl,
     region: REGION,
-    endpoints: { s3: s3Server.endpoint, sqs: sqsServer.endpoint, bedrockRuntime: bedrock.url },
+    endpoints,
   };
-  const env: Record<string, string> = {
-    ...toHandlerEnv(settings),
-    AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-  };
+}
+
+export async function startPeers(opts: PeersOptions = {}): Promise<Peers> {
+  useDummyCredentials(LOCAL_CREDENTIALS);
+  const directory = mkdtempSync(join(tmpdir(), "s3rver-"));
+  const fakes = await startFakes({
+    host: "127.0.0.1",
+    region: REGION,
+    objectStore: { port: 0, directory, bucket: BUCKET },
+    queue: {
+      port: 0,
+      queueName: "images",
+      dlqName: "images-dlq",
+      maxReceiveCount: opts.maxReceiveCount ?? 3,
+      visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds ?? 30,
+    },
+    bedrock: { latencyMs: opts.bedrockLatencyMs ?? 0, timeoutHangMs: opts.bedrockTimeoutHangMs },
+  }).catch((err: unknown) => {
+    rmSync(directory, { recursive: true, force: true });
+    throw err;
+  });
+  const { objectStore, queue } = fakes;
+  const settings = peerSettings(queue.queueUrl, fakes.endpoints);
+  const s3 = new S3Client({ region: REGION, endpoint: objectStore.url, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
+  const sqs = new SQSClient({ region: REGION, endpoint: queue.url, credentials: LOCAL_CREDENTIALS });
   return {
-    env,
+    env: { ...toHandlerEnv(settings), AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey },
     settings,
-    bucket,
-    prefix,
-    queueUrl: sqsServer.queueUrl,
-    dlqUrl: sqsServer.dlqUrl,
-    s3Endpoint: s3Server.endpoint,
-    sqsEndpoint: sqsServer.endpoint,
-    bedrock,
+    bucket: BUCKET,
+    prefix: PREFIX,
+    queueUrl: queue.queueUrl,
+    dlqUrl: queue.dlqUrl,
+    s3Endpoint: objectStore.url,
+    sqsEndpoint: queue.url,
+    bedrock: fakes.bedrock!,
     s3,
-    sqs: sqsServer.client,
+    sqs,
     async stop() {
       s3.destroy();
-      sqsServer.client.destroy();
-      await Promise.all([bedrock.close(), sqsServer.stop(), s3Server.stop()]);
+      sqs.destroy();
+      await fakes.close();
+      rmSync(directory, { recursive: true, force: true });
     },
   };
 }

@@ -15,7 +15,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync,
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import YAML from "yaml";
-import { readStackConfig } from "../local/app/config";
+import { readStackConfig } from "./stack-config";
 
 export const REPO_ROOT = resolve(__dirname, "..");
 /** The account id the mocks pretend to deploy into. */

@@ -5,7 +5,7 @@
 import { strict as assert } from "node:assert";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { Browser } from "playwright-core";
-import { readStackConfig } from "../../local/app/config";
+import { readStackConfig } from "../../tools/stack-config";
 import { adapterFor } from "../../runtime/models";
 import { launchChromium } from "../support/browser";
 import { cleanup, freshEnv, REPO_ROOT, startLocalChild, type LocalChild } from "../../tools/local-child";

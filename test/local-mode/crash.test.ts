@@ -9,6 +9,7 @@
 import { strict as assert } from "node:assert";
 import { rmSync } from "node:fs";
 import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient, type Message } from "@aws-sdk/client-sqs";
+import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
 import { cleanup, freshEnv, getJson, listKeys, startLocalChild, waitFor, type LocalChild } from "../../tools/local-child";
 
 const ENV = freshEnv({
@@ -37,7 +38,7 @@ async function worker(local: LocalChild): Promise<WorkerHealth> {
  * may or may not have been accepted.
  */
 function startSender(local: LocalChild, from: number, limit: number) {
-  const client = new SQSClient({ region: "eu-west-1", endpoint: local.health.components.queue.endpoint, credentials: { accessKeyId: "t", secretAccessKey: "t" }, maxAttempts: 1 });
+  const client = new SQSClient({ region: "eu-west-1", endpoint: local.health.components.queue.endpoint, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
   const acknowledged = new Map<string, string>(); // id → body
   const unanswered = new Set<string>();
   let next = from;

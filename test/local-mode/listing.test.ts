@@ -179,7 +179,7 @@ describe("local mode: GET /health when listings are broken", function () {
       child!.on("exit", (code) => reject(new Error(`s3rver exited with ${code}`)));
     });
     const url = `http://127.0.0.1:${port}`;
-    const s3 = new S3Client({ region: "us-east-1", endpoint: url, forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+    const s3 = new S3Client({ region: "us-east-1", endpoint: url, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
     await putAll(s3, ["p/a.png", "p/b.png"].map((Key) => ({ Bucket: "b", Key, Body: Buffer.from("x") })));
     s3.destroy();
     return { url, directory };
@@ -190,7 +190,7 @@ describe("local mode: GET /health when listings are broken", function () {
     const queue = await startQueueServer({ host: "127.0.0.1", port: 0, queueName: "q", dlqName: "q-dlq", maxReceiveCount: 2, visibilityTimeoutSeconds: 30, region: "us-east-1" });
     const health = createHealthCheck({
       region: "us-east-1",
-      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+      credentials: LOCAL_CREDENTIALS,
       objectStore: { url: store.url, bucket: "b", prefix: "p", directory: store.directory },
       queue: { url: queue.url, queueUrl: queue.queueUrl, dlqUrl: queue.dlqUrl },
       model: { modelId: "m", bedrockRegion: "us-east-1" },

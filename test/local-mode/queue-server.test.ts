@@ -20,10 +20,10 @@ import {
   type Message,
 } from "@aws-sdk/client-sqs";
 import { startQueueServer, type QueueServer } from "../../local/fakes/queue-server";
+import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
 import { readJournal } from "../../local/fakes/queue-journal";
 import { waitFor } from "../../tools/local-child";
 
-const credentials = { accessKeyId: "test", secretAccessKey: "test" };
 
 describe("local mode: the queue server's journal and job list", function () {
   this.timeout(30000);
@@ -49,7 +49,7 @@ describe("local mode: the queue server's journal and job list", function () {
       legacyStateFile: path.join(dir, "queues.json"),
       warn: (line) => warnings.push(line),
     });
-    sqs = new SQSClient({ region: "eu-west-1", endpoint: server.url, credentials });
+    sqs = new SQSClient({ region: "eu-west-1", endpoint: server.url, credentials: LOCAL_CREDENTIALS });
     return server;
   };
   /** Receives everything visible in `url` (holding it for a minute). */
