@@ -52,7 +52,7 @@ async function sequentialBaseline(services: { generator: ImageGenerator; store: 
   for (const record of event.Records) {
     const checked = validateImageRequest(parseQueueBody(record.body).input, services.generator.adapter, {
       defaultSize: DEFAULTS.queueImageSize,
-      maxSide: DEFAULTS.apiImageSize,
+      maxSide: DEFAULTS.maxImageSide,
     });
     if (!checked.ok) throw new Error(checked.message);
     await generateAndStore(services, checked.params, {
