@@ -15,6 +15,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync,
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import YAML from "yaml";
+import { processAlive } from "../local/fakes/process-alive";
 import { readStackConfig } from "./stack-config";
 
 export const REPO_ROOT = resolve(__dirname, "..");
@@ -244,18 +245,9 @@ function claim(lockFile: string): boolean {
     throw err;
   }
   // An empty lock is being written by its creator right now.
-  if (!owner || isAlive(owner)) return false;
+  if (!owner || processAlive(owner)) return false;
   rmSync(lockFile, { force: true });
   return claim(lockFile);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -42,6 +42,12 @@ function clipped(text: unknown, limit = CARD_TEXT_LIMIT): { text?: string; lengt
   return chars.length <= limit ? { text } : { text: `${chars.slice(0, limit).join("")}…`, length: chars.length };
 }
 
+/** What every card shows of an object: its key, its time and the start of its prompt. */
+function cardOf(o: StoredObject, prompt: unknown) {
+  const { text, length } = clipped(prompt);
+  return { key: o.key, lastModified: o.lastModified?.toISOString(), prompt: text, ...(length ? { promptLength: length } : {}) };
+}
+
 const time = (o: StoredObject) => o.lastModified?.getTime() ?? 0;
 /** LastModified (1 s resolution), then the key: a total order, so pages neither skip nor repeat. */
 const newestFirst = (a: StoredObject, b: StoredObject) => time(b) - time(a) || (b.key < a.key ? -1 : b.key > a.key ? 1 : 0);
@@ -105,14 +111,9 @@ export function createGalleryData(opts: GalleryDataOptions) {
     return Promise.all(
       failed.slice(0, FAILURES_SHOWN).map(async (o) => {
         const record = (await readCached(o.key, store.readFailure)) ?? {};
-        const prompt = clipped(record.prompt);
-        const reason = clipped(record.reason);
         return {
-          key: o.key,
-          lastModified: o.lastModified?.toISOString(),
-          prompt: prompt.text,
-          ...(prompt.length ? { promptLength: prompt.length } : {}),
-          reason: reason.text,
+          ...cardOf(o, record.prompt),
+          reason: clipped(record.reason).text,
           code: record.code,
           kind: record.kind,
           failedAt: record.failedAt,
@@ -137,24 +138,18 @@ export function createGalleryData(opts: GalleryDataOptions) {
         page: current,
         pageSize,
         pages,
-        pictures: cards.map(({ o, sidecar }) => {
-          const prompt = clipped(sidecar.prompt);
-          return {
-            key: o.key,
-            url: `/local/object?key=${encodeURIComponent(o.key)}`,
-            size: o.size,
-            lastModified: o.lastModified?.toISOString(),
-            prompt: prompt.text,
-            ...(prompt.length ? { promptLength: prompt.length } : {}),
-            source: sidecar.source,
-            jobId: sidecar.jobId,
-            seed: sidecar.seed,
-            width: sidecar.width,
-            height: sidecar.height,
-            model: sidecar.model,
-            createdAt: sidecar.createdAt,
-          };
-        }),
+        pictures: cards.map(({ o, sidecar }) => ({
+          ...cardOf(o, sidecar.prompt),
+          url: `/local/object?key=${encodeURIComponent(o.key)}`,
+          size: o.size,
+          source: sidecar.source,
+          jobId: sidecar.jobId,
+          seed: sidecar.seed,
+          width: sidecar.width,
+          height: sidecar.height,
+          model: sidecar.model,
+          createdAt: sidecar.createdAt,
+        })),
         failedTotal: failed.length,
         failures: await failures(failed),
       };

@@ -148,6 +148,9 @@ describe("local mode: listings of any size", function () {
   });
 });
 
+/** A bare s3rver (not local/fakes/object-store.ts, which accepts any key) knows only its built-in key pair. */
+const S3RVER_OWN_KEYS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
+
 describe("local mode: GET /health when listings are broken", function () {
   this.timeout(60000);
   let child: ChildProcess | undefined;
@@ -179,7 +182,7 @@ describe("local mode: GET /health when listings are broken", function () {
       child!.on("exit", (code) => reject(new Error(`s3rver exited with ${code}`)));
     });
     const url = `http://127.0.0.1:${port}`;
-    const s3 = new S3Client({ region: "us-east-1", endpoint: url, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
+    const s3 = new S3Client({ region: "us-east-1", endpoint: url, forcePathStyle: true, credentials: S3RVER_OWN_KEYS });
     await putAll(s3, ["p/a.png", "p/b.png"].map((Key) => ({ Bucket: "b", Key, Body: Buffer.from("x") })));
     s3.destroy();
     return { url, directory };
@@ -190,7 +193,7 @@ describe("local mode: GET /health when listings are broken", function () {
     const queue = await startQueueServer({ host: "127.0.0.1", port: 0, queueName: "q", dlqName: "q-dlq", maxReceiveCount: 2, visibilityTimeoutSeconds: 30, region: "us-east-1" });
     const health = createHealthCheck({
       region: "us-east-1",
-      credentials: LOCAL_CREDENTIALS,
+      credentials: S3RVER_OWN_KEYS,
       objectStore: { url: store.url, bucket: "b", prefix: "p", directory: store.directory },
       queue: { url: queue.url, queueUrl: queue.queueUrl, dlqUrl: queue.dlqUrl },
       model: { modelId: "m", bedrockRegion: "us-east-1" },
