@@ -7,7 +7,7 @@
  * Every error answer is JSON `{"error", "code"}`: also a body over the limit (413), headers over
  * Node's limit (431), a method Node cannot parse (501) or any other malformed request (400), which
  * Node itself would answer without a body. Requests from other hosts or origins get 403
- * (local/localhost-guard.ts).
+ * (local/fakes/localhost-guard.ts).
  */
 import * as http from "node:http";
 import type { Duplex } from "node:stream";

@@ -58,7 +58,7 @@ export const LOCAL_DEFAULTS = {
    */
   visibilityTimeoutSeconds: 30,
   pollers: 2,
-  /** Pause of the worker between receives while the queue is empty (see local/worker.ts). */
+  /** Pause of the worker between receives while the queue is empty (see local/app/worker.ts). */
   idlePollMs: 100,
 } as const;
 

@@ -1,6 +1,6 @@
 /**
  * The local queue: local-aws-sqs with the image queue and its dead-letter queue, redriven after
- * the stack's max receive count, made durable by a journal (local/queue-journal.ts).
+ * the stack's max receive count, made durable by a journal (local/fakes/queue-journal.ts).
  *
  * local-aws-sqs keeps messages in memory only. This server follows every change to its records —
  * send, receive, delete, redrive to the DLQ, purge — through the queues' public `newRecord`,

@@ -1,6 +1,6 @@
 /**
- * The local servers answer this machine only (local/localhost-guard.ts), and every error of the
- * local API is JSON `{"error", "code"}` (local/api-server.ts): foreign Host (DNS rebinding) and
+ * The local servers answer this machine only (local/fakes/localhost-guard.ts), and every error of the
+ * local API is JSON `{"error", "code"}` (local/app/api-server.ts): foreign Host (DNS rebinding) and
  * foreign Origin on a change (CSRF) get 403; bodies over the limit 413 whatever their size; headers
  * over Node's limit 431; an unknown method 501; HEAD / the page's headers.
  */

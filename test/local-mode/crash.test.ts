@@ -16,7 +16,7 @@ const ENV = freshEnv({
   LOCAL_MODEL_LATENCY_MS: "50",
   LOCAL_WORKER_POLLERS: "4",
   LOCAL_MODEL_FAIL_WHEN_PROMPT_INCLUDES: "[blocked]=content-filter,[always-throttle]=throttle",
-  // 6 s: the shortest that leaves the 2 attempts 1 s each (see queueModelBudget in local/config.ts).
+  // 6 s: the shortest that leaves the 2 attempts 1 s each (see queueModelBudget in local/app/config.ts).
   LOCAL_VISIBILITY_TIMEOUT_SECONDS: "6",
   MAX_RECEIVE_COUNT: "2",
   BEDROCK_MAX_ATTEMPTS: "2",

@@ -1,5 +1,5 @@
 /**
- * The local mode started in this process (local/start.ts startLocalMode), so a test can reach
+ * The local mode started in this process (local/app/start.ts startLocalMode), so a test can reach
  * inside: stop one component and see GET /health report it, hold the model longer than the
  * queue handler's budget, send an oversized body, list queued jobs sent around the API.
  */

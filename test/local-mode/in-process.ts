@@ -1,4 +1,4 @@
-/** The local mode started in this process (local/start.ts startLocalMode) on ephemeral ports and its own data directory. */
+/** The local mode started in this process (local/app/start.ts startLocalMode) on ephemeral ports and its own data directory. */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";

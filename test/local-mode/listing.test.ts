@@ -1,5 +1,5 @@
 /**
- * Listings past one page (local/s3rver.ts): 1,500 pictures and 30 failure records under the
+ * Listings past one page (local/fakes/s3rver.ts): 1,500 pictures and 30 failure records under the
  * prefix, listed in full through the real S3 client and page by page through the gallery's
  * endpoint, which ships one page of cards and clipped texts; GET /health checks a listing, and
  * says so when listings break, as they do with s3rver's own DES tokens.

@@ -1,5 +1,5 @@
 /**
- * The local queue server (local/queue-server.ts) and its journal (local/queue-journal.ts) against
+ * The local queue server (local/fakes/queue-server.ts) and its journal (local/fakes/queue-journal.ts) against
  * the real SQS client: every message it accepted comes back after the server went away (deleted
  * ones do not), with its id, body, attributes and receive count; dead letters too, also the ones
  * someone was receiving; a damaged journal line or an old queues.json loses nothing else; and the

@@ -1,5 +1,5 @@
 /**
- * The local event source (local/worker.ts) against a real local-aws-sqs: Lambda-shaped events,
+ * The local event source (local/app/worker.ts) against a real local-aws-sqs: Lambda-shaped events,
  * partial batch responses, redelivery, redrive to the DLQ, and a stop that loses nothing.
  */
 import { strict as assert } from "node:assert";
