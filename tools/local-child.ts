@@ -1,5 +1,5 @@
 /**
- * Runs `npm start` (local/app/start.ts) as a child process on ephemeral ports with its own data
+ * Runs `npm start` (local/app/cli.ts) as a child process on ephemeral ports with its own data
  * directory, waits for its "ready" line and hands out clients pointed at what it started.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
@@ -13,7 +13,7 @@ import { LOCAL_CREDENTIALS } from "../local/fakes/credentials";
 export { getJson, getObject, listKeys } from "./objects";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
-/** ts-node with SWC, as `npm start` runs local/app/start.ts. */
+/** ts-node with SWC, as `npm start` runs local/app/cli.ts. */
 const TS_REGISTER = path.join(REPO_ROOT, "tools", "register.js");
 
 export interface Health {
@@ -41,17 +41,17 @@ export interface LocalChild {
 export interface RunResult { code: number | null; stdout: string; stderr: string }
 
 /**
- * Starts local/app/start.ts with `env` added to the current environment; does not wait for anything.
+ * Starts local/app/cli.ts with `env` added to the current environment; does not wait for anything.
  * `viaNpm` runs the real `npm start` (in its own process group, so stop() reaches node too).
  */
 export function spawnStart(env: Record<string, string>, viaNpm = false): ChildProcess {
   const options: SpawnOptions = { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: viaNpm };
   return viaNpm
     ? spawn("npm", ["start", "--silent"], options)
-    : spawn(process.execPath, ["-r", TS_REGISTER, path.join("local", "app", "start.ts")], options);
+    : spawn(process.execPath, ["-r", TS_REGISTER, path.join("local", "app", "cli.ts")], options);
 }
 
-/** Runs local/app/start.ts to completion (for start-up failures); kills it after `timeoutMs`. */
+/** Runs local/app/cli.ts to completion (for start-up failures); kills it after `timeoutMs`. */
 export function runStart(env: Record<string, string>, timeoutMs = 30000): Promise<RunResult> {
   const child = spawnStart(env);
   let stdout = "";

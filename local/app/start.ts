@@ -1,5 +1,6 @@
 /**
- * `npm start`: the whole platform on one machine, no cloud, no network.
+ * The local mode that `npm start` (cli.ts) starts: the whole platform on one machine, no cloud,
+ * no network.
  *
  *   object store  s3rver on 127.0.0.1:4569, files under .data/ (pictures survive a restart)
  *   queue         local-aws-sqs on 127.0.0.1:9324: image queue + DLQ with the stack's redrive policy
@@ -15,18 +16,16 @@ import * as path from "node:path";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { adapterFor, createHttpHandler, createQueueHandler } from "../../runtime";
 import { readConfig, toHandlerEnv } from "../../runtime/config";
-import { ENV } from "../../runtime/env";
 import type { HttpHandler } from "../../runtime/http-handler";
 import type { QueueHandler } from "../../runtime/queue-handler";
 import { createImageStore, type ImageStore } from "../../runtime/storage";
 import type { BedrockServer, FailureMode } from "../fakes/bedrock-server";
-import { LOCAL_CREDENTIALS, useDummyCredentials } from "../fakes/credentials";
-import { PortInUseError } from "../fakes/listen";
+import { LOCAL_CREDENTIALS } from "../fakes/credentials";
 import type { ObjectStore } from "../fakes/object-store";
 import type { QueueServer } from "../fakes/queue-server";
 import { startFakes, type Fakes, type FakesOptions } from "../fakes/start-fakes";
 import { startApiServer, type ApiServer } from "./api-server";
-import { LOCAL_ENV, LocalConfigError, loadLocalConfig, type LocalConfig } from "./config";
+import { LOCAL_ENV, type LocalConfig } from "./config";
 import { createHealthCheck, type HealthCheck } from "./health";
 import { formatLogLine } from "./log-format";
 import { startWorker, type Worker } from "./worker";
@@ -230,106 +229,3 @@ function stopOnce(worker: Worker, api: ApiServer, fakes: Fakes, releaseClients: 
     return stopping;
   };
 }
-
-/** `AWS_ENDPOINT_URL_S3=… AWS_ENDPOINT_URL_SQS=… …`: the endpoint variables the handlers were given. */
-function endpointVariables(mode: LocalMode): string {
-  return Object.entries(mode.handlerEnv)
-    .filter(([name]) => ([ENV.s3Endpoint, ENV.sqsEndpoint, ENV.bedrockEndpoint] as string[]).includes(name))
-    .map(([name, value]) => `${name}=${value}`)
-    .join(" ");
-}
-
-/** "model calls: 3 tries of up to 8.6 s", as an invocation starts. */
-function budgetText({ attempts, tryTimeoutMs }: LocalConfig["queueModelBudget"]): string {
-  return `model calls: ${attempts} ${attempts === 1 ? "try" : "tries"} of up to ${Number((tryTimeoutMs / 1000).toFixed(1))} s`;
-}
-
-/** The startup banner: endpoints, queues and ready-to-paste examples. */
-export function banner(mode: LocalMode): string {
-  const { config, api, objectStore, queue, bedrock } = mode;
-  const lines = [
-    "",
-    "Couch Explorers — local mode",
-    `  gallery        ${api.url}/`,
-    `  API            ${api.url}   (POST /generate, POST /images, GET /images/{id}, GET /health)`,
-    `  object store   ${objectStore.url}   bucket ${config.bucket}, prefix ${config.prefix}/, files in ${path.join(config.dataDir, "s3")}`,
-    `  queue          ${queue.queueUrl}`,
-    `  dead letters   ${queue.dlqUrl}   (after ${config.maxReceiveCount} receives)`,
-    bedrock
-      ? `  model          ${bedrock.url}   (offline renderer posing as ${config.modelId}; MODEL=bedrock for the real one)`
-      : `  model          Amazon Bedrock ${config.modelId} in ${config.bedrockRegion}, with your AWS credentials`,
-    `  worker         batch size ${config.batchSize}, visibility timeout ${config.visibilityTimeoutSeconds} s, ${config.pollers} poller(s), ${budgetText(config.queueModelBudget)}`,
-    `  config         ${config.stackFile ?? "Pulumi.yaml defaults (no Pulumi.dev.yaml)"} + environment overrides`,
-    // The handlers' own endpoint settings, in the variables the AWS CLI and SDKs read too.
-    `  endpoints      ${endpointVariables(mode)}`,
-  ];
-  if (queue.restored.queue || queue.restored.dlq) {
-    lines.push(`  restored       ${queue.restored.queue} queued and ${queue.restored.dlq} dead-letter message(s) from ${queueJournalFile(config)}`);
-  }
-  lines.push(
-    "",
-    "Try it:",
-    `  curl -X POST ${api.url}/generate -H 'content-type: application/json' -d '{"prompt":"me at a Parisian café, old polaroid look"}'`,
-    `  curl -X POST ${api.url}/images -d '{"prompt":"me on top of a pyramid at sunset"}'   # then GET ${api.url}/images/<id>`,
-    `  export ${endpointVariables(mode)} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local`,
-    `  aws --region ${config.region} sqs send-message --queue-url ${queue.queueUrl} --message-body "me on top of a pyramid"`,
-    "",
-    `Local mode ready: ${api.url}  (Ctrl-C stops; every queued message is kept in ${queueJournalFile(config)})`,
-  );
-  return lines.join("\n");
-}
-
-function fail(message: string): never {
-  process.stderr.write(`npm start: ${message}\n`);
-  process.exit(1);
-}
-
-async function main(): Promise<void> {
-  // The SDK's notice that its 2027 releases need Node 22 says nothing about this pinned install;
-  // in a newcomer's first terminal it reads like an error. Set the variable to "false" to see it.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  let config: LocalConfig;
-  try {
-    config = loadLocalConfig(process.env);
-  } catch (err) {
-    return fail((err as Error).message);
-  }
-  // Only local servers are reached: sign with dummy keys so no real credential is ever looked up.
-  if (config.model === "local") useDummyCredentials();
-
-  let mode: LocalMode;
-  try {
-    mode = await startLocalMode(config);
-  } catch (err) {
-    if (err instanceof PortInUseError || err instanceof LocalConfigError || (err as Error)?.name === "ConfigError") {
-      return fail((err as Error).message);
-    }
-    return fail(`could not start: ${(err as Error)?.message ?? err}`);
-  }
-  process.stdout.write(`${banner(mode)}\n`);
-
-  let signals = 0;
-  const shutdown = (signal: string) => {
-    if (++signals > 1) {
-      process.stderr.write(
-        "Stopping now without waiting: the batches in flight are cut short; their messages are delivered again at the next start.\n",
-      );
-      process.exit(130);
-    }
-    process.stdout.write(`\n${signal}: stopping (the batch in flight finishes first; Ctrl-C again to force)…\n`);
-    mode
-      .stop()
-      .then(({ queued, deadLetters }) => {
-        process.stdout.write(`Stopped. ${queued} queued and ${deadLetters} dead-letter message(s) kept for the next start.\n`);
-        process.exit(0);
-      })
-      .catch((err) => {
-        process.stderr.write(`Stopped with an error: ${(err as Error)?.message ?? err}\n`);
-        process.exit(1);
-      });
-  };
-  process.on("SIGINT", () => shutdown("SIGINT"));
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
-}
-
-if (require.main === module) void main();
