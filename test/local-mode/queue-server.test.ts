@@ -24,7 +24,6 @@ import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
 import { readJournal } from "../../local/fakes/queue-journal";
 import { waitFor } from "../../tools/local-child";
 
-
 describe("local mode: the queue server's journal and job list", function () {
   this.timeout(30000);
   let dir: string;

@@ -10,7 +10,6 @@ import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
 import { failedIds, startWorker, type Worker } from "../../local/app/worker";
 import { waitFor } from "../../tools/local-child";
 
-
 async function depth(sqs: SQSClient, url: string): Promise<{ visible: number; inFlight: number }> {
   const { Attributes: a = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["All"] }));
   return { visible: Number(a.ApproximateNumberOfMessages), inFlight: Number(a.ApproximateNumberOfMessagesNotVisible) };
