@@ -4,9 +4,10 @@
  */
 import type { BenchSection } from "./section";
 import { localSection } from "./local";
+import { pngSection } from "./png";
 import { runtimeSection } from "./runtime";
 
-const SECTIONS: BenchSection[] = [runtimeSection, localSection];
+const SECTIONS: BenchSection[] = [runtimeSection, localSection, pngSection];
 
 async function main(): Promise<void> {
   for (const section of SECTIONS) {

@@ -7,7 +7,7 @@
  */
 import { rmSync } from "node:fs";
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
-import { cleanup, freshEnv, listKeys, startLocalChild, waitFor, type LocalChild } from "../test/local-mode/helpers";
+import { cleanup, freshEnv, listKeys, startLocalChild, waitFor, type LocalChild } from "../tools/local-child";
 import type { BenchSection } from "./section";
 
 const MESSAGES = 50;

@@ -20,9 +20,9 @@ import {
 import type { ImageGenerator } from "../runtime/bedrock";
 import { modelClient, pictureStore } from "../runtime/clients";
 import type { ImageStore } from "../runtime/storage";
-import { receive, sqsEvent } from "../test/support/events";
-import { invoke } from "../test/support/http";
-import { startPeers, type Peers } from "../test/support/peers";
+import { receive, sqsEvent } from "../tools/events";
+import { invoke } from "../tools/http";
+import { startPeers, type Peers } from "../tools/peers";
 import { ms, percentile, type BenchSection } from "./section";
 
 const MODEL_LATENCY_MS = 300;
@@ -52,7 +52,7 @@ async function sequentialBaseline(services: { generator: ImageGenerator; store: 
   for (const record of event.Records) {
     const checked = validateImageRequest(parseQueueBody(record.body).input, services.generator.adapter, {
       defaultSize: DEFAULTS.queueImageSize,
-      maxSide: DEFAULTS.apiImageSize,
+      maxSide: DEFAULTS.maxImageSide,
     });
     if (!checked.ok) throw new Error(checked.message);
     await generateAndStore(services, checked.params, {

@@ -3,7 +3,7 @@
  *
  * Each default has one home, Pulumi.yaml: the Pulumi CLI hands the program a key's declared default
  * when the stack file leaves it out (and refuses to run a stack that leaves out a declared key
- * without one), and the local mode reads the same two files (local/config.ts). So the components
+ * without one), and the local mode reads the same two files (tools/stack-config.ts). So the components
  * take required values, named as the keys are, and nothing in the program repeats a default. (The
  * other way, SST's `@default` beside a `??` in each component's Args, would leave the local mode,
  * which cannot load Pulumi components, without the defaults.)

@@ -1,7 +1,7 @@
 /**
  * Who may call the API and what the gateway itself answers: the one home of the rule both the
  * deployed API (components/imageApi.ts, as API Gateway settings and gateway responses) and the
- * local mode (local/api-keys.ts, in code) follow. No AWS SDK, no Pulumi.
+ * local mode (local/app/api-keys.ts, in code) follow. No AWS SDK, no Pulumi.
  */
 import type { Permission } from "./routes";
 

@@ -30,7 +30,7 @@ export const DEFAULTS = {
   /** Side length of queue-generated pictures for models sized in pixels (the original queue Lambda used 512×512). */
   queueImageSize: 512,
   /** Largest side length accepted, by the HTTP API and the queue alike (1024×1024; the API default is 512). */
-  apiImageSize: 1024,
+  maxImageSide: 1024,
   /** Side length of API pictures when the caller gives no width/height (models sized in pixels). */
   apiDefaultImageSize: 512,
   /** Titan's prompt limit in characters (each model family has its own, in runtime/models). */

@@ -106,36 +106,39 @@ export function createRouter(routes: readonly Route[], env: Env = process.env, o
 
   return async (event, context) => {
     const started = Date.now();
-    let req: ApiRequest | undefined;
-    let outcome: { result: RouteResult; failure: Record<string, unknown> };
     const log: LogContext = {};
-    try {
-      req = toApiRequest(event, context?.getRemainingTimeInMillis());
-      const { answer } = match(mounted, req);
-      if (answer.error) throw answer.error;
-      outcome = { result: await answer.value(req, log), failure: {} };
-    } catch (err) {
-      outcome = failed(err);
-    }
-    const { result, failure } = outcome;
+    const { req, result, failure } = await respond(mounted, event, context, log);
     const statusCode = result.response.statusCode;
-    logger.write(
-      {
-        level: statusCode >= 500 ? "error" : statusCode >= 400 ? "warn" : "info",
-        msg: "request",
-        requestId: req?.requestId,
-        route: req ? `${req.method} ${req.path}` : undefined,
-        status: statusCode,
-        model: config.value?.modelId,
-        latencyMs: Date.now() - started,
-        outcome: statusCode < 400 ? "ok" : statusCode < 500 ? "rejected" : "failed",
-        ...log,
-        ...failure,
-      },
-      result.metrics,
-    );
+    logger.write({ ...requestLine(req, statusCode, started, config.value?.modelId), ...log, ...failure }, result.metrics);
     return result.response;
   };
+}
+
+/** The route's answer to one event, or the answer to what went wrong, with the request when it could be read. */
+async function respond(mounted: readonly Mounted[], event: HttpEvent, context: InvocationClock | undefined, log: LogContext) {
+  let req: ApiRequest | undefined;
+  try {
+    req = toApiRequest(event, context?.getRemainingTimeInMillis());
+    const { answer } = match(mounted, req);
+    if (answer.error) throw answer.error;
+    return { req, result: await answer.value(req, log), failure: {} };
+  } catch (err) {
+    return { req, ...failed(err) };
+  }
+}
+
+/** The log line's frame for one request: level and outcome follow the status. */
+function requestLine(req: ApiRequest | undefined, statusCode: number, started: number, model: string | undefined) {
+  return {
+    level: statusCode >= 500 ? "error" : statusCode >= 400 ? "warn" : "info",
+    msg: "request",
+    requestId: req?.requestId,
+    route: req ? `${req.method} ${req.path}` : undefined,
+    status: statusCode,
+    model,
+    latencyMs: Date.now() - started,
+    outcome: statusCode < 400 ? "ok" : statusCode < 500 ? "rejected" : "failed",
+  } as const;
 }
 
 /** Every route in one handler: the local API and the tests (each deployed function runs one route, createRouter([route])). */

@@ -8,6 +8,7 @@
  */
 const JOBS_FOLDER = "images";
 const MARKER_SUFFIX = ".queued.json";
+const FAILURE_SUFFIX = ".failed.json";
 
 export interface JobKeys {
   image: string;
@@ -18,7 +19,7 @@ export interface JobKeys {
 
 export function jobKeys(prefix: string, jobId: string): JobKeys {
   const base = `${prefix}/${JOBS_FOLDER}/${jobId}`;
-  return { image: `${base}.png`, sidecar: `${base}.json`, failure: `${base}.failed.json`, marker: `${base}${MARKER_SUFFIX}` };
+  return { image: `${base}.png`, sidecar: `${base}.json`, failure: `${base}${FAILURE_SUFFIX}`, marker: `${base}${MARKER_SUFFIX}` };
 }
 
 /**
@@ -28,4 +29,14 @@ export function jobKeys(prefix: string, jobId: string): JobKeys {
  */
 export function jobMarkerPattern(prefix: string): string {
   return `${prefix}/${JOBS_FOLDER}/*${MARKER_SUFFIX}`;
+}
+
+/** What an object under the prefix is, by its key: a picture, its sidecar, a failure record or a job's marker. */
+export type StoredKind = "image" | "sidecar" | "failure" | "marker";
+
+export function kindOfKey(key: string): StoredKind | undefined {
+  if (key.endsWith(".png")) return "image";
+  if (key.endsWith(FAILURE_SUFFIX)) return "failure";
+  if (key.endsWith(MARKER_SUFFIX)) return "marker";
+  return key.endsWith(".json") ? "sidecar" : undefined;
 }

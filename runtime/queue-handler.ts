@@ -96,7 +96,7 @@ async function runJob({ generator, store }: Services, job: Job, tryTimeoutMs: ()
   if (job.badJobId) throw new ClassifiedError("permanent", "invalid-request", job.badJobId);
   const checked = validateImageRequest(input, generator.adapter, {
     defaultSize: DEFAULTS.queueImageSize,
-    maxSide: DEFAULTS.apiImageSize,
+    maxSide: DEFAULTS.maxImageSide,
     seedWhenMissing: seedFromJobId(jobId), // a redelivery renders the same picture again
     dropUnsupported: true, // a job queued before the model changed still runs
   });

@@ -64,7 +64,7 @@ function validated(req: ApiRequest, rules: ModelAdapter, log: LogContext): Image
   const input = requestObject(req);
   const prompt = (input as { prompt?: unknown } | null)?.prompt;
   if (typeof prompt === "string") log.promptLength = codePointLength(prompt);
-  const checked = validateImageRequest(input, rules, { defaultSize: DEFAULTS.apiDefaultImageSize, maxSide: DEFAULTS.apiImageSize });
+  const checked = validateImageRequest(input, rules, { defaultSize: DEFAULTS.apiDefaultImageSize, maxSide: DEFAULTS.maxImageSide });
   if (!checked.ok) throw new HttpError(400, "invalid-request", checked.message);
   return checked.params;
 }

@@ -17,7 +17,7 @@ import { clientEndpoint, clientRegion, type RuntimeConfig } from "./config";
 import { DEFAULTS } from "./defaults";
 import { toClassifiedError, type FailureCode, type FailureKind } from "./errors";
 import type { GeneratedImage } from "./bedrock";
-import { jobKeys } from "./keys";
+import { jobKeys, kindOfKey } from "./keys";
 import { excerpt } from "./text";
 
 /** What a sidecar says about its picture. */
@@ -114,6 +114,17 @@ export interface ImageStore {
   jobStatus(jobId: string): Promise<JobStatus>;
   /** The objects under the prefix in key order, a page (up to 1,000, one ListObjectsV2) at a time: pass the last page's `next`. */
   list(next?: string): Promise<ListPage>;
+  /** A picture's sidecar; undefined while there is none, {} when it is not JSON. */
+  readSidecar(imageKey: string): Promise<Partial<ImageSidecar> | undefined>;
+  /** A failure record by its key (as `list` names it); undefined when there is none. */
+  readFailure(key: string): Promise<Partial<FailureRecord> | undefined>;
+  /** A picture or JSON record under the prefix, with its content type; undefined for a missing key or any other key. */
+  readObject(key: string): Promise<StoredBytes | undefined>;
+}
+
+export interface StoredBytes {
+  body: Buffer;
+  contentType: "image/png" | "application/json";
 }
 
 /** Links callers download pictures with: presigned GETs, valid for URL_EXPIRY_SECONDS. */
@@ -212,6 +223,22 @@ export function createImageStore(config: StorageSettings): ImageStore {
     }
   }
 
+  /** Keys a reader may ask for: ours (under the prefix), pictures and JSON records only. */
+  function isReadable(key: string): boolean {
+    return key.startsWith(`${prefix}/`) && !key.includes("..") && kindOfKey(key) !== undefined;
+  }
+
+  async function readBytes(key: string): Promise<StoredBytes | undefined> {
+    try {
+      const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const body = Buffer.from((await answer.Body?.transformToByteArray()) ?? []);
+      return { body, contentType: kindOfKey(key) === "image" ? "image/png" : "application/json" };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
   async function exists(key: string): Promise<boolean> {
     try {
       await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
@@ -290,5 +317,9 @@ export function createImageStore(config: StorageSettings): ImageStore {
         next: page.IsTruncated ? page.NextContinuationToken : undefined,
       };
     },
+
+    readSidecar: (imageKey) => storing(() => readJson<ImageSidecar>(sidecarKeyOf(imageKey))),
+    readFailure: (key) => storing(() => readJson<FailureRecord>(key)),
+    readObject: (key) => (isReadable(key) ? storing(() => readBytes(key)) : Promise.resolve(undefined)),
   };
 }

@@ -5,8 +5,8 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { archiveOf, archiveSize, list } from "../test/infra/query";
-import { evaluateStack, REPO_ROOT, type EvaluatedResource, type EvaluatedStack } from "../test/infra/stack";
+import { archiveOf, archiveSize, list } from "../tools/query";
+import { evaluateStack, REPO_ROOT, type EvaluatedResource, type EvaluatedStack } from "../tools/stack";
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 

@@ -17,7 +17,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { BedrockClient, GetFoundationModelCommand, type FoundationModelLifecycle } from "@aws-sdk/client-bedrock";
-import { readStackConfig, type StackConfig } from "../local/config";
+import { readStackConfig, type StackConfig } from "../tools/stack-config";
 import { DEFAULTS } from "../runtime/defaults";
 import { adapterFor } from "../runtime/models";
 

@@ -34,10 +34,11 @@ function parseTextImageResponse(body: unknown): ParsedImages {
 }
 
 /**
- * Sizes Titan Image Generator v1 and v2 accept (AWS documentation, width×height). An array, not a
- * Set: Pulumi's function serializer does not carry module-level Sets into the Lambda archive.
+ * Sizes Titan Image Generator v1 and v2 accept (AWS documentation, width×height); the local
+ * Bedrock-compatible server accepts the same. An array, not a Set: Pulumi's function serializer
+ * does not carry module-level Sets into the Lambda archive.
  */
-const TITAN_SIZES: readonly string[] = [
+export const TITAN_SIZES: readonly string[] = [
   "1024x1024", "768x768", "512x512", "768x1152", "384x576", "1152x768", "576x384", "768x1280",
   "384x640", "1280x768", "640x384", "896x1152", "448x576", "1152x896", "576x448", "768x1408",
   "384x704", "1408x768", "704x384", "640x1408", "320x704", "1408x640", "704x320", "1152x640", "1173x640",

@@ -1,7 +1,7 @@
 // The permissions boundary: the most any role a deploy role creates can do, whatever policies it
 // is given — the app's functions' needs, for this candidate only, and never the Pulumi state.
 import assert from "node:assert/strict";
-import { ofType, TYPES, type Statement } from "../infra/query";
+import { ofType, TYPES, type Statement } from "../../tools/query";
 import { evaluateBootstrap, MOCK_ACCOUNT } from "./evaluate";
 import { decide, statementsOf, type IamRequest } from "./iam-eval";
 

@@ -1,7 +1,7 @@
 /**
  * Evaluates the bootstrap program (bootstrap/index.ts) for one of its stacks under
  * `pulumi.runtime.setMocks`, in a child process (Pulumi's runtime state is per process, as in
- * test/infra/stack.ts), and returns its resources and outputs. The config is what the Pulumi CLI
+ * tools/stack.ts), and returns its resources and outputs. The config is what the Pulumi CLI
  * would hand over: bootstrap/Pulumi.yaml's defaults under the stack file's values, plus overrides.
  * Existing OIDC providers the program may adopt are answered by the mocked
  * `aws:iam/getOpenIdConnectProvider` call.
@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import YAML from "yaml";
-import { EVALUATION_REGISTER, evaluateOncePerRun, readableStack, type EvaluatedStack, type MockedResource, type Published } from "../infra/stack";
+import { EVALUATION_REGISTER, evaluateOncePerRun, readableStack, type EvaluatedStack, type MockedResource, type Published } from "../../tools/stack";
 
 export const BOOTSTRAP_DIR = resolve(__dirname, "..", "..", "bootstrap");
 export const MOCK_ACCOUNT = "210987654321";
@@ -60,7 +60,7 @@ export interface BootstrapRun {
 
 /** Runs the bootstrap program under mocks; `ok: false` carries the failure instead of throwing. */
 export function runBootstrap(stack = "course", options: BootstrapOptions = {}): BootstrapRun {
-  // Once per run and option set, shared by the test workers (test/infra/stack.ts).
+  // Once per run and option set, shared by the test workers (tools/stack.ts).
   const published = evaluateOncePerRun(JSON.stringify(["bootstrap", stack, options]), (out) => evaluateInChild(stack, options, out));
   return "error" in published ? { ok: false, error: published.error } : { ok: true, stack: published.stack, error: "" };
 }

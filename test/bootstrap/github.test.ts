@@ -6,8 +6,8 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parse } from "yaml";
 import { DEPLOYMENTS } from "../../bootstrap/pipeline";
-import { ofType, TYPES } from "../infra/query";
-import type { MockedResource, EvaluatedStack } from "../infra/stack";
+import { ofType, TYPES } from "../../tools/query";
+import type { MockedResource, EvaluatedStack } from "../../tools/stack";
 import { evaluateBootstrap, MOCK_ACCOUNT, runBootstrap, TEST_PASSPHRASE } from "./evaluate";
 import { roleNamed } from "./iam-eval";
 

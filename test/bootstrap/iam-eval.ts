@@ -7,8 +7,8 @@
  * operator of a statement must hold; a key absent from the request fails its condition.
  * Operators it does not know throw, so an unreadable policy fails the test instead of passing.
  */
-import type { MockedResource, EvaluatedStack } from "../infra/stack";
-import { list, ofType, TYPES, type Statement } from "../infra/query";
+import type { MockedResource, EvaluatedStack } from "../../tools/stack";
+import { list, ofType, TYPES, type Statement } from "../../tools/query";
 
 export interface IamRequest {
   action: string;

@@ -4,8 +4,8 @@
 import assert from "node:assert/strict";
 import { BOUNDED_ROLE_ACTIONS, IAM_WRITE_ACTIONS } from "../../bootstrap/components/ciAccess";
 import { resourcePrefix } from "../../components/names";
-import { list, ofType, OWN_BUCKET_OF_ANOTHER_CANDIDATE, TYPES, type Statement } from "../infra/query";
-import { evaluateStack, type EvaluatedStack, type MockedResource } from "../infra/stack";
+import { list, ofType, OWN_BUCKET_OF_ANOTHER_CANDIDATE, TYPES, type Statement } from "../../tools/query";
+import { evaluateStack, type EvaluatedStack, type MockedResource } from "../../tools/stack";
 import { evaluateBootstrap, MOCK_ACCOUNT } from "./evaluate";
 import { allows, decide, permissionsOf, statementsOf, type IamRequest } from "./iam-eval";
 

@@ -1,8 +1,8 @@
 // Who may assume the CI roles: the exact trust policies, what they mean for real GitHub subjects,
 // and the switch that adopts an account's existing OIDC provider instead of creating one.
 import assert from "node:assert/strict";
-import { ofType } from "../infra/query";
-import type { EvaluatedStack, MockedResource } from "../infra/stack";
+import { ofType } from "../../tools/query";
+import type { EvaluatedStack, MockedResource } from "../../tools/stack";
 import { evaluateBootstrap, MOCK_ACCOUNT, runBootstrap } from "./evaluate";
 import { decide, roleNamed, statementsOf } from "./iam-eval";
 

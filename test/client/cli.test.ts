@@ -5,7 +5,7 @@ import { main, type Io } from "../../client/src/cli";
 import { BATCH_SIZE, MAX_PROMPT_LENGTH } from "../../client/src/input";
 import { EXIT } from "../../client/src/errors";
 import { resolve } from "node:path";
-import { readStackConfig } from "../../local/config";
+import { readStackConfig } from "../../tools/stack-config";
 import { adapterFor } from "../../runtime/models";
 import { closedPort, startSqsPeer, TEST_CREDENTIALS, type SqsPeer } from "./sqs-peer";
 

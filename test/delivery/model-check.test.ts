@@ -6,8 +6,8 @@ import { spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { startBedrockServer, type BedrockServer } from "../../local/bedrock-server";
-import { LOCAL_CREDENTIALS } from "../../local/credentials";
+import { startBedrockServer, type BedrockServer } from "../../local/fakes/bedrock-server";
+import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
 import { checkModel, type ModelCheckResult } from "../../scripts/model-check";
 
 const ROOT = resolve(__dirname, "../..");

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { builtinModules } from "node:module";
 import { PROVIDED_BY_LAMBDA } from "../../components/handlerFunction";
-import { archiveOf, archiveSize, functionsByKey } from "./query";
-import { evaluateStack } from "./stack";
+import { archiveOf, archiveSize, functionsByKey } from "../../tools/query";
+import { evaluateStack } from "../../tools/stack";
 
 /** Budget of one function's archive (issue 3). */
 const ARCHIVE_BUDGET_BYTES = 100 * 1024;

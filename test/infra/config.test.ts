@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import YAML from "yaml";
-import { readStackConfig } from "../../local/config";
+import { readStackConfig } from "../../tools/stack-config";
 import { candidateOf } from "../../components/names";
 import { checkStackSettings, MIN_MAX_RECEIVE_COUNT } from "../../components/settings";
-import { readProject, REPO_ROOT, stackConfig } from "./stack";
+import { readProject, REPO_ROOT, stackConfig } from "../../tools/stack";
 
 const project = readProject();
 const schema = project.config;

@@ -13,15 +13,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { STABILITY_PIXELS } from "../../local/bedrock-models";
-import { PNG_SIGNATURE, readPngHeader } from "../../local/png";
+import { STABILITY_PIXELS } from "../../local/fakes/bedrock-models";
+import { PNG_SIGNATURE, readPngHeader } from "../../local/fakes/png";
 import { ENV } from "../../runtime/env";
-import { receive, restEvent, sqsEvent } from "../support/events";
+import { receive, restEvent, sqsEvent } from "../../tools/events";
 import { STAGE_NAME } from "../../components/imageApi";
-import { getJson, getObject, listKeys } from "../support/objects";
-import { startPeers, type Peers } from "../support/peers";
-import { archiveOf, functionsByKey, one, TYPES } from "./query";
-import { evaluateStack, REPO_ROOT, type EvaluatedResource } from "./stack";
+import { getJson, getObject, listKeys } from "../../tools/objects";
+import { startPeers, type Peers } from "../../tools/peers";
+import { archiveOf, functionsByKey, one, TYPES } from "../../tools/query";
+import { evaluateStack, REPO_ROOT, type EvaluatedResource } from "../../tools/stack";
 
 /**
  * Stands in for the Lambda Node.js runtime: loads the module and export named by `handler`

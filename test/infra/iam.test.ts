@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { jobKeys, jobMarkerPattern } from "../../runtime/keys";
 import { decide, type IamRequest } from "../bootstrap/iam-eval";
-import { cfg, functionsByKey, list, one, ofType, roleOf, TYPES, type GrantedStatement } from "./query";
-import { evaluateStack, type EvaluatedStack } from "./stack";
+import { cfg, functionsByKey, list, one, ofType, roleOf, TYPES, type GrantedStatement } from "../../tools/query";
+import { evaluateStack, type EvaluatedStack } from "../../tools/stack";
 
 const LOGS = ["logs:CreateLogStream", "logs:PutLogEvents"];
 /** Exactly what each function may do; anything more fails. */

@@ -6,8 +6,8 @@ import { DEFAULTS } from "../../runtime/defaults";
 import { ENV } from "../../runtime/env";
 import { METRICS } from "../../runtime/metric-names";
 import { apiModelBudget, workerModelBudget } from "../../runtime/time-budget";
-import { cfg, cfgNumber, functionsByKey, LONGEST_CANDIDATE, one, ofType, OWN_BUCKET_OF_ANOTHER_CANDIDATE, pathOf, TYPES } from "./query";
-import { evaluateInBackground, evaluateStack, type EvaluatedStack } from "./stack";
+import { cfg, cfgNumber, functionsByKey, LONGEST_CANDIDATE, one, ofType, OWN_BUCKET_OF_ANOTHER_CANDIDATE, pathOf, TYPES } from "../../tools/query";
+import { evaluateInBackground, evaluateStack, type EvaluatedStack } from "../../tools/stack";
 
 const ROUTES = {
   "POST /generate": { fn: "generate", sourceArnPath: "POST/generate" },

@@ -1,13 +1,13 @@
 /**
- * A stack whose apiAuth is apiKey, in the local mode (local/api-keys.ts): the picture routes need
+ * A stack whose apiAuth is apiKey, in the local mode (local/app/api-keys.ts): the picture routes need
  * the x-api-key header and each key gets the daily quota, as the deployed usage plan enforces them,
  * with the deployed gateway's own answers (runtime/api-access.ts). Through the real `npm start`
  * entry point, so the keys reach the banner.
  */
 import { strict as assert } from "node:assert";
 import { API_KEY_HEADER, GATEWAY_ANSWERS, gatewayAnswerBody } from "../../runtime/api-access";
-import { createApiKeyGate } from "../../local/api-keys";
-import { cleanup, freshEnv, startLocalChild, type LocalChild } from "./helpers";
+import { createApiKeyGate } from "../../local/app/api-keys";
+import { cleanup, freshEnv, startLocalChild, type LocalChild } from "../../tools/local-child";
 
 const KEY = "webkey0123456789abcdef0123";
 const OTHER_KEY = "partnerkey0123456789abcdef";

@@ -1,6 +1,6 @@
 /**
- * The local servers answer this machine only (local/localhost-guard.ts), and every error of the
- * local API is JSON `{"error", "code"}` (local/api-server.ts): foreign Host (DNS rebinding) and
+ * The local servers answer this machine only (local/fakes/localhost-guard.ts), and every error of the
+ * local API is JSON `{"error", "code"}` (local/app/api-server.ts): foreign Host (DNS rebinding) and
  * foreign Origin on a change (CSRF) get 403; bodies over the limit 413 whatever their size; headers
  * over Node's limit 431; an unknown method 501; HEAD / the page's headers.
  */
@@ -11,8 +11,8 @@ import { rmSync } from "node:fs";
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DEFAULTS } from "../../runtime/defaults";
-import { LOCAL_CREDENTIALS } from "../../local/credentials";
-import type { LocalMode } from "../../local/start";
+import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
+import type { LocalMode } from "../../local/app/start";
 import { startInProcess } from "./in-process";
 
 interface Answer { status: number; headers: http.IncomingHttpHeaders; body: string }

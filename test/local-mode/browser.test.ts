@@ -5,10 +5,10 @@
 import { strict as assert } from "node:assert";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { Browser } from "playwright-core";
-import { readStackConfig } from "../../local/config";
+import { readStackConfig } from "../../tools/stack-config";
 import { adapterFor } from "../../runtime/models";
 import { launchChromium } from "../support/browser";
-import { cleanup, freshEnv, REPO_ROOT, startLocalChild, type LocalChild } from "./helpers";
+import { cleanup, freshEnv, REPO_ROOT, startLocalChild, type LocalChild } from "../../tools/local-child";
 
 /** The few members of an <img> read here (the project compiles without the DOM lib). */
 interface Img { complete: boolean; naturalWidth: number; src: string; addEventListener(type: "load", f: () => void): void }

@@ -9,13 +9,14 @@
 import { strict as assert } from "node:assert";
 import { rmSync } from "node:fs";
 import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient, type Message } from "@aws-sdk/client-sqs";
-import { cleanup, freshEnv, getJson, listKeys, startLocalChild, waitFor, type LocalChild } from "./helpers";
+import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
+import { cleanup, freshEnv, getJson, listKeys, startLocalChild, waitFor, type LocalChild } from "../../tools/local-child";
 
 const ENV = freshEnv({
   LOCAL_MODEL_LATENCY_MS: "50",
   LOCAL_WORKER_POLLERS: "4",
   LOCAL_MODEL_FAIL_WHEN_PROMPT_INCLUDES: "[blocked]=content-filter,[always-throttle]=throttle",
-  // 6 s: the shortest that leaves the 2 attempts 1 s each (see queueModelBudget in local/config.ts).
+  // 6 s: the shortest that leaves the 2 attempts 1 s each (see queueModelBudget in local/app/config.ts).
   LOCAL_VISIBILITY_TIMEOUT_SECONDS: "6",
   MAX_RECEIVE_COUNT: "2",
   BEDROCK_MAX_ATTEMPTS: "2",
@@ -37,7 +38,7 @@ async function worker(local: LocalChild): Promise<WorkerHealth> {
  * may or may not have been accepted.
  */
 function startSender(local: LocalChild, from: number, limit: number) {
-  const client = new SQSClient({ region: "eu-west-1", endpoint: local.health.components.queue.endpoint, credentials: { accessKeyId: "t", secretAccessKey: "t" }, maxAttempts: 1 });
+  const client = new SQSClient({ region: "eu-west-1", endpoint: local.health.components.queue.endpoint, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
   const acknowledged = new Map<string, string>(); // id → body
   const unanswered = new Set<string>();
   let next = from;

@@ -7,12 +7,12 @@ import { rmSync } from "node:fs";
 import * as path from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand, SendMessageBatchCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
-import { LOCAL_CREDENTIALS } from "../../local/credentials";
-import { startObjectStore } from "../../local/object-store";
-import { readPngHeader, PNG_SIGNATURE } from "../../local/png";
-import { readJournal } from "../../local/queue-journal";
-import { queueJournalFile } from "../../local/start";
-import { cleanup, freshEnv, getJson, getObject, listKeys, startLocalChild, waitFor, type LocalChild } from "./helpers";
+import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
+import { startObjectStore } from "../../local/fakes/object-store";
+import { readPngHeader, PNG_SIGNATURE } from "../../local/fakes/png";
+import { readJournal } from "../../local/fakes/queue-journal";
+import { queueJournalFile } from "../../local/app/start";
+import { cleanup, freshEnv, getJson, getObject, listKeys, startLocalChild, waitFor, type LocalChild } from "../../tools/local-child";
 
 async function exists(local: LocalChild, key: string): Promise<true | undefined> {
   try {

@@ -6,7 +6,7 @@
  */
 import { strict as assert } from "node:assert";
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand } from "@aws-sdk/client-sqs";
-import { cleanup, freshEnv, getJson, listKeys, startLocalChild, waitFor, type LocalChild } from "./helpers";
+import { cleanup, freshEnv, getJson, listKeys, startLocalChild, waitFor, type LocalChild } from "../../tools/local-child";
 
 const N = 30;
 
@@ -20,7 +20,7 @@ describe("local mode: transient and permanent model failures", function () {
         LOCAL_MODEL_TRANSIENT_FAILURE_RATE: "0.3",
         LOCAL_MODEL_PERMANENT_FAILURE_RATE: "0.1",
         LOCAL_MODEL_FAIL_WHEN_PROMPT_INCLUDES: "[always-throttle]=throttle,[blocked]=content-filter",
-        // 6 s: the shortest that leaves the 2 attempts 1 s each (see queueModelBudget in local/config.ts).
+        // 6 s: the shortest that leaves the 2 attempts 1 s each (see queueModelBudget in local/app/config.ts).
         LOCAL_VISIBILITY_TIMEOUT_SECONDS: "6",
         MAX_RECEIVE_COUNT: "2",
         BEDROCK_MAX_ATTEMPTS: "2",

@@ -1,5 +1,5 @@
 /**
- * The local mode started in this process (local/start.ts startLocalMode), so a test can reach
+ * The local mode started in this process (local/app/start.ts startLocalMode), so a test can reach
  * inside: stop one component and see GET /health report it, hold the model longer than the
  * queue handler's budget, send an oversized body, list queued jobs sent around the API.
  */
@@ -9,9 +9,9 @@ import { rmSync } from "node:fs";
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { S3Client } from "@aws-sdk/client-s3";
 import { DEFAULTS } from "../../runtime/defaults";
-import { LOCAL_CREDENTIALS } from "../../local/credentials";
-import type { LocalMode } from "../../local/start";
-import { getJson, listKeys, waitFor } from "./helpers";
+import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
+import type { LocalMode } from "../../local/app/start";
+import { getJson, listKeys, waitFor } from "../../tools/local-child";
 import { startInProcess } from "./in-process";
 
 interface HealthBody {

@@ -1,10 +1,10 @@
-/** The local mode started in this process (local/start.ts startLocalMode) on ephemeral ports and its own data directory. */
+/** The local mode started in this process (local/app/start.ts startLocalMode) on ephemeral ports and its own data directory. */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { loadLocalConfig } from "../../local/config";
-import { useDummyCredentials } from "../../local/credentials";
-import { startLocalMode, type LocalMode } from "../../local/start";
+import { loadLocalConfig } from "../../local/app/config";
+import { useDummyCredentials } from "../../local/fakes/credentials";
+import { startLocalMode, type LocalMode } from "../../local/app/start";
 
 export async function startInProcess(extra: Record<string, string> = {}): Promise<{ mode: LocalMode; dataDir: string; logs: string[] }> {
   useDummyCredentials();

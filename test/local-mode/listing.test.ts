@@ -1,5 +1,5 @@
 /**
- * Listings past one page (local/s3rver.ts): 1,500 pictures and 30 failure records under the
+ * Listings past one page (local/fakes/s3rver.ts): 1,500 pictures and 30 failure records under the
  * prefix, listed in full through the real S3 client and page by page through the gallery's
  * endpoint, which ships one page of cards and clipped texts; GET /health checks a listing, and
  * says so when listings break, as they do with s3rver's own DES tokens.
@@ -10,12 +10,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { LOCAL_CREDENTIALS } from "../../local/credentials";
-import { createHealthCheck } from "../../local/health";
-import { renderPostcard } from "../../local/renderer";
-import { startQueueServer } from "../../local/queue-server";
-import type { LocalMode } from "../../local/start";
-import { listKeys, REPO_ROOT } from "./helpers";
+import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
+import { createHealthCheck } from "../../local/app/health";
+import { renderPostcard } from "../../local/fakes/renderer";
+import { startQueueServer } from "../../local/fakes/queue-server";
+import type { LocalMode } from "../../local/app/start";
+import { listKeys, REPO_ROOT } from "../../tools/local-child";
 import { launchChromium } from "../support/browser";
 import { startInProcess } from "./in-process";
 
@@ -148,6 +148,9 @@ describe("local mode: listings of any size", function () {
   });
 });
 
+/** A bare s3rver (not local/fakes/object-store.ts, which accepts any key) knows only its built-in key pair. */
+const S3RVER_OWN_KEYS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
+
 describe("local mode: GET /health when listings are broken", function () {
   this.timeout(60000);
   let child: ChildProcess | undefined;
@@ -179,7 +182,7 @@ describe("local mode: GET /health when listings are broken", function () {
       child!.on("exit", (code) => reject(new Error(`s3rver exited with ${code}`)));
     });
     const url = `http://127.0.0.1:${port}`;
-    const s3 = new S3Client({ region: "us-east-1", endpoint: url, forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+    const s3 = new S3Client({ region: "us-east-1", endpoint: url, forcePathStyle: true, credentials: S3RVER_OWN_KEYS });
     await putAll(s3, ["p/a.png", "p/b.png"].map((Key) => ({ Bucket: "b", Key, Body: Buffer.from("x") })));
     s3.destroy();
     return { url, directory };
@@ -190,7 +193,7 @@ describe("local mode: GET /health when listings are broken", function () {
     const queue = await startQueueServer({ host: "127.0.0.1", port: 0, queueName: "q", dlqName: "q-dlq", maxReceiveCount: 2, visibilityTimeoutSeconds: 30, region: "us-east-1" });
     const health = createHealthCheck({
       region: "us-east-1",
-      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+      credentials: S3RVER_OWN_KEYS,
       objectStore: { url: store.url, bucket: "b", prefix: "p", directory: store.directory },
       queue: { url: queue.url, queueUrl: queue.queueUrl, dlqUrl: queue.dlqUrl },
       model: { modelId: "m", bedrockRegion: "us-east-1" },

@@ -8,14 +8,14 @@ import { strict as assert } from "node:assert";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { loadLocalConfig } from "../../local/config";
-import { useDummyCredentials } from "../../local/credentials";
-import { startLocalMode, type LocalMode } from "../../local/start";
+import { loadLocalConfig } from "../../local/app/config";
+import { useDummyCredentials } from "../../local/fakes/credentials";
+import { startLocalMode, type LocalMode } from "../../local/app/start";
 import { DEFAULTS } from "../../runtime/defaults";
 import { apiModelBudget } from "../../runtime/time-budget";
-import { functionsByKey } from "../infra/query";
-import { evaluateStack } from "../infra/stack";
-import { REPO_ROOT } from "./helpers";
+import { functionsByKey } from "../../tools/query";
+import { evaluateStack } from "../../tools/stack";
+import { REPO_ROOT } from "../../tools/local-child";
 
 const PORTS = { LOCAL_API_PORT: "0", LOCAL_S3_PORT: "0", LOCAL_SQS_PORT: "0", LOCAL_BEDROCK_PORT: "0" };
 

@@ -1,5 +1,5 @@
 /**
- * The local queue server (local/queue-server.ts) and its journal (local/queue-journal.ts) against
+ * The local queue server (local/fakes/queue-server.ts) and its journal (local/fakes/queue-journal.ts) against
  * the real SQS client: every message it accepted comes back after the server went away (deleted
  * ones do not), with its id, body, attributes and receive count; dead letters too, also the ones
  * someone was receiving; a damaged journal line or an old queues.json loses nothing else; and the
@@ -19,11 +19,10 @@ import {
   SQSClient,
   type Message,
 } from "@aws-sdk/client-sqs";
-import { startQueueServer, type QueueServer } from "../../local/queue-server";
-import { readJournal } from "../../local/queue-journal";
-import { waitFor } from "./helpers";
-
-const credentials = { accessKeyId: "test", secretAccessKey: "test" };
+import { startQueueServer, type QueueServer } from "../../local/fakes/queue-server";
+import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
+import { readJournal } from "../../local/fakes/queue-journal";
+import { waitFor } from "../../tools/local-child";
 
 describe("local mode: the queue server's journal and job list", function () {
   this.timeout(30000);
@@ -49,7 +48,7 @@ describe("local mode: the queue server's journal and job list", function () {
       legacyStateFile: path.join(dir, "queues.json"),
       warn: (line) => warnings.push(line),
     });
-    sqs = new SQSClient({ region: "eu-west-1", endpoint: server.url, credentials });
+    sqs = new SQSClient({ region: "eu-west-1", endpoint: server.url, credentials: LOCAL_CREDENTIALS });
     return server;
   };
   /** Receives everything visible in `url` (holding it for a minute). */

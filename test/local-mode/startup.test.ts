@@ -7,10 +7,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { LOCAL_DEFAULTS, loadLocalConfig, readStackConfig } from "../../local/config";
+import { LOCAL_DEFAULTS, loadLocalConfig } from "../../local/app/config";
+import { readStackConfig } from "../../tools/stack-config";
 import { apiModelBudget, modelCallBudget } from "../../runtime/time-budget";
 import { DEFAULTS } from "../../runtime/defaults";
-import { freshEnv, REPO_ROOT, runStart } from "./helpers";
+import { freshEnv, REPO_ROOT, runStart } from "../../tools/local-child";
 
 /** The handlers' settings a project declares with defaults (Pulumi.yaml is their one home). */
 const HANDLER_SETTINGS = [

@@ -1,15 +1,14 @@
 /**
- * The local event source (local/worker.ts) against a real local-aws-sqs: Lambda-shaped events,
+ * The local event source (local/app/worker.ts) against a real local-aws-sqs: Lambda-shaped events,
  * partial batch responses, redelivery, redrive to the DLQ, and a stop that loses nothing.
  */
 import { strict as assert } from "node:assert";
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { startQueueServer, type QueueServer } from "../../local/queue-server";
-import { failedIds, startWorker, type Worker } from "../../local/worker";
-import { waitFor } from "./helpers";
-
-const credentials = { accessKeyId: "test", secretAccessKey: "test" };
+import { startQueueServer, type QueueServer } from "../../local/fakes/queue-server";
+import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
+import { failedIds, startWorker, type Worker } from "../../local/app/worker";
+import { waitFor } from "../../tools/local-child";
 
 async function depth(sqs: SQSClient, url: string): Promise<{ visible: number; inFlight: number }> {
   const { Attributes: a = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["All"] }));
@@ -33,7 +32,7 @@ describe("local mode: the queue worker", function () {
       visibilityTimeoutSeconds: 1,
       region: "eu-west-1",
     });
-    sqs = new SQSClient({ region: "eu-west-1", endpoint: server.url, credentials });
+    sqs = new SQSClient({ region: "eu-west-1", endpoint: server.url, credentials: LOCAL_CREDENTIALS });
   });
   afterEach(async () => {
     await worker?.stop();
@@ -145,7 +144,7 @@ describe("local mode: the queue worker", function () {
    * server and every other call stay real.
    */
   function failingClient(command: string, fails: (n: number) => boolean): SQSClient {
-    const client = new SQSClient({ region: "eu-west-1", endpoint: server.url, credentials, maxAttempts: 1 });
+    const client = new SQSClient({ region: "eu-west-1", endpoint: server.url, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
     let n = 0;
     client.middlewareStack.add(
       (next, context) => async (args) => {

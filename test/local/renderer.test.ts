@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
-import { glyphPixels, toFontText } from "../../local/font";
-import { decodePng, readPngHeader } from "../../local/png";
-import { CAPTION_INK, captionLayout, captionLines, chooseScene, renderPostcard } from "../../local/renderer";
+import { glyphPixels, toFontText } from "../../local/fakes/font";
+import { decodePng, readPngHeader } from "../../local/fakes/png";
+import { CAPTION_INK, captionLayout, captionLines, chooseScene, renderPostcard } from "../../local/fakes/renderer";
 
 const SIZE = 256;
 

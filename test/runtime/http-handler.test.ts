@@ -1,10 +1,11 @@
 import { strict as assert } from "node:assert";
-import { readPngHeader } from "../../local/png";
+import { readPngHeader } from "../../local/fakes/png";
 import { createHttpHandler, createQueueHandler, DEFAULTS, ENV, METRICS, type HttpHandler } from "../../runtime";
-import { deliverBatch, receive, timeLeft } from "../support/events";
-import { invoke, PAYLOAD_FORMATS } from "../support/http";
-import { getJson, getObject, listKeys } from "../support/objects";
-import { startPeers, type Peers } from "../support/peers";
+import { deliverBatch, receive, timeLeft } from "../../tools/events";
+import { invoke, PAYLOAD_FORMATS } from "../../tools/http";
+import { getJson, getObject, listKeys } from "../../tools/objects";
+import type { Peers } from "../../tools/peers";
+import { withPeers } from "../support/with-peers";
 
 const json = (value: unknown) => JSON.stringify(value);
 /** The exam's model: the tests written around its TEXT_IMAGE shape, sizes and 512-character prompts use it. */
@@ -19,12 +20,7 @@ describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", 
   const titanWith = (extra: Record<string, string> = {}): HttpHandler => handlerWith({ [ENV.modelId]: TITAN, ...extra });
   const generatedKeys = () => listKeys(peers.s3, peers.bucket, `${peers.prefix}/generated_images/`);
 
-  before(async () => {
-    peers = await startPeers({ bedrockTimeoutHangMs: 5000 });
-  });
-  after(async () => {
-    await peers?.stop();
-  });
+  withPeers({ bedrockTimeoutHangMs: 5000 }, (started) => (peers = started));
   beforeEach(() => {
     peers.bedrock.reset();
     logs = [];

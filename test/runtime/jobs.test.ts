@@ -10,10 +10,11 @@ import { GetQueueAttributesCommand, SendMessageCommand, StartMessageMoveTaskComm
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { createHttpHandler, createQueueHandler, DEFAULTS, ENV, type HttpHandler } from "../../runtime";
 import { startSqsPeer, type SqsPeer } from "../client/sqs-peer";
-import { deliverBatch, receive, timeLeft } from "../support/events";
-import { invoke } from "../support/http";
-import { getJson, getObject, listKeys } from "../support/objects";
-import { startPeers, type Peers } from "../support/peers";
+import { deliverBatch, receive, timeLeft } from "../../tools/events";
+import { invoke } from "../../tools/http";
+import { getJson, getObject, listKeys } from "../../tools/objects";
+import type { Peers } from "../../tools/peers";
+import { withPeers } from "../support/with-peers";
 import { isListing, startS3Proxy, type S3Proxy } from "../support/s3-proxy";
 
 const json = (value: unknown) => JSON.stringify(value);
@@ -36,12 +37,7 @@ describe("runtime jobs: status, markers, redrive, bounded records, clean reasons
     }
   };
 
-  before(async () => {
-    peers = await startPeers({ bedrockTimeoutHangMs: 5000 });
-  });
-  after(async () => {
-    await peers?.stop();
-  });
+  withPeers({ bedrockTimeoutHangMs: 5000 }, (started) => (peers = started));
   beforeEach(() => {
     peers.bedrock.reset();
     peers.bedrock.setLatency(0);

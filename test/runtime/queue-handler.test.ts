@@ -1,11 +1,12 @@
 import { strict as assert } from "node:assert";
 import { DeleteMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSEvent } from "aws-lambda";
-import { readPngHeader } from "../../local/png";
+import { readPngHeader } from "../../local/fakes/png";
 import { createQueueHandler, DEFAULTS, ENV, METRICS, type QueueHandler } from "../../runtime";
-import { deliverBatch, receive, sqsEvent, timeLeft } from "../support/events";
-import { getJson, getObject, listKeys } from "../support/objects";
-import { startPeers, type Peers } from "../support/peers";
+import { deliverBatch, receive, sqsEvent, timeLeft } from "../../tools/events";
+import { getJson, getObject, listKeys } from "../../tools/objects";
+import type { Peers } from "../../tools/peers";
+import { withPeers } from "../support/with-peers";
 import { startS3Proxy } from "../support/s3-proxy";
 
 const TITAN = "amazon.titan-image-generator-v1";
@@ -35,12 +36,7 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     }
   };
 
-  before(async () => {
-    peers = await startPeers({ maxReceiveCount: 2 });
-  });
-  after(async () => {
-    await peers?.stop();
-  });
+  withPeers({ maxReceiveCount: 2 }, (started) => (peers = started));
   beforeEach(async () => {
     peers.bedrock.reset();
     peers.bedrock.setLatency(0);

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { encodePng } from "../../local/png";
+import { encodePng } from "../../local/fakes/png";
 import {
   adapterFor,
   classifyBedrockError,

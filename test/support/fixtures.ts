@@ -5,9 +5,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SHARED_STACKS_DIR } from "../infra/stack";
+import { SHARED_STACKS_DIR } from "../../tools/stack";
 
-/** Lets test files in different workers share each evaluation of the Pulumi program (test/infra/stack.ts). */
+/** Lets test files in different workers share each evaluation of the Pulumi program (tools/stack.ts). */
 export function mochaGlobalSetup(): void {
   process.env[SHARED_STACKS_DIR] = mkdtempSync(join(tmpdir(), "evaluated-stacks-"));
 }

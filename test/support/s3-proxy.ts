@@ -3,7 +3,7 @@
  * S3 client makes, so a test can count them (is a status lookup a listing? how many calls?), and
  * can refuse chosen requests with S3's own 503 SlowDown answer. Headers go through unchanged but
  * Host, which names the upstream: the local object store answers only requests addressed to its own
- * host and port (local/localhost-guard.ts).
+ * host and port (local/fakes/localhost-guard.ts).
  */
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";

@@ -1,6 +1,6 @@
 /**
  * The local queue: local-aws-sqs with the image queue and its dead-letter queue, redriven after
- * the stack's max receive count, made durable by a journal (local/queue-journal.ts).
+ * the stack's max receive count, made durable by a journal (local/fakes/queue-journal.ts).
  *
  * local-aws-sqs keeps messages in memory only. This server follows every change to its records —
  * send, receive, delete, redrive to the DLQ, purge — through the queues' public `newRecord`,
@@ -19,13 +19,14 @@ import * as http from "node:http";
 import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { createRequestHandler } from "local-aws-sqs";
 import { closeServer, listen } from "./listen";
-import { LOCAL_ENV } from "./config";
 import { guardLocalhost } from "./localhost-guard";
 import { QueueJournal, type QueueKey, type StoredMessage } from "./queue-journal";
 
 export interface QueueServerOptions {
   host: string;
   port: number;
+  /** The environment variable that moves this server, named when its port is taken. */
+  portVariable?: string;
   queueName: string;
   dlqName: string;
   maxReceiveCount: number;
@@ -264,7 +265,7 @@ export async function startQueueServer(opts: QueueServerOptions): Promise<QueueS
   }
 
   const server = http.createServer(guardLocalhost(opts.host, (req, res) => void requestHandler(req, res)));
-  const port = await listen(server, opts.host, opts.port, "queue (local-aws-sqs)", LOCAL_ENV.sqsPort).catch((err) => {
+  const port = await listen(server, opts.host, opts.port, "queue (local-aws-sqs)", opts.portVariable).catch((err) => {
     journal?.close();
     throw err;
   });

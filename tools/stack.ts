@@ -15,9 +15,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync,
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import YAML from "yaml";
-import { readStackConfig } from "../../local/config";
+import { processAlive } from "../local/fakes/process-alive";
+import { readStackConfig } from "./stack-config";
 
-export const REPO_ROOT = resolve(__dirname, "..", "..");
+export const REPO_ROOT = resolve(__dirname, "..");
 /** The account id the mocks pretend to deploy into. */
 const MOCK_ACCOUNT = "123456789012";
 
@@ -152,7 +153,7 @@ export function evaluateOncePerRun<R extends MockedResource>(key: string, evalua
  * What an evaluation child loads TypeScript with: TypeScript's own transpiler through ts-node, not
  * the tests' SWC, so the code Pulumi serializes is what `pulumi up` would see; its output cached.
  */
-export const EVALUATION_REGISTER = join(REPO_ROOT, "test", "support", "cached-transpile.js");
+export const EVALUATION_REGISTER = join(REPO_ROOT, "tools", "cached-transpile.js");
 
 /** The child's command line. */
 function childArgs(stack: string, overrides: Record<string, string | null>, outFile: string): string[] {
@@ -244,18 +245,9 @@ function claim(lockFile: string): boolean {
     throw err;
   }
   // An empty lock is being written by its creator right now.
-  if (!owner || isAlive(owner)) return false;
+  if (!owner || processAlive(owner)) return false;
   rmSync(lockFile, { force: true });
   return claim(lockFile);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -404,7 +396,7 @@ async function runChild(stack: string, overrides: Record<string, string | null>)
         case "aws:index/getCallerIdentity:getCallerIdentity":
           return { id: MOCK_ACCOUNT, accountId: MOCK_ACCOUNT, arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/mock`, userId: "MOCK" };
         default:
-          throw new Error(`the infra mocks do not answer ${token}; add it to test/infra/stack.ts`);
+          throw new Error(`the infra mocks do not answer ${token}; add it to tools/stack.ts`);
       }
     },
   }, project, stack, false);

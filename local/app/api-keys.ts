@@ -13,10 +13,11 @@ import type { IncomingHttpHeaders } from "node:http";
 import * as path from "node:path";
 import {
   API_AUTH_MODES, API_KEY_HEADER, GATEWAY_ANSWERS, requiresApiKey, type ApiAuth, type GatewayAnswer,
-} from "../runtime/api-access";
-import type { Env } from "../runtime/config";
-import { ROUTES, type Route } from "../runtime/routes";
-import { LocalConfigError, readStackConfig } from "./config";
+} from "../../runtime/api-access";
+import type { Env } from "../../runtime/config";
+import { ROUTES, type Route } from "../../runtime/routes";
+import { readStackConfig } from "../../tools/stack-config";
+import { LocalConfigError } from "./config";
 
 export const API_KEY_ENV = { auth: "API_AUTH", keys: "LOCAL_API_KEYS", dailyQuota: "API_KEY_DAILY_QUOTA" } as const;
 
@@ -29,7 +30,7 @@ export interface ApiKeyGate {
 }
 
 /** The gate the stack's settings ask for, or undefined when anyone may call (apiAuth none). */
-export function readApiKeyGate(env: Env = process.env, root = path.resolve(__dirname, "..")): ApiKeyGate | undefined {
+export function readApiKeyGate(env: Env = process.env, root = path.resolve(__dirname, "../..")): ApiKeyGate | undefined {
   const stack = readStackConfig(root, "dev").values;
   const auth = (env[API_KEY_ENV.auth]?.trim() || String(stack.apiAuth)) as ApiAuth;
   if (!API_AUTH_MODES.includes(auth)) throw new LocalConfigError(`apiAuth (${API_KEY_ENV.auth}) must be one of ${API_AUTH_MODES.join(", ")}, got "${auth}"`);

@@ -32,7 +32,7 @@ const tokenCrypto: typeof crypto = {
 
 function loadS3rver(): unknown {
   if (require.cache[BUCKET_CONTROLLER]) {
-    throw new Error("s3rver was loaded before local/s3rver.ts: its continuation tokens would use DES; require s3rver only through local/s3rver.ts");
+    throw new Error("s3rver was loaded before local/fakes/s3rver.ts: its continuation tokens would use DES; require s3rver only through local/fakes/s3rver.ts");
   }
   type Require = (this: NodeModule, id: string) => unknown;
   const proto = Module.prototype as unknown as { require: Require };

@@ -1,5 +1,5 @@
 /**
- * Dummy AWS credentials for the local servers (s3rver as set up by local/object-store.ts,
+ * Dummy AWS credentials for the local servers (s3rver as set up by local/fakes/object-store.ts,
  * local-aws-sqs and the Bedrock-compatible server accept any key). Never sent anywhere else.
  */
 export const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };

@@ -8,13 +8,12 @@
  * Environment variables override every value; ports, the data directory, the queue name and the
  * testing knobs exist only here (LOCAL_DEFAULTS).
  */
-import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import { parse } from "yaml";
-import { DEFAULTS } from "../runtime/defaults";
-import { ENV } from "../runtime/env";
-import { normalizePrefix, type Env } from "../runtime/config";
-import { apiModelBudget, BudgetTooSmallError, workerModelBudget, type ModelBudget } from "../runtime/time-budget";
+import { DEFAULTS } from "../../runtime/defaults";
+import { ENV } from "../../runtime/env";
+import { normalizePrefix, type Env } from "../../runtime/config";
+import { apiModelBudget, BudgetTooSmallError, workerModelBudget, type ModelBudget } from "../../runtime/time-budget";
+import { readStackConfig, type StackConfig } from "../../tools/stack-config";
 
 /** Environment variables read by the local mode itself (the handler variables are in `ENV`). */
 export const LOCAL_ENV = {
@@ -59,7 +58,7 @@ export const LOCAL_DEFAULTS = {
    */
   visibilityTimeoutSeconds: 30,
   pollers: 2,
-  /** Pause of the worker between receives while the queue is empty (see local/worker.ts). */
+  /** Pause of the worker between receives while the queue is empty (see local/app/worker.ts). */
   idlePollMs: 100,
 } as const;
 
@@ -110,47 +109,6 @@ export interface LocalConfig {
 /** A mistake in the local configuration; start.ts prints its message without a stack trace. */
 export class LocalConfigError extends Error {
   override name = "LocalConfigError";
-}
-
-/** The stack's values without the project namespace, and which file each came from. */
-export interface StackConfig {
-  values: Record<string, unknown>;
-  /** Key → file name (Pulumi.dev.yaml, or Pulumi.yaml for a declared default). */
-  origins: Record<string, string>;
-  /** The stack file, when it exists. */
-  file?: string;
-  /** The project's name from Pulumi.yaml. */
-  project?: string;
-}
-
-/**
- * Reads `Pulumi.yaml` + `Pulumi.<stack>.yaml` and returns the stack's config without the project
- * namespace; values the stack file leaves out take the project's declared defaults. With `stack`
- * null, the declared defaults alone: what a stack that sets nothing gets.
- */
-export function readStackConfig(root: string, stack: string | null = "dev"): StackConfig {
-  const stackFile = path.join(root, `Pulumi.${stack}.yaml`);
-  const projectFile = path.join(root, "Pulumi.yaml");
-  const projectDoc = existsSync(projectFile) ? parse(readFileSync(projectFile, "utf8")) : undefined;
-  const project = projectDoc?.name as string | undefined;
-  const values: Record<string, unknown> = {};
-  const origins: Record<string, string> = {};
-  const set = (key: string, value: unknown, file: string) => {
-    values[key] = value;
-    origins[key] = path.basename(file);
-  };
-  for (const [name, schema] of Object.entries((projectDoc?.config ?? {}) as Record<string, unknown>)) {
-    const declared = schema && typeof schema === "object" ? (schema as { default?: unknown }).default : schema;
-    if (declared !== undefined) set(name, declared, projectFile);
-  }
-  if (stack === null || !existsSync(stackFile)) return { values, origins, project };
-  const config = (parse(readFileSync(stackFile, "utf8"))?.config ?? {}) as Record<string, unknown>;
-  for (const [key, value] of Object.entries(config)) {
-    const at = key.indexOf(":");
-    // Keys of other namespaces (aws:region, …) stay namespaced; ours lose the project prefix.
-    set(at >= 0 && key.slice(0, at) === project ? key.slice(at + 1) : key, value, stackFile);
-  }
-  return { values, origins, file: stackFile, project };
 }
 
 /** One setting: the environment variable wins, then the stack's key (named in errors as such). */
@@ -219,7 +177,7 @@ function apiBudget(timeoutSeconds: number, attempts: number | undefined, stack: 
 }
 
 /** Builds the local configuration from the dev stack file and the environment. */
-export function loadLocalConfig(env: Env = process.env, root = path.resolve(__dirname, "..")): LocalConfig {
+export function loadLocalConfig(env: Env = process.env, root = path.resolve(__dirname, "../..")): LocalConfig {
   const stack = readStackConfig(root, "dev");
   const model = (env[LOCAL_ENV.model]?.trim() || "local").toLowerCase();
   if (model !== "local" && model !== "bedrock") {

@@ -16,6 +16,7 @@
  * and the model cards). InvokeModel still serves Titan and Nova Canvas here, for the adapters'
  * tests and accounts with a private arrangement; the "end-of-life" failure mode plays a retired one.
  */
+import { TITAN_SIZES } from "../../runtime/models/text-image";
 
 /** A Bedrock error as it goes on the wire. */
 export interface WireError {
@@ -69,18 +70,11 @@ interface TextImageSpec {
   sizeError(width: number, height: number): string | undefined;
 }
 
-/** Sizes Titan Image Generator v1/v2 accept (AWS documentation, width x height). */
-const TITAN_SIZES = new Set([
-  "1024x1024", "768x768", "512x512", "768x1152", "384x576", "1152x768", "576x384", "768x1280", "384x640",
-  "1280x768", "640x384", "896x1152", "448x576", "1152x896", "576x448", "768x1408", "384x704", "1408x768",
-  "704x384", "640x1408", "320x704", "1408x640", "704x320", "1152x640", "1173x640",
-]);
-
 const titan: TextImageSpec = {
   maxSeed: 2147483647,
   maxPromptLength: 512,
   defaultSize: 1024,
-  sizeError: (w, h) => (TITAN_SIZES.has(`${w}x${h}`) ? undefined : `${w}x${h} is not a supported image size`),
+  sizeError: (w, h) => (TITAN_SIZES.includes(`${w}x${h}`) ? undefined : `${w}x${h} is not a supported image size`),
 };
 
 const novaCanvas: TextImageSpec = {

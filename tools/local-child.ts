@@ -1,5 +1,5 @@
 /**
- * Runs `npm start` (local/start.ts) as a child process on ephemeral ports with its own data
+ * Runs `npm start` (local/app/cli.ts) as a child process on ephemeral ports with its own data
  * directory, waits for its "ready" line and hands out clients pointed at what it started.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
@@ -8,13 +8,13 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { LOCAL_CREDENTIALS } from "../local/fakes/credentials";
 
-export { getJson, getObject, listKeys } from "../support/objects";
+export { getJson, getObject, listKeys } from "./objects";
 
-export const REPO_ROOT = path.resolve(__dirname, "..", "..");
-/** ts-node with SWC, as `npm start` runs local/start.ts. */
-const TS_REGISTER = path.join(REPO_ROOT, "test", "support", "register.js");
-const CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
+export const REPO_ROOT = path.resolve(__dirname, "..");
+/** ts-node with SWC, as `npm start` runs local/app/cli.ts. */
+const TS_REGISTER = path.join(REPO_ROOT, "tools", "register.js");
 
 export interface Health {
   status: string;
@@ -41,17 +41,17 @@ export interface LocalChild {
 export interface RunResult { code: number | null; stdout: string; stderr: string }
 
 /**
- * Starts local/start.ts with `env` added to the current environment; does not wait for anything.
+ * Starts local/app/cli.ts with `env` added to the current environment; does not wait for anything.
  * `viaNpm` runs the real `npm start` (in its own process group, so stop() reaches node too).
  */
 export function spawnStart(env: Record<string, string>, viaNpm = false): ChildProcess {
   const options: SpawnOptions = { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: viaNpm };
   return viaNpm
     ? spawn("npm", ["start", "--silent"], options)
-    : spawn(process.execPath, ["-r", TS_REGISTER, path.join("local", "start.ts")], options);
+    : spawn(process.execPath, ["-r", TS_REGISTER, path.join("local", "app", "cli.ts")], options);
 }
 
-/** Runs local/start.ts to completion (for start-up failures); kills it after `timeoutMs`. */
+/** Runs local/app/cli.ts to completion (for start-up failures); kills it after `timeoutMs`. */
 export function runStart(env: Record<string, string>, timeoutMs = 30000): Promise<RunResult> {
   const child = spawnStart(env);
   let stdout = "";
@@ -149,8 +149,8 @@ export async function startLocalChild(env: Record<string, string>, readyTimeoutM
     await stopChild(child, exited, viaNpm, "SIGKILL");
     throw new Error(`GET /health failed after the ready line (${(err as Error).message}):\n${out}`);
   }
-  const s3 = new S3Client({ region: "eu-west-1", endpoint: health.components.objectStore.endpoint, forcePathStyle: true, credentials: CREDENTIALS });
-  const sqs = new SQSClient({ region: "eu-west-1", endpoint: health.components.queue.endpoint, credentials: CREDENTIALS });
+  const s3 = new S3Client({ region: "eu-west-1", endpoint: health.components.objectStore.endpoint, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
+  const sqs = new SQSClient({ region: "eu-west-1", endpoint: health.components.queue.endpoint, credentials: LOCAL_CREDENTIALS });
   return {
     apiUrl,
     health,

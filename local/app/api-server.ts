@@ -7,24 +7,23 @@
  * Every error answer is JSON `{"error", "code"}`: also a body over the limit (413), headers over
  * Node's limit (431), a method Node cannot parse (501) or any other malformed request (400), which
  * Node itself would answer without a body. Requests from other hosts or origins get 403
- * (local/localhost-guard.ts).
+ * (local/fakes/localhost-guard.ts).
  */
 import * as http from "node:http";
 import type { Duplex } from "node:stream";
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { GetObjectCommand } from "@aws-sdk/client-s3";
-import { DEFAULTS } from "../runtime/defaults";
-import type { HttpHandler } from "../runtime/http-handler";
-import { clockUntil } from "../runtime/time-budget";
-import { closeServer, listen } from "./listen";
+import { DEFAULTS } from "../../runtime/defaults";
+import type { HttpHandler } from "../../runtime/http-handler";
+import { clockUntil } from "../../runtime/time-budget";
+import { closeServer, listen } from "../fakes/listen";
 import { LOCAL_ENV } from "./config";
 import { galleryHtml } from "./gallery";
 import { createGalleryData, PAGE_SIZE, type GalleryDataOptions } from "./gallery-data";
 import type { ApiKeyGate } from "./api-keys";
 import type { HealthReport } from "./health";
-import { send, sendError, sendJson } from "./http-json";
-import { guardLocalhost } from "./localhost-guard";
+import { send, sendError, sendJson } from "../fakes/http-json";
+import { guardLocalhost } from "../fakes/localhost-guard";
 
 /** Where the gallery's data comes from (GalleryDataOptions), plus the API's own settings. */
 export interface ApiServerOptions extends GalleryDataOptions {
@@ -146,20 +145,12 @@ function positiveInt(value: string | null, fallback: number): number {
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const page = galleryHtml(opts.maxPromptLength);
   const gallery = createGalleryData(opts);
-  const { s3, bucket, prefix } = opts;
 
   async function serveObject(res: http.ServerResponse, key: string | null): Promise<void> {
-    // Only pictures and their JSON under the prefix: this is a viewer, not an open proxy.
-    if (!key || !key.startsWith(`${prefix}/`) || key.includes("..") || !/\.(png|json)$/.test(key)) {
-      return sendError(res, 404, "no such picture", "not-found");
-    }
-    try {
-      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      const body = Buffer.from(await out.Body!.transformToByteArray());
-      send(res, 200, body, { "content-type": key.endsWith(".png") ? "image/png" : "application/json", "cache-control": "max-age=60" });
-    } catch {
-      sendError(res, 404, "no such picture", "not-found");
-    }
+    // The store reads only pictures and their JSON under the prefix: this is a viewer, not an open proxy.
+    const object = key ? await opts.store.readObject(key).catch(() => undefined) : undefined;
+    if (!object) return sendError(res, 404, "no such picture", "not-found");
+    send(res, 200, object.body, { "content-type": object.contentType, "cache-control": "max-age=60" });
   }
 
   /** The local-only routes, GET (and HEAD, which Node answers without the body). */

@@ -4,7 +4,6 @@
 import * as http from "node:http";
 import { mkdirSync } from "node:fs";
 import { closeServer, listen } from "./listen";
-import { LOCAL_ENV } from "./config";
 import { guardLocalhost } from "./localhost-guard";
 import { AWSAccount, S3rver } from "./s3rver";
 
@@ -36,7 +35,16 @@ function acceptAnyAccessKey(): void {
   (registry as { acceptsAny?: boolean }).acceptsAny = true;
 }
 
-export async function startObjectStore(opts: { host: string; port: number; directory: string; bucket: string }): Promise<ObjectStore> {
+export interface ObjectStoreOptions {
+  host: string;
+  port: number;
+  directory: string;
+  bucket: string;
+  /** The environment variable that moves this server, named when its port is taken. */
+  portVariable?: string;
+}
+
+export async function startObjectStore(opts: ObjectStoreOptions): Promise<ObjectStore> {
   mkdirSync(opts.directory, { recursive: true });
   acceptAnyAccessKey();
   const s3rver = new S3rver({ directory: opts.directory, silent: true, configureBuckets: [{ name: opts.bucket }] });
@@ -50,7 +58,7 @@ export async function startObjectStore(opts: { host: string; port: number; direc
     }
     serve(req, res);
   });
-  const port = await listen(server, opts.host, opts.port, "object store (s3rver)", LOCAL_ENV.s3Port);
+  const port = await listen(server, opts.host, opts.port, "object store (s3rver)", opts.portVariable);
   return {
     url: `http://${opts.host}:${port}`,
     port,

@@ -1,5 +1,5 @@
-// TypeScript for mocha, its workers and the processes the tests start (local/start.ts): ts-node
+// TypeScript for mocha, its workers and the processes the tests start (local/app/cli.ts): ts-node
 // with SWC's transpiler, several times faster than TypeScript's own on a cold process. Types are
 // checked by `npm run typecheck`. The Pulumi program is still evaluated with TypeScript's
-// transpiler (test/infra/stack.ts), as the Pulumi CLI runs it.
+// transpiler (tools/stack.ts), as the Pulumi CLI runs it.
 require("ts-node").register({ swc: true });

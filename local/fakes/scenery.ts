@@ -1,5 +1,5 @@
 /**
- * Scene elements of the offline renderer beyond its first set (local/renderer.ts): a summit the
+ * Scene elements of the offline renderer beyond its first set (local/fakes/renderer.ts): a summit the
  * traveller stands on, a cliff edge, a sea of clouds, the savanna's acacias, animals and safari
  * jeep, a café terrace with coffee and a croissant, a sailboat, a lighthouse and hot-air balloons.
  * Sizes are fractions of the picture's shorter side; `light` (0 night … 1 day) darkens colours.

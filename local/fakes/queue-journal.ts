@@ -19,6 +19,7 @@
  */
 import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import * as path from "node:path";
+import { processAlive } from "./process-alive";
 
 export type QueueKey = "queue" | "dlq";
 
@@ -123,16 +124,6 @@ export function readJournal(file: string): { state: JournalState; unreadableLine
   return { state, unreadableLines };
 }
 
-/** True while a process with this id exists. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 function lock(file: string): void {
   const lockFile = `${file}.lock`;
   for (;;) {
@@ -143,7 +134,7 @@ function lock(file: string): void {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     }
     const owner = Number(readFileSync(lockFile, "utf8"));
-    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
+    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) {
       throw new Error(`${file} is in use by another local mode (pid ${owner}); stop it, or give this one its own LOCAL_DATA_DIR`);
     }
     rmSync(lockFile, { force: true }); // left by a process that is gone

@@ -11,14 +11,15 @@ import {
   type MessageAttributeValue,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from "aws-lambda";
-import { clockUntil, type InvocationClock } from "../runtime/time-budget";
+import type { SQSBatchResponse, SQSMessageAttributes, SQSRecord } from "aws-lambda";
+import type { QueueHandler } from "../../runtime/queue-handler";
+import { clockUntil, type InvocationClock } from "../../runtime/time-budget";
 
 /**
  * What Lambda's event source mapping accepts: the runtime's QueueHandler, or any handler that
  * returns nothing when the whole batch succeeded.
  */
-export type SqsBatchHandler = (event: SQSEvent, context?: InvocationClock) => Promise<SQSBatchResponse | void>;
+export type SqsBatchHandler = (...args: Parameters<QueueHandler>) => Promise<Awaited<ReturnType<QueueHandler>> | void>;
 
 export interface WorkerOptions {
   sqs: SQSClient;

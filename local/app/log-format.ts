@@ -3,7 +3,7 @@
  * that is hard to read, so the local mode prints a compact line instead; LOCAL_LOG=json keeps the
  * raw lines.
  */
-import { METRICS } from "../runtime/metric-names";
+import { METRICS } from "../../runtime/metric-names";
 import { LOCAL_ENV } from "./config";
 
 /**

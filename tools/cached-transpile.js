@@ -1,4 +1,4 @@
-// TypeScript for the processes that evaluate a Pulumi program under mocks (test/infra/stack.ts,
+// TypeScript for the processes that evaluate a Pulumi program under mocks (tools/stack.ts,
 // test/bootstrap/evaluate.ts): ts-node's transpile-only compiler, as `pulumi up` runs the program,
 // with its output kept on disk by content. A suite evaluates the same files a dozen times; loading
 // TypeScript and transpiling cost ~2 s of CPU per evaluation, a cache hit costs a file read. The
@@ -12,7 +12,7 @@ const { createHash } = require("node:crypto");
 const { mkdirSync, readFileSync, renameSync, writeFileSync } = require("node:fs");
 const { dirname, join, resolve } = require("node:path");
 
-const REPO_ROOT = resolve(__dirname, "..", "..");
+const REPO_ROOT = resolve(__dirname, "..");
 const CACHE_DIR = join(REPO_ROOT, "node_modules", ".cache", "cached-transpile");
 
 /** What the output depends on besides the file: the compilers, and the tsconfig files from here up. */

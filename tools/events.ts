@@ -1,8 +1,8 @@
 /** Lambda event payloads built the way AWS builds them, for driving the handlers in tests and benchmarks. */
 import { DeleteMessageCommand, ReceiveMessageCommand, type Message, type SQSClient } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { toSqsRecord } from "../../local/worker";
-import type { InvocationClock } from "../../runtime/time-budget";
+import { toSqsRecord } from "../local/app/worker";
+import type { InvocationClock } from "../runtime/time-budget";
 
 export interface HttpRequest {
   method: string;

@@ -1,6 +1,6 @@
 /** Invoking the HTTP handler the way API Gateway would, and reading its JSON answer. */
 import type { APIGatewayProxyResult } from "aws-lambda";
-import type { HttpHandler, InvocationClock } from "../../runtime";
+import type { HttpHandler, InvocationClock } from "../runtime";
 import { httpApiEvent, restEvent, type HttpRequest } from "./events";
 
 export type PayloadFormat = "rest-1.0" | "http-2.0";

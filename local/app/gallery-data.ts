@@ -8,12 +8,12 @@
  * page's sidecars are read. Given the store's change counter (`storeVersion`), the listing is kept
  * until the store changes, so paging through a large bucket lists it once, not once per page.
  */
-import { GetObjectCommand, type S3Client, type _Object } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import { jobOfRecord, parseQueueBody } from "../runtime/jobs";
-import { sidecarKeyOf, type ImageStore } from "../runtime/storage";
+import { jobOfRecord, parseQueueBody } from "../../runtime/jobs";
+import { kindOfKey } from "../../runtime/keys";
+import type { ImageStore, StoredObject } from "../../runtime/storage";
 import { queueDepth } from "./health";
-import type { QueuedJob } from "./queue-server";
+import type { QueuedJob } from "../fakes/queue-server";
 
 export const PAGE_SIZE = { default: 24, max: 100 } as const;
 /** Failed jobs shown below the pictures (their total is reported too). */
@@ -24,15 +24,12 @@ const CARD_TEXT_LIMIT = 300;
 const JSON_CACHE_ENTRIES = 2000;
 
 export interface GalleryDataOptions {
-  /** The handlers' own store, whose listing the gallery pages through. */
+  /** The handlers' own store: its listing, sidecars and failure records. */
   store: ImageStore;
-  s3: S3Client;
   sqs: SQSClient;
-  bucket: string;
-  prefix: string;
   queueUrl: string;
   dlqUrl: string;
-  /** The object store's change counter (local/object-store.ts); without it every page lists anew. */
+  /** The object store's change counter (local/fakes/object-store.ts); without it every page lists anew. */
   storeVersion?: () => number;
   /** The image queue's messages not deleted yet (the pending cards). */
   jobs?: (limit: number) => QueuedJob[];
@@ -45,36 +42,42 @@ function clipped(text: unknown, limit = CARD_TEXT_LIMIT): { text?: string; lengt
   return chars.length <= limit ? { text } : { text: `${chars.slice(0, limit).join("")}…`, length: chars.length };
 }
 
-const time = (o: _Object) => o.LastModified?.getTime() ?? 0;
+/** What every card shows of an object: its key, its time and the start of its prompt. */
+function cardOf(o: StoredObject, prompt: unknown) {
+  const { text, length } = clipped(prompt);
+  return { key: o.key, lastModified: o.lastModified?.toISOString(), prompt: text, ...(length ? { promptLength: length } : {}) };
+}
+
+const time = (o: StoredObject) => o.lastModified?.getTime() ?? 0;
 /** LastModified (1 s resolution), then the key: a total order, so pages neither skip nor repeat. */
-const newestFirst = (a: _Object, b: _Object) => time(b) - time(a) || (b.Key! < a.Key! ? -1 : b.Key! > a.Key! ? 1 : 0);
+const newestFirst = (a: StoredObject, b: StoredObject) => time(b) - time(a) || (b.key < a.key ? -1 : b.key > a.key ? 1 : 0);
+
+type JsonRecord = Record<string, unknown>;
 
 export function createGalleryData(opts: GalleryDataOptions) {
-  const { s3, bucket, prefix } = opts;
-  const jsonCache = new Map<string, Record<string, unknown>>();
+  const { store } = opts;
+  const jsonCache = new Map<string, JsonRecord>();
 
-  async function readJson(key: string): Promise<Record<string, unknown> | undefined> {
+  /** A sidecar or failure record (`key` is the object listed), through a cache: they never change once written. */
+  async function readCached(key: string, read: (key: string) => Promise<JsonRecord | undefined>): Promise<JsonRecord | undefined> {
     const hit = jsonCache.get(key);
     if (hit) {
       jsonCache.delete(key); // re-inserted below: Map order is the eviction order
       jsonCache.set(key, hit);
       return hit;
     }
-    try {
-      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      const value = JSON.parse(await out.Body!.transformToString("utf8")) as Record<string, unknown>;
-      jsonCache.set(key, value);
-      if (jsonCache.size > JSON_CACHE_ENTRIES) jsonCache.delete(jsonCache.keys().next().value!);
-      return value;
-    } catch {
-      return undefined; // not written yet (the sidecar follows its picture) or unreadable
-    }
+    // Not written yet (the sidecar follows its picture) or unreadable: nothing to show.
+    const value = await read(key).catch(() => undefined);
+    if (!value || Object.keys(value).length === 0) return undefined;
+    jsonCache.set(key, value);
+    if (jsonCache.size > JSON_CACHE_ENTRIES) jsonCache.delete(jsonCache.keys().next().value!);
+    return value;
   }
 
-  let listed: { version: number; objects: Promise<_Object[]> } | undefined;
+  let listed: { version: number; objects: Promise<StoredObject[]> } | undefined;
 
   /** Every object under the prefix; the last listing while the store has not changed since it began. */
-  function listAll(): Promise<_Object[]> {
+  function listAll(): Promise<StoredObject[]> {
     const version = opts.storeVersion?.();
     if (version === undefined) return listFromStore();
     if (listed?.version !== version) {
@@ -85,37 +88,32 @@ export function createGalleryData(opts: GalleryDataOptions) {
     return listed.objects;
   }
 
-  /** Every object under the prefix, page after page of the store's listing (local/s3rver.ts makes its tokens work). */
-  async function listFromStore(): Promise<_Object[]> {
-    const objects: _Object[] = [];
+  /** Every object under the prefix, page after page of the store's listing (local/fakes/s3rver.ts makes its tokens work). */
+  async function listFromStore(): Promise<StoredObject[]> {
+    const objects: StoredObject[] = [];
     let next: string | undefined;
     do {
-      const page = await opts.store.list(next);
-      objects.push(...page.objects.map((o) => ({ Key: o.key, LastModified: o.lastModified, Size: o.size })));
+      const page = await store.list(next);
+      objects.push(...page.objects);
       next = page.next;
     } while (next);
     return objects;
   }
 
   /** A page's pictures with their sidecars; within one second, the sidecar's createdAt (ms) orders them. */
-  async function withSidecars(page: _Object[]) {
-    const read = await Promise.all(page.map(async (o) => ({ o, sidecar: (await readJson(sidecarKeyOf(o.Key!))) ?? {} })));
+  async function withSidecars(page: StoredObject[]) {
+    const read = await Promise.all(page.map(async (o) => ({ o, sidecar: (await readCached(o.key, store.readSidecar)) ?? {} })));
     const created = (x: { sidecar: Record<string, unknown> }) => Date.parse(String(x.sidecar.createdAt ?? "")) || 0;
     return read.sort((a, b) => time(b.o) - time(a.o) || created(b) - created(a) || newestFirst(a.o, b.o));
   }
 
-  async function failures(failed: _Object[]) {
+  async function failures(failed: StoredObject[]) {
     return Promise.all(
       failed.slice(0, FAILURES_SHOWN).map(async (o) => {
-        const record = (await readJson(o.Key!)) ?? {};
-        const prompt = clipped(record.prompt);
-        const reason = clipped(record.reason);
+        const record = (await readCached(o.key, store.readFailure)) ?? {};
         return {
-          key: o.Key,
-          lastModified: o.LastModified?.toISOString(),
-          prompt: prompt.text,
-          ...(prompt.length ? { promptLength: prompt.length } : {}),
-          reason: reason.text,
+          ...cardOf(o, record.prompt),
+          reason: clipped(record.reason).text,
           code: record.code,
           kind: record.kind,
           failedAt: record.failedAt,
@@ -128,36 +126,30 @@ export function createGalleryData(opts: GalleryDataOptions) {
     /** Page `page` (from 1) of the pictures, newest first; a page past the end gives the last one. */
     async pictures(page: number, pageSize: number) {
       const objects = await listAll();
-      const pngs = objects.filter((o) => o.Key!.endsWith(".png")).sort(newestFirst);
-      const failed = objects.filter((o) => o.Key!.endsWith(".failed.json")).sort(newestFirst);
+      const pngs = objects.filter((o) => kindOfKey(o.key) === "image").sort(newestFirst);
+      const failed = objects.filter((o) => kindOfKey(o.key) === "failure").sort(newestFirst);
       const pages = Math.max(1, Math.ceil(pngs.length / pageSize));
       const current = Math.min(Math.max(1, page), pages);
       const cards = await withSidecars(pngs.slice((current - 1) * pageSize, current * pageSize));
       return {
-        bucket,
-        prefix,
+        bucket: store.bucket,
+        prefix: store.prefix,
         total: pngs.length,
         page: current,
         pageSize,
         pages,
-        pictures: cards.map(({ o, sidecar }) => {
-          const prompt = clipped(sidecar.prompt);
-          return {
-            key: o.Key,
-            url: `/local/object?key=${encodeURIComponent(o.Key!)}`,
-            size: o.Size,
-            lastModified: o.LastModified?.toISOString(),
-            prompt: prompt.text,
-            ...(prompt.length ? { promptLength: prompt.length } : {}),
-            source: sidecar.source,
-            jobId: sidecar.jobId,
-            seed: sidecar.seed,
-            width: sidecar.width,
-            height: sidecar.height,
-            model: sidecar.model,
-            createdAt: sidecar.createdAt,
-          };
-        }),
+        pictures: cards.map(({ o, sidecar }) => ({
+          ...cardOf(o, sidecar.prompt),
+          url: `/local/object?key=${encodeURIComponent(o.key)}`,
+          size: o.size,
+          source: sidecar.source,
+          jobId: sidecar.jobId,
+          seed: sidecar.seed,
+          width: sidecar.width,
+          height: sidecar.height,
+          model: sidecar.model,
+          createdAt: sidecar.createdAt,
+        })),
         failedTotal: failed.length,
         failures: await failures(failed),
       };

@@ -6,7 +6,7 @@
  * traveller stands (in the landscape, on a summit, at a cliff's edge) and landmarks (mountains,
  * pyramids, the Eiffel tower, buildings, trees, palms, acacias, elephants, lions, giraffes, a
  * safari jeep, a café terrace with coffee and a croissant, a sailboat, a lighthouse, hot-air
- * balloons; local/scenery.ts). A prompt that names nothing known gets a neutral postcard (a
+ * balloons; local/fakes/scenery.ts). A prompt that names nothing known gets a neutral postcard (a
  * meadow), never a scene picked by chance. The prompt's hash tints the palette and the seed moves
  * the details (positions, sizes, clouds, stars). "polaroid", "vintage", "retro" or "old" put the
  * scene in a white instant-photo frame with faded tones. The prompt is written on every picture,
