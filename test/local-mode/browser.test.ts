@@ -20,10 +20,10 @@ describe("local mode: the gallery in headless Chromium", function () {
 
   before(async () => {
     // Prompts with "[held]" are throttled every time: they stay in the queue, retried.
-    // The model takes 2.5 s: long enough for the page to draw a queued job's pending card before
-    // its picture exists, even on a loaded machine (with 0.5 s the worker could finish first, and a
-    // job already done rightly never shows as pending).
-    local = await startLocalChild(freshEnv({ LOCAL_MODEL_LATENCY_MS: "2500", LOCAL_MODEL_FAIL_WHEN_PROMPT_INCLUDES: "[held]=throttle" }));
+    // The model takes 6 s: long enough for the page to draw a queued job's pending card before
+    // its picture exists, even on a loaded machine (with 0.5 s, and once with 2.5 s, the worker
+    // finished first, and a job already done rightly never shows as pending).
+    local = await startLocalChild(freshEnv({ LOCAL_MODEL_LATENCY_MS: "6000", LOCAL_MODEL_FAIL_WHEN_PROMPT_INCLUDES: "[held]=throttle" }));
     browser = await launchChromium();
   });
   after(async () => {

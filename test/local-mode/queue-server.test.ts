@@ -150,9 +150,12 @@ describe("local mode: the queue server's journal and job list", function () {
     }
     // Receive and delete all but 10: 3 lines each (send, receive, delete).
     for (let left = 990; left > 0; ) {
-      const r = await sqs!.send(new ReceiveMessageCommand({ QueueUrl: server!.queueUrl, MaxNumberOfMessages: Math.min(10, left), VisibilityTimeout: 300 }));
-      await sqs!.send(new DeleteMessageBatchCommand({ QueueUrl: server!.queueUrl, Entries: r.Messages!.map((m, n) => ({ Id: String(n), ReceiptHandle: m.ReceiptHandle })) }));
-      left -= r.Messages!.length;
+      // A receive may come back empty (as SQS's may): wait for messages rather than assume them.
+      const r = await sqs!.send(new ReceiveMessageCommand({ QueueUrl: server!.queueUrl, MaxNumberOfMessages: Math.min(10, left), VisibilityTimeout: 300, WaitTimeSeconds: 1 }));
+      const messages = r.Messages ?? [];
+      if (messages.length === 0) continue;
+      await sqs!.send(new DeleteMessageBatchCommand({ QueueUrl: server!.queueUrl, Entries: messages.map((m, n) => ({ Id: String(n), ReceiptHandle: m.ReceiptHandle })) }));
+      left -= messages.length;
     }
     // 2,990 changes; a rewrite holds at most the 1,000 messages there were, and is followed by at
     // most 1,001 appends before the next one.
