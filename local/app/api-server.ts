@@ -1,6 +1,6 @@
 /**
- * The local API: a node:http server that turns each request into an API Gateway HTTP API
- * (payload 2.0) event for the runtime's HTTP handler, exactly as the deployed route does.
+ * The local API: a node:http server that turns each request into an API Gateway REST API
+ * (payload 1.0) event for the runtime's HTTP handler, as the deployed API does.
  * Around it, local-only routes: `GET /health`, the gallery at `GET /`, and the small JSON
  * endpoints the gallery reads under `/local/`.
  *
@@ -12,7 +12,7 @@
 import * as http from "node:http";
 import type { Duplex } from "node:stream";
 import { randomUUID } from "node:crypto";
-import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import type { APIGatewayProxyEvent } from "aws-lambda";
 import { DEFAULTS } from "../../runtime/defaults";
 import type { HttpHandler } from "../../runtime/http-handler";
 import { clockUntil } from "../../runtime/time-budget";
@@ -68,48 +68,58 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
   });
 }
 
-/** The HTTP API 2.0 event API Gateway would send for this request. */
-function toHttpApiEvent(req: http.IncomingMessage, body: Buffer, now = new Date()): APIGatewayProxyEventV2 {
+/**
+ * The REST API (payload 1.0) event API Gateway would send for this request. The deployed API has
+ * one resource per route; here every request comes as the greedy proxy resource's, which the
+ * handler reads the same way: it routes by method and path.
+ */
+function toRestApiEvent(req: http.IncomingMessage, body: Buffer, now = new Date()): APIGatewayProxyEvent {
   const url = new URL(req.url ?? "/", "http://local");
   const headers: Record<string, string> = {};
-  const cookies: string[] = [];
+  const multiValueHeaders: Record<string, string[]> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue;
-    if (name === "cookie") cookies.push(...String(value).split(/;\s*/));
-    else headers[name] = Array.isArray(value) ? value.join(",") : value;
+    const values = Array.isArray(value) ? value : [value];
+    headers[name] = values.join(",");
+    multiValueHeaders[name] = values;
   }
   const query: Record<string, string> = {};
-  for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+  const multiValueQuery: Record<string, string[]> = {};
+  for (const [k, v] of url.searchParams) {
+    query[k] = v; // as REST APIs do: the last value
+    (multiValueQuery[k] ??= []).push(v);
+  }
+  const hasQuery = Object.keys(query).length > 0;
   // API Gateway passes text through and base64-encodes everything else.
   const text = body.length > 0 && Buffer.from(body.toString("utf8"), "utf8").equals(body);
   const method = (req.method ?? "GET").toUpperCase();
   return {
-    version: "2.0",
-    routeKey: "$default",
-    rawPath: url.pathname,
-    rawQueryString: url.search.replace(/^\?/, ""),
-    ...(cookies.length ? { cookies } : {}),
+    resource: "/{proxy+}",
+    path: url.pathname,
+    httpMethod: method,
     headers,
-    ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
+    multiValueHeaders,
+    queryStringParameters: hasQuery ? query : null,
+    multiValueQueryStringParameters: hasQuery ? multiValueQuery : null,
+    pathParameters: { proxy: url.pathname.slice(1) },
+    stageVariables: null,
     requestContext: {
       accountId: "000000000000",
       apiId: "local",
+      authorizer: null,
       domainName: headers.host ?? "127.0.0.1",
-      domainPrefix: (headers.host ?? "local").split(".")[0],
-      http: {
-        method,
-        path: url.pathname,
-        protocol: `HTTP/${req.httpVersion}`,
-        sourceIp: req.socket.remoteAddress ?? "127.0.0.1",
-        userAgent: headers["user-agent"] ?? "",
-      },
+      httpMethod: method,
+      identity: { sourceIp: req.socket.remoteAddress ?? "127.0.0.1", userAgent: headers["user-agent"] ?? "" } as APIGatewayProxyEvent["requestContext"]["identity"],
+      path: url.pathname,
+      protocol: `HTTP/${req.httpVersion}`,
       requestId: randomUUID(),
-      routeKey: "$default",
+      requestTimeEpoch: now.getTime(),
+      resourceId: "local",
+      resourcePath: "/{proxy+}",
+      // The local URLs have no stage segment; "$default" tells the handler so (runtime/http.ts).
       stage: "$default",
-      time: now.toISOString(),
-      timeEpoch: now.getTime(),
     },
-    ...(body.length ? { body: text ? body.toString("utf8") : body.toString("base64") } : {}),
+    body: body.length ? (text ? body.toString("utf8") : body.toString("base64")) : null,
     isBase64Encoded: body.length > 0 && !text,
   };
 }
@@ -181,7 +191,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const refused = opts.apiKeys?.admit(method, url.pathname, req.headers);
     if (refused) return sendError(res, refused.statusCode, refused.error, refused.code, refused.headers);
     const clock = clockUntil(Date.now() + opts.timeoutSeconds * 1000);
-    const event = toHttpApiEvent(req, await readBody(req));
+    const event = toRestApiEvent(req, await readBody(req));
     const result = await opts.handler(event, clock);
     const headers: Record<string, string | number | boolean> = { ...(result.headers ?? {}) };
     const body = result.isBase64Encoded ? Buffer.from(result.body ?? "", "base64") : Buffer.from(result.body ?? "", "utf8");
