@@ -29,7 +29,7 @@ export const DEFAULTS = {
   storeReserveSeconds: 4,
   /** Side length of queue-generated pictures for models sized in pixels (the original queue Lambda used 512×512). */
   queueImageSize: 512,
-  /** Largest side length accepted, by the HTTP API and the queue alike (1024×1024; the API default is 512). */
+  /** Largest side length accepted, by the API and the queue alike (1024×1024; the API default is 512). */
   maxImageSide: 1024,
   /** Side length of API pictures when the caller gives no width/height (models sized in pixels). */
   apiDefaultImageSize: 512,

@@ -2,13 +2,13 @@
  * Error classification shared by both handlers.
  *
  * permanent: the prompt's own fault; retrying it cannot succeed (validation, content filter, the
- *            model's error about this request) → the HTTP API answers 4xx/422, the queue
+ *            model's error about this request) → the API answers 4xx/422, the queue
  *            acknowledges the record and writes a failure sidecar.
  * transient: the same request may succeed later (throttling, timeouts, model not ready, 5xx,
- *            malformed model answers) → the HTTP API answers 503 + Retry-After, the queue lists
+ *            malformed model answers) → the API answers 503 + Retry-After, the queue lists
  *            the record in batchItemFailures so SQS redelivers it (and the DLQ catches it).
  * operator:  the deployment's configuration is wrong, not the prompt (a retired or unknown model,
- *            no access to it) → the HTTP API answers 502 naming the model and the setting to
+ *            no access to it) → the API answers 502 naming the model and the setting to
  *            change; the queue keeps the record like a transient one, so it reaches the DLQ intact
  *            and can be redriven after the fix.
  */

@@ -1,5 +1,5 @@
 /**
- * The HTTP API's router for API Gateway proxy events (REST payload 1.0 and HTTP API payload 2.0):
+ * The API's router for API Gateway proxy events (REST payload 1.0 and HTTP API payload 2.0):
  * it matches a request to one of the routes it is given (routes.ts), answers unknown routes and
  * methods itself, turns every failure into a JSON answer and writes one log line per request.
  * Every answer is JSON. Errors are {"error": "<message>", "code": "<code>"}; never a stack trace.

@@ -1,5 +1,5 @@
 /**
- * What a picture request is, wherever it comes from: validation shared by the HTTP API and the
+ * What a picture request is, wherever it comes from: validation shared by the API and the
  * queue worker, and parsing of SQS message bodies (plain-text prompt or JSON from the API).
  */
 import { createHash, randomInt } from "node:crypto";
@@ -156,7 +156,7 @@ export function validateImageRequest(input: unknown, adapter: ModelAdapter, opts
 
 /**
  * The request inside an SQS message body. Senders that exist today (the Java client, the original
- * queue) send the prompt itself as plain text; the HTTP API sends a JSON object. A body is JSON only
+ * queue) send the prompt itself as plain text; the API sends a JSON object. A body is JSON only
  * when it parses as a JSON object; anything else, even text starting with "{", is a prompt.
  */
 export function parseQueueBody(body: string | undefined): { input: Record<string, unknown>; format: "json" | "text" } {

@@ -1,5 +1,5 @@
 /**
- * The HTTP API's routes: the one table the router (http-handler.ts) and the infrastructure
+ * The API's routes: the one table the router (http-handler.ts) and the infrastructure
  * (components/imageApi.ts) read. Each entry names its method and path, the clients it builds at a
  * cold start, the permissions its function needs and its handler. Each route runs in a function of
  * its own, whose archive holds only what its entry reaches.
