@@ -8,6 +8,7 @@
 // Stack traces are left unmapped while the program runs (Pulumi takes one per resource, and
 // mapping each through source maps cost ~0.7 s per evaluation); `sourceMappedStack` maps the one
 // a failed evaluation reports.
+require("./compile-cache");
 const { createHash } = require("node:crypto");
 const { mkdirSync, readFileSync, renameSync, writeFileSync } = require("node:fs");
 const { dirname, join, resolve } = require("node:path");

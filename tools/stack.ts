@@ -356,8 +356,26 @@ function provideGlobOnNode20(): void {
   };
 }
 
+/**
+ * Pulumi's serializer reads the whole node_modules tree (arborist's loadActual) once per
+ * CallbackFunction, to find the packages the archive needs; the program has four. The tree does
+ * not change while the program runs, so the child reads it once: the same archives (checked),
+ * ~1 s less CPU per evaluation.
+ */
+function readPackageTreeOnce(): void {
+  const { Arborist } = require("@npmcli/arborist") as { Arborist: { prototype: { path: string; loadActual(...args: unknown[]): Promise<unknown> } } };
+  const loadActual = Arborist.prototype.loadActual;
+  const trees = new Map<string, Promise<unknown>>();
+  Arborist.prototype.loadActual = function (...args: unknown[]) {
+    const key = JSON.stringify([this.path, args]);
+    if (!trees.has(key)) trees.set(key, loadActual.apply(this, args));
+    return trees.get(key)!;
+  };
+}
+
 async function runChild(stack: string, overrides: Record<string, string | null>): Promise<EvaluatedStack> {
   provideGlobOnNode20();
+  readPackageTreeOnce();
   // Loaded here so that importing this module (tests, graph script) does not load Pulumi.
   const pulumi: typeof import("@pulumi/pulumi") = require("@pulumi/pulumi");
   const project = readProject().name;

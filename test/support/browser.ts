@@ -4,11 +4,10 @@
  *
  * The package unpacks the binary into os.tmpdir() and reuses whatever `chromium` it finds there, which
  * would race between parallel test workers and mix versions between checkouts. So each version is
- * unpacked once into its own directory: into a fresh temp directory first, then renamed into
+ * unpacked once per checkout into its own directory: into a fresh temp directory first, then renamed into
  * place, which is atomic; a worker that loses the race uses the winner's copy.
  */
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import chromiumPackage from "@sparticuz/chromium";
 import { chromium, type Browser } from "playwright-core";
@@ -23,13 +22,17 @@ const { version } = JSON.parse(readFileSync(join(dirname(require.resolve("@spart
  */
 const ARGS = ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
-/** Where this version's binary lives once unpacked. */
-const home = join(tmpdir(), `sparticuz-chromium-${version}-${process.getuid?.() ?? "user"}`);
+/**
+ * Where this version's binary lives once unpacked: beside the checkout's other caches, not in
+ * os.tmpdir(), which is a fresh directory for each test run (test/support/fixtures.ts).
+ */
+const home = join(__dirname, "..", "..", "node_modules", ".cache", `sparticuz-chromium-${version}`);
 
-/** Unpacks the package's Chromium (once per version and user) and returns the binary's path. */
+/** Unpacks the package's Chromium (once per version and checkout) and returns the binary's path. */
 export async function chromiumExecutable(): Promise<string> {
   const binary = join(home, "chromium");
   if (existsSync(binary)) return binary;
+  mkdirSync(dirname(home), { recursive: true });
   const staging = mkdtempSync(`${home}.unpacking-`);
   // executablePath() unpacks into os.tmpdir(), which reads TMPDIR; it does so before its first await.
   const saved = process.env.TMPDIR;
