@@ -71,7 +71,7 @@ function settings(r: EvaluatedResource, stack: EvaluatedStack): string {
     case "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
       return `attaches ${byArn(i.policyArn)}`;
     case "aws:cloudwatch/dashboard:Dashboard":
-      return `${i.dashboardName} (${JSON.parse(i.dashboardBody).widgets.map((w: any) => w.properties.title).join(" | ")})`;
+      return `${i.dashboardName} (${JSON.parse(i.dashboardBody).widgets.map((w: { properties: { title: string } }) => w.properties.title).join(" | ")})`;
     case "aws:s3/bucket:Bucket":
       return `${r.state.bucket} (created: the stack names no bucket)`;
     default:

@@ -147,7 +147,7 @@ export async function startLocalChild(env: Record<string, string>, readyTimeoutM
     health = (await (await fetch(`${apiUrl}/health`)).json()) as Health;
   } catch (err) {
     await stopChild(child, exited, viaNpm, "SIGKILL");
-    throw new Error(`GET /health failed after the ready line (${(err as Error).message}):\n${out}`);
+    throw new Error(`GET /health failed after the ready line (${(err as Error).message}):\n${out}`, { cause: err });
   }
   const s3 = new S3Client({ region: "eu-west-1", endpoint: health.components.objectStore.endpoint, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
   const sqs = new SQSClient({ region: "eu-west-1", endpoint: health.components.queue.endpoint, credentials: LOCAL_CREDENTIALS });

@@ -75,6 +75,7 @@ export interface BedrockServerOptions {
 export interface RecordedCall {
   modelId: string;
   /** The parsed JSON body, or the raw text when it was not JSON. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each model's request shape; the tests read the one they sent
   body: any;
   /** HTTP status answered (0 while a "timeout" call is still being held). */
   status: number;

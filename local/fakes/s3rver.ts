@@ -12,7 +12,7 @@
  * enabled in the process and no file under node_modules changes, so a clean `npm ci` works.
  */
 import * as crypto from "node:crypto";
-import Module = require("node:module");
+import Module from "node:module";
 
 const BUCKET_CONTROLLER = require.resolve("s3rver/lib/controllers/bucket.js");
 

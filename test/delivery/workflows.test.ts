@@ -80,7 +80,7 @@ function triggered(wf: Workflow, ctx: Ctx): boolean {
   if (on === undefined) return false;
   if (ctx.event_name !== "push" || on === null) return true;
   const glob = (pattern: string, value: string) =>
-    new RegExp("^" + pattern.replace(/[.+^$|()[\]\\]/g, "\\$&").replace(/\*\*/g, "\u0000").replace(/\*/g, "[^/]*").replace(/\u0000/g, ".*") + "$").test(value);
+    new RegExp("^" + pattern.replace(/[.+^$|()[\]\\]/g, "\\$&").replace(/\*\*/g, "\uE000").replace(/\*/g, "[^/]*").replace(/\uE000/g, ".*") + "$").test(value);
   if (ctx.ref.startsWith("refs/tags/")) {
     return (on.tags ?? []).some((p: string) => glob(p, ctx.ref.slice("refs/tags/".length)));
   }
