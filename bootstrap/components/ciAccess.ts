@@ -37,9 +37,13 @@ const IAM_READ_ACTIONS = [
 /**
  * Bucket-level reads of the buckets a stack may create for itself (never object reads: `s3:Get*`
  * would include GetObject). The IAM names of the GetBucket*Configuration APIs differ from the API names.
+ * s3:ListBucket is what HeadBucket needs ("To use this operation, you must have permissions to perform
+ * the s3:ListBucket action", https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html), and
+ * the provider's bucket resource calls HeadBucket to read the bucket and to wait for its creation and
+ * deletion (hashicorp/terraform-provider-aws, internal/service/s3/bucket.go, `findBucket`).
  */
 const S3_BUCKET_READ_ACTIONS = [
-  "s3:GetBucket*", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration",
+  "s3:ListBucket", "s3:GetBucket*", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration",
   "s3:GetAccelerateConfiguration", "s3:GetIntelligentTieringConfiguration",
 ];
 
