@@ -64,6 +64,36 @@ interface Grant {
   policyArns?: Record<string, pulumi.Input<string>>;
 }
 
+/** The function behind a route: a Lambda proxy integration's event and result (payload 1.0). */
+type RouteFunction = HandlerFunction<APIGatewayProxyEvent, APIGatewayProxyResult>;
+
+/** What each permission a route may need grants its function's role. */
+function routeGrants(args: ImageApiArgs): Record<Permission, Grant> {
+  return {
+    "invoke-model": { statements: [invokeModelStatement(args.model)] },
+    "read-pictures": { policyArns: { "read-pictures": args.storage.readPolicy.arn } },
+    "write-pictures": { policyArns: { "write-pictures": args.storage.writePolicy.arn } },
+    "job-markers": { policyArns: { "job-markers": args.storage.jobMarkerPolicy.arn } },
+    "send-jobs": { statements: [{ Sid: "SendToImageQueue", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: args.queue.arn }] },
+  };
+}
+
+/** One access log line per request, JSON: who called with which key, what the gateway or the function answered. */
+const ACCESS_LOG_FORMAT = JSON.stringify({
+  requestId: "$context.requestId",
+  ip: "$context.identity.sourceIp",
+  apiKeyId: "$context.identity.apiKeyId",
+  requestTime: "$context.requestTime",
+  method: "$context.httpMethod",
+  resourcePath: "$context.resourcePath",
+  status: "$context.status",
+  responseLength: "$context.responseLength",
+  latencyMs: "$context.responseLatency",
+  gatewayAnswer: "$context.error.responseType",
+  integrationStatus: "$context.integration.status",
+  integrationError: "$context.integration.error",
+});
+
 /**
  * Gateway responses: what API Gateway answers itself, before any function runs, in our JSON
  * ("Gateway response types", https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html).
@@ -111,7 +141,7 @@ export class ImageApi extends pulumi.ComponentResource {
   public readonly stage: aws.apigateway.Stage;
   public readonly accessLogs: aws.cloudwatch.LogGroup;
   /** Route functions by key: generate, enqueue, status. */
-  public readonly functions: Record<string, HandlerFunction<APIGatewayProxyEvent, APIGatewayProxyResult>>;
+  public readonly functions: Record<string, RouteFunction>;
   /** Base URL of the API (ends with "/"). */
   public readonly url: pulumi.Output<string>;
   /** With apiKey: the usage plan every key belongs to. */
@@ -124,35 +154,55 @@ export class ImageApi extends pulumi.ComponentResource {
 
   constructor(name: string, args: ImageApiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("couch-explorers:components:ImageApi", name, {}, opts);
-    const parent = this.parent;
-    const { apiTimeoutSeconds: timeoutSeconds, logRetentionDays } = args;
     // The model's tries share what each invocation has left (runtime/time-budget.ts); a timeout
     // too short for them is refused here, at preview, rather than by every request.
-    apiModelBudget(timeoutSeconds);
+    apiModelBudget(args.apiTimeoutSeconds);
     const throttle = perMethodThrottle(args.apiThrottleRateLimit, args.apiThrottleBurstLimit, ROUTES.length);
-    const common = commonSettings(args.storage, args.model, args.identity.serviceName);
-    // The settings a route may need beyond the common ones; each function gets only its route's.
-    const optional: Pick<HandlerSettings<pulumi.Input<string>>, OptionalSetting> = {
-      urlExpirySeconds: args.urlExpirySeconds,
-      queueUrl: args.queue.url,
-    };
-    const grants: Record<Permission, Grant> = {
-      "invoke-model": { statements: [invokeModelStatement(args.model)] },
-      "read-pictures": { policyArns: { "read-pictures": args.storage.readPolicy.arn } },
-      "write-pictures": { policyArns: { "write-pictures": args.storage.writePolicy.arn } },
-      "job-markers": { policyArns: { "job-markers": args.storage.jobMarkerPolicy.arn } },
-      "send-jobs": { statements: [{ Sid: "SendToImageQueue", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: args.queue.arn }] },
-    };
 
     this.api = new aws.apigateway.RestApi(`${name}-rest`, {
       name: `${args.identity.serviceName}-api`,
       description: "Couch Explorers: prompts become pictures",
       endpointConfiguration: { types: "REGIONAL" },
       apiKeySource: "HEADER",
-    }, parent);
+    }, this.parent);
     const resources = this.pathResources(name, ROUTES.map((r) => r.path));
+    this.functions = this.routeFunctions(name, args, resources);
+    this.catchAllAnswers(name, resources);
+    for (const [type, answer] of Object.entries(GATEWAY_RESPONSES)) this.gatewayResponse(name, type, answer);
 
-    this.functions = {};
+    this.accessLogs = new aws.cloudwatch.LogGroup(`${name}-access-logs`, {
+      name: `/aws/apigateway/${args.identity.serviceName}-api`,
+      retentionInDays: args.logRetentionDays,
+    }, this.parent);
+    this.stage = this.deployedStage(name, args.apiAuth);
+    new aws.apigateway.MethodSettings(`${name}-throttling`, {
+      restApi: this.api.id,
+      stageName: this.stage.stageName,
+      methodPath: "*/*",
+      settings: { ...throttle, metricsEnabled: true },
+    }, this.parent);
+
+    if (args.apiAuth === "apiKey") {
+      this.usagePlan = this.callerUsagePlan(name, args);
+      this.apiKeys = this.callerKeys(name, args, this.usagePlan);
+    } else {
+      this.apiKeys = pulumi.output<Record<string, string>>({});
+    }
+
+    this.url = this.stage.invokeUrl.apply((url) => (url.endsWith("/") ? url : `${url}/`));
+    this.registerOutputs({ url: this.url });
+  }
+
+  /** One function per route, each behind its route's method, with only its route's settings and permissions. */
+  private routeFunctions(name: string, args: ImageApiArgs, resources: Record<string, aws.apigateway.Resource>): Record<string, RouteFunction> {
+    const common = commonSettings(args.storage, args.model, args.identity.serviceName);
+    // The settings a route may need beyond the common ones; each function gets only its route's.
+    const optional: Pick<HandlerSettings<pulumi.Input<string>>, OptionalSetting> = {
+      urlExpirySeconds: args.urlExpirySeconds,
+      queueUrl: args.queue.url,
+    };
+    const grants = routeGrants(args);
+    const functions: Record<string, RouteFunction> = {};
     for (const route of ROUTES) {
       const granted = route.permissions.map((p) => grants[p]);
       const fn = new HandlerFunction<APIGatewayProxyEvent, APIGatewayProxyResult>(`${name}-${route.key}`, {
@@ -162,90 +212,70 @@ export class ImageApi extends pulumi.ComponentResource {
         environment: toHandlerEnv({ ...common, ...Object.fromEntries(route.settings.map((key) => [key, optional[key]])) }),
         statements: granted.flatMap((g) => g.statements ?? []),
         policyArns: Object.assign({}, ...granted.map((g) => g.policyArns ?? {})),
-        timeoutSeconds,
+        timeoutSeconds: args.apiTimeoutSeconds,
         memorySizeMb: args.apiMemoryMb,
-        logRetentionDays,
+        logRetentionDays: args.logRetentionDays,
         permissionsBoundary: args.identity.permissionsBoundary,
-      }, parent);
-      this.functions[route.key] = fn;
+      }, this.parent);
+      functions[route.key] = fn;
       this.routeMethod(name, route, resources[route.path], fn, requiresApiKey(route, args.apiAuth));
     }
+    return functions;
+  }
 
-    // What the REST API would answer 403 "Missing Authentication Token" to: a path no route has
-    // (404), and a route's path with another method (405; a route's own method wins over ANY).
+  /**
+   * What the REST API would answer 403 "Missing Authentication Token" to: a path no route has
+   * (404), and a route's path with another method (405; a route's own method wins over ANY).
+   */
+  private catchAllAnswers(name: string, resources: Record<string, aws.apigateway.Resource>): void {
     this.mockAnswer(`${name}-root-not-found`, this.api.rootResourceId, notFoundAnswer(ROUTES));
-    const anyPath = new aws.apigateway.Resource(`${name}-any-path`, { restApi: this.api.id, parentId: this.api.rootResourceId, pathPart: "{proxy+}" }, parent);
+    const anyPath = new aws.apigateway.Resource(`${name}-any-path`, { restApi: this.api.id, parentId: this.api.rootResourceId, pathPart: "{proxy+}" }, this.parent);
     this.mockAnswer(`${name}-any-path-not-found`, anyPath.id, notFoundAnswer(ROUTES));
     for (const path of new Set(ROUTES.map((r) => r.path))) {
       const allowed = ROUTES.filter((r) => r.path === path).map((r) => r.method);
       this.mockAnswer(`${name}-${resourceKey(path)}-other-methods`, resources[path].id, methodNotAllowedAnswer(path, allowed));
     }
-    for (const [type, answer] of Object.entries(GATEWAY_RESPONSES)) this.gatewayResponse(name, type, answer);
+  }
 
-    this.accessLogs = new aws.cloudwatch.LogGroup(`${name}-access-logs`, {
-      name: `/aws/apigateway/${args.identity.serviceName}-api`,
-      retentionInDays: logRetentionDays,
-    }, parent);
-
+  /** The stage callers reach, on a deployment of everything above, writing access logs. */
+  private deployedStage(name: string, auth: ApiAuth): aws.apigateway.Stage {
     // A deployment is a snapshot of the API: a new one whenever what it answers changes.
     const deployment = new aws.apigateway.Deployment(`${name}-deployment`, {
       restApi: this.api.id,
       description: "Couch Explorers routes",
-      triggers: { definition: definitionHash(args.apiAuth) },
-    }, { ...parent, dependsOn: this.apiDefinition });
-    this.stage = new aws.apigateway.Stage(`${name}-stage`, {
+      triggers: { definition: definitionHash(auth) },
+    }, { ...this.parent, dependsOn: this.apiDefinition });
+    return new aws.apigateway.Stage(`${name}-stage`, {
       restApi: this.api.id,
       deployment: deployment.id,
       stageName: STAGE_NAME,
-      accessLogSettings: {
-        destinationArn: this.accessLogs.arn,
-        format: JSON.stringify({
-          requestId: "$context.requestId",
-          ip: "$context.identity.sourceIp",
-          apiKeyId: "$context.identity.apiKeyId",
-          requestTime: "$context.requestTime",
-          method: "$context.httpMethod",
-          resourcePath: "$context.resourcePath",
-          status: "$context.status",
-          responseLength: "$context.responseLength",
-          latencyMs: "$context.responseLatency",
-          gatewayAnswer: "$context.error.responseType",
-          integrationStatus: "$context.integration.status",
-          integrationError: "$context.integration.error",
-        }),
-      },
-    }, parent);
-    new aws.apigateway.MethodSettings(`${name}-throttling`, {
-      restApi: this.api.id,
-      stageName: this.stage.stageName,
-      methodPath: "*/*",
-      settings: { ...throttle, metricsEnabled: true },
-    }, parent);
+      accessLogSettings: { destinationArn: this.accessLogs.arn, format: ACCESS_LOG_FORMAT },
+    }, this.parent);
+  }
 
-    if (args.apiAuth === "apiKey") {
-      this.usagePlan = new aws.apigateway.UsagePlan(`${name}-usage-plan`, {
-        name: `${args.identity.serviceName}-callers`,
-        description: `Each key: ${args.apiKeyDailyQuota} pictures a day, ${args.apiKeyRateLimit}/s (burst ${args.apiKeyBurstLimit})`,
-        apiStages: [{ apiId: this.api.id, stage: this.stage.stageName }],
-        quotaSettings: { limit: args.apiKeyDailyQuota, period: "DAY" },
-        throttleSettings: { rateLimit: args.apiKeyRateLimit, burstLimit: args.apiKeyBurstLimit },
-      }, parent);
-      const keys = args.apiKeyNames.map((keyName) => {
-        const key = new aws.apigateway.ApiKey(`${name}-key-${keyName}`, {
-          name: `${args.identity.serviceName}-${keyName}`,
-          description: `Caller "${keyName}" of ${args.identity.serviceName}: send it in the ${API_KEY_HEADER} header`,
-          enabled: true,
-        }, parent);
-        new aws.apigateway.UsagePlanKey(`${name}-key-${keyName}`, { keyId: key.id, keyType: "API_KEY", usagePlanId: this.usagePlan!.id }, parent);
-        return [keyName, key.value] as const;
-      });
-      this.apiKeys = pulumi.secret(pulumi.all(Object.fromEntries(keys)));
-    } else {
-      this.apiKeys = pulumi.output<Record<string, string>>({});
-    }
+  /** The usage plan every key belongs to: each key's daily quota and rate on this stage. */
+  private callerUsagePlan(name: string, args: ImageApiArgs): aws.apigateway.UsagePlan {
+    return new aws.apigateway.UsagePlan(`${name}-usage-plan`, {
+      name: `${args.identity.serviceName}-callers`,
+      description: `Each key: ${args.apiKeyDailyQuota} pictures a day, ${args.apiKeyRateLimit}/s (burst ${args.apiKeyBurstLimit})`,
+      apiStages: [{ apiId: this.api.id, stage: this.stage.stageName }],
+      quotaSettings: { limit: args.apiKeyDailyQuota, period: "DAY" },
+      throttleSettings: { rateLimit: args.apiKeyRateLimit, burstLimit: args.apiKeyBurstLimit },
+    }, this.parent);
+  }
 
-    this.url = this.stage.invokeUrl.apply((url) => (url.endsWith("/") ? url : `${url}/`));
-    this.registerOutputs({ url: this.url });
+  /** One API key per configured name, in the usage plan: key name → value, a secret. */
+  private callerKeys(name: string, args: ImageApiArgs, usagePlan: aws.apigateway.UsagePlan): pulumi.Output<Record<string, string>> {
+    const keys = args.apiKeyNames.map((keyName) => {
+      const key = new aws.apigateway.ApiKey(`${name}-key-${keyName}`, {
+        name: `${args.identity.serviceName}-${keyName}`,
+        description: `Caller "${keyName}" of ${args.identity.serviceName}: send it in the ${API_KEY_HEADER} header`,
+        enabled: true,
+      }, this.parent);
+      new aws.apigateway.UsagePlanKey(`${name}-key-${keyName}`, { keyId: key.id, keyType: "API_KEY", usagePlanId: usagePlan.id }, this.parent);
+      return [keyName, key.value] as const;
+    });
+    return pulumi.secret(pulumi.all(Object.fromEntries(keys)));
   }
 
   /** One API resource per path segment of the routes, shared by routes under the same path: path → resource. */
@@ -267,7 +297,7 @@ export class ImageApi extends pulumi.ComponentResource {
   }
 
   /** A route's method, proxied to its function (payload 1.0), and API Gateway's permission to invoke it. */
-  private routeMethod(name: string, route: Route, resource: aws.apigateway.Resource, fn: HandlerFunction<APIGatewayProxyEvent, APIGatewayProxyResult>, apiKeyRequired: boolean): void {
+  private routeMethod(name: string, route: Route, resource: aws.apigateway.Resource, fn: RouteFunction, apiKeyRequired: boolean): void {
     const parent = this.parent;
     const method = new aws.apigateway.Method(`${name}-${route.key}`, {
       restApi: this.api.id,
