@@ -33,7 +33,9 @@ export interface ImageApiArgs {
   apiMemoryMb: number;
   /**
    * Steady-state requests per second the stage lets through to the functions (all routes together);
-   * the rest get 429 before any function or model runs, so a flood cannot run up the model bill.
+   * the rest get 429 before any function or model runs. A target, not a hard cost cap: AWS applies
+   * throttling and usage plan quotas on a best-effort basis ("Don't rely on usage plans to control
+   * costs", https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html).
    */
   apiThrottleRateLimit: number;
   /** Requests the stage absorbs in a burst (all routes together; at least one per route). */
@@ -95,6 +97,20 @@ const ACCESS_LOG_FORMAT = JSON.stringify({
 });
 
 /**
+ * The request Content-Types the MOCK catch-alls have a mapping template for. A mock integration
+ * answers the status code its integration request template returns (`{"statusCode": 404}`,
+ * "Mock integrations for REST APIs in API Gateway",
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-mock-integration.html), so
+ * a body that passed through untransformed (WHEN_NO_MATCH) would reach the mock with no status
+ * code. Templates exist for JSON (also what API Gateway assumes when there is no Content-Type) and
+ * for what curl -d and Postman's raw text send; with passthrough NEVER any other type is refused
+ * with 415 Unsupported Media Type, the UNSUPPORTED_MEDIA_TYPE gateway response below
+ * ("Method request behavior for payloads without mapping templates",
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/integration-passthrough-behaviors.html).
+ */
+const MOCK_BODY_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded"];
+
+/**
  * Gateway responses: what API Gateway answers itself, before any function runs, in our JSON
  * ("Gateway response types", https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html).
  * A missing or unknown key is INVALID_API_KEY (LocalStack's REST API emulation, validated against
@@ -105,6 +121,11 @@ const ACCESS_LOG_FORMAT = JSON.stringify({
  * (setting one would change the status of every 4XX/5XX response) and only get our body.
  */
 const GATEWAY_RESPONSES: Record<string, GatewayAnswer | { code: string; error: string; template: string }> = {
+  UNSUPPORTED_MEDIA_TYPE: {
+    statusCode: 415,
+    code: "unsupported-media-type",
+    error: `send the body as ${MOCK_BODY_TYPES.join(", ")}`,
+  },
   INVALID_API_KEY: GATEWAY_ANSWERS.invalidApiKey,
   QUOTA_EXCEEDED: GATEWAY_ANSWERS.quotaExceeded,
   THROTTLED: GATEWAY_ANSWERS.throttled,
@@ -328,7 +349,8 @@ export class ImageApi extends pulumi.ComponentResource {
 
   /**
    * ANY method on a resource that API Gateway answers itself (a MOCK integration): whatever the
-   * request, the default integration response (no selection pattern) gives `answer`.
+   * request (with no body, or one of MOCK_BODY_TYPES), the default integration response (no
+   * selection pattern) gives `answer`.
    */
   private mockAnswer(name: string, resourceId: pulumi.Input<string>, answer: GatewayAnswer): void {
     const parent = this.parent;
@@ -340,8 +362,8 @@ export class ImageApi extends pulumi.ComponentResource {
       resourceId,
       httpMethod: method.httpMethod,
       type: "MOCK",
-      passthroughBehavior: "WHEN_NO_MATCH",
-      requestTemplates: { "application/json": JSON.stringify({ statusCode: answer.statusCode }) },
+      passthroughBehavior: "NEVER",
+      requestTemplates: Object.fromEntries(MOCK_BODY_TYPES.map((type) => [type, JSON.stringify({ statusCode: answer.statusCode })])),
     }, parent);
     const methodResponse = new aws.apigateway.MethodResponse(name, {
       restApi: this.api.id,
@@ -397,8 +419,8 @@ export function perMethodThrottle(rateLimit: number, burstLimit: number, methods
   return { throttlingRateLimit: rateLimit / methods, throttlingBurstLimit: Math.floor(burstLimit / methods) };
 }
 
-/** What a deployment snapshots: the routes, which of them need a key, and every answer of the gateway. */
+/** What a deployment snapshots: the routes, which of them need a key, every answer of the gateway and the bodies its catch-alls read. */
 function definitionHash(auth: ApiAuth): string {
   const routes = ROUTES.map((r) => ({ method: r.method, path: r.path, key: requiresApiKey(r, auth) }));
-  return createHash("sha256").update(JSON.stringify({ routes, answers: GATEWAY_RESPONSES, version: 1 })).digest("hex");
+  return createHash("sha256").update(JSON.stringify({ routes, answers: GATEWAY_RESPONSES, mockBodies: MOCK_BODY_TYPES, version: 1 })).digest("hex");
 }
