@@ -68,7 +68,7 @@ export function readStatements(scope: AppScope): PolicyStatement[] {
         "lambda:Get*", "lambda:List*", "sqs:Get*", "sqs:List*", "sns:Get*", "sns:List*",
         "cloudwatch:Describe*", "cloudwatch:Get*", "cloudwatch:List*",
         // No logs:Get*: GetLogEvents would read the functions' logs.
-        "logs:Describe*", "logs:List*", "logs:GetLogDelivery",
+        "logs:Describe*", "logs:List*",
       ],
       Resource: "*",
     },
@@ -87,10 +87,15 @@ export function readStatements(scope: AppScope): PolicyStatement[] {
 
 /**
  * Creating, changing and deleting what the app program creates: functions and their event sources,
- * queues, topics, log groups (with the log-delivery actions API Gateway access logging needs, per
- * "Configuring logging for an HTTP API", https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging.html),
- * alarms, dashboards, HTTP and REST APIs with usage plans and API keys, a stack's own bucket, and
- * Bedrock model agreements. Everything with a name is limited to names holding the candidate id.
+ * queues, topics, log groups, alarms, dashboards, REST APIs with usage plans and API keys, a stack's
+ * own bucket, and Bedrock model agreements. Everything with a name is limited to names holding the
+ * candidate id. No CloudWatch Logs delivery actions: those are what the deployer of an HTTP API's
+ * access logs needs ("Configuring logging for an HTTP API",
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging.html), while a REST
+ * API stage writes its access logs through the account's CloudWatch role in API Gateway's account
+ * settings ("Set up CloudWatch logging for REST APIs",
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html), which
+ * ApiGatewayLogsRole sets once per account.
  */
 export function deployStatements(scope: AppScope, marketplaceProductIds: string[]): PolicyStatement[] {
   const names = scope.namePattern;
@@ -140,16 +145,6 @@ export function deployStatements(scope: AppScope, marketplaceProductIds: string[
       Effect: "Allow",
       Action: ["logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy", "logs:TagResource", "logs:UntagResource", "logs:TagLogGroup", "logs:UntagLogGroup"],
       Resource: [scope.arn("logs", `log-group:${names}`), scope.arn("logs", `log-group:${names}:*`)],
-    },
-    {
-      // These actions support no resource-level permissions.
-      Sid: "DeliverApiAccessLogs",
-      Effect: "Allow",
-      Action: [
-        "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries",
-        "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
-      ],
-      Resource: "*",
     },
     {
       Sid: "ManageAlarms",
