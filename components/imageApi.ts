@@ -54,7 +54,11 @@ export interface ImageApiArgs {
   apiKeyBurstLimit: number;
 }
 
-/** API Gateway's integration timeout for REST APIs, in ms (its default and maximum without a quota increase). */
+/**
+ * API Gateway's integration timeout for REST APIs, in ms: its default and maximum without a quota
+ * increase ("Quotas for configuring and running a REST API",
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html).
+ */
 const REST_API_MAX_INTEGRATION_MS = 29000;
 
 /** The stage: the first path segment of every URL (runtime/http.ts strips it as the request's basePath). */
@@ -113,8 +117,13 @@ const MOCK_BODY_TYPES = ["application/json", "text/plain", "application/x-www-fo
 /**
  * Gateway responses: what API Gateway answers itself, before any function runs, in our JSON
  * ("Gateway response types", https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html).
- * A missing or unknown key is INVALID_API_KEY (LocalStack's REST API emulation, validated against
- * AWS, raises it for both: localstack/localstack, the next-gen API key validation handler);
+ * With apiKeySource HEADER every request to a method that requires a key must carry one in
+ * `X-API-Key`; a key that is missing or matches none of the usage plan's is an InvalidKeyParameter
+ * error, a 403 ("Choose an API key source",
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-key-source.html),
+ * which is the INVALID_API_KEY response type ("an invalid API key submitted for a method requiring
+ * an API key", the page above). Were a missing key another 4XX type, DEFAULT_4XX would still
+ * answer it in our JSON (code bad-request).
  * MISSING_AUTHENTICATION_TOKEN is what a REST API
  * answers for a path or method it does not have, which the catch-all methods below leave to
  * nothing but a request they cannot match. DEFAULT_4XX and DEFAULT_5XX keep their status codes
