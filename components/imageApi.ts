@@ -46,7 +46,7 @@ export interface ImageApiArgs {
   apiAuth: ApiAuth;
   /** With apiKey: one API key per name; their values are the `apiKeys` stack output (a secret). */
   apiKeyNames: string[];
-  /** With apiKey: requests to the picture routes each key may make per day (UTC). */
+  /** With apiKey: requests to the picture routes each key may make per day (the usage plan's DAY period). */
   apiKeyDailyQuota: number;
   /** With apiKey: steady-state requests per second of one key. */
   apiKeyRateLimit: number;
@@ -122,7 +122,7 @@ const MOCK_BODY_TYPES = ["application/json", "text/plain", "application/x-www-fo
  * error, a 403 ("Choose an API key source",
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-key-source.html),
  * which is the INVALID_API_KEY response type ("an invalid API key submitted for a method requiring
- * an API key", the page above). Were a missing key another 4XX type, DEFAULT_4XX would still
+ * an API key", in "Gateway response types"). Were a missing key another 4XX type, DEFAULT_4XX would still
  * answer it in our JSON (code bad-request).
  * MISSING_AUTHENTICATION_TOKEN is what a REST API
  * answers for a path or method it does not have, which the catch-all methods below leave to
