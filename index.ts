@@ -39,7 +39,11 @@ const { model } = new ModelAccess(`${name}-model-access`, {
 // The queue first: the API's POST /images sends to it.
 const images = new ImageJobs(`${name}-jobs`, { ...settings, identity, storage, model });
 
-// Keys, quotas and throttling sit in front of the functions so nobody can run up the model bill.
+// Keys, quotas and throttling sit in front of the functions and turn most of a flood away before
+// a model runs. They are not a hard cost cap: AWS applies usage plan throttling and quotas on a
+// best-effort basis and says not to rely on them to control costs
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html);
+// the README's "Keys and quotas are not a cost cap" names guards that are (AWS Budgets actions, WAF).
 const api = new ImageApi(`${name}-api`, { ...settings, identity, storage, model, queue: images.queue });
 
 // A queue that grows old means pictures arrive late: tell a person by e-mail.

@@ -33,7 +33,9 @@ export interface ImageApiArgs {
   apiMemoryMb: number;
   /**
    * Steady-state requests per second the stage lets through to the functions (all routes together);
-   * the rest get 429 before any function or model runs, so a flood cannot run up the model bill.
+   * the rest get 429 before any function or model runs. A target, not a hard cost cap: AWS applies
+   * throttling and usage plan quotas on a best-effort basis ("Don't rely on usage plans to control
+   * costs", https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html).
    */
   apiThrottleRateLimit: number;
   /** Requests the stage absorbs in a burst (all routes together; at least one per route). */
@@ -44,7 +46,7 @@ export interface ImageApiArgs {
   apiAuth: ApiAuth;
   /** With apiKey: one API key per name; their values are the `apiKeys` stack output (a secret). */
   apiKeyNames: string[];
-  /** With apiKey: requests to the picture routes each key may make per day (UTC). */
+  /** With apiKey: requests to the picture routes each key may make per day (the usage plan's DAY period). */
   apiKeyDailyQuota: number;
   /** With apiKey: steady-state requests per second of one key. */
   apiKeyRateLimit: number;
@@ -52,7 +54,11 @@ export interface ImageApiArgs {
   apiKeyBurstLimit: number;
 }
 
-/** API Gateway's integration timeout for REST APIs, in ms (its default and maximum without a quota increase). */
+/**
+ * API Gateway's integration timeout for REST APIs, in ms: its default and maximum without a quota
+ * increase ("Quotas for configuring and running a REST API",
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html).
+ */
 const REST_API_MAX_INTEGRATION_MS = 29000;
 
 /** The stage: the first path segment of every URL (runtime/http.ts strips it as the request's basePath). */
@@ -64,17 +70,71 @@ interface Grant {
   policyArns?: Record<string, pulumi.Input<string>>;
 }
 
+/** The function behind a route: a Lambda proxy integration's event and result (payload 1.0). */
+type RouteFunction = HandlerFunction<APIGatewayProxyEvent, APIGatewayProxyResult>;
+
+/** What each permission a route may need grants its function's role. */
+function routeGrants(args: ImageApiArgs): Record<Permission, Grant> {
+  return {
+    "invoke-model": { statements: [invokeModelStatement(args.model)] },
+    "read-pictures": { policyArns: { "read-pictures": args.storage.readPolicy.arn } },
+    "write-pictures": { policyArns: { "write-pictures": args.storage.writePolicy.arn } },
+    "job-markers": { policyArns: { "job-markers": args.storage.jobMarkerPolicy.arn } },
+    "send-jobs": { statements: [{ Sid: "SendToImageQueue", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: args.queue.arn }] },
+  };
+}
+
+/** One access log line per request, JSON: who called with which key, what the gateway or the function answered. */
+const ACCESS_LOG_FORMAT = JSON.stringify({
+  requestId: "$context.requestId",
+  ip: "$context.identity.sourceIp",
+  apiKeyId: "$context.identity.apiKeyId",
+  requestTime: "$context.requestTime",
+  method: "$context.httpMethod",
+  resourcePath: "$context.resourcePath",
+  status: "$context.status",
+  responseLength: "$context.responseLength",
+  latencyMs: "$context.responseLatency",
+  gatewayAnswer: "$context.error.responseType",
+  integrationStatus: "$context.integration.status",
+  integrationError: "$context.integration.error",
+});
+
+/**
+ * The request Content-Types the MOCK catch-alls have a mapping template for. A mock integration
+ * answers the status code its integration request template returns (`{"statusCode": 404}`,
+ * "Mock integrations for REST APIs in API Gateway",
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-mock-integration.html), so
+ * a body that passed through untransformed (WHEN_NO_MATCH) would reach the mock with no status
+ * code. Templates exist for JSON (also what API Gateway assumes when there is no Content-Type) and
+ * for what curl -d and Postman's raw text send; with passthrough NEVER any other type is refused
+ * with 415 Unsupported Media Type, the UNSUPPORTED_MEDIA_TYPE gateway response below
+ * ("Method request behavior for payloads without mapping templates",
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/integration-passthrough-behaviors.html).
+ */
+const MOCK_BODY_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded"];
+
 /**
  * Gateway responses: what API Gateway answers itself, before any function runs, in our JSON
  * ("Gateway response types", https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html).
- * A missing or unknown key is INVALID_API_KEY (LocalStack's REST API emulation, validated against
- * AWS, raises it for both: localstack/localstack, the next-gen API key validation handler);
+ * With apiKeySource HEADER every request to a method that requires a key must carry one in
+ * `X-API-Key`; a key that is missing or matches none of the usage plan's is an InvalidKeyParameter
+ * error, a 403 ("Choose an API key source",
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-key-source.html),
+ * which is the INVALID_API_KEY response type ("an invalid API key submitted for a method requiring
+ * an API key", in "Gateway response types"). Were a missing key another 4XX type, DEFAULT_4XX would still
+ * answer it in our JSON (code bad-request).
  * MISSING_AUTHENTICATION_TOKEN is what a REST API
  * answers for a path or method it does not have, which the catch-all methods below leave to
  * nothing but a request they cannot match. DEFAULT_4XX and DEFAULT_5XX keep their status codes
  * (setting one would change the status of every 4XX/5XX response) and only get our body.
  */
 const GATEWAY_RESPONSES: Record<string, GatewayAnswer | { code: string; error: string; template: string }> = {
+  UNSUPPORTED_MEDIA_TYPE: {
+    statusCode: 415,
+    code: "unsupported-media-type",
+    error: `send the body as ${MOCK_BODY_TYPES.join(", ")}`,
+  },
   INVALID_API_KEY: GATEWAY_ANSWERS.invalidApiKey,
   QUOTA_EXCEEDED: GATEWAY_ANSWERS.quotaExceeded,
   THROTTLED: GATEWAY_ANSWERS.throttled,
@@ -111,7 +171,7 @@ export class ImageApi extends pulumi.ComponentResource {
   public readonly stage: aws.apigateway.Stage;
   public readonly accessLogs: aws.cloudwatch.LogGroup;
   /** Route functions by key: generate, enqueue, status. */
-  public readonly functions: Record<string, HandlerFunction<APIGatewayProxyEvent, APIGatewayProxyResult>>;
+  public readonly functions: Record<string, RouteFunction>;
   /** Base URL of the API (ends with "/"). */
   public readonly url: pulumi.Output<string>;
   /** With apiKey: the usage plan every key belongs to. */
@@ -124,35 +184,55 @@ export class ImageApi extends pulumi.ComponentResource {
 
   constructor(name: string, args: ImageApiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("couch-explorers:components:ImageApi", name, {}, opts);
-    const parent = this.parent;
-    const { apiTimeoutSeconds: timeoutSeconds, logRetentionDays } = args;
     // The model's tries share what each invocation has left (runtime/time-budget.ts); a timeout
     // too short for them is refused here, at preview, rather than by every request.
-    apiModelBudget(timeoutSeconds);
+    apiModelBudget(args.apiTimeoutSeconds);
     const throttle = perMethodThrottle(args.apiThrottleRateLimit, args.apiThrottleBurstLimit, ROUTES.length);
-    const common = commonSettings(args.storage, args.model, args.identity.serviceName);
-    // The settings a route may need beyond the common ones; each function gets only its route's.
-    const optional: Pick<HandlerSettings<pulumi.Input<string>>, OptionalSetting> = {
-      urlExpirySeconds: args.urlExpirySeconds,
-      queueUrl: args.queue.url,
-    };
-    const grants: Record<Permission, Grant> = {
-      "invoke-model": { statements: [invokeModelStatement(args.model)] },
-      "read-pictures": { policyArns: { "read-pictures": args.storage.readPolicy.arn } },
-      "write-pictures": { policyArns: { "write-pictures": args.storage.writePolicy.arn } },
-      "job-markers": { policyArns: { "job-markers": args.storage.jobMarkerPolicy.arn } },
-      "send-jobs": { statements: [{ Sid: "SendToImageQueue", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: args.queue.arn }] },
-    };
 
     this.api = new aws.apigateway.RestApi(`${name}-rest`, {
       name: `${args.identity.serviceName}-api`,
       description: "Couch Explorers: prompts become pictures",
       endpointConfiguration: { types: "REGIONAL" },
       apiKeySource: "HEADER",
-    }, parent);
+    }, this.parent);
     const resources = this.pathResources(name, ROUTES.map((r) => r.path));
+    this.functions = this.routeFunctions(name, args, resources);
+    this.catchAllAnswers(name, resources);
+    for (const [type, answer] of Object.entries(GATEWAY_RESPONSES)) this.gatewayResponse(name, type, answer);
 
-    this.functions = {};
+    this.accessLogs = new aws.cloudwatch.LogGroup(`${name}-access-logs`, {
+      name: `/aws/apigateway/${args.identity.serviceName}-api`,
+      retentionInDays: args.logRetentionDays,
+    }, this.parent);
+    this.stage = this.deployedStage(name, args.apiAuth);
+    new aws.apigateway.MethodSettings(`${name}-throttling`, {
+      restApi: this.api.id,
+      stageName: this.stage.stageName,
+      methodPath: "*/*",
+      settings: { ...throttle, metricsEnabled: true },
+    }, this.parent);
+
+    if (args.apiAuth === "apiKey") {
+      this.usagePlan = this.callerUsagePlan(name, args);
+      this.apiKeys = this.callerKeys(name, args, this.usagePlan);
+    } else {
+      this.apiKeys = pulumi.output<Record<string, string>>({});
+    }
+
+    this.url = this.stage.invokeUrl.apply((url) => (url.endsWith("/") ? url : `${url}/`));
+    this.registerOutputs({ url: this.url });
+  }
+
+  /** One function per route, each behind its route's method, with only its route's settings and permissions. */
+  private routeFunctions(name: string, args: ImageApiArgs, resources: Record<string, aws.apigateway.Resource>): Record<string, RouteFunction> {
+    const common = commonSettings(args.storage, args.model, args.identity.serviceName);
+    // The settings a route may need beyond the common ones; each function gets only its route's.
+    const optional: Pick<HandlerSettings<pulumi.Input<string>>, OptionalSetting> = {
+      urlExpirySeconds: args.urlExpirySeconds,
+      queueUrl: args.queue.url,
+    };
+    const grants = routeGrants(args);
+    const functions: Record<string, RouteFunction> = {};
     for (const route of ROUTES) {
       const granted = route.permissions.map((p) => grants[p]);
       const fn = new HandlerFunction<APIGatewayProxyEvent, APIGatewayProxyResult>(`${name}-${route.key}`, {
@@ -162,90 +242,70 @@ export class ImageApi extends pulumi.ComponentResource {
         environment: toHandlerEnv({ ...common, ...Object.fromEntries(route.settings.map((key) => [key, optional[key]])) }),
         statements: granted.flatMap((g) => g.statements ?? []),
         policyArns: Object.assign({}, ...granted.map((g) => g.policyArns ?? {})),
-        timeoutSeconds,
+        timeoutSeconds: args.apiTimeoutSeconds,
         memorySizeMb: args.apiMemoryMb,
-        logRetentionDays,
+        logRetentionDays: args.logRetentionDays,
         permissionsBoundary: args.identity.permissionsBoundary,
-      }, parent);
-      this.functions[route.key] = fn;
+      }, this.parent);
+      functions[route.key] = fn;
       this.routeMethod(name, route, resources[route.path], fn, requiresApiKey(route, args.apiAuth));
     }
+    return functions;
+  }
 
-    // What the REST API would answer 403 "Missing Authentication Token" to: a path no route has
-    // (404), and a route's path with another method (405; a route's own method wins over ANY).
+  /**
+   * What the REST API would answer 403 "Missing Authentication Token" to: a path no route has
+   * (404), and a route's path with another method (405; a route's own method wins over ANY).
+   */
+  private catchAllAnswers(name: string, resources: Record<string, aws.apigateway.Resource>): void {
     this.mockAnswer(`${name}-root-not-found`, this.api.rootResourceId, notFoundAnswer(ROUTES));
-    const anyPath = new aws.apigateway.Resource(`${name}-any-path`, { restApi: this.api.id, parentId: this.api.rootResourceId, pathPart: "{proxy+}" }, parent);
+    const anyPath = new aws.apigateway.Resource(`${name}-any-path`, { restApi: this.api.id, parentId: this.api.rootResourceId, pathPart: "{proxy+}" }, this.parent);
     this.mockAnswer(`${name}-any-path-not-found`, anyPath.id, notFoundAnswer(ROUTES));
     for (const path of new Set(ROUTES.map((r) => r.path))) {
       const allowed = ROUTES.filter((r) => r.path === path).map((r) => r.method);
       this.mockAnswer(`${name}-${resourceKey(path)}-other-methods`, resources[path].id, methodNotAllowedAnswer(path, allowed));
     }
-    for (const [type, answer] of Object.entries(GATEWAY_RESPONSES)) this.gatewayResponse(name, type, answer);
+  }
 
-    this.accessLogs = new aws.cloudwatch.LogGroup(`${name}-access-logs`, {
-      name: `/aws/apigateway/${args.identity.serviceName}-api`,
-      retentionInDays: logRetentionDays,
-    }, parent);
-
+  /** The stage callers reach, on a deployment of everything above, writing access logs. */
+  private deployedStage(name: string, auth: ApiAuth): aws.apigateway.Stage {
     // A deployment is a snapshot of the API: a new one whenever what it answers changes.
     const deployment = new aws.apigateway.Deployment(`${name}-deployment`, {
       restApi: this.api.id,
       description: "Couch Explorers routes",
-      triggers: { definition: definitionHash(args.apiAuth) },
-    }, { ...parent, dependsOn: this.apiDefinition });
-    this.stage = new aws.apigateway.Stage(`${name}-stage`, {
+      triggers: { definition: definitionHash(auth) },
+    }, { ...this.parent, dependsOn: this.apiDefinition });
+    return new aws.apigateway.Stage(`${name}-stage`, {
       restApi: this.api.id,
       deployment: deployment.id,
       stageName: STAGE_NAME,
-      accessLogSettings: {
-        destinationArn: this.accessLogs.arn,
-        format: JSON.stringify({
-          requestId: "$context.requestId",
-          ip: "$context.identity.sourceIp",
-          apiKeyId: "$context.identity.apiKeyId",
-          requestTime: "$context.requestTime",
-          method: "$context.httpMethod",
-          resourcePath: "$context.resourcePath",
-          status: "$context.status",
-          responseLength: "$context.responseLength",
-          latencyMs: "$context.responseLatency",
-          gatewayAnswer: "$context.error.responseType",
-          integrationStatus: "$context.integration.status",
-          integrationError: "$context.integration.error",
-        }),
-      },
-    }, parent);
-    new aws.apigateway.MethodSettings(`${name}-throttling`, {
-      restApi: this.api.id,
-      stageName: this.stage.stageName,
-      methodPath: "*/*",
-      settings: { ...throttle, metricsEnabled: true },
-    }, parent);
+      accessLogSettings: { destinationArn: this.accessLogs.arn, format: ACCESS_LOG_FORMAT },
+    }, this.parent);
+  }
 
-    if (args.apiAuth === "apiKey") {
-      this.usagePlan = new aws.apigateway.UsagePlan(`${name}-usage-plan`, {
-        name: `${args.identity.serviceName}-callers`,
-        description: `Each key: ${args.apiKeyDailyQuota} pictures a day, ${args.apiKeyRateLimit}/s (burst ${args.apiKeyBurstLimit})`,
-        apiStages: [{ apiId: this.api.id, stage: this.stage.stageName }],
-        quotaSettings: { limit: args.apiKeyDailyQuota, period: "DAY" },
-        throttleSettings: { rateLimit: args.apiKeyRateLimit, burstLimit: args.apiKeyBurstLimit },
-      }, parent);
-      const keys = args.apiKeyNames.map((keyName) => {
-        const key = new aws.apigateway.ApiKey(`${name}-key-${keyName}`, {
-          name: `${args.identity.serviceName}-${keyName}`,
-          description: `Caller "${keyName}" of ${args.identity.serviceName}: send it in the ${API_KEY_HEADER} header`,
-          enabled: true,
-        }, parent);
-        new aws.apigateway.UsagePlanKey(`${name}-key-${keyName}`, { keyId: key.id, keyType: "API_KEY", usagePlanId: this.usagePlan!.id }, parent);
-        return [keyName, key.value] as const;
-      });
-      this.apiKeys = pulumi.secret(pulumi.all(Object.fromEntries(keys)));
-    } else {
-      this.apiKeys = pulumi.output<Record<string, string>>({});
-    }
+  /** The usage plan every key belongs to: each key's daily quota and rate on this stage. */
+  private callerUsagePlan(name: string, args: ImageApiArgs): aws.apigateway.UsagePlan {
+    return new aws.apigateway.UsagePlan(`${name}-usage-plan`, {
+      name: `${args.identity.serviceName}-callers`,
+      description: `Each key: ${args.apiKeyDailyQuota} pictures a day, ${args.apiKeyRateLimit}/s (burst ${args.apiKeyBurstLimit})`,
+      apiStages: [{ apiId: this.api.id, stage: this.stage.stageName }],
+      quotaSettings: { limit: args.apiKeyDailyQuota, period: "DAY" },
+      throttleSettings: { rateLimit: args.apiKeyRateLimit, burstLimit: args.apiKeyBurstLimit },
+    }, this.parent);
+  }
 
-    this.url = this.stage.invokeUrl.apply((url) => (url.endsWith("/") ? url : `${url}/`));
-    this.registerOutputs({ url: this.url });
+  /** One API key per configured name, in the usage plan: key name → value, a secret. */
+  private callerKeys(name: string, args: ImageApiArgs, usagePlan: aws.apigateway.UsagePlan): pulumi.Output<Record<string, string>> {
+    const keys = args.apiKeyNames.map((keyName) => {
+      const key = new aws.apigateway.ApiKey(`${name}-key-${keyName}`, {
+        name: `${args.identity.serviceName}-${keyName}`,
+        description: `Caller "${keyName}" of ${args.identity.serviceName}: send it in the ${API_KEY_HEADER} header`,
+        enabled: true,
+      }, this.parent);
+      new aws.apigateway.UsagePlanKey(`${name}-key-${keyName}`, { keyId: key.id, keyType: "API_KEY", usagePlanId: usagePlan.id }, this.parent);
+      return [keyName, key.value] as const;
+    });
+    return pulumi.secret(pulumi.all(Object.fromEntries(keys)));
   }
 
   /** One API resource per path segment of the routes, shared by routes under the same path: path → resource. */
@@ -267,7 +327,7 @@ export class ImageApi extends pulumi.ComponentResource {
   }
 
   /** A route's method, proxied to its function (payload 1.0), and API Gateway's permission to invoke it. */
-  private routeMethod(name: string, route: Route, resource: aws.apigateway.Resource, fn: HandlerFunction<APIGatewayProxyEvent, APIGatewayProxyResult>, apiKeyRequired: boolean): void {
+  private routeMethod(name: string, route: Route, resource: aws.apigateway.Resource, fn: RouteFunction, apiKeyRequired: boolean): void {
     const parent = this.parent;
     const method = new aws.apigateway.Method(`${name}-${route.key}`, {
       restApi: this.api.id,
@@ -298,7 +358,8 @@ export class ImageApi extends pulumi.ComponentResource {
 
   /**
    * ANY method on a resource that API Gateway answers itself (a MOCK integration): whatever the
-   * request, the default integration response (no selection pattern) gives `answer`.
+   * request (with no body, or one of MOCK_BODY_TYPES), the default integration response (no
+   * selection pattern) gives `answer`.
    */
   private mockAnswer(name: string, resourceId: pulumi.Input<string>, answer: GatewayAnswer): void {
     const parent = this.parent;
@@ -310,8 +371,8 @@ export class ImageApi extends pulumi.ComponentResource {
       resourceId,
       httpMethod: method.httpMethod,
       type: "MOCK",
-      passthroughBehavior: "WHEN_NO_MATCH",
-      requestTemplates: { "application/json": JSON.stringify({ statusCode: answer.statusCode }) },
+      passthroughBehavior: "NEVER",
+      requestTemplates: Object.fromEntries(MOCK_BODY_TYPES.map((type) => [type, JSON.stringify({ statusCode: answer.statusCode })])),
     }, parent);
     const methodResponse = new aws.apigateway.MethodResponse(name, {
       restApi: this.api.id,
@@ -367,8 +428,8 @@ export function perMethodThrottle(rateLimit: number, burstLimit: number, methods
   return { throttlingRateLimit: rateLimit / methods, throttlingBurstLimit: Math.floor(burstLimit / methods) };
 }
 
-/** What a deployment snapshots: the routes, which of them need a key, and every answer of the gateway. */
+/** What a deployment snapshots: the routes, which of them need a key, every answer of the gateway and the bodies its catch-alls read. */
 function definitionHash(auth: ApiAuth): string {
   const routes = ROUTES.map((r) => ({ method: r.method, path: r.path, key: requiresApiKey(r, auth) }));
-  return createHash("sha256").update(JSON.stringify({ routes, answers: GATEWAY_RESPONSES, version: 1 })).digest("hex");
+  return createHash("sha256").update(JSON.stringify({ routes, answers: GATEWAY_RESPONSES, mockBodies: MOCK_BODY_TYPES, version: 1 })).digest("hex");
 }

@@ -33,21 +33,30 @@ export interface GatewayAnswer {
   headers?: Record<string, string>;
 }
 
-/** Seconds a throttled caller is told to wait (API Gateway's token bucket refills every second). */
+/**
+ * Seconds a throttled caller is told to wait: our hint, not an AWS value. API Gateway throttles with
+ * a token bucket whose rate is requests per second
+ * ("Throttle requests to your REST APIs", https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html)
+ * and documents no Retry-After of its own; a second is when the next token is due at a rate of 1/s.
+ */
 const THROTTLE_RETRY_AFTER_SECONDS = 1;
 
 export const GATEWAY_ANSWERS = {
-  /** No key, or one that is not in the stack's usage plan (API Gateway's INVALID_API_KEY). */
+  /** No key, or one that is not in the stack's usage plan (API Gateway's INVALID_API_KEY, components/imageApi.ts). */
   invalidApiKey: {
     statusCode: 403,
     code: "invalid-api-key",
     error: `this route needs a valid API key in the ${API_KEY_HEADER} header`,
   },
-  /** The key used its daily quota (usage plan quota, period DAY, counted per UTC day). */
+  /**
+   * The key used its daily quota (usage plan quota, period DAY). AWS documents the periods (DAY,
+   * WEEK, MONTH: https://docs.aws.amazon.com/apigateway/latest/api/API_QuotaSettings.html) but not
+   * the hour a day starts, so the answer does not name one; the local mode counts UTC days.
+   */
   quotaExceeded: {
     statusCode: 429,
     code: "quota-exceeded",
-    error: "this API key has used its daily quota of pictures; it renews at 00:00 UTC",
+    error: "this API key has used its daily quota of pictures; try again tomorrow",
   },
   /** Over the stage's or the key's rate or burst. */
   throttled: {

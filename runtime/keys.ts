@@ -7,7 +7,8 @@
  *   <jobId>.failed.json   failure record: failed, perhaps redrivable
  */
 const JOBS_FOLDER = "images";
-const MARKER_SUFFIX = ".queued.json";
+/** The end of every job marker's key (also what the bootstrap's permissions boundary lets functions delete). */
+export const MARKER_SUFFIX = ".queued.json";
 const FAILURE_SUFFIX = ".failed.json";
 
 export interface JobKeys {

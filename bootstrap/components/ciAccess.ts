@@ -37,9 +37,13 @@ const IAM_READ_ACTIONS = [
 /**
  * Bucket-level reads of the buckets a stack may create for itself (never object reads: `s3:Get*`
  * would include GetObject). The IAM names of the GetBucket*Configuration APIs differ from the API names.
+ * s3:ListBucket is what HeadBucket needs ("To use this operation, you must have permissions to perform
+ * the s3:ListBucket action", https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html), and
+ * the provider's bucket resource calls HeadBucket to read the bucket and to wait for its creation and
+ * deletion (hashicorp/terraform-provider-aws, internal/service/s3/bucket.go, `findBucket`).
  */
 const S3_BUCKET_READ_ACTIONS = [
-  "s3:GetBucket*", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration",
+  "s3:ListBucket", "s3:GetBucket*", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration",
   "s3:GetAccelerateConfiguration", "s3:GetIntelligentTieringConfiguration",
 ];
 
@@ -64,7 +68,7 @@ export function readStatements(scope: AppScope): PolicyStatement[] {
         "lambda:Get*", "lambda:List*", "sqs:Get*", "sqs:List*", "sns:Get*", "sns:List*",
         "cloudwatch:Describe*", "cloudwatch:Get*", "cloudwatch:List*",
         // No logs:Get*: GetLogEvents would read the functions' logs.
-        "logs:Describe*", "logs:List*", "logs:GetLogDelivery",
+        "logs:Describe*", "logs:List*",
       ],
       Resource: "*",
     },
@@ -83,10 +87,15 @@ export function readStatements(scope: AppScope): PolicyStatement[] {
 
 /**
  * Creating, changing and deleting what the app program creates: functions and their event sources,
- * queues, topics, log groups (with the log-delivery actions API Gateway access logging needs, per
- * "Configuring logging for an HTTP API", https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging.html),
- * alarms, dashboards, HTTP and REST APIs with usage plans and API keys, a stack's own bucket, and
- * Bedrock model agreements. Everything with a name is limited to names holding the candidate id.
+ * queues, topics, log groups, alarms, dashboards, REST APIs with usage plans and API keys, a stack's
+ * own bucket, and Bedrock model agreements. Everything with a name is limited to names holding the
+ * candidate id. No CloudWatch Logs delivery actions: those are what the deployer of an HTTP API's
+ * access logs needs ("Configuring logging for an HTTP API",
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging.html), while a REST
+ * API stage writes its access logs through the account's CloudWatch role in API Gateway's account
+ * settings ("Set up CloudWatch logging for REST APIs",
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html), which
+ * ApiGatewayLogsRole sets once per account.
  */
 export function deployStatements(scope: AppScope, marketplaceProductIds: string[]): PolicyStatement[] {
   const names = scope.namePattern;
@@ -136,16 +145,6 @@ export function deployStatements(scope: AppScope, marketplaceProductIds: string[
       Effect: "Allow",
       Action: ["logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy", "logs:TagResource", "logs:UntagResource", "logs:TagLogGroup", "logs:UntagLogGroup"],
       Resource: [scope.arn("logs", `log-group:${names}`), scope.arn("logs", `log-group:${names}:*`)],
-    },
-    {
-      // These actions support no resource-level permissions.
-      Sid: "DeliverApiAccessLogs",
-      Effect: "Allow",
-      Action: [
-        "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries",
-        "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
-      ],
-      Resource: "*",
     },
     {
       Sid: "ManageAlarms",

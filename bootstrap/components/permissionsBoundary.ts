@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { policyDocument, type PolicyStatement } from "../../components/policy";
+import { MARKER_SUFFIX } from "../../runtime/keys";
 import type { AppScope } from "./appScope";
 
 /** Arguments of {@link PermissionsBoundary}. */
@@ -45,6 +46,8 @@ export function boundaryStatements(scope: AppScope): PolicyStatement[] {
     { Sid: "InvokeModels", Effect: "Allow", Action: ["bedrock:InvokeModel"], Resource: pulumi.interpolate`arn:${scope.partition}:bedrock:*::foundation-model/*` },
     // Pictures live under `<bucket>/<candidate>/…` whether in the course's shared bucket or a stack's own one.
     { Sid: "CandidatePictures", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: scope.s3Arn(`*/${scope.candidate}/*`) },
+    // The only objects any function deletes: pending-job markers (runtime/keys.ts), whatever the stack's prefix below the candidate.
+    { Sid: "CandidateJobMarkers", Effect: "Allow", Action: ["s3:DeleteObject"], Resource: scope.s3Arn(`*/${scope.candidate}/*${MARKER_SUFFIX}`) },
     {
       Sid: "ListCandidatePictures",
       Effect: "Allow",

@@ -78,7 +78,7 @@ const CREATES: Record<string, IamRequest[]> = (() => {
     "aws:apigateway/apiKey:ApiKey": [api("POST", "/apikeys"), api("GET", "/apikeys/k1e2")],
     "aws:apigateway/usagePlanKey:UsagePlanKey": [api("POST", "/usageplans/u1p2/keys")],
     // A stack without a bucket name creates a private bucket of its own.
-    [TYPES.bucket]: [{ action: "s3:CreateBucket", resource: bucket }, { action: "s3:DeleteBucket", resource: bucket }, { action: "s3:GetBucketTagging", resource: bucket }],
+    [TYPES.bucket]: [{ action: "s3:CreateBucket", resource: bucket }, { action: "s3:DeleteBucket", resource: bucket }, { action: "s3:GetBucketTagging", resource: bucket }, { action: "s3:ListBucket", resource: bucket }],
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": [{ action: "s3:PutBucketPublicAccessBlock", resource: bucket }],
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": [{ action: "s3:PutBucketOwnershipControls", resource: bucket }],
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": [{ action: "s3:PutEncryptionConfiguration", resource: bucket }],

@@ -10,12 +10,20 @@ import { USAGE } from "../../client/src/input";
 const ROOT = resolve(__dirname, "../..");
 const delivery = readFileSync(join(ROOT, "README.md"), "utf8");
 const adr = readFileSync(join(ROOT, "docs/adr/0001-serverless-vs-containers.md"), "utf8");
+/** The text of `doc` from `start` up to `end`; fails if either heading is missing, so a renamed heading cannot widen a section to the end of the file. */
+function between(doc: string, start: string, end: string): string {
+  const from = doc.indexOf(start);
+  assert.ok(from >= 0, `no "${start}" in the document`);
+  const to = doc.indexOf(end, from + start.length);
+  assert.ok(to >= 0, `no "${end}" after "${start}"`);
+  return doc.slice(from, to);
+}
 const workflows = readdirSync(join(ROOT, ".github/workflows")).map((f) => readFileSync(join(ROOT, ".github/workflows", f), "utf8")).join("\n");
 
 describe("README.md: deploy and client sections", () => {
   it("documents exactly the secrets the workflows read", () => {
     const used = new Set([...workflows.matchAll(/secrets\.([A-Z0-9_]+)/g)].map((m) => m[1]).filter((s) => s !== "GITHUB_TOKEN"));
-    const table = delivery.slice(delivery.indexOf("### Secrets the workflows need"), delivery.indexOf("### First `pulumi up`"));
+    const table = between(delivery, "### Secrets the workflows need", "### Deploying: run bootstrap once, then push");
     const documented = new Set([...table.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]));
     assert.ok(used.size >= 5);
     assert.deepEqual([...documented].sort(), [...used].sort());
@@ -28,22 +36,22 @@ describe("README.md: deploy and client sections", () => {
   });
 
   it("has no JSON to paste in its OIDC section: bootstrap/ creates the roles and their trust policies", () => {
-    const oidc = delivery.slice(delivery.indexOf("### AWS access from GitHub"), delivery.indexOf("### Secrets the workflows need"));
+    const oidc = between(delivery, "### AWS access from GitHub", "### Secrets the workflows need");
     assert.ok(oidc.length > 200, "the OIDC section is there");
     assert.doesNotMatch(oidc, /```json|"Statement"|sts:AssumeRoleWithWebIdentity/);
     assert.match(oidc, /bootstrap\/README\.md/);
     for (const subject of ["environment:dev", "environment:production"]) assert.ok(oidc.includes(subject), subject);
-    const deploy = delivery.slice(delivery.indexOf("### Deploying: run bootstrap once, then push"), delivery.indexOf("## Queue client"));
+    const deploy = between(delivery, "### Deploying: run bootstrap once, then push", "## Queue client");
     assert.match(deploy, /bootstrap\/[\s\S]*Push to `main`/);
   });
 
   it("states the Node.js versions that the repository's and the client's engines require", () => {
     const engines = (dir: string): string => JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).engines.node;
-    const prerequisites = delivery.slice(delivery.indexOf("### Prerequisites"), delivery.indexOf("### AWS access from GitHub"));
+    const prerequisites = between(delivery, "### Prerequisites", "### AWS access from GitHub");
     assert.ok(prerequisites.includes(`\`${engines(ROOT)}\``), `Prerequisites name ${engines(ROOT)}`);
     assert.ok(prerequisites.includes(`\`${engines(join(ROOT, "client"))}\``), `Prerequisites name the client's ${engines(join(ROOT, "client"))}`);
     const lowest = minVersion(engines(ROOT))!;
-    const quickStart = delivery.slice(0, delivery.indexOf("## How it fits together"));
+    const quickStart = between(delivery, "", "## How it fits together");
     assert.ok(quickStart.includes(`${lowest.major}.${lowest.minor} or newer`), `the Quick start says ${lowest.major}.${lowest.minor} or newer`);
   });
 

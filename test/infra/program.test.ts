@@ -88,9 +88,17 @@ for (const stackName of ["dev", "prod"]) {
         assert.equal(method.inputs.apiKeyRequired ?? false, false);
         const integration = ofType(stack, TYPES.integration).find((i) => i.inputs.resourceId === method.inputs.resourceId && i.inputs.httpMethod === "ANY");
         assert.equal(integration?.inputs.type, "MOCK");
+        // Bodies of types without a template are refused (415), never passed to the mock without a status code.
+        assert.equal(integration.inputs.passthroughBehavior, "NEVER", path);
+        const templates: Record<string, string> = integration.inputs.requestTemplates;
+        for (const type of ["application/json", "text/plain", "application/x-www-form-urlencoded"]) {
+          assert.ok(templates[type], `the catch-all on ${path} has no template for ${type} (curl -d sends form-urlencoded, Postman's raw text text/plain)`);
+        }
         const response = ofType(stack, TYPES.integrationResponse).find((r) => r.inputs.resourceId === method.inputs.resourceId);
         assert.ok(response, `no answer on ${path}`);
         assert.equal(response.inputs.selectionPattern, undefined, "the default integration response answers whatever the request");
+        // Every template asks the mock for the status the default integration response answers.
+        for (const [type, template] of Object.entries(templates)) assert.deepEqual(JSON.parse(template), { statusCode: Number(response.inputs.statusCode) }, `${path} ${type}`);
         return { status: Number(response.inputs.statusCode), body: JSON.parse(response.inputs.responseTemplates["application/json"]), headers: response.inputs.responseParameters ?? {} };
       };
       for (const path of ["/", "/{proxy+}"]) {
@@ -107,9 +115,9 @@ for (const stackName of ["dev", "prod"]) {
       }
     });
 
-    it("answers the gateway's own errors as {error, code}: bad or missing key, quota, throttling, anything else", () => {
+    it("answers the gateway's own errors as {error, code}: bad or missing key, quota, throttling, a body type the catch-alls do not read, anything else", () => {
       const responses = Object.fromEntries(ofType(stack, TYPES.gatewayResponse).map((r) => [r.inputs.responseType, r.inputs]));
-      const expected = { INVALID_API_KEY: [403, "invalid-api-key"], QUOTA_EXCEEDED: [429, "quota-exceeded"], THROTTLED: [429, "throttled"], MISSING_AUTHENTICATION_TOKEN: [404, "not-found"] } as const;
+      const expected = { INVALID_API_KEY: [403, "invalid-api-key"], QUOTA_EXCEEDED: [429, "quota-exceeded"], THROTTLED: [429, "throttled"], MISSING_AUTHENTICATION_TOKEN: [404, "not-found"], UNSUPPORTED_MEDIA_TYPE: [415, "unsupported-media-type"] } as const;
       for (const [type, [status, code]] of Object.entries(expected)) {
         assert.ok(responses[type], `no gateway response ${type}`);
         assert.equal(Number(responses[type].statusCode), status, type);
