@@ -3,17 +3,18 @@
  * stack's YAML config, and returns every registered resource (type, name, parent, inputs — archives
  * included as text) and the stack outputs. No Pulumi CLI, no AWS, no credentials.
  *
- * Each evaluation runs in a child process: index.ts is a module that registers resources when it is
- * loaded, and Pulumi's runtime state is per process, so two stacks cannot share one. The child
- * writes JSON to a temp file; `evaluateStack` caches the result per stack and overrides, and shares
- * it with the other test workers of the same run.
+ * Evaluations run in a child process, which loads Pulumi once and evaluates the stacks it is asked
+ * for in turn: each in Pulumi's runtime state of its own (as Pulumi's automation API runs inline
+ * programs) and with index.ts and the program's modules loaded afresh, since they register
+ * resources when loaded. The child writes each result as JSON to its own file; `evaluateStack`
+ * caches the result per stack and overrides, and shares it with the other test workers of the same run.
  * Used by the infra tests and by `npm run graph` (scripts/graph.ts).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join, resolve, sep } from "node:path";
 import YAML from "yaml";
 import { processAlive } from "../local/fakes/process-alive";
 import { readStackConfig } from "./stack-config";
@@ -110,7 +111,7 @@ export function evaluateStack(stack: string, overrides: Record<string, string | 
   if (cached) return cached;
   const shared = process.env[SHARED_STACKS_DIR];
   // Every infra suite evaluates every stack: the run's first evaluation starts the others alongside.
-  if (shared && createdNow(join(shared, "others-started"))) for (const other of stackNames()) if (other !== stack) startInBackground(shared, other);
+  if (shared && createdNow(join(shared, "others-started"))) startInBackground(shared, stackNames().filter((other) => other !== stack).map((other) => [other, {}]));
   const result = unwrap(stack, evaluateOncePerRun(key, (outFile) => evaluateInChild(stack, overrides, outFile)));
   cache.set(key, result);
   return result;
@@ -155,9 +156,16 @@ export function evaluateOncePerRun<R extends MockedResource>(key: string, evalua
  */
 export const EVALUATION_REGISTER = join(REPO_ROOT, "tools", "cached-transpile.js");
 
-/** The child's command line. */
-function childArgs(stack: string, overrides: Record<string, string | null>, outFile: string): string[] {
-  return ["-r", EVALUATION_REGISTER, __filename, stack, outFile, JSON.stringify(overrides)];
+/** One evaluation a child is asked for: the stack, its config overrides, and where to publish the result. */
+interface StackJob {
+  stack: string;
+  overrides: Record<string, string | null>;
+  out: string;
+}
+
+/** The command line of a child that evaluates `jobs` in turn. */
+function childArgs(jobs: StackJob[]): string[] {
+  return ["-r", EVALUATION_REGISTER, __filename, JSON.stringify(jobs)];
 }
 
 /** A failed child's stack trace, in TypeScript positions. */
@@ -167,7 +175,7 @@ export function readableStack(err: unknown): string {
 
 /** Runs a child that writes its Published result to `outFile`. */
 function evaluateInChild(stack: string, overrides: Record<string, string | null>, outFile: string): Published {
-  const child = spawnSync(process.execPath, childArgs(stack, overrides, outFile), { cwd: REPO_ROOT, encoding: "utf8", env: childEnv(), maxBuffer: 64 * 1024 * 1024 });
+  const child = spawnSync(process.execPath, childArgs([{ stack, overrides, out: outFile }]), { cwd: REPO_ROOT, encoding: "utf8", env: childEnv(), maxBuffer: 64 * 1024 * 1024 });
   if (!existsSync(outFile)) return { error: `the evaluation died (exit ${child.status}, signal ${child.signal}):\n${child.stderr}\n${child.stdout}` };
   return JSON.parse(readFileSync(outFile, "utf8")) as Published;
 }
@@ -198,23 +206,41 @@ process.on("exit", () => {
 });
 
 /**
- * Starts evaluating `stack` with `overrides` for this run unless someone already does, so that a
- * later `evaluateStack` of it waits less; the child publishes the result itself. A no-op outside a
- * shared run (a single file evaluates on demand).
+ * Starts evaluating each `[stack, overrides]` for this run that nobody evaluates yet, in turn in
+ * one child, so that a later `evaluateStack` of it waits less; the child publishes each result
+ * itself. A no-op outside a shared run (a single file evaluates on demand).
  */
-export function evaluateInBackground(stack: string, overrides: Record<string, string | null> = {}): void {
+export function evaluateInBackground(evaluations: Array<[stack: string, overrides: Record<string, string | null>]>): void {
   const shared = process.env[SHARED_STACKS_DIR];
-  if (shared) startInBackground(shared, stack, overrides);
+  if (shared) startInBackground(shared, evaluations);
 }
 
-function startInBackground(shared: string, stack: string, overrides: Record<string, string | null> = {}): void {
-  const base = sharedBase(shared, JSON.stringify([stack, overrides]));
-  if (existsSync(`${base}.json`) || !claim(`${base}.lock`)) return;
-  const child = spawn(process.execPath, childArgs(stack, overrides, `${base}.json`), { cwd: REPO_ROOT, env: childEnv(), stdio: "ignore" });
+function startInBackground(shared: string, evaluations: Array<[stack: string, overrides: Record<string, string | null>]>): void {
+  const outs = claimInBackground(evaluations.map(([stack, overrides]) => JSON.stringify([stack, overrides])));
+  const jobs = evaluations.flatMap(([stack, overrides], i) => (outs[i] ? [{ stack, overrides, out: outs[i] }] : []));
+  if (jobs.length) startPublisher(childArgs(jobs), REPO_ROOT, outs);
+}
+
+/**
+ * In a shared run, claims each evaluation named in `keys` that nobody has published or claimed;
+ * returns where each claimed one is to be published (undefined for the others, and outside a shared run).
+ */
+export function claimInBackground(keys: string[]): Array<string | undefined> {
+  const shared = process.env[SHARED_STACKS_DIR];
+  return keys.map((key) => {
+    if (!shared) return undefined;
+    const base = sharedBase(shared, key);
+    return existsSync(`${base}.json`) || !claim(`${base}.lock`) ? undefined : `${base}.json`;
+  });
+}
+
+/** Starts a child (`args`, in `cwd`) that publishes the claimed results `outs`, and hands it their locks. */
+export function startPublisher(args: string[], cwd: string, outs: Array<string | undefined>): void {
+  const child = spawn(process.execPath, args, { cwd, env: childEnv(), stdio: "ignore" });
   child.unref();
   background.push(child);
-  // From now on the lock names the child: should it die without a result, a waiter takes over.
-  if (child.pid) writeFileSync(`${base}.lock`, String(child.pid));
+  // From now on the locks name the child: should it die before a result, a waiter takes over.
+  if (child.pid) for (const out of outs) if (out) writeFileSync(out.replace(/\.json$/, ".lock"), String(child.pid));
 }
 
 /** Writes `file` in one step (rename), so a reader never sees half of it. */
@@ -373,9 +399,48 @@ function readPackageTreeOnce(): void {
   };
 }
 
-async function runChild(stack: string, overrides: Record<string, string | null>): Promise<EvaluatedStack> {
+/**
+ * Forgets every module of the repository outside node_modules and tools/ (the program, its
+ * components and runtime code), so that the next program loaded registers its resources afresh.
+ */
+function forgetProgramModules(): void {
+  const tools = join(REPO_ROOT, "tools") + sep;
+  for (const file of Object.keys(require.cache)) {
+    if (file.startsWith(REPO_ROOT + sep) && !file.includes(`${sep}node_modules${sep}`) && !file.startsWith(tools)) delete require.cache[file];
+  }
+}
+
+/**
+ * Evaluates each job in turn in this process, Pulumi loaded once: each in a Pulumi runtime state
+ * of its own (`withLocalStorage`, what Pulumi's automation API runs each inline program in) and
+ * with the program's modules loaded afresh. Publishes each result, or the error, to the job's file.
+ * Resource modules and packages stay in Pulumi's global store, where @pulumi/aws registered them
+ * when it was loaded. True if every job evaluated.
+ */
+export async function evaluateInTurn<J extends { out: string }, R extends MockedResource>(
+  jobs: J[],
+  evaluate: (job: J) => Promise<EvaluatedStack<R>>,
+  describeError: (err: unknown) => string = readableStack,
+): Promise<boolean> {
   provideGlobOnNode20();
   readPackageTreeOnce();
+  const state = (await import("@pulumi/pulumi/runtime/state")) as unknown as { withLocalStorage<T>(run: () => Promise<T>): Promise<T> };
+  let allEvaluated = true;
+  for (const job of jobs) {
+    forgetProgramModules();
+    try {
+      publish(job.out, { stack: await state.withLocalStorage(() => evaluate(job)) });
+    } catch (err) {
+      const error = describeError(err);
+      publish(job.out, { error });
+      console.error(error);
+      allEvaluated = false;
+    }
+  }
+  return allEvaluated;
+}
+
+async function runChild(stack: string, overrides: Record<string, string | null>): Promise<EvaluatedStack> {
   // Loaded here so that importing this module (tests, graph script) does not load Pulumi.
   const pulumi: typeof import("@pulumi/pulumi") = require("@pulumi/pulumi");
   const project = readProject().name;
@@ -457,17 +522,6 @@ async function runChild(stack: string, overrides: Record<string, string | null>)
 }
 
 if (require.main === module) {
-  const [stack, outFile, overrides] = process.argv.slice(2);
-  runChild(stack, JSON.parse(overrides || "{}")).then(
-    (result) => {
-      publish(outFile, { stack: result });
-      process.exit(0);
-    },
-    (err) => {
-      const stack = readableStack(err);
-      publish(outFile, { error: stack });
-      console.error(stack);
-      process.exit(1);
-    },
-  );
+  const jobs = JSON.parse(process.argv[2]) as StackJob[];
+  evaluateInTurn(jobs, (job) => runChild(job.stack, job.overrides)).then((allEvaluated) => process.exit(allEvaluated ? 0 : 1));
 }

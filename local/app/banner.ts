@@ -1,10 +1,9 @@
 /** What `npm start` prints once everything listens: endpoints, queues and ready-to-paste examples. */
-import * as path from "node:path";
 import { API_KEY_HEADER } from "../../runtime/api-access";
 import { ENV } from "../../runtime/env";
 import { LOCAL_CREDENTIALS } from "../fakes/credentials";
 import type { LocalConfig } from "./config";
-import { queueJournalFile, type LocalMode } from "./start";
+import { objectStoreDirectory, queueJournalFile, type LocalMode } from "./start";
 
 /** `AWS_ENDPOINT_URL_S3=… AWS_ENDPOINT_URL_SQS=… …`: the endpoint variables the handlers were given. */
 function endpointVariables(mode: LocalMode): string {
@@ -43,7 +42,7 @@ export function banner(mode: LocalMode): string {
     "Couch Explorers — local mode",
     `  gallery        ${api.url}/`,
     `  API            ${api.url}   (POST /generate, POST /images, GET /images/{id}, GET /health)`,
-    `  object store   ${objectStore.url}   bucket ${config.bucket}, prefix ${config.prefix}/, files in ${path.join(config.dataDir, "s3")}`,
+    `  object store   ${objectStore.url}   bucket ${config.bucket}, prefix ${config.prefix}/, files in ${objectStoreDirectory(config)}`,
     `  queue          ${queue.queueUrl}`,
     `  dead letters   ${queue.dlqUrl}   (after ${config.maxReceiveCount} receives)`,
     bedrock

@@ -5,13 +5,13 @@
  *
  * S3 lists keys in name order and job ids are random, so "newest first" needs every key's
  * LastModified: the keys are listed in full (one request per 1,000, no object read), then only the
- * page's sidecars are read. Given the store's change counter (`storeVersion`), the listing is kept
+ * page's sidecars the listing holds are read. Given the store's change counter (`storeVersion`), the listing is kept
  * until the store changes, so paging through a large bucket lists it once, not once per page.
  */
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { jobOfRecord, parseQueueBody } from "../../runtime/jobs";
 import { kindOfKey } from "../../runtime/keys";
-import type { ImageStore, StoredObject } from "../../runtime/storage";
+import { sidecarKeyOf, type ImageStore, type StoredObject } from "../../runtime/storage";
 import { queueDepth } from "./health";
 import type { QueuedJob } from "../fakes/queue-server";
 
@@ -100,9 +100,13 @@ export function createGalleryData(opts: GalleryDataOptions) {
     return objects;
   }
 
-  /** A page's pictures with their sidecars; within one second, the sidecar's createdAt (ms) orders them. */
-  async function withSidecars(page: StoredObject[]) {
-    const read = await Promise.all(page.map(async (o) => ({ o, sidecar: (await readCached(o.key, store.readSidecar)) ?? {} })));
+  /**
+   * A page's pictures with their sidecars; within one second, the sidecar's createdAt (ms) orders them.
+   * Only sidecars the listing holds are read: a picture without one (not written yet, or never) costs no GET.
+   */
+  async function withSidecars(page: StoredObject[], listedKeys: Set<string>) {
+    const sidecarOf = async (o: StoredObject) => (listedKeys.has(sidecarKeyOf(o.key)) ? await readCached(o.key, store.readSidecar) : undefined);
+    const read = await Promise.all(page.map(async (o) => ({ o, sidecar: (await sidecarOf(o)) ?? {} })));
     const created = (x: { sidecar: Record<string, unknown> }) => Date.parse(String(x.sidecar.createdAt ?? "")) || 0;
     return read.sort((a, b) => time(b.o) - time(a.o) || created(b) - created(a) || newestFirst(a.o, b.o));
   }
@@ -130,7 +134,8 @@ export function createGalleryData(opts: GalleryDataOptions) {
       const failed = objects.filter((o) => kindOfKey(o.key) === "failure").sort(newestFirst);
       const pages = Math.max(1, Math.ceil(pngs.length / pageSize));
       const current = Math.min(Math.max(1, page), pages);
-      const cards = await withSidecars(pngs.slice((current - 1) * pageSize, current * pageSize));
+      const listedKeys = new Set(objects.map((o) => o.key));
+      const cards = await withSidecars(pngs.slice((current - 1) * pageSize, current * pageSize), listedKeys);
       return {
         bucket: store.bucket,
         prefix: store.prefix,

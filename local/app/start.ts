@@ -84,7 +84,8 @@ function fakesOptions(config: LocalConfig, options: LocalModeOptions): FakesOpti
   };
 }
 
-function objectStoreDirectory(config: Pick<LocalConfig, "dataDir">): string {
+/** Where the object store keeps its files (s3rver's layout, local/fakes/object-store.ts). */
+export function objectStoreDirectory(config: Pick<LocalConfig, "dataDir">): string {
   return path.join(config.dataDir, "s3");
 }
 

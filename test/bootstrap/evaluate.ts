@@ -1,16 +1,19 @@
 /**
  * Evaluates the bootstrap program (bootstrap/index.ts) for one of its stacks under
- * `pulumi.runtime.setMocks`, in a child process (Pulumi's runtime state is per process, as in
- * tools/stack.ts), and returns its resources and outputs. The config is what the Pulumi CLI
+ * `pulumi.runtime.setMocks`, in a child process that evaluates the runs it is asked for in turn
+ * (tools/stack.ts `evaluateInTurn`), and returns its resources and outputs. The config is what the Pulumi CLI
  * would hand over: bootstrap/Pulumi.yaml's defaults under the stack file's values, plus overrides.
  * Existing OIDC providers the program may adopt are answered by the mocked
  * `aws:iam/getOpenIdConnectProvider` call.
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import YAML from "yaml";
-import { EVALUATION_REGISTER, evaluateOncePerRun, readableStack, type EvaluatedStack, type MockedResource, type Published } from "../../tools/stack";
+import {
+  claimInBackground, EVALUATION_REGISTER, evaluateInTurn, evaluateOncePerRun, readableStack, startPublisher,
+  type EvaluatedStack, type MockedResource, type Published,
+} from "../../tools/stack";
 
 export const BOOTSTRAP_DIR = resolve(__dirname, "..", "..", "bootstrap");
 export const MOCK_ACCOUNT = "210987654321";
@@ -58,22 +61,45 @@ export interface BootstrapRun {
   error: string;
 }
 
+/** One run a child is asked for, and where it publishes the result. */
+interface BootstrapJob {
+  stack: string;
+  options: BootstrapOptions;
+  out: string;
+}
+
+/** What names a run across the test workers (tools/stack.ts shares each once per test run). */
+const runKey = (stack: string, options: BootstrapOptions) => JSON.stringify(["bootstrap", stack, options]);
+
+const childArgs = (jobs: BootstrapJob[]) => ["-r", EVALUATION_REGISTER, __filename, JSON.stringify(jobs)];
+
 /** Runs the bootstrap program under mocks; `ok: false` carries the failure instead of throwing. */
 export function runBootstrap(stack = "course", options: BootstrapOptions = {}): BootstrapRun {
   // Once per run and option set, shared by the test workers (tools/stack.ts).
-  const published = evaluateOncePerRun(JSON.stringify(["bootstrap", stack, options]), (out) => evaluateInChild(stack, options, out));
+  const published = evaluateOncePerRun(runKey(stack, options), (out) => evaluateInChild(stack, options, out));
   return "error" in published ? { ok: false, error: published.error } : { ok: true, stack: published.stack, error: "" };
 }
 
-/** Runs the child, which publishes the stack to `out`; what it printed when it failed. */
+/**
+ * Starts the runs `[stack, options]` that nobody has started in this test run, in turn in one
+ * child (Pulumi loads once), so that the `runBootstrap` or `evaluateBootstrap` of each waits less.
+ * A no-op outside a shared run.
+ */
+export function runBootstrapInBackground(runs: Array<[stack: string, options: BootstrapOptions]>): void {
+  const outs = claimInBackground(runs.map(([stack, options]) => runKey(stack, options)));
+  const jobs = runs.flatMap(([stack, options], i) => (outs[i] ? [{ stack, options, out: outs[i] }] : []));
+  if (jobs.length) startPublisher(childArgs(jobs), BOOTSTRAP_DIR, outs);
+}
+
+/** Runs the child, which publishes the stack or the program's error to `out`; what it printed if it died first. */
 function evaluateInChild(stack: string, options: BootstrapOptions, out: string): Published<MockedResource> {
   const env = { ...process.env };
   delete env.PULUMI_CONFIG;
   delete env.PULUMI_CONFIG_SECRET_KEYS;
-  const child = spawnSync(process.execPath, ["-r", EVALUATION_REGISTER, __filename, JSON.stringify({ stack, out, options })], {
+  const child = spawnSync(process.execPath, childArgs([{ stack, options, out }]), {
     cwd: BOOTSTRAP_DIR, encoding: "utf8", env, maxBuffer: 16 * 1024 * 1024,
   });
-  if (child.status !== 0) return { error: `${child.stderr}\n${child.stdout}` };
+  if (!existsSync(out)) return { error: `the evaluation died (exit ${child.status}, signal ${child.signal}):\n${child.stderr}\n${child.stdout}` };
   return JSON.parse(readFileSync(out, "utf8")) as Published<MockedResource>;
 }
 
@@ -116,9 +142,8 @@ async function resolved(value: unknown): Promise<unknown> {
   return pulumi.Output.isInstance(value) ? (value as unknown as { promise(): Promise<unknown> }).promise() : value;
 }
 
-async function child({ stack, out, options }: { stack: string; out: string; options: BootstrapOptions }): Promise<void> {
+async function evaluateProgram({ stack, options }: BootstrapJob): Promise<EvaluatedStack<MockedResource>> {
   const pulumi: typeof import("@pulumi/pulumi") = require("@pulumi/pulumi");
-  const { renameSync, writeFileSync } = require("node:fs") as typeof import("node:fs");
   const project = bootstrapProject().name;
   const { config, secretKeys } = bootstrapConfig(stack, options.overrides);
   const region = config["aws:region"] ?? "eu-west-1";
@@ -155,18 +180,15 @@ async function child({ stack, out, options }: { stack: string; out: string; opti
   for (const [name, value] of Object.entries(program)) outputs[name] = await resolved(value);
   const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
   await waitForRPCs();
-  const result: EvaluatedStack<MockedResource> = { stack, project, config, resources, outputs };
-  // In one step (rename): other test workers may be waiting for this file.
-  writeFileSync(`${out}.${process.pid}`, JSON.stringify({ stack: result }));
-  renameSync(`${out}.${process.pid}`, out);
+  return { stack, project, config, resources, outputs };
+}
+
+/** The program's own message first (the tests match it), then where it was thrown. */
+function describeError(err: unknown): string {
+  const { message, details } = (err ?? {}) as { message?: string; details?: string };
+  return `${message || details || String(err)} ${err instanceof Error ? readableStack(err) : ""}`;
 }
 
 if (require.main === module) {
-  child(JSON.parse(process.argv[2])).then(
-    () => process.exit(0),
-    (err) => {
-      console.error(err?.message || err?.details || String(err), err instanceof Error ? readableStack(err) : "");
-      process.exit(1);
-    },
-  );
+  evaluateInTurn(JSON.parse(process.argv[2]) as BootstrapJob[], evaluateProgram, describeError).then((allEvaluated) => process.exit(allEvaluated ? 0 : 1));
 }

@@ -8,7 +8,7 @@ import { parse } from "yaml";
 import { DEPLOYMENTS } from "../../bootstrap/pipeline";
 import { ofType, TYPES } from "../../tools/query";
 import type { MockedResource, EvaluatedStack } from "../../tools/stack";
-import { evaluateBootstrap, MOCK_ACCOUNT, runBootstrap, TEST_PASSPHRASE } from "./evaluate";
+import { evaluateBootstrap, MOCK_ACCOUNT, runBootstrap, runBootstrapInBackground, TEST_PASSPHRASE, type BootstrapOptions } from "./evaluate";
 import { roleNamed } from "./iam-eval";
 
 const GH = {
@@ -24,6 +24,18 @@ const roleArn = (name: string) => `arn:aws:iam::${MOCK_ACCOUNT}:role/couch-explo
 /** A secret's value as the mocks saw it (Pulumi secrets arrive wrapped). */
 const plain = (value: any): unknown => (value && typeof value === "object" && "value" in value ? value.value : value);
 const secretsOf = (resources: MockedResource[]) => Object.fromEntries(resources.map((s) => [s.inputs.secretName, plain(s.inputs.value)]));
+
+/** The course stack's option sets evaluated below besides its own, all started when the file loads (one child evaluates them in turn). */
+const VARIANTS = {
+  apiGatewayLogsRole: {
+    overrides: { manageApiGatewayLogsRole: true, productionReviewerUserIds: [], productionReviewerTeamIds: [77], preventSelfReview: true },
+  },
+  marketplace: { overrides: { marketplaceProductIds: ["prod-abc123"] } },
+  otherCandidate: { overrides: { candidate: "candidate-7" } },
+  noReviewer: { overrides: { productionReviewerUserIds: [], productionReviewerTeamIds: [] } },
+  wildcardCandidate: { overrides: { candidate: "candidate-*" } },
+} satisfies Record<string, BootstrapOptions>;
+runBootstrapInBackground([{}, ...Object.values(VARIANTS)].map((options) => ["course", options]));
 
 describe("bootstrap: the GitHub repository", function () {
   this.timeout(120000);
@@ -109,9 +121,7 @@ describe("bootstrap: options and refusals", function () {
   this.timeout(120000);
 
   it("with manageApiGatewayLogsRole, gives API Gateway its CloudWatch role in the account settings; team reviewers and self-review rules pass through", () => {
-    const stack = evaluateBootstrap("course", {
-      overrides: { manageApiGatewayLogsRole: true, productionReviewerUserIds: [], productionReviewerTeamIds: [77], preventSelfReview: true },
-    });
+    const stack = evaluateBootstrap("course", VARIANTS.apiGatewayLogsRole);
     const role = roleNamed(stack, "couch-explorers-apigateway-cloudwatch-logs");
     assert.deepEqual(JSON.parse(role.inputs.assumeRolePolicy).Statement, [{ Effect: "Allow", Principal: { Service: "apigateway.amazonaws.com" }, Action: "sts:AssumeRole" }]);
     const attachments = ofType(stack, TYPES.attachment).filter((a) => a.inputs.role === role.inputs.name);
@@ -128,7 +138,7 @@ describe("bootstrap: options and refusals", function () {
   });
 
   it("limits Marketplace subscriptions to the configured product ids", () => {
-    const stack = evaluateBootstrap("course", { overrides: { marketplaceProductIds: ["prod-abc123"] } });
+    const stack = evaluateBootstrap("course", VARIANTS.marketplace);
     const app = ofType(stack, TYPES.policy).find((p) => p.inputs.name === "couch-explorers-candidate-42-ci-deploy-prod-app")!;
     const subscribe = JSON.parse(app.inputs.policy).Statement.find((s: any) => s.Action.includes("aws-marketplace:Subscribe"));
     assert.deepEqual(subscribe.Condition, { "ForAnyValue:StringEquals": { "aws-marketplace:ProductId": ["prod-abc123"] } });
@@ -136,17 +146,17 @@ describe("bootstrap: options and refusals", function () {
 
   it("names everything after the candidate, so two candidates in one account share no name", () => {
     const names = (stack: EvaluatedStack<MockedResource>) => stack.resources.filter((r) => r.custom && r.inputs.name).map((r) => r.inputs.name as string);
-    const [a, b] = [evaluateBootstrap(), evaluateBootstrap("course", { overrides: { candidate: "candidate-7" } })].map(names);
+    const [a, b] = [evaluateBootstrap(), evaluateBootstrap("course", VARIANTS.otherCandidate)].map(names);
     assert.equal(a.length, 12);
     assert.deepEqual(a.filter((n) => b.includes(n)), []);
     for (const n of b) assert.match(n, /candidate-7/);
   });
 
   it("refuses production without a reviewer, and a candidate id that is not a plain name", () => {
-    const noReviewer = runBootstrap("course", { overrides: { productionReviewerUserIds: [], productionReviewerTeamIds: [] } });
+    const noReviewer = runBootstrap("course", VARIANTS.noReviewer);
     assert.equal(noReviewer.ok, false);
     assert.match(noReviewer.error, /production needs at least one required reviewer/);
-    const wildcard = runBootstrap("course", { overrides: { candidate: "candidate-*" } });
+    const wildcard = runBootstrap("course", VARIANTS.wildcardCandidate);
     assert.equal(wildcard.ok, false);
     assert.match(wildcard.error, /candidate must be 1-32 lowercase letters, digits or inner dashes \(e\.g\. candidate-42\), got "candidate-\*"/);
   });

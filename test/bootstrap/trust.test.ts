@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { ofType } from "../../tools/query";
 import type { EvaluatedStack, MockedResource } from "../../tools/stack";
-import { evaluateBootstrap, MOCK_ACCOUNT, runBootstrap } from "./evaluate";
+import { evaluateBootstrap, MOCK_ACCOUNT, runBootstrap, runBootstrapInBackground, type BootstrapOptions } from "./evaluate";
 import { decide, roleNamed, statementsOf } from "./iam-eval";
 
 const REPO = "couch-explorers/couch-explorers-images";
@@ -13,6 +13,22 @@ const ROLES = {
   dev: "couch-explorers-candidate-42-ci-deploy-dev",
   prod: "couch-explorers-candidate-42-ci-deploy-prod",
 };
+
+/** Adopting the account's existing provider (PROVIDER) that answers as `found`. */
+const adopting = (found: { url: string; clientIdLists: string[] }, overrides: Record<string, unknown> = {}): BootstrapOptions => ({
+  overrides: { githubOidcProviderArn: PROVIDER, ...overrides },
+  existingOidcProviders: { [PROVIDER]: found },
+});
+const ADOPTED = {
+  github: adopting(
+    { url: "token.actions.githubusercontent.com", clientIdLists: ["sts.amazonaws.com"] },
+    { oidcSubjectRepository: "couch-explorers@4242/couch-explorers-images@987654" },
+  ),
+  gitlab: adopting({ url: "gitlab.com", clientIdLists: ["sts.amazonaws.com"] }),
+  noAudience: adopting({ url: "https://token.actions.githubusercontent.com", clientIdLists: ["https://github.com/couch-explorers"] }),
+};
+// The course stack and the adopting variants below, started when the file loads (one child evaluates them in turn).
+runBootstrapInBackground([{}, ...Object.values(ADOPTED)].map((options) => ["course", options]));
 
 const trustOf = (stack: EvaluatedStack<MockedResource>, roleName: string) => JSON.parse(roleNamed(stack, roleName).inputs.assumeRolePolicy);
 
@@ -104,13 +120,9 @@ describe("bootstrap: who may assume the CI roles", function () {
 describe("bootstrap: adopting the account's existing OIDC provider", function () {
   this.timeout(120000);
   const existing = `arn:aws:iam::${MOCK_ACCOUNT}:oidc-provider/token.actions.githubusercontent.com`;
-  const github = { url: "token.actions.githubusercontent.com", clientIdLists: ["sts.amazonaws.com"] };
 
   it("creates no provider when given one's ARN, and every role trusts that one (immutable subjects when configured)", () => {
-    const stack = evaluateBootstrap("course", {
-      overrides: { githubOidcProviderArn: existing, oidcSubjectRepository: "couch-explorers@4242/couch-explorers-images@987654" },
-      existingOidcProviders: { [existing]: github },
-    });
+    const stack = evaluateBootstrap("course", ADOPTED.github);
     assert.equal(ofType(stack, "aws:iam/openIdConnectProvider:OpenIdConnectProvider").length, 0);
     assert.equal(stack.outputs.githubOidcProviderArn, existing);
     for (const role of Object.values(ROLES)) assert.deepEqual(trustOf(stack, role).Statement[0].Principal, { Federated: existing }, role);
@@ -121,14 +133,10 @@ describe("bootstrap: adopting the account's existing OIDC provider", function ()
   });
 
   it("refuses a provider of another issuer and one without the sts.amazonaws.com audience", () => {
-    const adopt = (found: { url: string; clientIdLists: string[] }) => runBootstrap("course", {
-      overrides: { githubOidcProviderArn: existing },
-      existingOidcProviders: { [existing]: found },
-    });
-    const gitlab = adopt({ url: "gitlab.com", clientIdLists: ["sts.amazonaws.com"] });
+    const gitlab = runBootstrap("course", ADOPTED.gitlab);
     assert.equal(gitlab.ok, false);
     assert.match(gitlab.error, /is the provider for gitlab\.com, not token\.actions\.githubusercontent\.com/);
-    const noAudience = adopt({ url: "https://token.actions.githubusercontent.com", clientIdLists: ["https://github.com/couch-explorers"] });
+    const noAudience = runBootstrap("course", ADOPTED.noAudience);
     assert.equal(noAudience.ok, false);
     assert.match(noAudience.error, /does not accept the audience sts\.amazonaws\.com \(it has: https:\/\/github\.com\/couch-explorers\)/);
   });

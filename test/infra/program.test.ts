@@ -29,7 +29,7 @@ const DEV_VARIANTS = {
   inferenceProfile: { "couch-explorers:modelId": "us.amazon.nova-canvas-v1:0" },
   wholeBucketPrefix: { "couch-explorers:imagePrefix": "/" },
 } satisfies Record<string, Record<string, string | null>>;
-for (const overrides of Object.values(DEV_VARIANTS)) evaluateInBackground("dev", overrides);
+evaluateInBackground(Object.values(DEV_VARIANTS).map((overrides) => ["dev", overrides]));
 
 const COMPONENT_TYPES = ["ModelAccess", "BucketPrefixAccess", "ImageJobs", "ImageApi", "QueueAgeAlarm", "ImageDashboard"].map(
   (c) => `couch-explorers:components:${c}`,

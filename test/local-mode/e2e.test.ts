@@ -4,14 +4,13 @@
  */
 import { strict as assert } from "node:assert";
 import { rmSync } from "node:fs";
-import * as path from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand, SendMessageBatchCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
 import { startObjectStore } from "../../local/fakes/object-store";
 import { readPngHeader, PNG_SIGNATURE } from "../../local/fakes/png";
 import { readJournal } from "../../local/fakes/queue-journal";
-import { queueJournalFile } from "../../local/app/start";
+import { objectStoreDirectory, queueJournalFile } from "../../local/app/start";
 import { cleanup, freshEnv, getJson, getObject, listKeys, startLocalChild, waitFor, type LocalChild } from "../../tools/local-child";
 
 async function exists(local: LocalChild, key: string): Promise<true | undefined> {
@@ -167,7 +166,7 @@ describe("local mode: Ctrl-C finishes the batch in flight and keeps the rest; fi
     for (const m of saved) assert.equal(m.body, sent.get(m.id));
     // The data directory alone (the object store started on it, nothing else) holds exactly the
     // pictures of the batches that were in flight.
-    const store = await startObjectStore({ host: "127.0.0.1", port: 0, directory: path.join(env.LOCAL_DATA_DIR, "s3"), bucket });
+    const store = await startObjectStore({ host: "127.0.0.1", port: 0, directory: objectStoreDirectory({ dataDir: env.LOCAL_DATA_DIR }), bucket });
     const s3 = new S3Client({ region: "eu-west-1", endpoint: store.url, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
     try {
       const pictures = (await listKeys(s3, bucket, `${prefix}/images/`)).filter((k) => k.endsWith(".png"));

@@ -14,8 +14,9 @@ import { loadLocalConfig } from "../../local/app/config";
 import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
 import { createHealthCheck } from "../../local/app/health";
 import { renderPostcard } from "../../local/fakes/renderer";
+import { sidecarKeyOf } from "../../runtime/storage";
 import { startQueueServer } from "../../local/fakes/queue-server";
-import type { LocalMode } from "../../local/app/start";
+import { objectStoreDirectory, type LocalMode } from "../../local/app/start";
 import { listKeys, REPO_ROOT } from "../../tools/local-child";
 import { launchChromium } from "../support/browser";
 import { inProcessEnv, startInProcess } from "./in-process";
@@ -41,7 +42,7 @@ async function putAll(s3: S3Client, objects: Fixture[]): Promise<void> {
 
 /**
  * Writes `objects` with s3rver's own file store into the local mode's object store directory
- * (`<data dir>/s3`, as local/start.ts lays it out) before that store starts: the same files a PUT
+ * (`objectStoreDirectory`, local/app/start.ts) before that store starts: the same files a PUT
  * leaves, at a tenth of the CPU of 1,530 signed PUTs. The tests read them back through S3.
  */
 async function storeBeforeStart(directory: string, objects: Fixture[]): Promise<void> {
@@ -70,7 +71,7 @@ describe("local mode: listings of any size", function () {
     stored.push(...objects.map((o) => o.Key));
     const record = (i: number) => ({ jobId: `failed-${i}`, kind: "permanent", code: "content-filter", reason: "refused ".repeat(1000), prompt: "p".repeat(5000), failedAt: new Date().toISOString() });
     const failures = Array.from({ length: FAILURES }, (_, i) => ({ Bucket: bucket, Key: `${prefix}/images/failed-${i}.failed.json`, Body: Buffer.from(JSON.stringify(record(i))) }));
-    await storeBeforeStart(path.join(dataDir, "s3"), [...objects, ...failures]);
+    await storeBeforeStart(objectStoreDirectory({ dataDir }), [...objects, ...failures]);
     ({ mode } = await startInProcess({}, dataDir));
     s3 = new S3Client({ region: mode.config.region, endpoint: mode.objectStore.url, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
   });
@@ -149,11 +150,18 @@ describe("local mode: listings of any size", function () {
     const { bucket, prefix } = mode.config;
     const before = await page("pageSize=100");
     assert.equal(before.total, PICTURES);
+    assert.ok(before.pictures.every((p) => p.prompt === undefined), "pictures without a sidecar are shown without a prompt");
     const Key = `${prefix}/images/late-arrival.png`;
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: renderPostcard({ prompt: "late", seed: 2, width: 16, height: 16 }) }));
     const after = await page("pageSize=100");
     assert.equal(after.total, PICTURES + 1);
     assert.equal(after.pictures[0].key, Key, "the newest picture comes first");
+    assert.equal(after.pictures[0].prompt, undefined, "its sidecar is not written yet");
+    const SidecarKey = sidecarKeyOf(Key);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: SidecarKey, Body: Buffer.from(JSON.stringify({ prompt: "late", createdAt: new Date().toISOString() })) }));
+    const withSidecar = await page("pageSize=100");
+    assert.equal(withSidecar.pictures[0].prompt, "late", "a sidecar written after the listing is read on the next request");
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: SidecarKey }));
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key }));
     const again = await page("pageSize=100");
     assert.equal(again.total, PICTURES);
