@@ -63,15 +63,18 @@ export const GATEWAY_ANSWERS = {
 type RouteLine = { method: string; path: string };
 const listed = (routes: readonly RouteLine[]) => routes.map((r) => `${r.method} ${r.path}`).join(", ");
 
-/** A path no route has (the runtime router answers the same code). */
-export function notFoundAnswer(routes: readonly RouteLine[]): GatewayAnswer {
-  return { statusCode: 404, code: "not-found", error: `no such route; routes: ${listed(routes)}` };
+/**
+ * A path no route has: the one wording of the router (which names the request), the gateway's
+ * answers and the local mode (which cannot, and say "this request").
+ */
+export function notFoundAnswer(routes: readonly RouteLine[], request = "this request"): GatewayAnswer {
+  return { statusCode: 404, code: "not-found", error: `no route for ${request}; routes: ${listed(routes)}` };
 }
 
-/** A route's path with a method it does not have (the runtime router answers the same code). */
-export function methodNotAllowedAnswer(path: string, allowed: readonly string[]): GatewayAnswer {
+/** A route's path with a method it does not have, worded once for the router, the gateway and the local mode. */
+export function methodNotAllowedAnswer(path: string, allowed: readonly string[], method = "this method"): GatewayAnswer {
   const allow = allowed.join(", ");
-  return { statusCode: 405, code: "method-not-allowed", error: `this method is not allowed on ${path}; use ${allow}`, headers: { allow } };
+  return { statusCode: 405, code: "method-not-allowed", error: `${method} is not allowed on ${path}; use ${allow}`, headers: { allow } };
 }
 
 /** The JSON body of an answer. */

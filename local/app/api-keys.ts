@@ -15,7 +15,7 @@ import {
   API_AUTH_MODES, API_KEY_HEADER, GATEWAY_ANSWERS, requiresApiKey, type ApiAuth, type GatewayAnswer,
 } from "../../runtime/api-access";
 import type { Env } from "../../runtime/config";
-import { ROUTES, type Route } from "../../runtime/routes";
+import { pathPattern, ROUTES, type Route } from "../../runtime/routes";
 import { readStackConfig } from "../../tools/stack-config";
 import { LocalConfigError } from "./config";
 
@@ -52,7 +52,7 @@ function parseKeys(text: string): Record<string, string> {
 }
 
 export function createApiKeyGate(opts: { keys: Record<string, string>; dailyQuota: number; routes?: readonly Route[]; now?: () => Date }): ApiKeyGate {
-  const routes = (opts.routes ?? ROUTES).map((route) => ({ route, pattern: new RegExp(`^${route.path.replace(/\{[^}]+\}/g, "[^/]+")}$`) }));
+  const routes = (opts.routes ?? ROUTES).map((route) => ({ route, pattern: pathPattern(route.path).pattern }));
   const valid = new Set(Object.values(opts.keys));
   const used = new Map<string, { day: string; count: number }>();
   const now = opts.now ?? (() => new Date());

@@ -13,6 +13,7 @@ import * as http from "node:http";
 import type { Duplex } from "node:stream";
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEvent } from "aws-lambda";
+import { methodNotAllowedAnswer, type GatewayAnswer } from "../../runtime/api-access";
 import { DEFAULTS } from "../../runtime/defaults";
 import type { HttpHandler } from "../../runtime/http-handler";
 import { clockUntil } from "../../runtime/time-budget";
@@ -146,6 +147,11 @@ function answerUnparsable(err: NodeJS.ErrnoException, socket: Duplex & { _httpMe
   );
 }
 
+/** An answer worded in runtime/api-access.ts, in its `{"error","code"}` shape. */
+function sendAnswer(res: http.ServerResponse, answer: GatewayAnswer): void {
+  sendError(res, answer.statusCode, answer.error, answer.code, answer.headers);
+}
+
 /** A positive integer query parameter, or `fallback`. */
 function positiveInt(value: string | null, fallback: number): number {
   const n = Number(value);
@@ -185,11 +191,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const local = localRoutes[url.pathname];
     if (local) {
       if (method === "GET" || method === "HEAD") return local(url, res);
-      return sendError(res, 405, `${method} is not allowed on ${url.pathname}; use GET`, "method-not-allowed", { allow: "GET, HEAD" });
+      return sendAnswer(res, methodNotAllowedAnswer(url.pathname, ["GET", "HEAD"], method));
     }
     // Everything else is the deployed API: first what its gateway refuses, then the runtime handler decides (including 404s).
     const refused = opts.apiKeys?.admit(method, url.pathname, req.headers);
-    if (refused) return sendError(res, refused.statusCode, refused.error, refused.code, refused.headers);
+    if (refused) return sendAnswer(res, refused);
     const clock = clockUntil(Date.now() + opts.timeoutSeconds * 1000);
     const event = toRestApiEvent(req, await readBody(req));
     const result = await opts.handler(event, clock);
