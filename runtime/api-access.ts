@@ -25,6 +25,11 @@ export function requiresApiKey(route: { permissions: readonly Permission[] }, au
   return auth === "apiKey" && route.permissions.some((p) => SPENDS_PICTURES.includes(p));
 }
 
+/** A key's daily quota, as the usage plan takes it: a whole number of pictures, at least one. */
+export function isDailyQuota(value: number): boolean {
+  return Number.isInteger(value) && value >= 1;
+}
+
 /** An answer the gateway gives before any function runs, in the API's `{"error","code"}` shape. */
 export interface GatewayAnswer {
   statusCode: number;
