@@ -69,11 +69,11 @@ type RouteLine = { method: string; path: string };
 const listed = (routes: readonly RouteLine[]) => routes.map((r) => `${r.method} ${r.path}`).join(", ");
 
 /**
- * A path no route has: the one wording of the router (which names the request), the gateway's
- * answers and the local mode (which cannot, and say "this request").
+ * A path no route has, worded once for the router (which names the `request`, e.g. "GET /x") and
+ * the gateway's answers (which cannot).
  */
-export function notFoundAnswer(routes: readonly RouteLine[], request = "this request"): GatewayAnswer {
-  return { statusCode: 404, code: "not-found", error: `no route for ${request}; routes: ${listed(routes)}` };
+export function notFoundAnswer(routes: readonly RouteLine[], request?: string): GatewayAnswer {
+  return { statusCode: 404, code: "not-found", error: `no such route${request ? ` for ${request}` : ""}; routes: ${listed(routes)}` };
 }
 
 /** A route's path with a method it does not have, worded once for the router, the gateway and the local mode. */
