@@ -9,7 +9,7 @@
  * which cannot load Pulumi components, without the defaults.)
  */
 import * as pulumi from "@pulumi/pulumi";
-import { API_AUTH_MODES, type ApiAuth } from "../runtime/api-access";
+import { API_AUTH_MODES, isDailyQuota, type ApiAuth } from "../runtime/api-access";
 
 /** AWS's lower bound for an SQS event source's maxReceiveCount (RULES). */
 export const MIN_MAX_RECEIVE_COUNT = 5;
@@ -75,7 +75,7 @@ const RULES: Array<{ key: keyof Raw; holds(s: Raw): boolean; says: string }> = [
     holds: (s) => s.apiAuth !== "apiKey" || (s.apiKeyNames.length > 0 && new Set(s.apiKeyNames).size === s.apiKeyNames.length && s.apiKeyNames.every((n) => /^[A-Za-z0-9_-]{1,64}$/.test(n))),
     says: "must name at least one key when apiAuth is apiKey, each once, with 1-64 letters, digits, '-' or '_'",
   },
-  { key: "apiKeyDailyQuota", holds: (s) => s.apiKeyDailyQuota >= 1, says: "must be at least 1 picture a day" },
+  { key: "apiKeyDailyQuota", holds: (s) => isDailyQuota(s.apiKeyDailyQuota), says: "must be at least 1 picture a day" },
 ];
 
 /** Throws, naming the key, when a setting breaks a rule the schema cannot express. */

@@ -25,6 +25,11 @@ export function requiresApiKey(route: { permissions: readonly Permission[] }, au
   return auth === "apiKey" && route.permissions.some((p) => SPENDS_PICTURES.includes(p));
 }
 
+/** A key's daily quota, as the usage plan takes it: a whole number of pictures, at least one. */
+export function isDailyQuota(value: number): boolean {
+  return Number.isInteger(value) && value >= 1;
+}
+
 /** An answer the gateway gives before any function runs, in the API's `{"error","code"}` shape. */
 export interface GatewayAnswer {
   statusCode: number;
@@ -72,15 +77,18 @@ export const GATEWAY_ANSWERS = {
 type RouteLine = { method: string; path: string };
 const listed = (routes: readonly RouteLine[]) => routes.map((r) => `${r.method} ${r.path}`).join(", ");
 
-/** A path no route has (the runtime router answers the same code). */
-export function notFoundAnswer(routes: readonly RouteLine[]): GatewayAnswer {
-  return { statusCode: 404, code: "not-found", error: `no such route; routes: ${listed(routes)}` };
+/**
+ * A path no route has, worded once for the router (which names the `request`, e.g. "GET /x") and
+ * the gateway's answers (which cannot).
+ */
+export function notFoundAnswer(routes: readonly RouteLine[], request?: string): GatewayAnswer {
+  return { statusCode: 404, code: "not-found", error: `no such route${request ? ` for ${request}` : ""}; routes: ${listed(routes)}` };
 }
 
-/** A route's path with a method it does not have (the runtime router answers the same code). */
-export function methodNotAllowedAnswer(path: string, allowed: readonly string[]): GatewayAnswer {
+/** A route's path with a method it does not have, worded once for the router, the gateway and the local mode. */
+export function methodNotAllowedAnswer(path: string, allowed: readonly string[], method = "this method"): GatewayAnswer {
   const allow = allowed.join(", ");
-  return { statusCode: 405, code: "method-not-allowed", error: `this method is not allowed on ${path}; use ${allow}`, headers: { allow } };
+  return { statusCode: 405, code: "method-not-allowed", error: `${method} is not allowed on ${path}; use ${allow}`, headers: { allow } };
 }
 
 /** The JSON body of an answer. */

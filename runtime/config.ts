@@ -81,8 +81,8 @@ const TEXT_VARIABLES = {
   region: ENV.region,
 } as const;
 
-/** Numeric settings: variable and accepted range. */
-const NUMBER_VARIABLES = {
+/** Numeric settings: variable and accepted range (the local mode checks its values against the same ranges). */
+export const NUMBER_VARIABLES = {
   urlExpirySeconds: { name: ENV.urlExpirySeconds, min: 1, max: 604800 },
   workerConcurrency: { name: ENV.workerConcurrency, min: 1, max: DEFAULTS.maxWorkerConcurrency },
   maxReceiveCount: { name: ENV.maxReceiveCount, min: 1, max: 1000 },

@@ -8,10 +8,11 @@
 
 export const DEFAULTS = {
   /**
-   * An active model to name when the configured one is past its end of life (README "Image
-   * models"). A suggestion in messages, not a default: a stack's model is its `modelId` setting.
+   * The active model a handler names when the configured one is past its end of life: Pulumi.yaml's
+   * default modelId, which a Lambda function cannot read (test/infra/config.test.ts holds the two
+   * equal). A suggestion in messages, not a default: a stack's model is its `modelId` setting.
    */
-  suggestedModel: { modelId: "stability.stable-image-core-v1:1", region: "us-west-2" },
+  suggestedModelId: "stability.stable-image-core-v1:1",
   /** Upper bound for WORKER_CONCURRENCY (Bedrock's on-demand image quota is small). */
   maxWorkerConcurrency: 50,
   /** Attempts the SDK makes per InvokeModel call (1 call + 2 retries) before giving up. */

@@ -107,7 +107,7 @@ function operatorMessage(code: FailureCode, model: ModelRef | undefined): string
   const which = model ? `the Bedrock model ${model.modelId} in ${model.region}` : "the configured Bedrock model";
   switch (code) {
     case "model-retired":
-      return `${which} has reached the end of its life; set the stack's modelId (MODEL_ID) to an active model such as ${DEFAULTS.suggestedModel.modelId} and check it with npm run model-check`;
+      return `${which} has reached the end of its life; set the stack's modelId (MODEL_ID) to an active model such as ${DEFAULTS.suggestedModelId} and check it with npm run model-check`;
     case "model-not-found":
       return `${which} does not exist there; check the stack's modelId and bedrockRegion (MODEL_ID, BEDROCK_REGION) with npm run model-check`;
     default:

@@ -5,12 +5,13 @@
  * Every answer is JSON. Errors are {"error": "<message>", "code": "<code>"}; never a stack trace.
  */
 import type { APIGatewayProxyResult } from "aws-lambda";
+import { methodNotAllowedAnswer, notFoundAnswer } from "./api-access";
 import { readConfig, type Env } from "./config";
 import { DEFAULTS } from "./defaults";
 import { ClassifiedError, logMessage, type FailureCode } from "./errors";
 import { errorResponse, HttpError, toApiRequest, type ApiRequest, type HttpEvent, type LogContext, type RouteResult } from "./http";
 import { configured, handlerLogger, type Configured, type HandlerOptions } from "./pipeline";
-import { ROUTES, type Route, type RouteAnswer } from "./routes";
+import { pathPattern, ROUTES, type Route, type RouteAnswer } from "./routes";
 import type { InvocationClock } from "./time-budget";
 
 export type { HttpEvent } from "./http";
@@ -51,14 +52,8 @@ interface Mounted {
   answer: Configured<RouteAnswer>;
 }
 
-/** `/images/{id}` → /^\/images\/([^/]+)$/ and ["id"]. */
 function mount(route: Route, answer: Configured<RouteAnswer>): Mounted {
-  const names: string[] = [];
-  const source = route.path.replace(/\{([^}]+)\}/g, (_, name: string) => {
-    names.push(name);
-    return "([^/]+)";
-  });
-  return { route, pattern: new RegExp(`^${source}$`), names, answer };
+  return { route, ...pathPattern(route.path), answer };
 }
 
 /** The request's route and path parameters; 404 / 405 (with Allow) when none fits. */
@@ -66,12 +61,10 @@ function match(mounted: readonly Mounted[], req: ApiRequest): Mounted {
   const onPath = mounted.map((m) => ({ m, found: m.pattern.exec(req.path) })).filter((x) => x.found);
   const hit = onPath.find((x) => x.m.route.method === req.method);
   if (!hit) {
-    if (onPath.length) {
-      const allow = onPath.map((x) => x.m.route.method).join(", ");
-      throw new HttpError(405, "method-not-allowed", `${req.method} is not allowed on ${req.path}; use ${allow}`, { allow });
-    }
-    const routes = mounted.map((m) => `${m.route.method} ${m.route.path}`).join(", ");
-    throw new HttpError(404, "not-found", `no route for ${req.method} ${req.path}; routes: ${routes}`);
+    const refusal = onPath.length
+      ? methodNotAllowedAnswer(req.path, onPath.map((x) => x.m.route.method), req.method)
+      : notFoundAnswer(mounted.map((m) => m.route), `${req.method} ${req.path}`);
+    throw new HttpError(refusal.statusCode, refusal.code, refusal.error, refusal.headers);
   }
   try {
     hit.m.names.forEach((name, i) => (req.params[name] = decodeURIComponent(hit.found![i + 1])));

@@ -41,6 +41,16 @@ export interface Route {
   setup(config: RuntimeConfig): RouteAnswer;
 }
 
+/** A route's path as a pattern: `/images/{id}` → /^\/images\/([^/]+)$/ and its parameters' names, ["id"]. */
+export function pathPattern(path: string): { pattern: RegExp; names: string[] } {
+  const names: string[] = [];
+  const source = path.replace(/\{([^}]+)\}/g, (_, name: string) => {
+    names.push(name);
+    return "([^/]+)";
+  });
+  return { pattern: new RegExp(`^${source}$`), names };
+}
+
 type Built<C> = { [K in keyof C]: C[K] extends Client<infer T> ? T : never };
 
 interface RouteDefinition<C extends Record<string, Client<unknown>>> extends Omit<Route, "settings" | "setup"> {

@@ -7,6 +7,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  type GetObjectCommandOutput,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -192,74 +193,110 @@ export function createPictureLinks(config: StorageSettings & { urlExpirySeconds:
   };
 }
 
+/** The bucket the store reads and writes, with its client. */
+interface Bucket {
+  s3: S3Client;
+  name: string;
+}
+
+async function putJson({ s3, name }: Bucket, key: string, value: unknown): Promise<void> {
+  await s3.send(new PutObjectCommand({
+    Bucket: name,
+    Key: key,
+    Body: Buffer.from(JSON.stringify(value, null, 2)),
+    ContentType: "application/json",
+  }));
+}
+
+/** The object's body as `read` gives it, undefined when the key does not exist. */
+async function readBody<T>({ s3, name }: Bucket, key: string, read: (body: GetObjectCommandOutput["Body"]) => Promise<T>): Promise<T | undefined> {
+  try {
+    const answer = await s3.send(new GetObjectCommand({ Bucket: name, Key: key }));
+    return await read(answer.Body);
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** The object's JSON, undefined when the key does not exist; an unreadable object reads as {}. */
+async function readJson<T>(bucket: Bucket, key: string): Promise<Partial<T> | undefined> {
+  const text = await readBody(bucket, key, async (body) => (await body?.transformToString("utf8")) ?? "");
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as Partial<T>;
+  } catch {
+    return {};
+  }
+}
+
+async function readBytes(bucket: Bucket, key: string): Promise<StoredBytes | undefined> {
+  const body = await readBody(bucket, key, async (b) => Buffer.from((await b?.transformToByteArray()) ?? []));
+  return body && { body, contentType: kindOfKey(key) === "image" ? "image/png" : "application/json" };
+}
+
+async function exists({ s3, name }: Bucket, key: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: name, Key: key }));
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+/** Wraps S3 errors into a transient "storage-failed" ClassifiedError. */
+async function storing<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    throw toClassifiedError(err, "storage-failed");
+  }
+}
+
+/** Keys a reader may ask for: ours (under the prefix), pictures and JSON records only. */
+function isReadable(prefix: string, key: string): boolean {
+  return key.startsWith(`${prefix}/`) && !key.includes("..") && kindOfKey(key) !== undefined;
+}
+
+/** Three reads at once, whatever the bucket holds: the picture, the marker, the failure record. */
+async function readJobStatus(bucket: Bucket, keys: ReturnType<typeof jobKeys>): Promise<JobStatus> {
+  const [image, marker, failure] = await storing(() =>
+    Promise.all([exists(bucket, keys.image), readJson<JobMarker>(bucket, keys.marker), readJson<FailureRecord>(bucket, keys.failure)]),
+  );
+  if (image) return { status: "done", key: keys.image };
+  // A marker written after the failure record: the job was redriven and runs again.
+  const rerun = marker && failure && Date.parse(String(marker.markedAt)) > Date.parse(String(failure.failedAt));
+  if (failure && !rerun) {
+    return { status: "failed", reason: String(failure.reason ?? "generation failed"), code: failure.code, redrivable: failure.redrivable === true };
+  }
+  return marker ? { status: "pending" } : { status: "unknown" };
+}
+
+async function listPage({ s3, name }: Bucket, prefix: string, next: string | undefined): Promise<ListPage> {
+  const page = await storing(() => s3.send(new ListObjectsV2Command({ Bucket: name, Prefix: `${prefix}/`, ContinuationToken: next })));
+  return {
+    objects: (page.Contents ?? []).map((o) => ({ key: o.Key!, lastModified: o.LastModified, size: o.Size })),
+    next: page.IsTruncated ? page.NextContinuationToken : undefined,
+  };
+}
+
+/** The record kept of a failure: only the start of a long prompt or body. */
+function failureRecord({ prompt, body, ...report }: FailureReport): FailureRecord {
+  return {
+    ...report,
+    ...(prompt !== undefined ? bounded("prompt", prompt) : {}),
+    ...(body !== undefined ? bounded("body", body) : {}),
+  };
+}
+
 export function createImageStore(config: StorageSettings): ImageStore {
-  const s3 = s3Client(config);
-  const { bucket, prefix } = config;
+  const { prefix } = config;
+  const bucket: Bucket = { s3: s3Client(config), name: config.bucket };
   const keysOf = (jobId: string) => jobKeys(prefix, jobId);
 
-  async function putJson(key: string, value: unknown): Promise<void> {
-    await s3.send(new PutObjectCommand({
-      Bucket: bucket,
-      Key: key,
-      Body: Buffer.from(JSON.stringify(value, null, 2)),
-      ContentType: "application/json",
-    }));
-  }
-
-  /** The object's JSON, undefined when the key does not exist; an unreadable object reads as {}. */
-  async function readJson<T>(key: string): Promise<Partial<T> | undefined> {
-    let text: string;
-    try {
-      const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      text = (await answer.Body?.transformToString("utf8")) ?? "";
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-    try {
-      return JSON.parse(text) as Partial<T>;
-    } catch {
-      return {};
-    }
-  }
-
-  /** Keys a reader may ask for: ours (under the prefix), pictures and JSON records only. */
-  function isReadable(key: string): boolean {
-    return key.startsWith(`${prefix}/`) && !key.includes("..") && kindOfKey(key) !== undefined;
-  }
-
-  async function readBytes(key: string): Promise<StoredBytes | undefined> {
-    try {
-      const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      const body = Buffer.from((await answer.Body?.transformToByteArray()) ?? []);
-      return { body, contentType: kindOfKey(key) === "image" ? "image/png" : "application/json" };
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-  }
-
-  async function exists(key: string): Promise<boolean> {
-    try {
-      await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-      return true;
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
-    }
-  }
-
-  /** Wraps S3 errors into a transient "storage-failed" ClassifiedError. */
-  async function storing<T>(step: () => Promise<T>): Promise<T> {
-    try {
-      return await step();
-    } catch (err) {
-      throw toClassifiedError(err, "storage-failed");
-    }
-  }
-
   return {
-    bucket,
+    bucket: bucket.name,
     prefix,
     jobImageKey: (jobId) => keysOf(jobId).image,
     generatedImageKey: (seed, at = new Date()) => `${prefix}/generated_images/${at.toISOString().replace(/[-:.]/g, "")}-${seed}.png`,
@@ -267,59 +304,33 @@ export function createImageStore(config: StorageSettings): ImageStore {
     async saveImage(key, png, sidecar) {
       const sidecarKey = sidecarKeyOf(key);
       await storing(async () => {
-        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: png, ContentType: "image/png" }));
-        await putJson(sidecarKey, sidecar);
+        await bucket.s3.send(new PutObjectCommand({ Bucket: bucket.name, Key: key, Body: png, ContentType: "image/png" }));
+        await putJson(bucket, sidecarKey, sidecar);
       });
-      return { key, s3Uri: `s3://${bucket}/${key}`, sidecarKey };
+      return { key, s3Uri: `s3://${bucket.name}/${key}`, sidecarKey };
     },
 
-    async saveFailure({ prompt, body, ...report }) {
+    async saveFailure(report) {
       const key = keysOf(report.jobId).failure;
-      const record: FailureRecord = {
-        ...report,
-        ...(prompt !== undefined ? bounded("prompt", prompt) : {}),
-        ...(body !== undefined ? bounded("body", body) : {}),
-      };
-      await storing(() => putJson(key, record));
+      await storing(() => putJson(bucket, key, failureRecord(report)));
       return key;
     },
 
     async markPending(jobId, markedBy) {
       const key = keysOf(jobId).marker;
       const marker: JobMarker = { jobId, markedAt: new Date().toISOString(), markedBy };
-      await storing(() => putJson(key, marker));
+      await storing(() => putJson(bucket, key, marker));
       return key;
     },
 
     async clearPending(jobId) {
-      await storing(() => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: keysOf(jobId).marker })));
+      await storing(() => bucket.s3.send(new DeleteObjectCommand({ Bucket: bucket.name, Key: keysOf(jobId).marker })));
     },
 
-    async jobStatus(jobId) {
-      const keys = keysOf(jobId);
-      // Three reads at once, whatever the bucket holds: the picture, the marker, the failure record.
-      const [image, marker, failure] = await storing(() =>
-        Promise.all([exists(keys.image), readJson<JobMarker>(keys.marker), readJson<FailureRecord>(keys.failure)]),
-      );
-      if (image) return { status: "done", key: keys.image };
-      // A marker written after the failure record: the job was redriven and runs again.
-      const rerun = marker && failure && Date.parse(String(marker.markedAt)) > Date.parse(String(failure.failedAt));
-      if (failure && !rerun) {
-        return { status: "failed", reason: String(failure.reason ?? "generation failed"), code: failure.code, redrivable: failure.redrivable === true };
-      }
-      return marker ? { status: "pending" } : { status: "unknown" };
-    },
-
-    async list(next) {
-      const page = await storing(() => s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/`, ContinuationToken: next })));
-      return {
-        objects: (page.Contents ?? []).map((o) => ({ key: o.Key!, lastModified: o.LastModified, size: o.Size })),
-        next: page.IsTruncated ? page.NextContinuationToken : undefined,
-      };
-    },
-
-    readSidecar: (imageKey) => storing(() => readJson<ImageSidecar>(sidecarKeyOf(imageKey))),
-    readFailure: (key) => storing(() => readJson<FailureRecord>(key)),
-    readObject: (key) => (isReadable(key) ? storing(() => readBytes(key)) : Promise.resolve(undefined)),
+    jobStatus: (jobId) => readJobStatus(bucket, keysOf(jobId)),
+    list: (next) => listPage(bucket, prefix, next),
+    readSidecar: (imageKey) => storing(() => readJson<ImageSidecar>(bucket, sidecarKeyOf(imageKey))),
+    readFailure: (key) => storing(() => readJson<FailureRecord>(bucket, key)),
+    readObject: (key) => (isReadable(prefix, key) ? storing(() => readBytes(bucket, key)) : Promise.resolve(undefined)),
   };
 }

@@ -18,7 +18,6 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { BedrockClient, GetFoundationModelCommand, type FoundationModelLifecycle } from "@aws-sdk/client-bedrock";
 import { readStackConfig, type StackConfig } from "../tools/stack-config";
-import { DEFAULTS } from "../runtime/defaults";
 import { adapterFor } from "../runtime/models";
 
 export interface ModelCheckLine {
@@ -32,7 +31,12 @@ export interface ModelCheckResult {
 }
 
 const REPO_ROOT = resolve(__dirname, "..");
-const ACTIVE_EXAMPLE = `an active model such as ${DEFAULTS.suggestedModel.modelId} (bedrockRegion ${DEFAULTS.suggestedModel.region})`;
+
+/** The project's default model (Pulumi.yaml), named as the active one to change to. */
+function activeExample(root: string): string {
+  const { modelId, bedrockRegion } = readStackConfig(root, null).values;
+  return `an active model such as ${String(modelId)} (bedrockRegion ${String(bedrockRegion)})`;
+}
 
 const done = (exitCode: ModelCheckResult["exitCode"], ...lines: ModelCheckLine[]): ModelCheckResult => ({ exitCode, lines });
 const out = (text: string): ModelCheckLine => ({ stream: "stdout", text });
@@ -65,7 +69,7 @@ export async function checkModel(stack: string | undefined, root = REPO_ROOT): P
   const region = String(config.values.bedrockRegion);
   const file = config.origins.modelId ?? `Pulumi.${stack}.yaml`;
   const subject = `model-check ${stack}: ${modelId} in ${region}`;
-  const change = `set modelId (and bedrockRegion) in Pulumi.${stack}.yaml to ${ACTIVE_EXAMPLE}`;
+  const change = `set modelId (and bedrockRegion) in Pulumi.${stack}.yaml to ${activeExample(root)}`;
 
   try {
     adapterFor(modelId);

@@ -4,22 +4,18 @@
  * `x-api-key` header, and each key gets the stack's daily quota, counted per UTC day. The answers
  * are the gateway's own (runtime/api-access.ts). Throttling stays the deployed stage's.
  *
- * Settings come from the dev stack as the rest of the local mode's (API_AUTH overrides apiAuth,
- * API_KEY_DAILY_QUOTA the quota); the key values, which API Gateway generates when deployed, are
- * LOCAL_API_KEYS (`name=value,…`) or made up at startup and printed in the banner.
+ * Settings come from the dev stack with the rest of the local mode's (local/app/config.ts: API_AUTH
+ * overrides apiAuth, API_KEY_DAILY_QUOTA the quota); the key values, which API Gateway generates
+ * when deployed, are LOCAL_API_KEYS (`name=value,…`) or made up at startup and printed in the banner.
  */
 import { randomBytes } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
-import * as path from "node:path";
-import {
-  API_AUTH_MODES, API_KEY_HEADER, GATEWAY_ANSWERS, requiresApiKey, type ApiAuth, type GatewayAnswer,
-} from "../../runtime/api-access";
+import { API_KEY_HEADER, GATEWAY_ANSWERS, requiresApiKey, type GatewayAnswer } from "../../runtime/api-access";
 import type { Env } from "../../runtime/config";
-import { ROUTES, type Route } from "../../runtime/routes";
-import { readStackConfig } from "../../tools/stack-config";
-import { LocalConfigError } from "./config";
+import { pathPattern, ROUTES, type Route } from "../../runtime/routes";
+import { LocalConfigError, type LocalConfig } from "./config";
 
-export const API_KEY_ENV = { auth: "API_AUTH", keys: "LOCAL_API_KEYS", dailyQuota: "API_KEY_DAILY_QUOTA" } as const;
+export const API_KEY_ENV = { keys: "LOCAL_API_KEYS" } as const;
 
 export interface ApiKeyGate {
   /** Key name → value, for the banner. */
@@ -29,17 +25,12 @@ export interface ApiKeyGate {
   admit(method: string, path: string, headers: IncomingHttpHeaders): GatewayAnswer | undefined;
 }
 
-/** The gate the stack's settings ask for, or undefined when anyone may call (apiAuth none). */
-export function readApiKeyGate(env: Env = process.env, root = path.resolve(__dirname, "../..")): ApiKeyGate | undefined {
-  const stack = readStackConfig(root, "dev").values;
-  const auth = (env[API_KEY_ENV.auth]?.trim() || String(stack.apiAuth)) as ApiAuth;
-  if (!API_AUTH_MODES.includes(auth)) throw new LocalConfigError(`apiAuth (${API_KEY_ENV.auth}) must be one of ${API_AUTH_MODES.join(", ")}, got "${auth}"`);
-  if (auth === "none") return undefined;
-  const dailyQuota = Number(env[API_KEY_ENV.dailyQuota]?.trim() || stack.apiKeyDailyQuota);
-  if (!Number.isInteger(dailyQuota) || dailyQuota < 1) throw new LocalConfigError(`apiKeyDailyQuota (${API_KEY_ENV.dailyQuota}) must be a positive integer, got "${dailyQuota}"`);
+/** The gate the stack's settings ask for (loadLocalConfig reads them), or undefined when anyone may call (apiAuth none). */
+export function readApiKeyGate(access: LocalConfig["apiAccess"], env: Env = process.env): ApiKeyGate | undefined {
+  if (access.auth === "none") return undefined;
   const given = env[API_KEY_ENV.keys]?.trim();
-  const keys = given ? parseKeys(given) : Object.fromEntries((stack.apiKeyNames as string[]).map((name) => [name, randomBytes(20).toString("hex")]));
-  return createApiKeyGate({ keys, dailyQuota });
+  const keys = given ? parseKeys(given) : Object.fromEntries(access.keyNames.map((name) => [name, randomBytes(20).toString("hex")]));
+  return createApiKeyGate({ keys, dailyQuota: access.dailyQuota });
 }
 
 function parseKeys(text: string): Record<string, string> {
@@ -52,7 +43,7 @@ function parseKeys(text: string): Record<string, string> {
 }
 
 export function createApiKeyGate(opts: { keys: Record<string, string>; dailyQuota: number; routes?: readonly Route[]; now?: () => Date }): ApiKeyGate {
-  const routes = (opts.routes ?? ROUTES).map((route) => ({ route, pattern: new RegExp(`^${route.path.replace(/\{[^}]+\}/g, "[^/]+")}$`) }));
+  const routes = (opts.routes ?? ROUTES).map((route) => ({ route, pattern: pathPattern(route.path).pattern }));
   const valid = new Set(Object.values(opts.keys));
   const used = new Map<string, { day: string; count: number }>();
   const now = opts.now ?? (() => new Date());

@@ -13,6 +13,7 @@ import * as http from "node:http";
 import type { Duplex } from "node:stream";
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEvent } from "aws-lambda";
+import { methodNotAllowedAnswer, type GatewayAnswer } from "../../runtime/api-access";
 import { DEFAULTS } from "../../runtime/defaults";
 import type { HttpHandler } from "../../runtime/http-handler";
 import { clockUntil } from "../../runtime/time-budget";
@@ -146,25 +147,31 @@ function answerUnparsable(err: NodeJS.ErrnoException, socket: Duplex & { _httpMe
   );
 }
 
+/** An answer worded in runtime/api-access.ts, in its `{"error","code"}` shape. */
+function sendAnswer(res: http.ServerResponse, answer: GatewayAnswer): void {
+  sendError(res, answer.statusCode, answer.error, answer.code, answer.headers);
+}
+
 /** A positive integer query parameter, or `fallback`. */
 function positiveInt(value: string | null, fallback: number): number {
   const n = Number(value);
   return Number.isInteger(n) && n >= 1 ? n : fallback;
 }
 
-export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+type LocalRoute = (url: URL, res: http.ServerResponse) => Promise<void> | void;
+
+async function serveObject(store: ApiServerOptions["store"], res: http.ServerResponse, key: string | null): Promise<void> {
+  // The store reads only pictures and their JSON under the prefix: this is a viewer, not an open proxy.
+  const object = key ? await store.readObject(key).catch(() => undefined) : undefined;
+  if (!object) return sendError(res, 404, "no such picture", "not-found");
+  send(res, 200, object.body, { "content-type": object.contentType, "cache-control": "max-age=60" });
+}
+
+/** The local-only routes, GET (and HEAD, which Node answers without the body). */
+function localRoutes(opts: ApiServerOptions): Record<string, LocalRoute> {
   const page = galleryHtml(opts.maxPromptLength);
   const gallery = createGalleryData(opts);
-
-  async function serveObject(res: http.ServerResponse, key: string | null): Promise<void> {
-    // The store reads only pictures and their JSON under the prefix: this is a viewer, not an open proxy.
-    const object = key ? await opts.store.readObject(key).catch(() => undefined) : undefined;
-    if (!object) return sendError(res, 404, "no such picture", "not-found");
-    send(res, 200, object.body, { "content-type": object.contentType, "cache-control": "max-age=60" });
-  }
-
-  /** The local-only routes, GET (and HEAD, which Node answers without the body). */
-  const localRoutes: Record<string, (url: URL, res: http.ServerResponse) => Promise<void> | void> = {
+  const routes: Record<string, LocalRoute> = {
     "/": (_url, res) => send(res, 200, page, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" }),
     "/health": async (_url, res) => {
       const report = await opts.health();
@@ -175,43 +182,49 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       sendJson(res, 200, await gallery.pictures(positiveInt(url.searchParams.get("page"), 1), pageSize));
     },
     "/local/queues": async (_url, res) => sendJson(res, 200, await gallery.queues()),
-    "/local/object": (url, res) => serveObject(res, url.searchParams.get("key")),
+    "/local/object": (url, res) => serveObject(opts.store, res, url.searchParams.get("key")),
   };
-  localRoutes["/index.html"] = localRoutes["/"];
+  routes["/index.html"] = routes["/"];
+  return routes;
+}
+
+/** The deployed API: first what its gateway refuses, then the runtime handler decides (including 404s). */
+async function serveDeployedRoute(opts: ApiServerOptions, req: http.IncomingMessage, res: http.ServerResponse, url: URL, method: string): Promise<void> {
+  const refused = opts.apiKeys?.admit(method, url.pathname, req.headers);
+  if (refused) return sendAnswer(res, refused);
+  const clock = clockUntil(Date.now() + opts.timeoutSeconds * 1000);
+  const event = toRestApiEvent(req, await readBody(req));
+  const result = await opts.handler(event, clock);
+  const headers: Record<string, string | number | boolean> = { ...(result.headers ?? {}) };
+  const body = result.isBase64Encoded ? Buffer.from(result.body ?? "", "base64") : Buffer.from(result.body ?? "", "utf8");
+  send(res, result.statusCode, body, headers);
+}
+
+/** A request that failed before its answer: 413 for a body over the limit, else 500. */
+function answerFailure(req: http.IncomingMessage, res: http.ServerResponse, err: unknown): void {
+  if (res.headersSent) return void res.destroy();
+  if (err instanceof TooLarge) {
+    // Answer first; Connection: close makes node end the connection once the answer is out,
+    // without reading the rest of the body.
+    return sendError(res, 413, `request body larger than ${DEFAULTS.maxBodyBytes} bytes`, "payload-too-large", { connection: "close" });
+  }
+  console.error(`api: ${req.method} ${req.url} failed: ${(err as Error)?.message ?? err}`);
+  sendError(res, 500, "internal error in the local API", "internal");
+}
+
+export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+  const locals = localRoutes(opts);
 
   async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://local");
     const method = (req.method ?? "GET").toUpperCase();
-    const local = localRoutes[url.pathname];
-    if (local) {
-      if (method === "GET" || method === "HEAD") return local(url, res);
-      return sendError(res, 405, `${method} is not allowed on ${url.pathname}; use GET`, "method-not-allowed", { allow: "GET, HEAD" });
-    }
-    // Everything else is the deployed API: first what its gateway refuses, then the runtime handler decides (including 404s).
-    const refused = opts.apiKeys?.admit(method, url.pathname, req.headers);
-    if (refused) return sendError(res, refused.statusCode, refused.error, refused.code, refused.headers);
-    const clock = clockUntil(Date.now() + opts.timeoutSeconds * 1000);
-    const event = toRestApiEvent(req, await readBody(req));
-    const result = await opts.handler(event, clock);
-    const headers: Record<string, string | number | boolean> = { ...(result.headers ?? {}) };
-    const body = result.isBase64Encoded ? Buffer.from(result.body ?? "", "base64") : Buffer.from(result.body ?? "", "utf8");
-    send(res, result.statusCode, body, headers);
+    const local = locals[url.pathname];
+    if (!local) return serveDeployedRoute(opts, req, res, url, method);
+    if (method === "GET" || method === "HEAD") return local(url, res);
+    return sendAnswer(res, methodNotAllowedAnswer(url.pathname, ["GET", "HEAD"], method));
   }
 
-  const server = http.createServer(
-    guardLocalhost(opts.host, (req, res) => {
-      route(req, res).catch((err) => {
-        if (res.headersSent) return res.destroy();
-        if (err instanceof TooLarge) {
-          // Answer first; Connection: close makes node end the connection once the answer is out,
-          // without reading the rest of the body.
-          return sendError(res, 413, `request body larger than ${DEFAULTS.maxBodyBytes} bytes`, "payload-too-large", { connection: "close" });
-        }
-        console.error(`api: ${req.method} ${req.url} failed: ${(err as Error)?.message ?? err}`);
-        sendError(res, 500, "internal error in the local API", "internal");
-      });
-    }),
-  );
+  const server = http.createServer(guardLocalhost(opts.host, (req, res) => void route(req, res).catch((err) => answerFailure(req, res, err))));
   server.on("clientError", answerUnparsable);
   const port = await listen(server, opts.host, opts.port, "API", LOCAL_ENV.apiPort);
   return { url: `http://${opts.host}:${port}`, port, close: () => closeServer(server) };

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   let apiKeys: ApiKeyGate | undefined;
   try {
     config = loadLocalConfig(process.env);
-    apiKeys = readApiKeyGate(process.env);
+    apiKeys = readApiKeyGate(config.apiAccess, process.env);
   } catch (err) {
     return fail((err as Error).message);
   }

@@ -11,7 +11,8 @@
 import * as path from "node:path";
 import { DEFAULTS } from "../../runtime/defaults";
 import { ENV } from "../../runtime/env";
-import { normalizePrefix, type Env } from "../../runtime/config";
+import { API_AUTH_MODES, isDailyQuota, type ApiAuth } from "../../runtime/api-access";
+import { normalizePrefix, NUMBER_VARIABLES, type Env } from "../../runtime/config";
 import { apiModelBudget, BudgetTooSmallError, workerModelBudget, type ModelBudget } from "../../runtime/time-budget";
 import { readStackConfig, type StackConfig } from "../../tools/stack-config";
 
@@ -37,6 +38,9 @@ export const LOCAL_ENV = {
   transientFailureRate: "LOCAL_MODEL_TRANSIENT_FAILURE_RATE",
   permanentFailureRate: "LOCAL_MODEL_PERMANENT_FAILURE_RATE",
   failWhenPromptIncludes: "LOCAL_MODEL_FAIL_WHEN_PROMPT_INCLUDES",
+  /** Overrides of the stack's apiAuth and apiKeyDailyQuota (local/app/api-keys.ts). */
+  apiAuth: "API_AUTH",
+  apiKeyDailyQuota: "API_KEY_DAILY_QUOTA",
 } as const;
 
 /**
@@ -102,6 +106,8 @@ export interface LocalConfig {
     /** marker → failure mode name, for deterministic per-prompt failures. */
     failWhenPromptIncludes: Array<{ marker: string; mode: string }>;
   };
+  /** Who may call the picture routes (the stack's apiAuth); with apiKey, the key names and their daily quota. */
+  apiAccess: { auth: "none" } | { auth: "apiKey"; keyNames: string[]; dailyQuota: number };
   /** The stack file the values were read from, for the startup banner. */
   stackFile?: string;
 }
@@ -123,14 +129,21 @@ function setting(env: Env, envName: string | undefined, stack?: StackConfig, key
 }
 
 /** A value the stack must define (Pulumi.yaml declares a default for most of them). */
-function required(s: Setting, key: string, envName?: string): Setting & { raw: string } {
+function requiredSetting(s: Setting, key: string, envName?: string): Setting & { raw: string } {
   if (s.raw === undefined) {
     throw new LocalConfigError(`${key} is not set in Pulumi.dev.yaml or Pulumi.yaml; set it there${envName ? ` or set ${envName}` : ""}`);
   }
   return s as Setting & { raw: string };
 }
 
-function number(s: Setting, min: number, max: number, integer = true): number | undefined {
+/** An accepted range: the handlers' own (runtime NUMBER_VARIABLES) for what they read, the local mode's for the rest. */
+interface Range { min: number; max: number }
+
+/** Ranges of what only the local mode or the stack itself reads. */
+const PORT: Range = { min: 0, max: 65535 };
+const FUNCTION_TIMEOUT_SECONDS: Range = { min: 1, max: 900 };
+
+function number(s: Setting, { min, max }: Range, integer = true): number | undefined {
   if (s.raw === undefined) return undefined;
   const value = Number(s.raw);
   if (!Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
@@ -176,34 +189,62 @@ function apiBudget(timeoutSeconds: number, attempts: number | undefined, stack: 
   }
 }
 
+/** Reads settings: the environment's variable, then the stack file, then Pulumi.yaml's default. */
+interface Reader {
+  env: Env;
+  stack: StackConfig;
+  /** A value of the stack (envName undefined: the stack alone defines it) that must be set. */
+  required(key: string, envName?: string): Setting & { raw: string };
+  /** A number of the stack in `range`. */
+  stackNumber(key: string, envName: string | undefined, range: Range): number;
+  /** A number only the environment sets, in `range`. */
+  envNumber(envName: string, range: Range, integer?: boolean): number | undefined;
+}
+
+function reader(env: Env, stack: StackConfig): Reader {
+  const required = (key: string, envName?: string) => requiredSetting(setting(env, envName, stack, key), key, envName);
+  return {
+    env,
+    stack,
+    required,
+    stackNumber: (key, envName, range) => number(required(key, envName), range)!,
+    envNumber: (envName, range, integer) => number(setting(env, envName), range, integer),
+  };
+}
+
 /** Builds the local configuration from the dev stack file and the environment. */
 export function loadLocalConfig(env: Env = process.env, root = path.resolve(__dirname, "../..")): LocalConfig {
-  const stack = readStackConfig(root, "dev");
+  const read = reader(env, readStackConfig(root, "dev"));
+  const model = modelMode(env);
+  const queue = queueSettings(read, model);
+  const handlers = handlerSettings(read);
+  return {
+    ...machineSettings(env, root),
+    region: setting(env, ENV.region, read.stack, "aws:region").raw ?? DEFAULTS.localRegion,
+    model,
+    ...queue,
+    ...handlers,
+    queueModelBudget: queueModelBudget({ ...queue, workerConcurrency: handlers.workerConcurrency, attempts: handlers.modelAttempts }),
+    apiModelBudget: apiBudget(handlers.apiTimeoutSeconds, handlers.modelAttempts, read.stack),
+    localModel: localModelKnobs(read),
+    apiAccess: apiAccess(read),
+    stackFile: read.stack.file,
+  };
+}
+
+function modelMode(env: Env): LocalConfig["model"] {
   const model = (env[LOCAL_ENV.model]?.trim() || "local").toLowerCase();
   if (model !== "local" && model !== "bedrock") {
     throw new LocalConfigError(`${LOCAL_ENV.model} must be "local" or "bedrock", got "${env[LOCAL_ENV.model]}"`);
   }
-  const text = (envName: string, key: string) => setting(env, envName, stack, key).raw;
-  const port = (name: string, fallback: number) => number(setting(env, name), 0, 65535) ?? fallback;
-  const queueName = env[LOCAL_ENV.queueName]?.trim() || LOCAL_DEFAULTS.queueName;
-  const batchSize = number(required(setting(env, LOCAL_ENV.batchSize, stack, "queueBatchSize"), "queueBatchSize", LOCAL_ENV.batchSize), 1, 10000)!;
-  const maxReceiveCount = number(required(setting(env, LOCAL_ENV.maxReceiveCount, stack, "maxReceiveCount"), "maxReceiveCount", LOCAL_ENV.maxReceiveCount), 1, 1000)!;
-  // Only the stack defines it (no variable): the function timeout behind the stack's visibility timeout.
-  const workerTimeoutSeconds = number(required(setting(env, undefined, stack, "workerTimeoutSeconds"), "workerTimeoutSeconds"), 1, 900)!;
-  const visibilityTimeoutSeconds =
-    number(setting(env, LOCAL_ENV.visibilityTimeout), 1, 43200) ??
-    (model === "bedrock" ? DEFAULTS.visibilityTimeoutFactor * workerTimeoutSeconds : LOCAL_DEFAULTS.visibilityTimeoutSeconds);
-  /** A setting of the stack: the environment's variable, then the stack file, then Pulumi.yaml's default. */
-  const stackSetting = (key: string, envName: string) => required(setting(env, envName, stack, key), key, envName);
-  const workerConcurrency = number(stackSetting("workerConcurrency", ENV.workerConcurrency), 1, DEFAULTS.maxWorkerConcurrency)!;
-  const modelAttempts = number(setting(env, ENV.bedrockMaxAttempts), 1, 10);
-  const apiTimeoutSeconds = number(required(setting(env, undefined, stack, "apiTimeoutSeconds"), "apiTimeoutSeconds"), 1, 900)!;
-  const workerTimeLimitSeconds = Math.min(visibilityTimeoutSeconds, workerTimeoutSeconds);
-  // An empty bucketName makes the stack create a private bucket of its own: locally, one named after project and stack.
-  const bucket = text(ENV.bucket, "bucketName") ?? (stack.project ? `${stack.project}-dev` : undefined);
+  return model;
+}
+
+/** Host, ports and data directory: this machine's, not the stack's. */
+function machineSettings(env: Env, root: string): Pick<LocalConfig, "host" | "ports" | "dataDir"> {
+  const port = (name: string, fallback: number) => number(setting(env, name), PORT) ?? fallback;
   return {
     host: env[LOCAL_ENV.host]?.trim() || LOCAL_DEFAULTS.host,
-    region: text(ENV.region, "aws:region") ?? DEFAULTS.localRegion,
     ports: {
       api: port(LOCAL_ENV.apiPort, LOCAL_DEFAULTS.apiPort),
       s3: port(LOCAL_ENV.s3Port, LOCAL_DEFAULTS.s3Port),
@@ -211,38 +252,74 @@ export function loadLocalConfig(env: Env = process.env, root = path.resolve(__di
       bedrock: port(LOCAL_ENV.bedrockPort, LOCAL_DEFAULTS.bedrockPort),
     },
     dataDir: path.resolve(root, env[LOCAL_ENV.dataDir]?.trim() || LOCAL_DEFAULTS.dataDir),
-    model,
-    bucket: required({ raw: bucket, source: ENV.bucket }, "bucketName", ENV.bucket).raw,
-    // An unusable prefix is kept as given: readConfig rejects it at startup with the variable's name.
-    prefix: ((raw: string) => normalizePrefix(raw) ?? raw)(stackSetting("imagePrefix", ENV.prefix).raw),
+  };
+}
+
+type QueueSettings = Pick<
+  LocalConfig,
+  "queueName" | "dlqName" | "batchSize" | "maxReceiveCount" | "visibilityTimeoutSeconds" | "workerTimeLimitSeconds" | "pollers" | "idlePollMs"
+>;
+
+/** The queue and the worker polling it. */
+function queueSettings(read: Reader, model: LocalConfig["model"]): QueueSettings {
+  const queueName = read.env[LOCAL_ENV.queueName]?.trim() || LOCAL_DEFAULTS.queueName;
+  const batchSize = read.stackNumber("queueBatchSize", LOCAL_ENV.batchSize, { min: 1, max: 10000 });
+  const maxReceiveCount = read.stackNumber("maxReceiveCount", LOCAL_ENV.maxReceiveCount, NUMBER_VARIABLES.maxReceiveCount);
+  // Only the stack defines it (no variable): the function timeout behind the stack's visibility timeout.
+  const workerTimeoutSeconds = read.stackNumber("workerTimeoutSeconds", undefined, FUNCTION_TIMEOUT_SECONDS);
+  const visibilityTimeoutSeconds =
+    read.envNumber(LOCAL_ENV.visibilityTimeout, { min: 1, max: 43200 }) ??
+    (model === "bedrock" ? DEFAULTS.visibilityTimeoutFactor * workerTimeoutSeconds : LOCAL_DEFAULTS.visibilityTimeoutSeconds);
+  return {
     queueName,
     dlqName: `${queueName}-dlq`,
     batchSize,
     maxReceiveCount,
     visibilityTimeoutSeconds,
-    pollers: number(setting(env, LOCAL_ENV.pollers), 1, 20) ?? LOCAL_DEFAULTS.pollers,
+    workerTimeLimitSeconds: Math.min(visibilityTimeoutSeconds, workerTimeoutSeconds),
+    pollers: read.envNumber(LOCAL_ENV.pollers, { min: 1, max: 20 }) ?? LOCAL_DEFAULTS.pollers,
     idlePollMs: LOCAL_DEFAULTS.idlePollMs,
-    modelId: stackSetting("modelId", ENV.modelId).raw,
-    bedrockRegion: stackSetting("bedrockRegion", ENV.bedrockRegion).raw,
-    workerConcurrency,
-    urlExpirySeconds: number(stackSetting("urlExpirySeconds", ENV.urlExpirySeconds), 1, 604800)!,
-    modelAttempts,
-    workerTimeLimitSeconds,
-    apiTimeoutSeconds,
-    queueModelBudget: queueModelBudget({
-      visibilityTimeoutSeconds,
-      workerTimeLimitSeconds,
-      batchSize,
-      workerConcurrency,
-      attempts: modelAttempts,
-    }),
-    apiModelBudget: apiBudget(apiTimeoutSeconds, modelAttempts, stack),
-    localModel: {
-      latencyMs: number(setting(env, LOCAL_ENV.modelLatency), 0, 600000) ?? 0,
-      transient: number(setting(env, LOCAL_ENV.transientFailureRate), 0, 1, false) ?? 0,
-      permanent: number(setting(env, LOCAL_ENV.permanentFailureRate), 0, 1, false) ?? 0,
-      failWhenPromptIncludes: parseFailureMarkers(env[LOCAL_ENV.failWhenPromptIncludes]),
-    },
-    stackFile: stack.file,
   };
+}
+
+type HandlerSettings = Pick<
+  LocalConfig,
+  "bucket" | "prefix" | "modelId" | "bedrockRegion" | "workerConcurrency" | "urlExpirySeconds" | "modelAttempts" | "apiTimeoutSeconds"
+>;
+
+/** What the handlers are told, in the ranges they accept (runtime/config.ts). */
+function handlerSettings(read: Reader): HandlerSettings {
+  // An empty bucketName makes the stack create a private bucket of its own: locally, one named after project and stack.
+  const bucket = setting(read.env, ENV.bucket, read.stack, "bucketName").raw ?? (read.stack.project ? `${read.stack.project}-dev` : undefined);
+  return {
+    bucket: requiredSetting({ raw: bucket, source: ENV.bucket }, "bucketName", ENV.bucket).raw,
+    // An unusable prefix is kept as given: readConfig rejects it at startup with the variable's name.
+    prefix: ((raw: string) => normalizePrefix(raw) ?? raw)(read.required("imagePrefix", ENV.prefix).raw),
+    modelId: read.required("modelId", ENV.modelId).raw,
+    bedrockRegion: read.required("bedrockRegion", ENV.bedrockRegion).raw,
+    workerConcurrency: read.stackNumber("workerConcurrency", ENV.workerConcurrency, NUMBER_VARIABLES.workerConcurrency),
+    urlExpirySeconds: read.stackNumber("urlExpirySeconds", ENV.urlExpirySeconds, NUMBER_VARIABLES.urlExpirySeconds),
+    modelAttempts: read.envNumber(ENV.bedrockMaxAttempts, NUMBER_VARIABLES.bedrockMaxAttempts),
+    apiTimeoutSeconds: read.stackNumber("apiTimeoutSeconds", undefined, FUNCTION_TIMEOUT_SECONDS),
+  };
+}
+
+/** The local model's testing knobs (LOCAL_MODEL_*). */
+function localModelKnobs(read: Reader): LocalConfig["localModel"] {
+  return {
+    latencyMs: read.envNumber(LOCAL_ENV.modelLatency, { min: 0, max: 600000 }) ?? 0,
+    transient: read.envNumber(LOCAL_ENV.transientFailureRate, { min: 0, max: 1 }, false) ?? 0,
+    permanent: read.envNumber(LOCAL_ENV.permanentFailureRate, { min: 0, max: 1 }, false) ?? 0,
+    failWhenPromptIncludes: parseFailureMarkers(read.env[LOCAL_ENV.failWhenPromptIncludes]),
+  };
+}
+
+/** The stack's apiAuth (API_AUTH overrides it); with apiKey, its key names and daily quota (API_KEY_DAILY_QUOTA overrides it). */
+function apiAccess({ env, stack }: Reader): LocalConfig["apiAccess"] {
+  const auth = (env[LOCAL_ENV.apiAuth]?.trim() || String(stack.values.apiAuth)) as ApiAuth;
+  if (!API_AUTH_MODES.includes(auth)) throw new LocalConfigError(`apiAuth (${LOCAL_ENV.apiAuth}) must be one of ${API_AUTH_MODES.join(", ")}, got "${auth}"`);
+  if (auth === "none") return { auth };
+  const dailyQuota = Number(env[LOCAL_ENV.apiKeyDailyQuota]?.trim() || stack.values.apiKeyDailyQuota);
+  if (!isDailyQuota(dailyQuota)) throw new LocalConfigError(`apiKeyDailyQuota (${LOCAL_ENV.apiKeyDailyQuota}) must be a positive integer, got "${dailyQuota}"`);
+  return { auth, keyNames: stack.values.apiKeyNames as string[], dailyQuota };
 }

@@ -61,82 +61,81 @@ export interface HealthCheck {
 
 const message = (err: unknown) => (err as Error)?.message || (err as Error)?.name || String(err);
 
+/** HeadBucket, then a listing under the prefix past its first page. */
+async function objectStoreHealth(s3: S3Client, store: HealthCheckOptions["objectStore"]): Promise<ComponentHealth> {
+  const base = { endpoint: store.url, bucket: store.bucket, directory: store.directory };
+  const abortSignal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: store.bucket }), { abortSignal });
+  } catch (err) {
+    return { status: "unreachable", ...base, error: message(err) };
+  }
+  try {
+    await listTwoPages(s3, store, abortSignal);
+    return { status: "ok", ...base };
+  } catch (err) {
+    return { status: "degraded", ...base, error: `listing ${store.prefix}/ fails: ${message(err)}` };
+  }
+}
+
+/** One key, then the next page through its continuation token: a listing of any size works. */
+async function listTwoPages(s3: S3Client, store: HealthCheckOptions["objectStore"], abortSignal: AbortSignal): Promise<void> {
+  const list = (ContinuationToken?: string) =>
+    s3.send(new ListObjectsV2Command({ Bucket: store.bucket, Prefix: `${store.prefix}/`, MaxKeys: 1, ContinuationToken }), { abortSignal });
+  const first = await list();
+  if (first.IsTruncated) await list(first.NextContinuationToken);
+}
+
+async function queueHealth(sqs: SQSClient, queue: HealthCheckOptions["queue"]): Promise<{ health: ComponentHealth; depths?: { queue: QueueDepth; dlq: QueueDepth } }> {
+  const base = { endpoint: queue.url };
+  try {
+    const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
+    const [q, dlq] = await Promise.all([queueDepth(sqs, queue.queueUrl, signal), queueDepth(sqs, queue.dlqUrl, signal)]);
+    return { health: { status: "ok", ...base }, depths: { queue: q, dlq } };
+  } catch (err) {
+    return { health: { status: "unreachable", ...base, error: message(err) } };
+  }
+}
+
+async function modelHealth({ localModelUrl, model }: Pick<HealthCheckOptions, "localModelUrl" | "model">): Promise<ComponentHealth> {
+  const { modelId, bedrockRegion } = model;
+  if (!localModelUrl) {
+    return {
+      status: "not checked",
+      kind: "Amazon Bedrock (external, not checked)",
+      endpoint: `https://bedrock-runtime.${bedrockRegion}.amazonaws.com`,
+      modelId,
+    };
+  }
+  const base = { kind: "local renderer", endpoint: localModelUrl, modelId };
+  try {
+    const res = await fetch(`${localModelUrl}/ping`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+    const body = (await res.json().catch(() => ({}))) as { status?: string };
+    if (res.status === 200 && body.status === "ok") return { status: "ok", ...base };
+    return { status: "unreachable", ...base, error: `GET /ping answered ${res.status}` };
+  } catch (err) {
+    return { status: "unreachable", ...base, error: message((err as Error & { cause?: unknown }).cause ?? err) };
+  }
+}
+
+function workerHealth(s: WorkerStats): ComponentHealth {
+  const status: ComponentStatus = s.state !== "running" ? "stopping" : s.consecutiveErrors > 0 ? "degraded" : "ok";
+  return { status, ...s };
+}
+
 export function createHealthCheck(opts: HealthCheckOptions): HealthCheck {
   // Own clients without retries: a probe answers quickly, also when a server is down.
   const s3 = new S3Client({ region: opts.region, endpoint: opts.objectStore.url, forcePathStyle: true, credentials: opts.credentials, maxAttempts: 1 });
   const sqs = new SQSClient({ region: opts.region, endpoint: opts.queue.url, credentials: opts.credentials, maxAttempts: 1 });
-
-  async function objectStore(): Promise<ComponentHealth> {
-    const base = { endpoint: opts.objectStore.url, bucket: opts.objectStore.bucket, directory: opts.objectStore.directory };
-    const abortSignal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
-    try {
-      await s3.send(new HeadBucketCommand({ Bucket: opts.objectStore.bucket }), { abortSignal });
-    } catch (err) {
-      return { status: "unreachable", ...base, error: message(err) };
-    }
-    try {
-      await listTwoPages(abortSignal);
-      return { status: "ok", ...base };
-    } catch (err) {
-      return { status: "degraded", ...base, error: `listing ${opts.objectStore.prefix}/ fails: ${message(err)}` };
-    }
-  }
-
-  /** One key, then the next page through its continuation token: a listing of any size works. */
-  async function listTwoPages(abortSignal: AbortSignal): Promise<void> {
-    const list = (ContinuationToken?: string) =>
-      s3.send(new ListObjectsV2Command({ Bucket: opts.objectStore.bucket, Prefix: `${opts.objectStore.prefix}/`, MaxKeys: 1, ContinuationToken }), { abortSignal });
-    const first = await list();
-    if (first.IsTruncated) await list(first.NextContinuationToken);
-  }
-
-  async function queue(): Promise<{ health: ComponentHealth; depths?: { queue: QueueDepth; dlq: QueueDepth } }> {
-    const base = { endpoint: opts.queue.url };
-    try {
-      const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
-      const [q, dlq] = await Promise.all([queueDepth(sqs, opts.queue.queueUrl, signal), queueDepth(sqs, opts.queue.dlqUrl, signal)]);
-      return { health: { status: "ok", ...base }, depths: { queue: q, dlq } };
-    } catch (err) {
-      return { health: { status: "unreachable", ...base, error: message(err) } };
-    }
-  }
-
-  async function model(): Promise<ComponentHealth> {
-    const { modelId, bedrockRegion } = opts.model;
-    if (!opts.localModelUrl) {
-      return {
-        status: "not checked",
-        kind: "Amazon Bedrock (external, not checked)",
-        endpoint: `https://bedrock-runtime.${bedrockRegion}.amazonaws.com`,
-        modelId,
-      };
-    }
-    const base = { kind: "local renderer", endpoint: opts.localModelUrl, modelId };
-    try {
-      const res = await fetch(`${opts.localModelUrl}/ping`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-      const body = (await res.json().catch(() => ({}))) as { status?: string };
-      if (res.status === 200 && body.status === "ok") return { status: "ok", ...base };
-      return { status: "unreachable", ...base, error: `GET /ping answered ${res.status}` };
-    } catch (err) {
-      return { status: "unreachable", ...base, error: message((err as Error & { cause?: unknown }).cause ?? err) };
-    }
-  }
-
-  function worker(): ComponentHealth {
-    const s = opts.worker.stats;
-    const status: ComponentStatus = s.state !== "running" ? "stopping" : s.consecutiveErrors > 0 ? "degraded" : "ok";
-    return { status, ...s };
-  }
-
   return {
     async check() {
-      const [store, q, m] = await Promise.all([objectStore(), queue(), model()]);
+      const [store, q, m] = await Promise.all([objectStoreHealth(s3, opts.objectStore), queueHealth(sqs, opts.queue), modelHealth(opts)]);
       const components: Record<string, ComponentHealth> = {
         api: { status: "ok", endpoint: opts.apiUrl() },
         objectStore: store,
         queue: q.health,
         model: m,
-        worker: worker(),
+        worker: workerHealth(opts.worker.stats),
       };
       const healthy = Object.values(components).every((c) => c.status === "ok" || c.status === "not checked");
       return { status: healthy ? "ok" : "degraded", components, ...(q.depths ? { queues: q.depths } : {}) };

@@ -128,122 +128,145 @@ export function failedIds(records: SQSRecord[], outcome: { response?: SQSBatchRe
   return ids;
 }
 
-export function startWorker(opts: WorkerOptions): Worker {
-  const log = opts.log ?? ((line: string) => console.error(line));
-  const stats: WorkerStats = { batches: 0, received: 0, deleted: 0, failed: 0, handlerErrors: 0, inFlight: 0, consecutiveErrors: 0, state: "running" };
-  let stopping = false;
+/** What the pollers of one worker share. */
+interface Run {
+  opts: WorkerOptions;
+  log: (line: string) => void;
+  stats: WorkerStats;
+  stopping: boolean;
+}
 
-  /** A Lambda-like context whose remaining time ends `timeLimitSeconds` after `startedAt`. */
-  function invocationClock(startedAt: number): InvocationClock | undefined {
-    if (opts.timeLimitSeconds === undefined) return undefined;
-    return clockUntil(startedAt + opts.timeLimitSeconds * 1000);
-  }
+const messageOf = (error: unknown) => (error as Error)?.message ?? error;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-  async function receiveBatch(): Promise<Message[]> {
-    const batch: Message[] = [];
-    // SQS hands out at most 10 per call; bigger batch sizes gather several calls, like Lambda.
-    while (batch.length < opts.batchSize && !stopping) {
-      const wanted = Math.min(10, opts.batchSize - batch.length);
-      let Messages: Message[] | undefined;
-      try {
-        ({ Messages } = await opts.sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: opts.queueUrl,
-            MaxNumberOfMessages: wanted,
-            WaitTimeSeconds: 0,
-            // Both spellings: newer SDKs send MessageSystemAttributeNames, local-aws-sqs reads AttributeNames.
-            AttributeNames: ["All"],
-            MessageSystemAttributeNames: ["All"],
-            MessageAttributeNames: ["All"],
-          }),
-        ));
-      } catch (error) {
-        if (!batch.length) throw error;
-        // What was gathered is received (invisible) already: run it rather than drop it.
-        log(`worker: a receive failed (${(error as Error)?.message ?? error}); running the ${batch.length} record(s) already received`);
-        break;
-      }
-      batch.push(...(Messages ?? []));
-      if ((Messages?.length ?? 0) < wanted) break; // the queue has no more right now
-    }
-    return batch;
-  }
+/** A Lambda-like context whose remaining time ends `timeLimitSeconds` after `startedAt`. */
+function invocationClock(opts: WorkerOptions, startedAt: number): InvocationClock | undefined {
+  if (opts.timeLimitSeconds === undefined) return undefined;
+  return clockUntil(startedAt + opts.timeLimitSeconds * 1000);
+}
 
-  /** Deletes `done`; a record that could not be deleted stays in the queue. */
-  async function deleteRecords(done: SQSRecord[]): Promise<void> {
-    for (let i = 0; i < done.length; i += 10) {
-      const chunk = done.slice(i, i + 10);
-      try {
-        const res = await opts.sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: opts.queueUrl,
-            Entries: chunk.map((r, n) => ({ Id: String(n), ReceiptHandle: r.receiptHandle })),
-          }),
-        );
-        stats.deleted += res.Successful?.length ?? 0;
-        for (const f of res.Failed ?? []) {
-          log(`worker: could not delete a processed message (${f.Code}: ${f.Message}); it comes back after the visibility timeout`);
-        }
-      } catch (error) {
-        stats.lastError = `delete: ${(error as Error)?.message ?? error}`;
-        log(`worker: could not delete ${chunk.length} processed message(s) (${(error as Error)?.message ?? error}); they come back after the visibility timeout`);
-      }
-    }
-  }
+async function receiveUpTo({ opts }: Run, wanted: number): Promise<Message[]> {
+  const { Messages } = await opts.sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: opts.queueUrl,
+      MaxNumberOfMessages: wanted,
+      WaitTimeSeconds: 0,
+      // Both spellings: newer SDKs send MessageSystemAttributeNames, local-aws-sqs reads AttributeNames.
+      AttributeNames: ["All"],
+      MessageSystemAttributeNames: ["All"],
+      MessageAttributeNames: ["All"],
+    }),
+  );
+  return Messages ?? [];
+}
 
-  async function runBatch(messages: Message[], receivedAt: number): Promise<void> {
-    const records = messages.map((m) => toSqsRecord(m, opts.queueArn, opts.region));
-    stats.batches++;
-    stats.received += records.length;
-    stats.inFlight += records.length;
-    let outcome: { response?: SQSBatchResponse | void; error?: unknown };
+async function receiveBatch(run: Run): Promise<Message[]> {
+  const batch: Message[] = [];
+  // SQS hands out at most 10 per call; bigger batch sizes gather several calls, like Lambda.
+  while (batch.length < run.opts.batchSize && !run.stopping) {
+    const wanted = Math.min(10, run.opts.batchSize - batch.length);
+    let messages: Message[];
     try {
-      outcome = { response: await opts.handler({ Records: records }, invocationClock(receivedAt)) };
+      messages = await receiveUpTo(run, wanted);
     } catch (error) {
-      stats.handlerErrors++;
-      log(`worker: the queue handler threw (${(error as Error)?.message ?? error}); the whole batch of ${records.length} returns to the queue`);
-      outcome = { error };
+      if (!batch.length) throw error;
+      // What was gathered is received (invisible) already: run it rather than drop it.
+      run.log(`worker: a receive failed (${messageOf(error)}); running the ${batch.length} record(s) already received`);
+      break;
     }
+    batch.push(...messages);
+    if (messages.length < wanted) break; // the queue has no more right now
+  }
+  return batch;
+}
+
+/** Deletes up to 10 records in one call; a record that could not be deleted stays in the queue. */
+async function deleteChunk({ opts, log, stats }: Run, chunk: SQSRecord[]): Promise<void> {
+  try {
+    const res = await opts.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: opts.queueUrl,
+        Entries: chunk.map((r, n) => ({ Id: String(n), ReceiptHandle: r.receiptHandle })),
+      }),
+    );
+    stats.deleted += res.Successful?.length ?? 0;
+    for (const f of res.Failed ?? []) {
+      log(`worker: could not delete a processed message (${f.Code}: ${f.Message}); it comes back after the visibility timeout`);
+    }
+  } catch (error) {
+    stats.lastError = `delete: ${messageOf(error)}`;
+    log(`worker: could not delete ${chunk.length} processed message(s) (${messageOf(error)}); they come back after the visibility timeout`);
+  }
+}
+
+/** Deletes `done`; a record that could not be deleted stays in the queue. */
+async function deleteRecords(run: Run, done: SQSRecord[]): Promise<void> {
+  for (let i = 0; i < done.length; i += 10) await deleteChunk(run, done.slice(i, i + 10));
+}
+
+/** The handler's answer to one batch, or what it threw. */
+async function invokeHandler(run: Run, records: SQSRecord[], receivedAt: number): Promise<{ response?: SQSBatchResponse | void; error?: unknown }> {
+  try {
+    return { response: await run.opts.handler({ Records: records }, invocationClock(run.opts, receivedAt)) };
+  } catch (error) {
+    run.stats.handlerErrors++;
+    run.log(`worker: the queue handler threw (${messageOf(error)}); the whole batch of ${records.length} returns to the queue`);
+    return { error };
+  }
+}
+
+async function runBatch(run: Run, messages: Message[], receivedAt: number): Promise<void> {
+  const { stats } = run;
+  const records = messages.map((m) => toSqsRecord(m, run.opts.queueArn, run.opts.region));
+  stats.batches++;
+  stats.received += records.length;
+  stats.inFlight += records.length;
+  const outcome = await invokeHandler(run, records, receivedAt);
+  try {
+    const failed = failedIds(records, outcome);
+    // What is not deleted stays in the queue and comes back after the visibility timeout.
+    await deleteRecords(run, records.filter((r) => !failed.has(r.messageId)));
+    stats.failed += failed.size;
+  } finally {
+    stats.inFlight -= records.length;
+  }
+}
+
+/** Records a poll's outcome in the stats. */
+function notePoll(stats: WorkerStats, outcome: WorkerStats["lastPollOutcome"], error?: unknown): void {
+  stats.consecutiveErrors = error === undefined ? 0 : stats.consecutiveErrors + 1;
+  stats.lastError = error === undefined ? undefined : `receive: ${messageOf(error)}`;
+  stats.lastPollAt = new Date().toISOString();
+  stats.lastPollOutcome = outcome;
+}
+
+async function poll(run: Run): Promise<void> {
+  while (!run.stopping) {
+    let messages: Message[];
+    const receivedAt = Date.now();
     try {
-      const failed = failedIds(records, outcome);
-      // What is not deleted stays in the queue and comes back after the visibility timeout.
-      await deleteRecords(records.filter((r) => !failed.has(r.messageId)));
-      stats.failed += failed.size;
-    } finally {
-      stats.inFlight -= records.length;
+      messages = await receiveBatch(run);
+      notePoll(run.stats, messages.length ? "messages" : "empty");
+    } catch (error) {
+      if (run.stopping) break;
+      notePoll(run.stats, "error", error);
+      run.log(`worker: ${messageOf(error)}; retrying in 1 s`);
+      await sleep(1000);
+      continue;
     }
+    if (messages.length) await runBatch(run, messages, receivedAt);
+    else await sleep(run.opts.idlePollMs);
   }
+}
 
-  async function poll(): Promise<void> {
-    while (!stopping) {
-      let messages: Message[];
-      const receivedAt = Date.now();
-      try {
-        messages = await receiveBatch();
-        stats.consecutiveErrors = 0;
-        stats.lastError = undefined;
-        stats.lastPollAt = new Date().toISOString();
-        stats.lastPollOutcome = messages.length ? "messages" : "empty";
-      } catch (error) {
-        if (stopping) break;
-        stats.consecutiveErrors++;
-        stats.lastError = `receive: ${(error as Error)?.message ?? error}`;
-        stats.lastPollAt = new Date().toISOString();
-        stats.lastPollOutcome = "error";
-        log(`worker: ${(error as Error)?.message ?? error}; retrying in 1 s`);
-        await new Promise((r) => setTimeout(r, 1000));
-        continue;
-      }
-      if (messages.length) await runBatch(messages, receivedAt);
-      else await new Promise((r) => setTimeout(r, opts.idlePollMs));
-    }
-  }
-
-  const loops = Array.from({ length: opts.pollers }, () => poll());
+export function startWorker(opts: WorkerOptions): Worker {
+  const stats: WorkerStats = { batches: 0, received: 0, deleted: 0, failed: 0, handlerErrors: 0, inFlight: 0, consecutiveErrors: 0, state: "running" };
+  const run: Run = { opts, log: opts.log ?? ((line: string) => console.error(line)), stats, stopping: false };
+  const loops = Array.from({ length: opts.pollers }, () => poll(run));
   return {
     stats,
     async stop() {
-      stopping = true;
+      run.stopping = true;
       stats.state = "stopping";
       await Promise.all(loops);
       stats.state = "stopped";

@@ -393,66 +393,85 @@ function trackSockets(server: http.Server): Set<Socket> {
   return sockets;
 }
 
+/** What the server keeps between requests: the calls it saw and how it is told to answer. */
+interface ServerState {
+  calls: RecordedCall[];
+  lookups: string[];
+  plan: FailurePlan;
+  answering: Answering;
+  maxRecordedCalls?: number;
+}
+
+function record(state: ServerState, call: RecordedCall): void {
+  state.calls.push(call);
+  if (state.maxRecordedCalls !== undefined && state.calls.length > state.maxRecordedCalls) state.calls.shift();
+}
+
+async function handle(state: ServerState, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  if (req.method === "GET" && req.url === "/ping") return answerPing(res);
+  const { raw, size } = await readBody(req);
+  const path = (req.url ?? "/").split("?")[0];
+  const lookup = pathModelId(path, /^\/foundation-models\/([^/]+)$/);
+  if (lookup !== undefined && req.method === "GET") return describe(req, res, lookup, state.lookups, state.plan);
+  const modelId = pathModelId(path, /^\/model\/([^/]+)\/invoke$/);
+  const body = parseBody(raw);
+  const call: RecordedCall = { modelId: modelId ?? "", body, status: 0 };
+  record(state, call);
+  const checked = checkInvoke(req, path, modelId, body, size);
+  if ("type" in checked) return sendError(res, call, checked);
+  return answer(res, call, checked, state.answering);
+}
+
+/** What a test does to the running server: plan failures, change the latency, forget the calls, close. */
+function serverControls(state: ServerState, setLatency: (ms: number) => void, close: () => Promise<void>) {
+  const { plan } = state;
+  return {
+    failNext(mode: FailureMode, count = 1) {
+      for (let i = 0; i < count; i++) plan.queued.push(mode);
+    },
+    failNextLookup(mode: LookupFailure) {
+      plan.queuedLookups.push(mode);
+    },
+    failWhenPromptIncludes: plan.addMarker,
+    setFailureRate: plan.setRate,
+    setLatency,
+    reset() {
+      plan.reset();
+      state.lookups.length = 0;
+      state.calls.length = 0;
+    },
+    close,
+  };
+}
+
 export function startBedrockServer(opts: BedrockServerOptions = {}): Promise<BedrockServer> {
   const host = opts.host ?? "127.0.0.1";
   let latencyMs = opts.latencyMs ?? 0;
-  const calls: RecordedCall[] = [];
-  const lookups: string[] = [];
   const plan = createFailurePlan();
   const timers = createTimers();
-  const answering: Answering = { plan, wait: timers.wait, latencyMs: () => latencyMs, timeoutHangMs: opts.timeoutHangMs ?? 30000 };
-
-  function record(call: RecordedCall): void {
-    calls.push(call);
-    if (opts.maxRecordedCalls !== undefined && calls.length > opts.maxRecordedCalls) calls.shift();
-  }
-
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    if (req.method === "GET" && req.url === "/ping") return answerPing(res);
-    const { raw, size } = await readBody(req);
-    const path = (req.url ?? "/").split("?")[0];
-    const lookup = pathModelId(path, /^\/foundation-models\/([^/]+)$/);
-    if (lookup !== undefined && req.method === "GET") return describe(req, res, lookup, lookups, plan);
-    const modelId = pathModelId(path, /^\/model\/([^/]+)\/invoke$/);
-    const body = parseBody(raw);
-    const call: RecordedCall = { modelId: modelId ?? "", body, status: 0 };
-    record(call);
-    const checked = checkInvoke(req, path, modelId, body, size);
-    if ("type" in checked) return sendError(res, call, checked);
-    return answer(res, call, checked, answering);
-  }
-
+  const state: ServerState = {
+    calls: [],
+    lookups: [],
+    plan,
+    answering: { plan, wait: timers.wait, latencyMs: () => latencyMs, timeoutHangMs: opts.timeoutHangMs ?? 30000 },
+    maxRecordedCalls: opts.maxRecordedCalls,
+  };
   const server = http.createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => answerCrash(res, e));
+    handle(state, req, res).catch((e: unknown) => answerCrash(res, e));
   });
   const sockets = trackSockets(server);
+  const close = () => {
+    timers.clear();
+    for (const s of sockets) s.destroy();
+    return new Promise<void>((done) => server.close(() => done()));
+  };
 
   // A taken port becomes a PortInUseError naming the variable that moves the local model.
   return listen(server, host, opts.port ?? 0, "model (Bedrock-compatible server)", opts.portVariable).then((port) => ({
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     port,
-    calls,
-    lookups,
-    failNext(mode, count = 1) {
-      for (let i = 0; i < count; i++) plan.queued.push(mode);
-    },
-    failNextLookup(mode) {
-      plan.queuedLookups.push(mode);
-    },
-    failWhenPromptIncludes: plan.addMarker,
-    setFailureRate: plan.setRate,
-    setLatency(ms) {
-      latencyMs = ms;
-    },
-    reset() {
-      plan.reset();
-      lookups.length = 0;
-      calls.length = 0;
-    },
-    close() {
-      timers.clear();
-      for (const s of sockets) s.destroy();
-      return new Promise<void>((done) => server.close(() => done()));
-    },
+    calls: state.calls,
+    lookups: state.lookups,
+    ...serverControls(state, (ms) => (latencyMs = ms), close),
   }));
 }

@@ -212,9 +212,8 @@ function readLegacyState(file: string | undefined, warn: (line: string) => void)
   }
 }
 
-export async function startQueueServer(opts: QueueServerOptions): Promise<QueueServer> {
-  const arn = (name: string) => `arn:aws:sqs:${opts.region}:${ACCOUNT_ID}:${name}`;
-  const warn = opts.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
+/** local-aws-sqs serving the image queue and its dead-letter queue with the stack's redrive policy. */
+function sqsService(opts: QueueServerOptions, arn: (name: string) => string) {
   const { service, requestHandler } = createRequestHandler({
     port: opts.port,
     hostname: opts.host,
@@ -234,16 +233,14 @@ export async function startQueueServer(opts: QueueServerOptions): Promise<QueueS
   });
   const byName = (name: string) => service.Queues.find((q) => q.QueueName === name) as unknown as LocalQueue;
   const queues: Record<QueueKey, LocalQueue> = { queue: byName(opts.queueName), dlq: byName(opts.dlqName) };
+  return { service, requestHandler, queues };
+}
 
-  const journal = opts.journalFile
-    ? QueueJournal.open(opts.journalFile, { warn, retentionMs: { queue: queues.queue.MessageRetentionPeriod * 1000, dlq: queues.dlq.MessageRetentionPeriod * 1000 } })
-    : undefined;
-  let journaling = false; // not while restoring (those are no new sends), nor after close()
-  const live: Record<QueueKey, Map<string, LiveRecord>> = { queue: new Map(), dlq: new Map() };
-  const activeJournal = () => (journaling ? journal : undefined);
-  followRecords("queue", queues.queue, live.queue, activeJournal);
-  followRecords("dlq", queues.dlq, live.dlq, activeJournal, live.queue);
-
+/**
+ * Puts back what the journal and a legacy state file kept. Returns the count per queue and the
+ * legacy file's messages the journal does not have yet.
+ */
+function restoreMessages(opts: QueueServerOptions, queues: Record<QueueKey, LocalQueue>, journal: QueueJournal | undefined, warn: (line: string) => void) {
   const legacy = readLegacyState(opts.legacyStateFile, warn);
   const restored: Record<QueueKey, number> = { queue: 0, dlq: 0 };
   const imported: Array<[QueueKey, StoredMessage]> = [];
@@ -258,11 +255,49 @@ export async function startQueueServer(opts: QueueServerOptions): Promise<QueueS
     for (const m of messages.values()) restore(queues[key], m, maxCount);
     restored[key] = messages.size;
   }
-  journaling = true;
-  if (journal) {
-    for (const [key, m] of imported) journal.send(key, m);
-    if (opts.legacyStateFile && existsSync(opts.legacyStateFile)) rmSync(opts.legacyStateFile); // its messages are in the journal now
+  return { restored, imported };
+}
+
+/** The legacy state file's messages go into the journal, and the file away. */
+function adoptLegacy(journal: QueueJournal | undefined, imported: Array<[QueueKey, StoredMessage]>, legacyStateFile: string | undefined): void {
+  if (!journal) return;
+  for (const [key, m] of imported) journal.send(key, m);
+  if (legacyStateFile && existsSync(legacyStateFile)) rmSync(legacyStateFile); // its messages are in the journal now
+}
+
+/** Up to `limit` jobs of the queue; drops the expired ones it meets. */
+function queuedJobs(live: Map<string, LiveRecord>, queue: LocalQueue, limit: number): QueuedJob[] {
+  const retentionMs = queue.MessageRetentionPeriod * 1000;
+  const now = Date.now();
+  const out: QueuedJob[] = [];
+  for (const [id, w] of live) {
+    const sentAt = Number(w.record.attributes.SentTimestamp);
+    if (now - sentAt > retentionMs) live.delete(id); // expired inside the queue
+    else if (out.length < limit) {
+      const state = w.delayed ? "delayed" : w.visible ? "waiting" : "in-flight";
+      out.push({ id, body: w.record.MessageBody, state, receiveCount: Number(w.record.attributes.ApproximateReceiveCount), sentAt });
+    }
   }
+  return out;
+}
+
+export async function startQueueServer(opts: QueueServerOptions): Promise<QueueServer> {
+  const arn = (name: string) => `arn:aws:sqs:${opts.region}:${ACCOUNT_ID}:${name}`;
+  const warn = opts.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const { service, requestHandler, queues } = sqsService(opts, arn);
+
+  const journal = opts.journalFile
+    ? QueueJournal.open(opts.journalFile, { warn, retentionMs: { queue: queues.queue.MessageRetentionPeriod * 1000, dlq: queues.dlq.MessageRetentionPeriod * 1000 } })
+    : undefined;
+  let journaling = false; // not while restoring (those are no new sends), nor after close()
+  const live: Record<QueueKey, Map<string, LiveRecord>> = { queue: new Map(), dlq: new Map() };
+  const activeJournal = () => (journaling ? journal : undefined);
+  followRecords("queue", queues.queue, live.queue, activeJournal);
+  followRecords("dlq", queues.dlq, live.dlq, activeJournal, live.queue);
+
+  const { restored, imported } = restoreMessages(opts, queues, journal, warn);
+  journaling = true;
+  adoptLegacy(journal, imported, opts.legacyStateFile);
 
   const server = http.createServer(guardLocalhost(opts.host, (req, res) => void requestHandler(req, res)));
   const port = await listen(server, opts.host, opts.port, "queue (local-aws-sqs)", opts.portVariable).catch((err) => {
@@ -280,20 +315,7 @@ export async function startQueueServer(opts: QueueServerOptions): Promise<QueueS
     dlqArn: arn(opts.dlqName),
     restored,
     kept: () => ({ queue: journal?.state.queue.size ?? live.queue.size, dlq: journal?.state.dlq.size ?? live.dlq.size }),
-    jobs(limit = 100) {
-      const retentionMs = queues.queue.MessageRetentionPeriod * 1000;
-      const now = Date.now();
-      const out: QueuedJob[] = [];
-      for (const [id, w] of live.queue) {
-        const sentAt = Number(w.record.attributes.SentTimestamp);
-        if (now - sentAt > retentionMs) live.queue.delete(id); // expired inside the queue
-        else if (out.length < limit) {
-          const state = w.delayed ? "delayed" : w.visible ? "waiting" : "in-flight";
-          out.push({ id, body: w.record.MessageBody, state, receiveCount: Number(w.record.attributes.ApproximateReceiveCount), sentAt });
-        }
-      }
-      return out;
-    },
+    jobs: (limit = 100) => queuedJobs(live.queue, queues.queue, limit),
     async close() {
       await closeServer(server);
       if (journaling) journal?.close();

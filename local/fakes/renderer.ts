@@ -262,68 +262,80 @@ function drawMountains(c: Canvas, ch: SceneChoice, pal: Palette, horizon: number
   }
 }
 
-function drawGround(c: Canvas, ch: SceneChoice, pal: Palette, horizon: number, rnd: () => number): void {
-  const s = Math.min(c.w, c.h);
-  const L = pal.light;
+/** What every kind of ground is drawn with: `s` the picture's shorter side, `L` the light. */
+interface GroundPainter {
+  c: Canvas;
+  ch: SceneChoice;
+  pal: Palette;
+  horizon: number;
+  rnd: () => number;
+  s: number;
+  L: number;
+}
+
+/** Sea (and a beach's): glints brighter near the sun's reflection. */
+function drawSea({ c, pal, horizon, rnd, s, L }: GroundPainter): void {
   const sun = (c as Canvas & { sun?: number[] }).sun ?? [c.w / 2, horizon, s * 0.06];
-  const seaLike = ch.ground === "sea" || ch.ground === "beach";
-  if (seaLike) {
-    gradient(c, horizon, c.h, shade(mix(pal.skyBottom, [20, 90, 150], 0.6), L), shade([10, 50, 100], L));
-    for (let i = 0; i < (c.w * c.h) / 1500; i++) {
-      const y = horizon + rnd() * (c.h - horizon);
-      const depth = (y - horizon) / (c.h - horizon);
-      const len = s * (0.01 + depth * 0.05);
-      const x = rnd() * c.w;
-      const nearSun = Math.abs(x - sun[0]) < sun[2] * (1 + depth * 2);
-      span(c, Math.floor(y), x - len, x + len, nearSun ? pal.sun : [255, 255, 255], nearSun ? 0.8 : 0.25);
-    }
-    if (ch.ground === "beach") {
-      const shore = horizon + (c.h - horizon) * (0.45 + rnd() * 0.15);
-      const amp = s * 0.02;
-      const ph = rnd() * 6;
-      const pts = fillBelow(c, (x) => shore + Math.sin(x / (s * 0.08) + ph) * amp + (x / c.w) * s * 0.05, shade([235, 210, 160], L));
-      for (let k = 0; k < pts.length - 4; k += 2) span(c, Math.floor(pts[k + 3]) - 1, pts[k + 2], pts[k + 4] + 1, [250, 250, 245], 0.9);
-    }
-    return;
+  gradient(c, horizon, c.h, shade(mix(pal.skyBottom, [20, 90, 150], 0.6), L), shade([10, 50, 100], L));
+  for (let i = 0; i < (c.w * c.h) / 1500; i++) {
+    const y = horizon + rnd() * (c.h - horizon);
+    const depth = (y - horizon) / (c.h - horizon);
+    const len = s * (0.01 + depth * 0.05);
+    const x = rnd() * c.w;
+    const nearSun = Math.abs(x - sun[0]) < sun[2] * (1 + depth * 2);
+    span(c, Math.floor(y), x - len, x + len, nearSun ? pal.sun : [255, 255, 255], nearSun ? 0.8 : 0.25);
   }
-  if (ch.ground === "desert") {
-    gradient(c, horizon, c.h, shade([225, 185, 120], L), shade([200, 140, 75], L));
-    for (let d = 0; d < 3; d++) {
-      const base = horizon + (c.h - horizon) * (0.25 + d * 0.25);
-      const ph = rnd() * 6;
-      fillBelow(c, (x) => base + Math.sin(x / (s * (0.12 + d * 0.05)) + ph) * s * 0.03, shade(mix([240, 200, 135], [190, 125, 60], d / 3), L));
+}
+
+function drawBeach(g: GroundPainter): void {
+  const { c, horizon, rnd, s, L } = g;
+  drawSea(g);
+  const shore = horizon + (c.h - horizon) * (0.45 + rnd() * 0.15);
+  const amp = s * 0.02;
+  const ph = rnd() * 6;
+  const pts = fillBelow(c, (x) => shore + Math.sin(x / (s * 0.08) + ph) * amp + (x / c.w) * s * 0.05, shade([235, 210, 160], L));
+  for (let k = 0; k < pts.length - 4; k += 2) span(c, Math.floor(pts[k + 3]) - 1, pts[k + 2], pts[k + 4] + 1, [250, 250, 245], 0.9);
+}
+
+function drawDesert({ c, horizon, rnd, s, L }: GroundPainter): void {
+  gradient(c, horizon, c.h, shade([225, 185, 120], L), shade([200, 140, 75], L));
+  for (let d = 0; d < 3; d++) {
+    const base = horizon + (c.h - horizon) * (0.25 + d * 0.25);
+    const ph = rnd() * 6;
+    fillBelow(c, (x) => base + Math.sin(x / (s * (0.12 + d * 0.05)) + ph) * s * 0.03, shade(mix([240, 200, 135], [190, 125, 60], d / 3), L));
+  }
+}
+
+function drawSnowField({ c, horizon, rnd, s, L }: GroundPainter): void {
+  gradient(c, horizon, c.h, shade([235, 240, 250], L), shade([200, 215, 235], L));
+  for (let d = 0; d < 2; d++) {
+    const base = horizon + (c.h - horizon) * (0.35 + d * 0.3);
+    const ph = rnd() * 6;
+    for (let x = 0; x < c.w; x += 2) {
+      const y = base + Math.sin(x / (s * 0.15) + ph) * s * 0.02;
+      span(c, Math.floor(y), x, x + 2, shade([170, 190, 220], L), 0.7);
     }
-    return;
   }
-  if (ch.ground === "snow") {
-    gradient(c, horizon, c.h, shade([235, 240, 250], L), shade([200, 215, 235], L));
-    for (let d = 0; d < 2; d++) {
-      const base = horizon + (c.h - horizon) * (0.35 + d * 0.3);
-      const ph = rnd() * 6;
-      for (let x = 0; x < c.w; x += 2) {
-        const y = base + Math.sin(x / (s * 0.15) + ph) * s * 0.02;
-        span(c, Math.floor(y), x, x + 2, shade([170, 190, 220], L), 0.7);
-      }
-    }
-    return;
+}
+
+function drawSavanna({ c, horizon, rnd, s, L }: GroundPainter): void {
+  gradient(c, horizon, c.h, shade([220, 185, 105], L), shade([185, 140, 70], L));
+  for (let i = 0; i < (c.w * c.h) / 700; i++) {
+    const y = horizon + rnd() * (c.h - horizon);
+    const len = s * (0.004 + ((y - horizon) / (c.h - horizon)) * 0.02);
+    const x = rnd() * c.w;
+    rect(c, x, y - len, x + Math.max(1, s * 0.003), y, shade(rnd() < 0.5 ? [150, 115, 50] : [235, 205, 130], L), 0.7);
   }
-  if (ch.ground === "savanna") {
-    gradient(c, horizon, c.h, shade([220, 185, 105], L), shade([185, 140, 70], L));
-    for (let i = 0; i < (c.w * c.h) / 700; i++) {
-      const y = horizon + rnd() * (c.h - horizon);
-      const len = s * (0.004 + ((y - horizon) / (c.h - horizon)) * 0.02);
-      const x = rnd() * c.w;
-      rect(c, x, y - len, x + Math.max(1, s * 0.003), y, shade(rnd() < 0.5 ? [150, 115, 50] : [235, 205, 130], L), 0.7);
-    }
-    return;
-  }
-  if (ch.ground === "city") {
-    gradient(c, horizon, c.h, shade([150, 146, 140], L), shade([105, 100, 96], L)); // pavement
-    return;
-  }
+}
+
+function drawPavement({ c, horizon, L }: GroundPainter): void {
+  gradient(c, horizon, c.h, shade([150, 146, 140], L), shade([105, 100, 96], L));
+}
+
+/** Green land: a meadow rolls gently; hills and forest have two rows of hills. */
+function drawGreenLand({ c, ch, pal, horizon, rnd, s, L }: GroundPainter): void {
   const green: Rgb = [95, 160, 80];
   gradient(c, horizon, c.h, shade(mix(green, pal.far, 0.3), L), shade(mix(green, [30, 80, 30], 0.5), L));
-  // A meadow rolls gently; hills, forest and snow fields have two rows of hills.
   const rows = ch.ground === "meadow" ? 1 : 2;
   for (let d = 0; d < rows; d++) {
     const base = horizon + (c.h - horizon) * (0.2 + d * 0.35);
@@ -331,6 +343,22 @@ function drawGround(c: Canvas, ch: SceneChoice, pal: Palette, horizon: number, r
     const height = ch.ground === "meadow" ? 0.03 : 0.06;
     fillBelow(c, (x) => base - Math.abs(Math.sin(x / (s * 0.25) + ph)) * s * height, shade(mix([110, 175, 85], [40, 100, 40], d / 2 + 0.2), L));
   }
+}
+
+const GROUNDS: Record<SceneChoice["ground"], (g: GroundPainter) => void> = {
+  sea: drawSea,
+  beach: drawBeach,
+  desert: drawDesert,
+  snow: drawSnowField,
+  savanna: drawSavanna,
+  city: drawPavement,
+  meadow: drawGreenLand,
+  hills: drawGreenLand,
+  forest: drawGreenLand,
+};
+
+function drawGround(c: Canvas, ch: SceneChoice, pal: Palette, horizon: number, rnd: () => number): void {
+  GROUNDS[ch.ground]({ c, ch, pal, horizon, rnd, s: Math.min(c.w, c.h), L: pal.light });
 }
 
 function drawPyramids(c: Canvas, pal: Palette, horizon: number, rnd: () => number): void {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import YAML from "yaml";
+import { DEFAULTS } from "../../runtime/defaults";
 import { readStackConfig } from "../../tools/stack-config";
 import { candidateOf } from "../../components/names";
 import { checkStackSettings, MIN_MAX_RECEIVE_COUNT } from "../../components/settings";
@@ -37,6 +38,10 @@ describe("infra: Pulumi.yaml config schema and stack files", () => {
         else assert.equal(typeof entry.default, entry.type === "integer" ? "number" : entry.type, `${key}: default does not match its type`);
       }
     }
+  });
+
+  it("names Pulumi.yaml's default model in the handlers' end-of-life message (a Lambda cannot read Pulumi.yaml)", () => {
+    assert.equal(DEFAULTS.suggestedModelId, schema.modelId.default);
   });
 
   it("leaves no default where none is sensible (prefix, e-mail); the bucket defaults to empty = create one", () => {

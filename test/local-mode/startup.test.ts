@@ -19,6 +19,7 @@ const HANDLER_SETTINGS = [
   ["bedrockRegion", "us-west-2"],
   ["workerConcurrency", 5],
   ["urlExpirySeconds", 3600],
+  ["apiAuth", "none"],
 ].map(([key, value]) => `  ${key}:\n    default: ${value}\n`).join("");
 
 describe("local mode: configuration", () => {
