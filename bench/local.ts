@@ -11,7 +11,13 @@ import { cleanup, freshEnv, listKeys, startLocalChild, waitFor, type LocalChild 
 import type { BenchSection } from "./section";
 
 const MESSAGES = 50;
-const PROMPTS = ["me on top of a pyramid", "sunset at the beach", "Eiffel tower, old polaroid look", "snowy mountain cabin", "city at night"];
+const PROMPTS = [
+  "me on top of a pyramid",
+  "sunset at the beach",
+  "Eiffel tower, old polaroid look",
+  "snowy mountain cabin",
+  "city at night",
+];
 
 async function timeToFirstPicture(): Promise<void> {
   const env = freshEnv();
@@ -20,11 +26,17 @@ async function timeToFirstPicture(): Promise<void> {
   try {
     local = await startLocalChild(env, 90000, true);
     const ready = performance.now() - t0;
-    const res = await fetch(`${local.apiUrl}/generate`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ prompt: PROMPTS[0] }) });
+    const res = await fetch(`${local.apiUrl}/generate`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ prompt: PROMPTS[0] }),
+    });
     if (res.status !== 201) throw new Error(`POST /generate answered ${res.status}: ${await res.text()}`);
     const first = performance.now() - t0;
     console.log(`npm start → ready line:      ${(ready / 1000).toFixed(2)} s`);
-    console.log(`npm start → first picture:   ${(first / 1000).toFixed(2)} s (POST /generate ${(first - ready).toFixed(0)} ms)`);
+    console.log(
+      `npm start → first picture:   ${(first / 1000).toFixed(2)} s (POST /generate ${(first - ready).toFixed(0)} ms)`,
+    );
   } finally {
     // cleanup() returns once npm and node have exited (the whole process group), so the data
     // directory is not recreated after it is removed.
@@ -44,18 +56,26 @@ async function queueThroughput(label: string, extraEnv: Record<string, string>):
       await local.sqs.send(
         new SendMessageBatchCommand({
           QueueUrl: queueUrl,
-          Entries: Array.from({ length: Math.min(10, MESSAGES - i) }, (_, n) => ({ Id: String(n), MessageBody: `${PROMPTS[(i + n) % PROMPTS.length]} #${i + n}` })),
+          Entries: Array.from({ length: Math.min(10, MESSAGES - i) }, (_, n) => ({
+            Id: String(n),
+            MessageBody: `${PROMPTS[(i + n) % PROMPTS.length]} #${i + n}`,
+          })),
         }),
       );
     }
     await waitFor(
       `${MESSAGES} pictures`,
-      async () => ((await listKeys(local!.s3, bucket, `${prefix}/images/`)).filter((k) => k.endsWith(".png")).length >= MESSAGES ? true : undefined),
+      async () =>
+        (await listKeys(local!.s3, bucket, `${prefix}/images/`)).filter((k) => k.endsWith(".png")).length >= MESSAGES
+          ? true
+          : undefined,
       300000,
       50,
     );
     const seconds = (performance.now() - t0) / 1000;
-    console.log(`${label.padEnd(52)} ${MESSAGES} pictures in ${seconds.toFixed(2)} s = ${(MESSAGES / seconds).toFixed(1)} pictures/s`);
+    console.log(
+      `${label.padEnd(52)} ${MESSAGES} pictures in ${seconds.toFixed(2)} s = ${(MESSAGES / seconds).toFixed(1)} pictures/s`,
+    );
   } finally {
     await cleanup(local, false);
     rmSync(env.LOCAL_DATA_DIR, { recursive: true, force: true }); // also when the start failed

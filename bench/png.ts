@@ -27,10 +27,17 @@ function timed(label: string, rounds: number, work: () => Buffer | unknown): voi
 export const pngSection: BenchSection = {
   name: `PNG codec (pngjs) on a ${SIDE}×${SIDE} postcard`,
   async run() {
-    const png = renderPostcard({ prompt: "me at a Parisian café, old polaroid look", seed: 7, width: SIDE, height: SIDE });
+    const png = renderPostcard({
+      prompt: "me at a Parisian café, old polaroid look",
+      seed: 7,
+      width: SIDE,
+      height: SIDE,
+    });
     const { rgba } = decodePng(png);
     timed("encode, the renderer's settings (encodePng)", ROUNDS, () => encodePng(SIDE, SIDE, rgba));
-    timed("encode, pngjs's defaults", 2, () => PNG.sync.write(Object.assign(new PNG({ width: SIDE, height: SIDE }), { data: rgba })));
+    timed("encode, pngjs's defaults", 2, () =>
+      PNG.sync.write(Object.assign(new PNG({ width: SIDE, height: SIDE }), { data: rgba })),
+    );
     timed("decode (decodePng)", ROUNDS, () => decodePng(png));
   },
 };

@@ -31,8 +31,16 @@ const ROUNDS = 3;
 const API_REQUESTS = 50;
 
 const PROMPTS = [
-  "me on top of a pyramid", "sunset at the beach", "Eiffel tower in Paris, old polaroid look", "snowy mountain cabin",
-  "city at night", "desert caravan", "forest lake at dawn", "me sailing on the sea", "Parisian café", "night sky over the city",
+  "me on top of a pyramid",
+  "sunset at the beach",
+  "Eiffel tower in Paris, old polaroid look",
+  "snowy mountain cabin",
+  "city at night",
+  "desert caravan",
+  "forest lake at dawn",
+  "me sailing on the sea",
+  "Parisian café",
+  "night sky over the city",
 ];
 
 async function batchEvent(peers: Peers): Promise<SQSEvent> {
@@ -48,7 +56,10 @@ async function batchEvent(peers: Peers): Promise<SQSEvent> {
 }
 
 /** The original queue Lambda: for each record, the body is the prompt; generate, store, next. */
-async function sequentialBaseline(services: { generator: ImageGenerator; store: ImageStore }, event: SQSEvent): Promise<void> {
+async function sequentialBaseline(
+  services: { generator: ImageGenerator; store: ImageStore },
+  event: SQSEvent,
+): Promise<void> {
   for (const record of event.Records) {
     const checked = validateImageRequest(parseQueueBody(record.body).input, services.generator.adapter, {
       defaultSize: DEFAULTS.queueImageSize,
@@ -73,8 +84,16 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 async function queueBatch(peers: Peers): Promise<void> {
   const concurrencies = [peers.settings.workerConcurrency!, BATCH_SIZE];
   const config = readConfig(peers.env);
-  const services = { generator: modelClient(DEFAULTS.bedrockMaxAttempts).create(config), store: pictureStore.create(config) };
-  const handlers = new Map(concurrencies.map((c) => [c, createQueueHandler({ ...peers.env, [ENV.workerConcurrency]: String(c) }, { log: () => undefined })]));
+  const services = {
+    generator: modelClient(DEFAULTS.bedrockMaxAttempts).create(config),
+    store: pictureStore.create(config),
+  };
+  const handlers = new Map(
+    concurrencies.map((c) => [
+      c,
+      createQueueHandler({ ...peers.env, [ENV.workerConcurrency]: String(c) }, { log: () => undefined }),
+    ]),
+  );
   const event = await batchEvent(peers);
   // Warm-up: connections, credential resolution, module loading.
   await handlers.get(concurrencies[0])!(event);
@@ -99,7 +118,9 @@ async function queueBatch(peers: Peers): Promise<void> {
   console.log(`  one after another (original algorithm): ${ms(seq)}`);
   for (const c of concurrencies) {
     const wall = percentile(concurrent.get(c)!, 50);
-    console.log(`  queue handler, WORKER_CONCURRENCY=${String(c).padEnd(2)}:       ${ms(wall)}   speed-up ${(seq / wall).toFixed(2)}x`);
+    console.log(
+      `  queue handler, WORKER_CONCURRENCY=${String(c).padEnd(2)}:       ${ms(wall)}   speed-up ${(seq / wall).toFixed(2)}x`,
+    );
   }
 }
 
@@ -111,7 +132,12 @@ async function apiOverhead(peers: Peers): Promise<void> {
       if (typeof fields.generationMs === "number") generationMs.push(fields.generationMs);
     },
   });
-  const request = (i: number) => invoke(handler, { method: "POST", path: "/generate", body: JSON.stringify({ prompt: PROMPTS[i % PROMPTS.length] }) });
+  const request = (i: number) =>
+    invoke(handler, {
+      method: "POST",
+      path: "/generate",
+      body: JSON.stringify({ prompt: PROMPTS[i % PROMPTS.length] }),
+    });
   await request(0); // warm-up
   generationMs.length = 0;
   const total: number[] = [];
@@ -124,8 +150,12 @@ async function apiOverhead(peers: Peers): Promise<void> {
   const beyondCall = total.map((t, i) => t - generationMs[i]);
   console.log(`POST /generate, ${API_REQUESTS} requests one at a time (the default model, aspect ratio 1:1):`);
   console.log(`  request latency:                 p50 ${ms(percentile(total, 50))}  p99 ${ms(percentile(total, 99))}`);
-  console.log(`  minus the server's fixed 300 ms: p50 ${ms(percentile(beyondServer, 50))}  p99 ${ms(percentile(beyondServer, 99))}  (includes the test server rendering the PNG)`);
-  console.log(`  minus the InvokeModel call:      p50 ${ms(percentile(beyondCall, 50))}  p99 ${ms(percentile(beyondCall, 99))}  (validation, 2 PutObjects, presign, log)`);
+  console.log(
+    `  minus the server's fixed 300 ms: p50 ${ms(percentile(beyondServer, 50))}  p99 ${ms(percentile(beyondServer, 99))}  (includes the test server rendering the PNG)`,
+  );
+  console.log(
+    `  minus the InvokeModel call:      p50 ${ms(percentile(beyondCall, 50))}  p99 ${ms(percentile(beyondCall, 99))}  (validation, 2 PutObjects, presign, log)`,
+  );
 }
 
 export const runtimeSection: BenchSection = {

@@ -41,7 +41,9 @@ const names = {
 };
 
 // One provider per account and issuer: a second candidate in the same account adopts the first one's.
-const oidc = new GithubOidcProvider("github-oidc", { existingProviderArn: config.require("githubOidcProviderArn") || undefined });
+const oidc = new GithubOidcProvider("github-oidc", {
+  existingProviderArn: config.require("githubOidcProviderArn") || undefined,
+});
 
 // Every role a deploy role creates must carry this; the deploy roles can neither edit nor remove it.
 const boundary = new PermissionsBoundary("app-boundary", { scope, policyName: names.boundary });
@@ -62,27 +64,39 @@ const preview = new CiRole("preview", {
 const policiesOf = (role: string) => [`${role}-state`, `${role}-app`, `${role}-iam`];
 const protectedArns = [
   ...[names.preview, ...DEPLOYMENTS.map((d) => names.deploy(d.stack))].map((role) => scope.iamArn(`role/${role}`)),
-  ...[names.boundary, names.read, `${names.preview}-state`, ...DEPLOYMENTS.flatMap((d) => policiesOf(names.deploy(d.stack)))]
-    .map((policy) => scope.iamArn(`policy/${policy}`)),
+  ...[
+    names.boundary,
+    names.read,
+    `${names.preview}-state`,
+    ...DEPLOYMENTS.flatMap((d) => policiesOf(names.deploy(d.stack))),
+  ].map((policy) => scope.iamArn(`policy/${policy}`)),
 ];
 
 // One deploy role per environment, each trusting only jobs in that environment (which only main may deploy).
-const deployRoles = Object.fromEntries(DEPLOYMENTS.map((d) => {
-  const roleName = names.deploy(d.stack);
-  const [state, app, iam] = policiesOf(roleName);
-  return [d.stack, new CiRole(`deploy-${d.stack}`, {
-    roleName,
-    description: `pulumi up of the ${d.stack} stack of ${appProject} (${candidate}) from the ${d.environment} environment`,
-    providerArn: oidc.arn,
-    subject: environmentSubject(subjectRepository, d.environment),
-    policies: {
-      state: { name: state, statements: stateStatements(scope, { readWrite: d.stack }) },
-      app: { name: app, statements: deployStatements(scope, config.requireObject<string[]>("marketplaceProductIds")) },
-      iam: { name: iam, statements: iamDelegationStatements(scope, boundary.arn, protectedArns) },
-    },
-    sharedPolicyArns: { read: read.arn },
-  })];
-}));
+const deployRoles = Object.fromEntries(
+  DEPLOYMENTS.map((d) => {
+    const roleName = names.deploy(d.stack);
+    const [state, app, iam] = policiesOf(roleName);
+    return [
+      d.stack,
+      new CiRole(`deploy-${d.stack}`, {
+        roleName,
+        description: `pulumi up of the ${d.stack} stack of ${appProject} (${candidate}) from the ${d.environment} environment`,
+        providerArn: oidc.arn,
+        subject: environmentSubject(subjectRepository, d.environment),
+        policies: {
+          state: { name: state, statements: stateStatements(scope, { readWrite: d.stack }) },
+          app: {
+            name: app,
+            statements: deployStatements(scope, config.requireObject<string[]>("marketplaceProductIds")),
+          },
+          iam: { name: iam, statements: iamDelegationStatements(scope, boundary.arn, protectedArns) },
+        },
+        sharedPolicyArns: { read: read.arn },
+      }),
+    ];
+  }),
+);
 
 // REST API stages log only once the account names a CloudWatch role: one per account, so opt-in.
 const apiGatewayLogs = config.requireBoolean("manageApiGatewayLogsRole")
@@ -94,24 +108,30 @@ const apiGatewayLogs = config.requireBoolean("manageApiGatewayLogsRole")
 const reviewerUserIds = config.requireObject<number[]>("productionReviewerUserIds");
 const reviewerTeamIds = config.requireObject<number[]>("productionReviewerTeamIds");
 if (reviewerUserIds.length + reviewerTeamIds.length === 0) {
-  throw new Error("production needs at least one required reviewer: set productionReviewerUserIds or productionReviewerTeamIds");
+  throw new Error(
+    "production needs at least one required reviewer: set productionReviewerUserIds or productionReviewerTeamIds",
+  );
 }
-new GithubDeployments("repository", {
-  repository,
-  deployBranch: config.require("deployBranch"),
-  preventSelfReview: config.requireBoolean("preventSelfReview"),
-  environments: DEPLOYMENTS.map((d) => ({
-    name: d.environment,
-    reviewerUserIds: d.reviewed ? reviewerUserIds : [],
-    reviewerTeamIds: d.reviewed ? reviewerTeamIds : [],
-    secrets: { [SECRET_NAMES.deployRoleArn]: deployRoles[d.stack].arn },
-  })),
-  repositorySecrets: {
-    [SECRET_NAMES.previewRoleArn]: preview.arn,
-    [SECRET_NAMES.backendUrl]: scope.stateUrl,
-    [SECRET_NAMES.configPassphrase]: config.requireSecret("appStacksPassphrase"),
+new GithubDeployments(
+  "repository",
+  {
+    repository,
+    deployBranch: config.require("deployBranch"),
+    preventSelfReview: config.requireBoolean("preventSelfReview"),
+    environments: DEPLOYMENTS.map((d) => ({
+      name: d.environment,
+      reviewerUserIds: d.reviewed ? reviewerUserIds : [],
+      reviewerTeamIds: d.reviewed ? reviewerTeamIds : [],
+      secrets: { [SECRET_NAMES.deployRoleArn]: deployRoles[d.stack].arn },
+    })),
+    repositorySecrets: {
+      [SECRET_NAMES.previewRoleArn]: preview.arn,
+      [SECRET_NAMES.backendUrl]: scope.stateUrl,
+      [SECRET_NAMES.configPassphrase]: config.requireSecret("appStacksPassphrase"),
+    },
   },
-}, { providers: [new github.Provider("github", { owner })] });
+  { providers: [new github.Provider("github", { owner })] },
+);
 
 export const githubOidcProviderArn = oidc.arn;
 export const previewRoleArn = preview.arn;

@@ -44,7 +44,8 @@ export class BucketPrefixAccess extends pulumi.ComponentResource {
     const parent = { parent: this };
 
     const prefix = normalizePrefix(args.imagePrefix);
-    if (!prefix) throw new Error(`imagePrefix must be a non-empty S3 key prefix without "*" or "..", got "${args.imagePrefix}"`);
+    if (!prefix)
+      throw new Error(`imagePrefix must be a non-empty S3 key prefix without "*" or "..", got "${args.imagePrefix}"`);
     this.prefix = prefix;
 
     let bucketArn: pulumi.Output<string>;
@@ -79,23 +80,37 @@ export class BucketPrefixAccess extends pulumi.ComponentResource {
     const write: PolicyStatement[] = [
       { Sid: "WritePicturesUnderPrefix", Effect: "Allow", Action: ["s3:PutObject"], Resource: objects },
     ];
-    this.readPolicy = new aws.iam.Policy(`${name}-read`, {
-      description: pulumi.interpolate`Read s3://${this.bucketName}/${this.prefix}/ only`,
-      policy: policyDocument(read),
-    }, parent);
-    this.writePolicy = new aws.iam.Policy(`${name}-write`, {
-      description: pulumi.interpolate`Write s3://${this.bucketName}/${this.prefix}/ only`,
-      policy: policyDocument(write),
-    }, parent);
-    this.jobMarkerPolicy = new aws.iam.Policy(`${name}-job-markers`, {
-      description: pulumi.interpolate`Write and delete the pending-job markers under s3://${this.bucketName}/${this.prefix}/ only`,
-      policy: policyDocument([{
-        Sid: "WriteAndDeleteJobMarkers",
-        Effect: "Allow",
-        Action: ["s3:PutObject", "s3:DeleteObject"],
-        Resource: pulumi.interpolate`${bucketArn}/${jobMarkerPattern(this.prefix)}`,
-      }]),
-    }, parent);
+    this.readPolicy = new aws.iam.Policy(
+      `${name}-read`,
+      {
+        description: pulumi.interpolate`Read s3://${this.bucketName}/${this.prefix}/ only`,
+        policy: policyDocument(read),
+      },
+      parent,
+    );
+    this.writePolicy = new aws.iam.Policy(
+      `${name}-write`,
+      {
+        description: pulumi.interpolate`Write s3://${this.bucketName}/${this.prefix}/ only`,
+        policy: policyDocument(write),
+      },
+      parent,
+    );
+    this.jobMarkerPolicy = new aws.iam.Policy(
+      `${name}-job-markers`,
+      {
+        description: pulumi.interpolate`Write and delete the pending-job markers under s3://${this.bucketName}/${this.prefix}/ only`,
+        policy: policyDocument([
+          {
+            Sid: "WriteAndDeleteJobMarkers",
+            Effect: "Allow",
+            Action: ["s3:PutObject", "s3:DeleteObject"],
+            Resource: pulumi.interpolate`${bucketArn}/${jobMarkerPattern(this.prefix)}`,
+          },
+        ]),
+      },
+      parent,
+    );
 
     this.registerOutputs({ bucketName: this.bucketName, prefix: this.prefix });
   }
@@ -104,33 +119,51 @@ export class BucketPrefixAccess extends pulumi.ComponentResource {
   private createPrivateBucket(name: string, forceDestroy: boolean): aws.s3.Bucket {
     const parent = { parent: this };
     const bucket = new aws.s3.Bucket(`${name}-bucket`, { forceDestroy }, parent);
-    const publicAccess = new aws.s3.BucketPublicAccessBlock(`${name}-public-access`, {
-      bucket: bucket.id,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    }, parent);
-    new aws.s3.BucketOwnershipControls(`${name}-ownership`, {
-      bucket: bucket.id,
-      rule: { objectOwnership: "BucketOwnerEnforced" },
-    }, parent);
-    new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-encryption`, {
-      bucket: bucket.id,
-      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
-    }, parent);
-    new aws.s3.BucketPolicy(`${name}-tls-only`, {
-      bucket: bucket.id,
-      policy: policyDocument([{
-        // A Deny covering every S3 action is how "TLS only" is written; it grants nothing.
-        Sid: "DenyInsecureTransport",
-        Effect: "Deny",
-        Principal: "*",
-        Action: ["s3:*"],
-        Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
-        Condition: { Bool: { "aws:SecureTransport": "false" } },
-      }]),
-    }, { ...parent, dependsOn: [publicAccess] }); // S3 rejects concurrent policy and access-block changes
+    const publicAccess = new aws.s3.BucketPublicAccessBlock(
+      `${name}-public-access`,
+      {
+        bucket: bucket.id,
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      },
+      parent,
+    );
+    new aws.s3.BucketOwnershipControls(
+      `${name}-ownership`,
+      {
+        bucket: bucket.id,
+        rule: { objectOwnership: "BucketOwnerEnforced" },
+      },
+      parent,
+    );
+    new aws.s3.BucketServerSideEncryptionConfiguration(
+      `${name}-encryption`,
+      {
+        bucket: bucket.id,
+        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+      },
+      parent,
+    );
+    new aws.s3.BucketPolicy(
+      `${name}-tls-only`,
+      {
+        bucket: bucket.id,
+        policy: policyDocument([
+          {
+            // A Deny covering every S3 action is how "TLS only" is written; it grants nothing.
+            Sid: "DenyInsecureTransport",
+            Effect: "Deny",
+            Principal: "*",
+            Action: ["s3:*"],
+            Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+          },
+        ]),
+      },
+      { ...parent, dependsOn: [publicAccess] },
+    ); // S3 rejects concurrent policy and access-block changes
     return bucket;
   }
 }

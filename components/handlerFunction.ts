@@ -66,48 +66,66 @@ export class HandlerFunction<E, R> extends pulumi.ComponentResource {
 
     // A log group we create (instead of the one Lambda creates on first use) gets a retention and
     // lets the role write to exactly one group without logs:CreateLogGroup.
-    this.logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
-      name: `/aws/lambda/${name}`,
-      retentionInDays: args.logRetentionDays,
-    }, parent);
+    this.logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      {
+        name: `/aws/lambda/${name}`,
+        retentionInDays: args.logRetentionDays,
+      },
+      parent,
+    );
 
-    this.role = new aws.iam.Role(`${name}-role`, {
-      assumeRolePolicy: LAMBDA_ASSUME_ROLE_POLICY,
-      permissionsBoundary: args.permissionsBoundary,
-    }, parent);
-    const access = new aws.iam.RolePolicy(`${name}-access`, {
-      role: this.role.id,
-      policy: policyDocument([
-        {
-          Sid: "WriteOwnLogs",
-          Effect: "Allow",
-          Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-          Resource: pulumi.interpolate`${this.logGroup.arn}:*`,
-        },
-        ...args.statements,
-      ]),
-    }, parent);
-    const attachments = Object.entries(args.policyArns ?? {}).map(([key, policyArn]) =>
-      new aws.iam.RolePolicyAttachment(`${name}-${key}`, { role: this.role.name, policyArn }, parent));
+    this.role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        assumeRolePolicy: LAMBDA_ASSUME_ROLE_POLICY,
+        permissionsBoundary: args.permissionsBoundary,
+      },
+      parent,
+    );
+    const access = new aws.iam.RolePolicy(
+      `${name}-access`,
+      {
+        role: this.role.id,
+        policy: policyDocument([
+          {
+            Sid: "WriteOwnLogs",
+            Effect: "Allow",
+            Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+            Resource: pulumi.interpolate`${this.logGroup.arn}:*`,
+          },
+          ...args.statements,
+        ]),
+      },
+      parent,
+    );
+    const attachments = Object.entries(args.policyArns ?? {}).map(
+      ([key, policyArn]) =>
+        new aws.iam.RolePolicyAttachment(`${name}-${key}`, { role: this.role.name, policyArn }, parent),
+    );
 
-    this.function = new aws.lambda.CallbackFunction<E, R>(name, {
-      description: args.description ?? "",
-      callbackFactory: args.callbackFactory,
-      // Passing our own role is what keeps CallbackFunction from attaching its default policies.
-      role: this.role,
-      runtime: LAMBDA_RUNTIME,
-      // Pure JavaScript, so Graviton: about 20% cheaper per GB-second than x86_64.
-      architectures: ["arm64"],
-      timeout: args.timeoutSeconds,
-      memorySize: args.memorySizeMb,
-      environment: { variables: args.environment },
-      loggingConfig: { logFormat: "Text", logGroup: this.logGroup.name },
-      codePathOptions: { extraExcludePackages: PROVIDED_BY_LAMBDA },
-    }, {
-      ...parent,
-      // The role must hold its permissions before anything (e.g. an SQS event source) is wired to it.
-      dependsOn: [access, ...attachments],
-    });
+    this.function = new aws.lambda.CallbackFunction<E, R>(
+      name,
+      {
+        description: args.description ?? "",
+        callbackFactory: args.callbackFactory,
+        // Passing our own role is what keeps CallbackFunction from attaching its default policies.
+        role: this.role,
+        runtime: LAMBDA_RUNTIME,
+        // Pure JavaScript, so Graviton: about 20% cheaper per GB-second than x86_64.
+        architectures: ["arm64"],
+        timeout: args.timeoutSeconds,
+        memorySize: args.memorySizeMb,
+        environment: { variables: args.environment },
+        loggingConfig: { logFormat: "Text", logGroup: this.logGroup.name },
+        codePathOptions: { extraExcludePackages: PROVIDED_BY_LAMBDA },
+      },
+      {
+        ...parent,
+        // The role must hold its permissions before anything (e.g. an SQS event source) is wired to it.
+        dependsOn: [access, ...attachments],
+      },
+    );
 
     this.registerOutputs({ functionName: this.function.name, functionArn: this.function.arn });
   }

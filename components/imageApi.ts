@@ -3,8 +3,14 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import {
-  API_KEY_HEADER, GATEWAY_ANSWERS, gatewayAnswerBody, methodNotAllowedAnswer, notFoundAnswer, requiresApiKey,
-  type ApiAuth, type GatewayAnswer,
+  API_KEY_HEADER,
+  GATEWAY_ANSWERS,
+  gatewayAnswerBody,
+  methodNotAllowedAnswer,
+  notFoundAnswer,
+  requiresApiKey,
+  type ApiAuth,
+  type GatewayAnswer,
 } from "../runtime/api-access";
 import { createRouter } from "../runtime/http-handler";
 import { ROUTES, type Permission, type Route } from "../runtime/routes";
@@ -80,7 +86,9 @@ function routeGrants(args: ImageApiArgs): Record<Permission, Grant> {
     "read-pictures": { policyArns: { "read-pictures": args.storage.readPolicy.arn } },
     "write-pictures": { policyArns: { "write-pictures": args.storage.writePolicy.arn } },
     "job-markers": { policyArns: { "job-markers": args.storage.jobMarkerPolicy.arn } },
-    "send-jobs": { statements: [{ Sid: "SendToImageQueue", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: args.queue.arn }] },
+    "send-jobs": {
+      statements: [{ Sid: "SendToImageQueue", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: args.queue.arn }],
+    },
   };
 }
 
@@ -139,8 +147,16 @@ const GATEWAY_RESPONSES: Record<string, GatewayAnswer | { code: string; error: s
   QUOTA_EXCEEDED: GATEWAY_ANSWERS.quotaExceeded,
   THROTTLED: GATEWAY_ANSWERS.throttled,
   MISSING_AUTHENTICATION_TOKEN: notFoundAnswer(ROUTES),
-  DEFAULT_4XX: { code: "bad-request", error: "$context.error.messageString", template: '{"error":$context.error.messageString,"code":"bad-request"}' },
-  DEFAULT_5XX: { code: GATEWAY_ANSWERS.gatewayError.code, error: GATEWAY_ANSWERS.gatewayError.error, template: gatewayAnswerBody(GATEWAY_ANSWERS.gatewayError) },
+  DEFAULT_4XX: {
+    code: "bad-request",
+    error: "$context.error.messageString",
+    template: '{"error":$context.error.messageString,"code":"bad-request"}',
+  },
+  DEFAULT_5XX: {
+    code: GATEWAY_ANSWERS.gatewayError.code,
+    error: GATEWAY_ANSWERS.gatewayError.error,
+    template: gatewayAnswerBody(GATEWAY_ANSWERS.gatewayError),
+  },
 };
 
 /**
@@ -189,28 +205,43 @@ export class ImageApi extends pulumi.ComponentResource {
     apiModelBudget(args.apiTimeoutSeconds);
     const throttle = perMethodThrottle(args.apiThrottleRateLimit, args.apiThrottleBurstLimit, ROUTES.length);
 
-    this.api = new aws.apigateway.RestApi(`${name}-rest`, {
-      name: `${args.identity.serviceName}-api`,
-      description: "Couch Explorers: prompts become pictures",
-      endpointConfiguration: { types: "REGIONAL" },
-      apiKeySource: "HEADER",
-    }, this.parent);
-    const resources = this.pathResources(name, ROUTES.map((r) => r.path));
+    this.api = new aws.apigateway.RestApi(
+      `${name}-rest`,
+      {
+        name: `${args.identity.serviceName}-api`,
+        description: "Couch Explorers: prompts become pictures",
+        endpointConfiguration: { types: "REGIONAL" },
+        apiKeySource: "HEADER",
+      },
+      this.parent,
+    );
+    const resources = this.pathResources(
+      name,
+      ROUTES.map((r) => r.path),
+    );
     this.functions = this.routeFunctions(name, args, resources);
     this.catchAllAnswers(name, resources);
     for (const [type, answer] of Object.entries(GATEWAY_RESPONSES)) this.gatewayResponse(name, type, answer);
 
-    this.accessLogs = new aws.cloudwatch.LogGroup(`${name}-access-logs`, {
-      name: `/aws/apigateway/${args.identity.serviceName}-api`,
-      retentionInDays: args.logRetentionDays,
-    }, this.parent);
+    this.accessLogs = new aws.cloudwatch.LogGroup(
+      `${name}-access-logs`,
+      {
+        name: `/aws/apigateway/${args.identity.serviceName}-api`,
+        retentionInDays: args.logRetentionDays,
+      },
+      this.parent,
+    );
     this.stage = this.deployedStage(name, args.apiAuth);
-    new aws.apigateway.MethodSettings(`${name}-throttling`, {
-      restApi: this.api.id,
-      stageName: this.stage.stageName,
-      methodPath: "*/*",
-      settings: { ...throttle, metricsEnabled: true },
-    }, this.parent);
+    new aws.apigateway.MethodSettings(
+      `${name}-throttling`,
+      {
+        restApi: this.api.id,
+        stageName: this.stage.stageName,
+        methodPath: "*/*",
+        settings: { ...throttle, metricsEnabled: true },
+      },
+      this.parent,
+    );
 
     if (args.apiAuth === "apiKey") {
       this.usagePlan = this.callerUsagePlan(name, args);
@@ -224,7 +255,11 @@ export class ImageApi extends pulumi.ComponentResource {
   }
 
   /** One function per route, each behind its route's method, with only its route's settings and permissions. */
-  private routeFunctions(name: string, args: ImageApiArgs, resources: Record<string, aws.apigateway.Resource>): Record<string, RouteFunction> {
+  private routeFunctions(
+    name: string,
+    args: ImageApiArgs,
+    resources: Record<string, aws.apigateway.Resource>,
+  ): Record<string, RouteFunction> {
     const common = commonSettings(args.storage, args.model, args.identity.serviceName);
     // The settings a route may need beyond the common ones; each function gets only its route's.
     const optional: Pick<HandlerSettings<pulumi.Input<string>>, OptionalSetting> = {
@@ -235,18 +270,25 @@ export class ImageApi extends pulumi.ComponentResource {
     const functions: Record<string, RouteFunction> = {};
     for (const route of ROUTES) {
       const granted = route.permissions.map((p) => grants[p]);
-      const fn = new HandlerFunction<APIGatewayProxyEvent, APIGatewayProxyResult>(`${name}-${route.key}`, {
-        description: route.description,
-        // Serialized with the one route it captures: the archive holds that route's code only.
-        callbackFactory: () => createRouter([route], process.env),
-        environment: toHandlerEnv({ ...common, ...Object.fromEntries(route.settings.map((key) => [key, optional[key]])) }),
-        statements: granted.flatMap((g) => g.statements ?? []),
-        policyArns: Object.assign({}, ...granted.map((g) => g.policyArns ?? {})),
-        timeoutSeconds: args.apiTimeoutSeconds,
-        memorySizeMb: args.apiMemoryMb,
-        logRetentionDays: args.logRetentionDays,
-        permissionsBoundary: args.identity.permissionsBoundary,
-      }, this.parent);
+      const fn = new HandlerFunction<APIGatewayProxyEvent, APIGatewayProxyResult>(
+        `${name}-${route.key}`,
+        {
+          description: route.description,
+          // Serialized with the one route it captures: the archive holds that route's code only.
+          callbackFactory: () => createRouter([route], process.env),
+          environment: toHandlerEnv({
+            ...common,
+            ...Object.fromEntries(route.settings.map((key) => [key, optional[key]])),
+          }),
+          statements: granted.flatMap((g) => g.statements ?? []),
+          policyArns: Object.assign({}, ...granted.map((g) => g.policyArns ?? {})),
+          timeoutSeconds: args.apiTimeoutSeconds,
+          memorySizeMb: args.apiMemoryMb,
+          logRetentionDays: args.logRetentionDays,
+          permissionsBoundary: args.identity.permissionsBoundary,
+        },
+        this.parent,
+      );
       functions[route.key] = fn;
       this.routeMethod(name, route, resources[route.path], fn, requiresApiKey(route, args.apiAuth));
     }
@@ -259,50 +301,82 @@ export class ImageApi extends pulumi.ComponentResource {
    */
   private catchAllAnswers(name: string, resources: Record<string, aws.apigateway.Resource>): void {
     this.mockAnswer(`${name}-root-not-found`, this.api.rootResourceId, notFoundAnswer(ROUTES));
-    const anyPath = new aws.apigateway.Resource(`${name}-any-path`, { restApi: this.api.id, parentId: this.api.rootResourceId, pathPart: "{proxy+}" }, this.parent);
+    const anyPath = new aws.apigateway.Resource(
+      `${name}-any-path`,
+      { restApi: this.api.id, parentId: this.api.rootResourceId, pathPart: "{proxy+}" },
+      this.parent,
+    );
     this.mockAnswer(`${name}-any-path-not-found`, anyPath.id, notFoundAnswer(ROUTES));
     for (const path of new Set(ROUTES.map((r) => r.path))) {
       const allowed = ROUTES.filter((r) => r.path === path).map((r) => r.method);
-      this.mockAnswer(`${name}-${resourceKey(path)}-other-methods`, resources[path].id, methodNotAllowedAnswer(path, allowed));
+      this.mockAnswer(
+        `${name}-${resourceKey(path)}-other-methods`,
+        resources[path].id,
+        methodNotAllowedAnswer(path, allowed),
+      );
     }
   }
 
   /** The stage callers reach, on a deployment of everything above, writing access logs. */
   private deployedStage(name: string, auth: ApiAuth): aws.apigateway.Stage {
     // A deployment is a snapshot of the API: a new one whenever what it answers changes.
-    const deployment = new aws.apigateway.Deployment(`${name}-deployment`, {
-      restApi: this.api.id,
-      description: "Couch Explorers routes",
-      triggers: { definition: definitionHash(auth) },
-    }, { ...this.parent, dependsOn: this.apiDefinition });
-    return new aws.apigateway.Stage(`${name}-stage`, {
-      restApi: this.api.id,
-      deployment: deployment.id,
-      stageName: STAGE_NAME,
-      accessLogSettings: { destinationArn: this.accessLogs.arn, format: ACCESS_LOG_FORMAT },
-    }, this.parent);
+    const deployment = new aws.apigateway.Deployment(
+      `${name}-deployment`,
+      {
+        restApi: this.api.id,
+        description: "Couch Explorers routes",
+        triggers: { definition: definitionHash(auth) },
+      },
+      { ...this.parent, dependsOn: this.apiDefinition },
+    );
+    return new aws.apigateway.Stage(
+      `${name}-stage`,
+      {
+        restApi: this.api.id,
+        deployment: deployment.id,
+        stageName: STAGE_NAME,
+        accessLogSettings: { destinationArn: this.accessLogs.arn, format: ACCESS_LOG_FORMAT },
+      },
+      this.parent,
+    );
   }
 
   /** The usage plan every key belongs to: each key's daily quota and rate on this stage. */
   private callerUsagePlan(name: string, args: ImageApiArgs): aws.apigateway.UsagePlan {
-    return new aws.apigateway.UsagePlan(`${name}-usage-plan`, {
-      name: `${args.identity.serviceName}-callers`,
-      description: `Each key: ${args.apiKeyDailyQuota} pictures a day, ${args.apiKeyRateLimit}/s (burst ${args.apiKeyBurstLimit})`,
-      apiStages: [{ apiId: this.api.id, stage: this.stage.stageName }],
-      quotaSettings: { limit: args.apiKeyDailyQuota, period: "DAY" },
-      throttleSettings: { rateLimit: args.apiKeyRateLimit, burstLimit: args.apiKeyBurstLimit },
-    }, this.parent);
+    return new aws.apigateway.UsagePlan(
+      `${name}-usage-plan`,
+      {
+        name: `${args.identity.serviceName}-callers`,
+        description: `Each key: ${args.apiKeyDailyQuota} pictures a day, ${args.apiKeyRateLimit}/s (burst ${args.apiKeyBurstLimit})`,
+        apiStages: [{ apiId: this.api.id, stage: this.stage.stageName }],
+        quotaSettings: { limit: args.apiKeyDailyQuota, period: "DAY" },
+        throttleSettings: { rateLimit: args.apiKeyRateLimit, burstLimit: args.apiKeyBurstLimit },
+      },
+      this.parent,
+    );
   }
 
   /** One API key per configured name, in the usage plan: key name → value, a secret. */
-  private callerKeys(name: string, args: ImageApiArgs, usagePlan: aws.apigateway.UsagePlan): pulumi.Output<Record<string, string>> {
+  private callerKeys(
+    name: string,
+    args: ImageApiArgs,
+    usagePlan: aws.apigateway.UsagePlan,
+  ): pulumi.Output<Record<string, string>> {
     const keys = args.apiKeyNames.map((keyName) => {
-      const key = new aws.apigateway.ApiKey(`${name}-key-${keyName}`, {
-        name: `${args.identity.serviceName}-${keyName}`,
-        description: `Caller "${keyName}" of ${args.identity.serviceName}: send it in the ${API_KEY_HEADER} header`,
-        enabled: true,
-      }, this.parent);
-      new aws.apigateway.UsagePlanKey(`${name}-key-${keyName}`, { keyId: key.id, keyType: "API_KEY", usagePlanId: usagePlan.id }, this.parent);
+      const key = new aws.apigateway.ApiKey(
+        `${name}-key-${keyName}`,
+        {
+          name: `${args.identity.serviceName}-${keyName}`,
+          description: `Caller "${keyName}" of ${args.identity.serviceName}: send it in the ${API_KEY_HEADER} header`,
+          enabled: true,
+        },
+        this.parent,
+      );
+      new aws.apigateway.UsagePlanKey(
+        `${name}-key-${keyName}`,
+        { keyId: key.id, keyType: "API_KEY", usagePlanId: usagePlan.id },
+        this.parent,
+      );
       return [keyName, key.value] as const;
     });
     return pulumi.secret(pulumi.all(Object.fromEntries(keys)));
@@ -315,11 +389,15 @@ export class ImageApi extends pulumi.ComponentResource {
       let parentPath = "";
       for (const segment of path.split("/").filter(Boolean)) {
         const here = `${parentPath}/${segment}`;
-        byPath[here] ??= new aws.apigateway.Resource(`${name}-${resourceKey(here)}`, {
-          restApi: this.api.id,
-          parentId: parentPath ? byPath[parentPath].id : this.api.rootResourceId,
-          pathPart: segment,
-        }, this.parent);
+        byPath[here] ??= new aws.apigateway.Resource(
+          `${name}-${resourceKey(here)}`,
+          {
+            restApi: this.api.id,
+            parentId: parentPath ? byPath[parentPath].id : this.api.rootResourceId,
+            pathPart: segment,
+          },
+          this.parent,
+        );
         parentPath = here;
       }
     }
@@ -327,33 +405,51 @@ export class ImageApi extends pulumi.ComponentResource {
   }
 
   /** A route's method, proxied to its function (payload 1.0), and API Gateway's permission to invoke it. */
-  private routeMethod(name: string, route: Route, resource: aws.apigateway.Resource, fn: RouteFunction, apiKeyRequired: boolean): void {
+  private routeMethod(
+    name: string,
+    route: Route,
+    resource: aws.apigateway.Resource,
+    fn: RouteFunction,
+    apiKeyRequired: boolean,
+  ): void {
     const parent = this.parent;
-    const method = new aws.apigateway.Method(`${name}-${route.key}`, {
-      restApi: this.api.id,
-      resourceId: resource.id,
-      httpMethod: route.method,
-      authorization: "NONE",
-      apiKeyRequired,
-    }, parent);
-    const integration = new aws.apigateway.Integration(`${name}-${route.key}`, {
-      restApi: this.api.id,
-      resourceId: resource.id,
-      httpMethod: method.httpMethod,
-      type: "AWS_PROXY",
-      integrationHttpMethod: "POST",
-      uri: fn.function.invokeArn,
-      timeoutMilliseconds: REST_API_MAX_INTEGRATION_MS,
-    }, parent);
+    const method = new aws.apigateway.Method(
+      `${name}-${route.key}`,
+      {
+        restApi: this.api.id,
+        resourceId: resource.id,
+        httpMethod: route.method,
+        authorization: "NONE",
+        apiKeyRequired,
+      },
+      parent,
+    );
+    const integration = new aws.apigateway.Integration(
+      `${name}-${route.key}`,
+      {
+        restApi: this.api.id,
+        resourceId: resource.id,
+        httpMethod: method.httpMethod,
+        type: "AWS_PROXY",
+        integrationHttpMethod: "POST",
+        uri: fn.function.invokeArn,
+        timeoutMilliseconds: REST_API_MAX_INTEGRATION_MS,
+      },
+      parent,
+    );
     this.apiDefinition.push(method, integration);
     // API Gateway may invoke this function for this method and path only (any stage; path
     // parameters become "*").
-    new aws.lambda.Permission(`${name}-${route.key}-invoke`, {
-      action: "lambda:InvokeFunction",
-      function: fn.function.name,
-      principal: "apigateway.amazonaws.com",
-      sourceArn: pulumi.interpolate`${this.api.executionArn}/*/${route.method}${route.path.replace(/\{[^}]+\}/g, "*")}`,
-    }, parent);
+    new aws.lambda.Permission(
+      `${name}-${route.key}-invoke`,
+      {
+        action: "lambda:InvokeFunction",
+        function: fn.function.name,
+        principal: "apigateway.amazonaws.com",
+        sourceArn: pulumi.interpolate`${this.api.executionArn}/*/${route.method}${route.path.replace(/\{[^}]+\}/g, "*")}`,
+      },
+      parent,
+    );
   }
 
   /**
@@ -365,52 +461,84 @@ export class ImageApi extends pulumi.ComponentResource {
     const parent = this.parent;
     const statusCode = String(answer.statusCode);
     const headers = Object.keys(answer.headers ?? {});
-    const method = new aws.apigateway.Method(name, { restApi: this.api.id, resourceId, httpMethod: "ANY", authorization: "NONE" }, parent);
-    const integration = new aws.apigateway.Integration(name, {
-      restApi: this.api.id,
-      resourceId,
-      httpMethod: method.httpMethod,
-      type: "MOCK",
-      passthroughBehavior: "NEVER",
-      requestTemplates: Object.fromEntries(MOCK_BODY_TYPES.map((type) => [type, JSON.stringify({ statusCode: answer.statusCode })])),
-    }, parent);
-    const methodResponse = new aws.apigateway.MethodResponse(name, {
-      restApi: this.api.id,
-      resourceId,
-      httpMethod: method.httpMethod,
-      statusCode,
-      responseParameters: Object.fromEntries(headers.map((h) => [`method.response.header.${h}`, true])),
-    }, parent);
-    const integrationResponse = new aws.apigateway.IntegrationResponse(name, {
-      restApi: this.api.id,
-      resourceId,
-      httpMethod: method.httpMethod,
-      statusCode: methodResponse.statusCode,
-      responseTemplates: { "application/json": gatewayAnswerBody(answer) },
-      responseParameters: Object.fromEntries(headers.map((h) => [`method.response.header.${h}`, `'${answer.headers![h]}'`])),
-    }, { ...parent, dependsOn: [integration] });
+    const method = new aws.apigateway.Method(
+      name,
+      { restApi: this.api.id, resourceId, httpMethod: "ANY", authorization: "NONE" },
+      parent,
+    );
+    const integration = new aws.apigateway.Integration(
+      name,
+      {
+        restApi: this.api.id,
+        resourceId,
+        httpMethod: method.httpMethod,
+        type: "MOCK",
+        passthroughBehavior: "NEVER",
+        requestTemplates: Object.fromEntries(
+          MOCK_BODY_TYPES.map((type) => [type, JSON.stringify({ statusCode: answer.statusCode })]),
+        ),
+      },
+      parent,
+    );
+    const methodResponse = new aws.apigateway.MethodResponse(
+      name,
+      {
+        restApi: this.api.id,
+        resourceId,
+        httpMethod: method.httpMethod,
+        statusCode,
+        responseParameters: Object.fromEntries(headers.map((h) => [`method.response.header.${h}`, true])),
+      },
+      parent,
+    );
+    const integrationResponse = new aws.apigateway.IntegrationResponse(
+      name,
+      {
+        restApi: this.api.id,
+        resourceId,
+        httpMethod: method.httpMethod,
+        statusCode: methodResponse.statusCode,
+        responseTemplates: { "application/json": gatewayAnswerBody(answer) },
+        responseParameters: Object.fromEntries(
+          headers.map((h) => [`method.response.header.${h}`, `'${answer.headers![h]}'`]),
+        ),
+      },
+      { ...parent, dependsOn: [integration] },
+    );
     this.apiDefinition.push(method, integration, methodResponse, integrationResponse);
   }
 
   private gatewayResponse(name: string, type: string, answer: (typeof GATEWAY_RESPONSES)[string]): void {
     const fixed = "statusCode" in answer;
-    const headers = fixed ? answer.headers ?? {} : {};
-    this.apiDefinition.push(new aws.apigateway.Response(`${name}-${type.toLowerCase().replace(/_/g, "-")}`, {
-      restApiId: this.api.id,
-      responseType: type,
-      ...(fixed ? { statusCode: String(answer.statusCode) } : {}),
-      responseTemplates: { "application/json": fixed ? gatewayAnswerBody(answer) : answer.template },
-      responseParameters: {
-        "gatewayresponse.header.Content-Type": "'application/json'",
-        ...Object.fromEntries(Object.entries(headers).map(([h, v]) => [`gatewayresponse.header.${h}`, `'${v}'`])),
-      },
-    }, this.parent));
+    const headers = fixed ? (answer.headers ?? {}) : {};
+    this.apiDefinition.push(
+      new aws.apigateway.Response(
+        `${name}-${type.toLowerCase().replace(/_/g, "-")}`,
+        {
+          restApiId: this.api.id,
+          responseType: type,
+          ...(fixed ? { statusCode: String(answer.statusCode) } : {}),
+          responseTemplates: { "application/json": fixed ? gatewayAnswerBody(answer) : answer.template },
+          responseParameters: {
+            "gatewayresponse.header.Content-Type": "'application/json'",
+            ...Object.fromEntries(Object.entries(headers).map(([h, v]) => [`gatewayresponse.header.${h}`, `'${v}'`])),
+          },
+        },
+        this.parent,
+      ),
+    );
   }
 }
 
 /** `/images/{id}` → `images-id`: a resource's part of a Pulumi name. */
 function resourceKey(path: string): string {
-  return path.split("/").filter(Boolean).map((s) => s.replace(/[{}+]/g, "")).join("-") || "root";
+  return (
+    path
+      .split("/")
+      .filter(Boolean)
+      .map((s) => s.replace(/[{}+]/g, ""))
+      .join("-") || "root"
+  );
 }
 
 /**
@@ -421,9 +549,15 @@ function resourceKey(path: string): string {
  * and their bursts to at most the configured burst. (The MOCK catch-alls get a share too; they run
  * no function.)
  */
-export function perMethodThrottle(rateLimit: number, burstLimit: number, methods: number): { throttlingRateLimit: number; throttlingBurstLimit: number } {
+export function perMethodThrottle(
+  rateLimit: number,
+  burstLimit: number,
+  methods: number,
+): { throttlingRateLimit: number; throttlingBurstLimit: number } {
   if (burstLimit < methods) {
-    throw new Error(`apiThrottleBurstLimit must be at least ${methods} (one request per route: the stage's limits are shared out among its ${methods} routes), got ${burstLimit}`);
+    throw new Error(
+      `apiThrottleBurstLimit must be at least ${methods} (one request per route: the stage's limits are shared out among its ${methods} routes), got ${burstLimit}`,
+    );
   }
   return { throttlingRateLimit: rateLimit / methods, throttlingBurstLimit: Math.floor(burstLimit / methods) };
 }
@@ -431,5 +565,7 @@ export function perMethodThrottle(rateLimit: number, burstLimit: number, methods
 /** What a deployment snapshots: the routes, which of them need a key, every answer of the gateway and the bodies its catch-alls read. */
 function definitionHash(auth: ApiAuth): string {
   const routes = ROUTES.map((r) => ({ method: r.method, path: r.path, key: requiresApiKey(r, auth) }));
-  return createHash("sha256").update(JSON.stringify({ routes, answers: GATEWAY_RESPONSES, mockBodies: MOCK_BODY_TYPES, version: 1 })).digest("hex");
+  return createHash("sha256")
+    .update(JSON.stringify({ routes, answers: GATEWAY_RESPONSES, mockBodies: MOCK_BODY_TYPES, version: 1 }))
+    .digest("hex");
 }

@@ -42,41 +42,75 @@ export class ImageDashboard extends pulumi.ComponentResource {
       height: 6,
       properties: { title, region: args.region, period, view: "timeSeries", stacked: false, metrics, ...extra },
     });
-    const sqs = (metric: string, queue: pulumi.Input<string>, label: string) => ["AWS/SQS", metric, "QueueName", queue, { stat: "Maximum", label }];
+    const sqs = (metric: string, queue: pulumi.Input<string>, label: string) => [
+      "AWS/SQS",
+      metric,
+      "QueueName",
+      queue,
+      { stat: "Maximum", label },
+    ];
 
     const widgets = [
-      widget(0, 0, "Oldest prompt in the queue (s)", [sqs("ApproximateAgeOfOldestMessage", args.queueName, "age of oldest message")],
-        { annotations: { horizontal: [{ label: "alarm", value: args.alarmAgeThresholdSeconds }] } }),
+      widget(
+        0,
+        0,
+        "Oldest prompt in the queue (s)",
+        [sqs("ApproximateAgeOfOldestMessage", args.queueName, "age of oldest message")],
+        { annotations: { horizontal: [{ label: "alarm", value: args.alarmAgeThresholdSeconds }] } },
+      ),
       widget(12, 0, "Queue and dead-letter depth", [
         sqs("ApproximateNumberOfMessagesVisible", args.queueName, "waiting"),
         sqs("ApproximateNumberOfMessagesNotVisible", args.queueName, "in progress"),
         sqs("ApproximateNumberOfMessagesVisible", args.deadLetterQueueName, "dead letters"),
       ]),
       widget(0, 6, "Picture generation latency (ms)", [
-        [METRICS.namespace, METRICS.generationLatency.name, METRICS.serviceDimension, args.serviceName, { stat: "p50", label: "p50" }],
-        [METRICS.namespace, METRICS.generationLatency.name, METRICS.serviceDimension, args.serviceName, { stat: "p95", label: "p95" }],
+        [
+          METRICS.namespace,
+          METRICS.generationLatency.name,
+          METRICS.serviceDimension,
+          args.serviceName,
+          { stat: "p50", label: "p50" },
+        ],
+        [
+          METRICS.namespace,
+          METRICS.generationLatency.name,
+          METRICS.serviceDimension,
+          args.serviceName,
+          { stat: "p95", label: "p95" },
+        ],
       ]),
       widget(12, 6, "Failures by kind", [
-        [{
-          expression: pulumi.interpolate`SEARCH('{${METRICS.namespace},${METRICS.serviceDimension},${METRICS.failures.dimension}} MetricName="${METRICS.failures.name}" ${METRICS.serviceDimension}="${args.serviceName}"', 'Sum', ${period})`,
-          id: "failures",
-          label: "",
-        }],
+        [
+          {
+            expression: pulumi.interpolate`SEARCH('{${METRICS.namespace},${METRICS.serviceDimension},${METRICS.failures.dimension}} MetricName="${METRICS.failures.name}" ${METRICS.serviceDimension}="${args.serviceName}"', 'Sum', ${period})`,
+            id: "failures",
+            label: "",
+          },
+        ],
       ]),
       widget(0, 12, "API responses 4xx / 5xx", [
         ["AWS/ApiGateway", "4XXError", "ApiName", args.apiName, "Stage", args.apiStage, { stat: "Sum", label: "4xx" }],
         ["AWS/ApiGateway", "5XXError", "ApiName", args.apiName, "Stage", args.apiStage, { stat: "Sum", label: "5xx" }],
       ]),
-      widget(12, 12, "Function errors and throttles", (args.functionNames ?? []).flatMap((fn) => [
-        ["AWS/Lambda", "Errors", "FunctionName", fn, { stat: "Sum" }],
-        ["AWS/Lambda", "Throttles", "FunctionName", fn, { stat: "Sum" }],
-      ])),
+      widget(
+        12,
+        12,
+        "Function errors and throttles",
+        (args.functionNames ?? []).flatMap((fn) => [
+          ["AWS/Lambda", "Errors", "FunctionName", fn, { stat: "Sum" }],
+          ["AWS/Lambda", "Throttles", "FunctionName", fn, { stat: "Sum" }],
+        ]),
+      ),
     ];
 
-    this.dashboard = new aws.cloudwatch.Dashboard(`${name}-dashboard`, {
-      dashboardName: args.dashboardName,
-      dashboardBody: pulumi.jsonStringify({ widgets }),
-    }, { parent: this });
+    this.dashboard = new aws.cloudwatch.Dashboard(
+      `${name}-dashboard`,
+      {
+        dashboardName: args.dashboardName,
+        dashboardBody: pulumi.jsonStringify({ widgets }),
+      },
+      { parent: this },
+    );
     this.registerOutputs({ dashboardName: this.dashboard.dashboardName });
   }
 }

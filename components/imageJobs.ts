@@ -41,48 +41,64 @@ const DLQ_RETENTION_SECONDS = 14 * 24 * 3600;
 
 /** The job queue and its dead-letter queue. */
 function jobQueues(name: string, timeoutSeconds: number, maxReceiveCount: number, parent: pulumi.ResourceOptions) {
-  const deadLetterQueue = new aws.sqs.Queue(`${name}-dlq`, {
-    messageRetentionSeconds: DLQ_RETENTION_SECONDS,
-    sqsManagedSseEnabled: true,
-  }, parent);
-  const queue = new aws.sqs.Queue(`${name}-queue`, {
-    // A message stays hidden while a worker may still be busy with it, including SQS's retries of
-    // a throttled invocation; shorter and it would be generated twice.
-    // AWS guidance for SQS-triggered functions: visibility timeout ≥ 6 × function timeout.
-    visibilityTimeoutSeconds: DEFAULTS.visibilityTimeoutFactor * timeoutSeconds,
-    sqsManagedSseEnabled: true,
-    redrivePolicy: pulumi.jsonStringify({
-      deadLetterTargetArn: deadLetterQueue.arn,
-      maxReceiveCount,
-    }),
-  }, parent);
+  const deadLetterQueue = new aws.sqs.Queue(
+    `${name}-dlq`,
+    {
+      messageRetentionSeconds: DLQ_RETENTION_SECONDS,
+      sqsManagedSseEnabled: true,
+    },
+    parent,
+  );
+  const queue = new aws.sqs.Queue(
+    `${name}-queue`,
+    {
+      // A message stays hidden while a worker may still be busy with it, including SQS's retries of
+      // a throttled invocation; shorter and it would be generated twice.
+      // AWS guidance for SQS-triggered functions: visibility timeout ≥ 6 × function timeout.
+      visibilityTimeoutSeconds: DEFAULTS.visibilityTimeoutFactor * timeoutSeconds,
+      sqsManagedSseEnabled: true,
+      redrivePolicy: pulumi.jsonStringify({
+        deadLetterTargetArn: deadLetterQueue.arn,
+        maxReceiveCount,
+      }),
+    },
+    parent,
+  );
   return { queue, deadLetterQueue };
 }
 
 /** The function running the runtime's queue handler, allowed to consume `queue` only. */
 function workerFunction(name: string, args: ImageJobsArgs, queue: aws.sqs.Queue, parent: pulumi.ResourceOptions) {
   const { workerConcurrency, maxReceiveCount } = args;
-  return new HandlerFunction<SQSEvent, SQSBatchResponse>(`${name}-worker`, {
-    description: "Turns queued prompts into pictures (runtime queue handler)",
-    callbackFactory: () => createQueueHandler(process.env),
-    // The worker records a failure on a message's last delivery, before SQS moves it to the DLQ.
-    environment: toHandlerEnv({ ...commonSettings(args.storage, args.model, args.identity.serviceName), workerConcurrency, maxReceiveCount }),
-    statements: [
-      invokeModelStatement(args.model),
-      {
-        Sid: "ConsumeOwnQueue",
-        Effect: "Allow",
-        Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
-        Resource: queue.arn,
-      },
-    ],
-    // Pictures and failure records, and the job markers it writes on each delivery and removes when a job ends.
-    policyArns: { "write-pictures": args.storage.writePolicy.arn, "job-markers": args.storage.jobMarkerPolicy.arn },
-    timeoutSeconds: args.workerTimeoutSeconds,
-    memorySizeMb: args.workerMemoryMb,
-    logRetentionDays: args.logRetentionDays,
-    permissionsBoundary: args.identity.permissionsBoundary,
-  }, parent);
+  return new HandlerFunction<SQSEvent, SQSBatchResponse>(
+    `${name}-worker`,
+    {
+      description: "Turns queued prompts into pictures (runtime queue handler)",
+      callbackFactory: () => createQueueHandler(process.env),
+      // The worker records a failure on a message's last delivery, before SQS moves it to the DLQ.
+      environment: toHandlerEnv({
+        ...commonSettings(args.storage, args.model, args.identity.serviceName),
+        workerConcurrency,
+        maxReceiveCount,
+      }),
+      statements: [
+        invokeModelStatement(args.model),
+        {
+          Sid: "ConsumeOwnQueue",
+          Effect: "Allow",
+          Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+          Resource: queue.arn,
+        },
+      ],
+      // Pictures and failure records, and the job markers it writes on each delivery and removes when a job ends.
+      policyArns: { "write-pictures": args.storage.writePolicy.arn, "job-markers": args.storage.jobMarkerPolicy.arn },
+      timeoutSeconds: args.workerTimeoutSeconds,
+      memorySizeMb: args.workerMemoryMb,
+      logRetentionDays: args.logRetentionDays,
+      permissionsBoundary: args.identity.permissionsBoundary,
+    },
+    parent,
+  );
 }
 
 /**
@@ -97,7 +113,11 @@ function completeSubscription(maximumConcurrency: number): pulumi.ResourceTransf
   return (resource) => {
     if (resource.type === "aws:lambda/eventSourceMapping:EventSourceMapping") {
       return {
-        props: { ...resource.props, functionResponseTypes: ["ReportBatchItemFailures"], scalingConfig: { maximumConcurrency } },
+        props: {
+          ...resource.props,
+          functionResponseTypes: ["ReportBatchItemFailures"],
+          scalingConfig: { maximumConcurrency },
+        },
         opts: resource.opts,
       };
     }
@@ -127,13 +147,23 @@ export class ImageJobs extends pulumi.ComponentResource {
     // refused here, at preview, instead of Lambda cutting off every batch and bringing it back.
     workerModelBudget(timeoutSeconds, { batchSize, workerConcurrency });
 
-    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = jobQueues(name, timeoutSeconds, args.maxReceiveCount, parent));
+    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = jobQueues(
+      name,
+      timeoutSeconds,
+      args.maxReceiveCount,
+      parent,
+    ));
     this.worker = workerFunction(name, args, this.queue, parent);
-    this.subscription = this.queue.onEvent(`${name}-subscription`, this.worker.function, {
-      batchSize,
-    }, {
-      transformations: [completeSubscription(args.queueMaxConcurrency)],
-    });
+    this.subscription = this.queue.onEvent(
+      `${name}-subscription`,
+      this.worker.function,
+      {
+        batchSize,
+      },
+      {
+        transformations: [completeSubscription(args.queueMaxConcurrency)],
+      },
+    );
 
     this.registerOutputs({ queueUrl: this.queue.url, deadLetterQueueUrl: this.deadLetterQueue.url });
   }

@@ -24,7 +24,10 @@ interface AgreementOffer {
  * The token of the model's public offer. Without one nothing can be accepted automatically, so the
  * preview stops and says what to do instead.
  */
-export function publicOfferToken(offers: readonly AgreementOffer[] | undefined, model: Pick<FoundationModel, "id" | "region">): string {
+export function publicOfferToken(
+  offers: readonly AgreementOffer[] | undefined,
+  model: Pick<FoundationModel, "id" | "region">,
+): string {
   const token = offers?.find((o) => o.offerToken)?.offerToken;
   if (!token) {
     throw new Error(
@@ -60,16 +63,20 @@ export class ModelAccess extends pulumi.ComponentResource {
         { modelId: model.id, offerType: "PUBLIC", region: model.region },
         { parent: this },
       );
-      this.agreement = new aws.bedrockfoundation.ModelAgreement(`${name}-agreement`, {
-        modelId: model.id,
-        region: model.region,
-        offerToken: offers.offers.apply((list) => publicOfferToken(list, model)),
-      }, {
-        parent: this,
-        // A newer offer token must not replace an agreement that works (as Pulumi's own example does).
-        ignoreChanges: ["offerToken"],
-        retainOnDelete: true,
-      });
+      this.agreement = new aws.bedrockfoundation.ModelAgreement(
+        `${name}-agreement`,
+        {
+          modelId: model.id,
+          region: model.region,
+          offerToken: offers.offers.apply((list) => publicOfferToken(list, model)),
+        },
+        {
+          parent: this,
+          // A newer offer token must not replace an agreement that works (as Pulumi's own example does).
+          ignoreChanges: ["offerToken"],
+          retainOnDelete: true,
+        },
+      );
     }
     this.model = { ...model, idForFunctions: this.agreement?.modelId ?? model.id };
     this.registerOutputs({ agreementModelId: this.agreement?.modelId });

@@ -18,7 +18,9 @@ export const CANDIDATE_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
 /** Throws unless `candidate` matches CANDIDATE_PATTERN. */
 export function checkCandidate(candidate: string): string {
   if (!CANDIDATE_PATTERN.test(candidate)) {
-    throw new Error(`candidate must be 1-32 lowercase letters, digits or inner dashes (e.g. candidate-42), got "${candidate}"`);
+    throw new Error(
+      `candidate must be 1-32 lowercase letters, digits or inner dashes (e.g. candidate-42), got "${candidate}"`,
+    );
   }
   return candidate;
 }
@@ -30,10 +32,15 @@ export function checkCandidate(candidate: string): string {
  */
 export function candidateOf(settings: { candidate: string; imagePrefix: string }): string {
   const fromPrefix = settings.imagePrefix.split("/").find((segment) => segment !== "");
-  if (!fromPrefix) throw new Error(`imagePrefix must be a non-empty S3 key prefix starting with the candidate id (e.g. candidate-42/dev), got "${settings.imagePrefix}"`);
+  if (!fromPrefix)
+    throw new Error(
+      `imagePrefix must be a non-empty S3 key prefix starting with the candidate id (e.g. candidate-42/dev), got "${settings.imagePrefix}"`,
+    );
   // The bootstrap's boundary lets the functions reach pictures under `<bucket>/<candidate>/…` only.
   if (settings.candidate && settings.candidate !== fromPrefix) {
-    throw new Error(`imagePrefix must start with the candidate id "${settings.candidate}" (the permissions boundary allows pictures under <bucket>/${settings.candidate}/ only), got "${settings.imagePrefix}"`);
+    throw new Error(
+      `imagePrefix must start with the candidate id "${settings.candidate}" (the permissions boundary allows pictures under <bucket>/${settings.candidate}/ only), got "${settings.imagePrefix}"`,
+    );
   }
   return checkCandidate(fromPrefix);
 }

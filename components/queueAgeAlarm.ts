@@ -33,7 +33,11 @@ export class QueueAgeAlarm extends pulumi.ComponentResource {
     const periodSeconds = args.alarmPeriodSeconds;
 
     this.topic = new aws.sns.Topic(`${name}-topic`, { displayName: `${name} alarms` }, parent);
-    new aws.sns.TopicSubscription(`${name}-email`, { topic: this.topic.arn, protocol: "email", endpoint: args.alarmEmail }, parent);
+    new aws.sns.TopicSubscription(
+      `${name}-email`,
+      { topic: this.topic.arn, protocol: "email", endpoint: args.alarmEmail },
+      parent,
+    );
     const actions = {
       alarmActions: [this.topic.arn],
       okActions: [this.topic.arn],
@@ -42,33 +46,41 @@ export class QueueAgeAlarm extends pulumi.ComponentResource {
     };
 
     const thresholdSeconds = args.alarmAgeThresholdSeconds;
-    this.ageAlarm = new aws.cloudwatch.MetricAlarm(`${name}-oldest-message-age`, {
-      name: `${name}-oldest-message-age`,
-      alarmDescription: pulumi.interpolate`The oldest prompt in ${args.queueName} has waited ${thresholdSeconds} s or more: pictures arrive late (workers failing, throttled by Bedrock, or too few).`,
-      namespace: "AWS/SQS",
-      metricName: "ApproximateAgeOfOldestMessage",
-      dimensions: { QueueName: args.queueName },
-      statistic: "Maximum",
-      period: periodSeconds,
-      evaluationPeriods: args.alarmEvaluationPeriods,
-      threshold: thresholdSeconds,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
-      ...actions,
-    }, parent);
+    this.ageAlarm = new aws.cloudwatch.MetricAlarm(
+      `${name}-oldest-message-age`,
+      {
+        name: `${name}-oldest-message-age`,
+        alarmDescription: pulumi.interpolate`The oldest prompt in ${args.queueName} has waited ${thresholdSeconds} s or more: pictures arrive late (workers failing, throttled by Bedrock, or too few).`,
+        namespace: "AWS/SQS",
+        metricName: "ApproximateAgeOfOldestMessage",
+        dimensions: { QueueName: args.queueName },
+        statistic: "Maximum",
+        period: periodSeconds,
+        evaluationPeriods: args.alarmEvaluationPeriods,
+        threshold: thresholdSeconds,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+        ...actions,
+      },
+      parent,
+    );
 
-    this.deadLetterAlarm = new aws.cloudwatch.MetricAlarm(`${name}-dead-letters`, {
-      name: `${name}-dead-letters`,
-      alarmDescription: pulumi.interpolate`${args.deadLetterQueueName} holds prompts that failed every delivery; look at them and redrive or delete.`,
-      namespace: "AWS/SQS",
-      metricName: "ApproximateNumberOfMessagesVisible",
-      dimensions: { QueueName: args.deadLetterQueueName },
-      statistic: "Maximum",
-      period: periodSeconds,
-      evaluationPeriods: 1,
-      threshold: 0,
-      comparisonOperator: "GreaterThanThreshold",
-      ...actions,
-    }, parent);
+    this.deadLetterAlarm = new aws.cloudwatch.MetricAlarm(
+      `${name}-dead-letters`,
+      {
+        name: `${name}-dead-letters`,
+        alarmDescription: pulumi.interpolate`${args.deadLetterQueueName} holds prompts that failed every delivery; look at them and redrive or delete.`,
+        namespace: "AWS/SQS",
+        metricName: "ApproximateNumberOfMessagesVisible",
+        dimensions: { QueueName: args.deadLetterQueueName },
+        statistic: "Maximum",
+        period: periodSeconds,
+        evaluationPeriods: 1,
+        threshold: 0,
+        comparisonOperator: "GreaterThanThreshold",
+        ...actions,
+      },
+      parent,
+    );
 
     this.registerOutputs({ topicArn: this.topic.arn });
   }

@@ -61,18 +61,27 @@ export type StackSettings = Omit<Raw, "apiAuth"> & { apiAuth: ApiAuth };
  * key, so a stack that breaks one stops at preview with the key and the reason.
  */
 const RULES: Array<{ key: keyof Raw; holds(s: Raw): boolean; says: string }> = [
-  { key: "apiAuth", holds: (s) => (API_AUTH_MODES as readonly string[]).includes(s.apiAuth), says: `must be one of ${API_AUTH_MODES.join(", ")}` },
+  {
+    key: "apiAuth",
+    holds: (s) => (API_AUTH_MODES as readonly string[]).includes(s.apiAuth),
+    says: `must be one of ${API_AUTH_MODES.join(", ")}`,
+  },
   {
     // "Verify that the maxReceiveCount attribute is set to at least five": with fewer, receives lost
     // to a throttled function dead-letter healthy jobs
     // (https://aws.amazon.com/premiumsupport/knowledge-center/lambda-retrying-valid-sqs-messages/).
     key: "maxReceiveCount",
-    holds: (s) => Number.isInteger(s.maxReceiveCount) && s.maxReceiveCount >= MIN_MAX_RECEIVE_COUNT && s.maxReceiveCount <= 1000,
+    holds: (s) =>
+      Number.isInteger(s.maxReceiveCount) && s.maxReceiveCount >= MIN_MAX_RECEIVE_COUNT && s.maxReceiveCount <= 1000,
     says: `must be an integer from ${MIN_MAX_RECEIVE_COUNT} (AWS's guidance for SQS event sources) to 1000`,
   },
   {
     key: "apiKeyNames",
-    holds: (s) => s.apiAuth !== "apiKey" || (s.apiKeyNames.length > 0 && new Set(s.apiKeyNames).size === s.apiKeyNames.length && s.apiKeyNames.every((n) => /^[A-Za-z0-9_-]{1,64}$/.test(n))),
+    holds: (s) =>
+      s.apiAuth !== "apiKey" ||
+      (s.apiKeyNames.length > 0 &&
+        new Set(s.apiKeyNames).size === s.apiKeyNames.length &&
+        s.apiKeyNames.every((n) => /^[A-Za-z0-9_-]{1,64}$/.test(n))),
     says: "must name at least one key when apiAuth is apiKey, each once, with 1-64 letters, digits, '-' or '_'",
   },
   { key: "apiKeyDailyQuota", holds: (s) => isDailyQuota(s.apiKeyDailyQuota), says: "must be at least 1 picture a day" },
@@ -81,7 +90,8 @@ const RULES: Array<{ key: keyof Raw; holds(s: Raw): boolean; says: string }> = [
 /** Throws, naming the key, when a setting breaks a rule the schema cannot express. */
 export function checkStackSettings(settings: Raw): StackSettings {
   for (const rule of RULES) {
-    if (!rule.holds(settings)) throw new Error(`config ${rule.key} ${rule.says}; got ${JSON.stringify(settings[rule.key])}`);
+    if (!rule.holds(settings))
+      throw new Error(`config ${rule.key} ${rule.says}; got ${JSON.stringify(settings[rule.key])}`);
   }
   return settings as StackSettings;
 }
@@ -94,5 +104,7 @@ export function readStackSettings(config = new pulumi.Config()): StackSettings {
     boolean: (key: string) => config.requireBoolean(key),
     array: (key: string) => config.requireObject<string[]>(key),
   };
-  return checkStackSettings(Object.fromEntries(Object.entries(KEYS).map(([key, type]) => [key, read[type](key)])) as Raw);
+  return checkStackSettings(
+    Object.fromEntries(Object.entries(KEYS).map(([key, type]) => [key, read[type](key)])) as Raw,
+  );
 }

@@ -29,12 +29,19 @@ export function foundationModel(id: string, region: string): FoundationModel {
   // account, plus each region's foundation model); granting the foundation-model ARN alone would
   // deploy fine and then fail every call with AccessDenied. Say so at preview time instead.
   if (/^[a-z]{2,4}\./.test(id)) {
-    throw new Error(`modelId "${id}" is a cross-region inference profile; this program grants foundation models only: use the model id without the "${id.split(".")[0]}." prefix`);
+    throw new Error(
+      `modelId "${id}" is a cross-region inference profile; this program grants foundation models only: use the model id without the "${id.split(".")[0]}." prefix`,
+    );
   }
   // A model no adapter speaks would deploy and then answer 500 to every request: say so at preview time.
   adapterFor(id);
   const partition = aws.getPartitionOutput().partition;
-  return { id, region, arn: pulumi.interpolate`arn:${partition}:bedrock:${region}::foundation-model/${id}`, idForFunctions: id };
+  return {
+    id,
+    region,
+    arn: pulumi.interpolate`arn:${partition}:bedrock:${region}::foundation-model/${id}`,
+    idForFunctions: id,
+  };
 }
 
 export function invokeModelStatement(model: FoundationModel): PolicyStatement {
@@ -59,7 +66,11 @@ export function stackIdentity(candidate: string): StackIdentity {
 }
 
 /** What every handler is told: the bucket, the prefix, the model and the metrics' service name. */
-export function commonSettings(storage: BucketPrefixAccess, model: FoundationModel, serviceName: string): HandlerSettings<pulumi.Input<string>> {
+export function commonSettings(
+  storage: BucketPrefixAccess,
+  model: FoundationModel,
+  serviceName: string,
+): HandlerSettings<pulumi.Input<string>> {
   return {
     metricsService: serviceName,
     bucket: storage.bucketName,

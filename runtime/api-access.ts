@@ -71,7 +71,11 @@ export const GATEWAY_ANSWERS = {
     headers: { "retry-after": String(THROTTLE_RETRY_AFTER_SECONDS) },
   },
   /** The gateway itself failed (a 5xx no function answered). */
-  gatewayError: { statusCode: 502, code: "gateway-error", error: "the API gateway could not answer this request; try again later" },
+  gatewayError: {
+    statusCode: 502,
+    code: "gateway-error",
+    error: "the API gateway could not answer this request; try again later",
+  },
 } satisfies Record<string, GatewayAnswer>;
 
 type RouteLine = { method: string; path: string };
@@ -82,13 +86,26 @@ const listed = (routes: readonly RouteLine[]) => routes.map((r) => `${r.method} 
  * the gateway's answers (which cannot).
  */
 export function notFoundAnswer(routes: readonly RouteLine[], request?: string): GatewayAnswer {
-  return { statusCode: 404, code: "not-found", error: `no such route${request ? ` for ${request}` : ""}; routes: ${listed(routes)}` };
+  return {
+    statusCode: 404,
+    code: "not-found",
+    error: `no such route${request ? ` for ${request}` : ""}; routes: ${listed(routes)}`,
+  };
 }
 
 /** A route's path with a method it does not have, worded once for the router, the gateway and the local mode. */
-export function methodNotAllowedAnswer(path: string, allowed: readonly string[], method = "this method"): GatewayAnswer {
+export function methodNotAllowedAnswer(
+  path: string,
+  allowed: readonly string[],
+  method = "this method",
+): GatewayAnswer {
   const allow = allowed.join(", ");
-  return { statusCode: 405, code: "method-not-allowed", error: `${method} is not allowed on ${path}; use ${allow}`, headers: { allow } };
+  return {
+    statusCode: 405,
+    code: "method-not-allowed",
+    error: `${method} is not allowed on ${path}; use ${allow}`,
+    headers: { allow },
+  };
 }
 
 /** The JSON body of an answer. */

@@ -32,7 +32,12 @@ export function partialBatch(): PartialBatch {
       return batch;
     },
     async process() {
-      const succeeded = await mapWithConcurrency(records, concurrency, (record, index) => handler(record, index).then(() => true, () => false));
+      const succeeded = await mapWithConcurrency(records, concurrency, (record, index) =>
+        handler(record, index).then(
+          () => true,
+          () => false,
+        ),
+      );
       failed = records.filter((_, i) => !succeeded[i]);
     },
     response: () => ({ batchItemFailures: failed.map((r) => ({ itemIdentifier: r.messageId })) }),

@@ -1,5 +1,9 @@
 /** Image generation over Bedrock Runtime InvokeModel, one picture per call. */
-import { BedrockRuntimeClient, InvokeModelCommand, type BedrockRuntimeClientConfig } from "@aws-sdk/client-bedrock-runtime";
+import {
+  BedrockRuntimeClient,
+  InvokeModelCommand,
+  type BedrockRuntimeClientConfig,
+} from "@aws-sdk/client-bedrock-runtime";
 import { clientEndpoint, type RuntimeConfig } from "./config";
 import { DEFAULTS } from "./defaults";
 import { classifyBedrockError, ClassifiedError } from "./errors";
@@ -47,7 +51,10 @@ function bedrockClient(config: BedrockSettings, attempts: number): BedrockRuntim
     // loaded lazily so the Lambda archive never needs it.
     const { NodeHttpHandler } = require("@smithy/node-http-handler") as typeof import("@smithy/node-http-handler");
     clientConfig.endpoint = clientEndpoint(config, "bedrockRuntime");
-    clientConfig.requestHandler = new NodeHttpHandler({ requestTimeout: DEFAULTS.bedrockTimeoutMs, throwOnRequestTimeout: true });
+    clientConfig.requestHandler = new NodeHttpHandler({
+      requestTimeout: DEFAULTS.bedrockTimeoutMs,
+      throwOnRequestTimeout: true,
+    });
   } else {
     // The client's default HTTP/2 handler (one stream per request, as the SDK's default).
     clientConfig.requestHandler = { requestTimeout: DEFAULTS.bedrockTimeoutMs, disableConcurrentStreams: true };
@@ -66,7 +73,9 @@ export function decodeModelAnswer(adapter: ModelAdapter, raw: Uint8Array, params
     parsed = adapter.parseResponse(JSON.parse(Buffer.from(raw).toString("utf8")));
   } catch (err) {
     if (err instanceof ClassifiedError) throw err;
-    throw new ClassifiedError("transient", "bad-response", "the model answered with an unreadable body", { cause: err });
+    throw new ClassifiedError("transient", "bad-response", "the model answered with an unreadable body", {
+      cause: err,
+    });
   }
   if (parsed.images.length !== 1) {
     throw new ClassifiedError("transient", "bad-response", `model returned ${parsed.images.length} images, expected 1`);
@@ -95,7 +104,11 @@ export function createImageGenerator(config: BedrockSettings, attempts: number):
     attempts,
     async generate(params, tryTimeoutMs) {
       if (tryTimeoutMs < 1) {
-        throw new ClassifiedError("transient", "timeout", `the model ${config.modelId} was not called: this invocation had no time left for it`);
+        throw new ClassifiedError(
+          "transient",
+          "timeout",
+          `the model ${config.modelId} was not called: this invocation had no time left for it`,
+        );
       }
       const started = Date.now();
       let body: Uint8Array;

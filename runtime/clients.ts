@@ -16,7 +16,10 @@ export interface Client<T> {
   create(config: RuntimeConfig): T;
 }
 
-function client<T, K extends OptionalSetting = never>(settings: readonly K[], create: (config: RuntimeConfig & Required<Pick<RuntimeConfig, K>>) => T): Client<T> {
+function client<T, K extends OptionalSetting = never>(
+  settings: readonly K[],
+  create: (config: RuntimeConfig & Required<Pick<RuntimeConfig, K>>) => T,
+): Client<T> {
   return { settings, create: (config) => create(requireSettings(config, settings)) };
 }
 

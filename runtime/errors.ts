@@ -137,11 +137,20 @@ function tries(n: number | undefined): string {
  * What the caller reads about a failure that may go away by itself, in our words: the model, how
  * long we waited and how often we tried. What the service or the SDK said stays in `cause`.
  */
-function transientMessage(code: FailureCode, name: string, status: number | undefined, model: ModelRef | undefined, attempts: number | undefined): string {
+function transientMessage(
+  code: FailureCode,
+  name: string,
+  status: number | undefined,
+  model: ModelRef | undefined,
+  attempts: number | undefined,
+): string {
   const which = model ? `the model ${model.modelId}` : "the model";
   if (code === "timeout") {
-    if (WAITED_TOO_LONG.includes(name) && model?.timeoutMs !== undefined) return `${which} did not answer within ${seconds(model.timeoutMs)}${tries(attempts)}`;
-    return WAITED_TOO_LONG.includes(name) ? `${which} did not answer in time${tries(attempts)}` : `${which} timed out while drawing the picture${tries(attempts)}`;
+    if (WAITED_TOO_LONG.includes(name) && model?.timeoutMs !== undefined)
+      return `${which} did not answer within ${seconds(model.timeoutMs)}${tries(attempts)}`;
+    return WAITED_TOO_LONG.includes(name)
+      ? `${which} did not answer in time${tries(attempts)}`
+      : `${which} timed out while drawing the picture${tries(attempts)}`;
   }
   if (code === "model-not-ready") return `${which} was not ready to take calls${tries(attempts)}`;
   return `the Bedrock service did not answer usefully${status ? ` (HTTP ${status})` : " (no connection)"}${tries(attempts)}`;
@@ -154,21 +163,33 @@ function transientMessage(code: FailureCode, name: string, status: number | unde
  */
 export function classifyBedrockError(err: unknown, model?: ModelRef): ClassifiedError {
   if (err instanceof ClassifiedError) return err;
-  const e = (err ?? {}) as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number; attempts?: number } };
+  const e = (err ?? {}) as {
+    name?: string;
+    message?: string;
+    code?: string;
+    $metadata?: { httpStatusCode?: number; attempts?: number };
+  };
   const name = e.name ?? "Error";
   const message = e.message || name;
   const status = e.$metadata?.httpStatusCode;
   const attempts = e.$metadata?.attempts ?? model?.attempts;
-  const ours = (kind: FailureKind, code: FailureCode, text: string) => new ClassifiedError(kind, code, text, { cause: err });
+  const ours = (kind: FailureKind, code: FailureCode, text: string) =>
+    new ClassifiedError(kind, code, text, { cause: err });
   const operator = (code: FailureCode) => ours("operator", code, operatorMessage(code, model));
-  const transient = (code: FailureCode) => ours("transient", code, transientMessage(code, name, status, model, attempts));
+  const transient = (code: FailureCode) =>
+    ours("transient", code, transientMessage(code, name, status, model, attempts));
   if (name === "ValidationException" && CONTENT_FILTER.test(message)) {
     return ours("permanent", "content-filtered", "the model's content filter refused the prompt or the picture");
   }
   if (name === "ValidationException" && NOT_ALLOWED.test(message)) return operator("access-denied");
   if (name === "ResourceNotFoundException" && END_OF_LIFE.test(message)) return operator("model-retired");
   if (OPERATOR_BEDROCK[name]) return operator(OPERATOR_BEDROCK[name]);
-  if (PERMANENT_BEDROCK[name]) return ours("permanent", PERMANENT_BEDROCK[name], "the model refused the request as invalid; check the prompt and its parameters");
+  if (PERMANENT_BEDROCK[name])
+    return ours(
+      "permanent",
+      PERMANENT_BEDROCK[name],
+      "the model refused the request as invalid; check the prompt and its parameters",
+    );
   if (TRANSIENT_BEDROCK[name] === "throttled" || (status === 429 && !TRANSIENT_BEDROCK[name])) {
     return ours("transient", "throttled", throttledMessage(model));
   }
@@ -176,7 +197,11 @@ export function classifyBedrockError(err: unknown, model?: ModelRef): Classified
   if (e.code === "ETIMEDOUT") return transient("timeout");
   if (status === 403) return operator("access-denied");
   if (status !== undefined && status >= 400 && status < 500) {
-    return ours("permanent", "invalid-request", `the Bedrock service refused the request (HTTP ${status}); check the prompt and its parameters`);
+    return ours(
+      "permanent",
+      "invalid-request",
+      `the Bedrock service refused the request (HTTP ${status}); check the prompt and its parameters`,
+    );
   }
   // 5xx, connection resets, DNS failures, anything without a status: worth another try.
   return transient("service-unavailable");
@@ -199,5 +224,7 @@ export function toClassifiedError(err: unknown, code: FailureCode = "internal"):
   if (err instanceof ClassifiedError) return err;
   const status = (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
   const message = `${STEP_FAILED[code] ?? "an internal error stopped the job"}${status ? ` (HTTP ${status})` : ""}`;
-  return new ClassifiedError("transient", code, message, { cause: err instanceof Error ? err : new Error(String(err)) });
+  return new ClassifiedError("transient", code, message, {
+    cause: err instanceof Error ? err : new Error(String(err)),
+  });
 }

@@ -9,7 +9,15 @@ import { methodNotAllowedAnswer, notFoundAnswer } from "./api-access";
 import { readConfig, type Env } from "./config";
 import { DEFAULTS } from "./defaults";
 import { ClassifiedError, logMessage, type FailureCode } from "./errors";
-import { errorResponse, HttpError, toApiRequest, type ApiRequest, type HttpEvent, type LogContext, type RouteResult } from "./http";
+import {
+  errorResponse,
+  HttpError,
+  toApiRequest,
+  type ApiRequest,
+  type HttpEvent,
+  type LogContext,
+  type RouteResult,
+} from "./http";
 import { configured, handlerLogger, type Configured, type HandlerOptions } from "./pipeline";
 import { pathPattern, ROUTES, type Route, type RouteAnswer } from "./routes";
 import type { InvocationClock } from "./time-budget";
@@ -36,7 +44,12 @@ function failureResponse(err: ClassifiedError): APIGatewayProxyResult {
   if (err.kind === "transient") {
     if (err.code === "internal") return errorResponse(500, "internal", "internal error");
     // A timeout says how long we waited and how often we tried ("… did not answer within 12.5 s, 2 tries").
-    const message = err.code === "throttled" ? err.message : err.code === "timeout" ? `${err.message}; retry later` : UNAVAILABLE[err.code] ?? "the image model is unavailable; retry later";
+    const message =
+      err.code === "throttled"
+        ? err.message
+        : err.code === "timeout"
+          ? `${err.message}; retry later`
+          : (UNAVAILABLE[err.code] ?? "the image model is unavailable; retry later");
     return errorResponse(503, err.code, message, { "retry-after": String(DEFAULTS.retryAfterSeconds) });
   }
   if (err.code === "invalid-request") return errorResponse(400, err.code, err.message);
@@ -62,8 +75,15 @@ function match(mounted: readonly Mounted[], req: ApiRequest): Mounted {
   const hit = onPath.find((x) => x.m.route.method === req.method);
   if (!hit) {
     const refusal = onPath.length
-      ? methodNotAllowedAnswer(req.path, onPath.map((x) => x.m.route.method), req.method)
-      : notFoundAnswer(mounted.map((m) => m.route), `${req.method} ${req.path}`);
+      ? methodNotAllowedAnswer(
+          req.path,
+          onPath.map((x) => x.m.route.method),
+          req.method,
+        )
+      : notFoundAnswer(
+          mounted.map((m) => m.route),
+          `${req.method} ${req.path}`,
+        );
     throw new HttpError(refusal.statusCode, refusal.code, refusal.error, refusal.headers);
   }
   try {
@@ -77,24 +97,40 @@ function match(mounted: readonly Mounted[], req: ApiRequest): Mounted {
 /** The answer and the log fields of a request that failed. */
 function failed(err: unknown): { result: RouteResult; failure: Record<string, unknown> } {
   if (err instanceof HttpError) {
-    return { result: { response: errorResponse(err.statusCode, err.code, err.message, err.headers) }, failure: { error: err.message } };
+    return {
+      result: { response: errorResponse(err.statusCode, err.code, err.message, err.headers) },
+      failure: { error: err.message },
+    };
   }
   if (err instanceof ClassifiedError) {
-    return { result: { response: failureResponse(err), metrics: { failureKind: err.kind } }, failure: { kind: err.kind, code: err.code, error: logMessage(err) } };
+    return {
+      result: { response: failureResponse(err), metrics: { failureKind: err.kind } },
+      failure: { kind: err.kind, code: err.code, error: logMessage(err) },
+    };
   }
   const message = err instanceof Error ? err.message : String(err);
-  return { result: { response: errorResponse(500, "internal", "internal error") }, failure: { kind: "internal", error: message } };
+  return {
+    result: { response: errorResponse(500, "internal", "internal error") },
+    failure: { kind: "internal", error: message },
+  };
 }
 
 /**
  * A handler answering `routes`; configuration is read from `env` and each route's clients are
  * built once, here. A route whose set-up failed answers 500 (the reason is logged once).
  */
-export function createRouter(routes: readonly Route[], env: Env = process.env, options: HandlerOptions = {}): HttpHandler {
+export function createRouter(
+  routes: readonly Route[],
+  env: Env = process.env,
+  options: HandlerOptions = {},
+): HttpHandler {
   const logger = handlerLogger(env, options);
   const config = configured(logger, "http", () => readConfig(env));
   const mounted = routes.map((route) =>
-    mount(route, config.error ? config : configured(logger, `${route.method} ${route.path}`, () => route.setup(config.value))),
+    mount(
+      route,
+      config.error ? config : configured(logger, `${route.method} ${route.path}`, () => route.setup(config.value)),
+    ),
   );
 
   return async (event, context) => {
@@ -102,13 +138,21 @@ export function createRouter(routes: readonly Route[], env: Env = process.env, o
     const log: LogContext = {};
     const { req, result, failure } = await respond(mounted, event, context, log);
     const statusCode = result.response.statusCode;
-    logger.write({ ...requestLine(req, statusCode, started, config.value?.modelId), ...log, ...failure }, result.metrics);
+    logger.write(
+      { ...requestLine(req, statusCode, started, config.value?.modelId), ...log, ...failure },
+      result.metrics,
+    );
     return result.response;
   };
 }
 
 /** The route's answer to one event, or the answer to what went wrong, with the request when it could be read. */
-async function respond(mounted: readonly Mounted[], event: HttpEvent, context: InvocationClock | undefined, log: LogContext) {
+async function respond(
+  mounted: readonly Mounted[],
+  event: HttpEvent,
+  context: InvocationClock | undefined,
+  log: LogContext,
+) {
   let req: ApiRequest | undefined;
   try {
     req = toApiRequest(event, context?.getRemainingTimeInMillis());

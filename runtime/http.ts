@@ -35,23 +35,40 @@ export type LogContext = Record<string, unknown>;
 
 /** An answer that ends the request early (validation, unknown route, …). */
 export class HttpError extends Error {
-  constructor(readonly statusCode: number, readonly code: string, message: string, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(message);
   }
 }
 
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
-  return { statusCode, headers: { "content-type": "application/json", "cache-control": "no-store", ...headers }, body: JSON.stringify(body) };
+  return {
+    statusCode,
+    headers: { "content-type": "application/json", "cache-control": "no-store", ...headers },
+    body: JSON.stringify(body),
+  };
 }
 
-export function errorResponse(statusCode: number, code: string, message: string, headers: Record<string, string> = {}): APIGatewayProxyResult {
+export function errorResponse(
+  statusCode: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): APIGatewayProxyResult {
   return json(statusCode, { error: message, code }, headers);
 }
 
 /** The request of either payload version; `params` is filled in once a route matched. */
 export function toApiRequest(event: HttpEvent, timeLeftMs: number | undefined): ApiRequest {
   const v2 = (event as APIGatewayProxyEventV2).version === "2.0";
-  const method = (v2 ? (event as APIGatewayProxyEventV2).requestContext?.http?.method : (event as APIGatewayProxyEvent).httpMethod) ?? "GET";
+  const method =
+    (v2
+      ? (event as APIGatewayProxyEventV2).requestContext?.http?.method
+      : (event as APIGatewayProxyEvent).httpMethod) ?? "GET";
   let path = (v2 ? (event as APIGatewayProxyEventV2).rawPath : (event as APIGatewayProxyEvent).path) ?? "/";
   const stage = event.requestContext?.stage;
   let basePath = "";
@@ -62,10 +79,20 @@ export function toApiRequest(event: HttpEvent, timeLeftMs: number | undefined): 
   }
   path = path.length > 1 ? path.replace(/\/+$/, "") : path;
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(event.headers ?? {})) if (typeof value === "string") headers[name.toLowerCase()] = value;
+  for (const [name, value] of Object.entries(event.headers ?? {}))
+    if (typeof value === "string") headers[name.toLowerCase()] = value;
   const raw = event.body ?? "";
   const body = event.isBase64Encoded ? Buffer.from(raw, "base64") : Buffer.from(raw, "utf8");
-  return { method: method.toUpperCase(), path, basePath, headers, body, requestId: event.requestContext?.requestId, params: {}, timeLeftMs };
+  return {
+    method: method.toUpperCase(),
+    path,
+    basePath,
+    headers,
+    body,
+    requestId: event.requestContext?.requestId,
+    params: {},
+    timeLeftMs,
+  };
 }
 
 /**
@@ -75,7 +102,11 @@ export function toApiRequest(event: HttpEvent, timeLeftMs: number | undefined): 
  */
 export function requestObject(req: ApiRequest): unknown {
   if (req.body.length > DEFAULTS.maxBodyBytes) {
-    throw new HttpError(413, "payload-too-large", `request body is ${req.body.length} bytes; the limit is ${DEFAULTS.maxBodyBytes} bytes`);
+    throw new HttpError(
+      413,
+      "payload-too-large",
+      `request body is ${req.body.length} bytes; the limit is ${DEFAULTS.maxBodyBytes} bytes`,
+    );
   }
   const text = req.body.toString("utf8");
   const type = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
@@ -88,6 +119,10 @@ export function requestObject(req: ApiRequest): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new HttpError(400, "invalid-request", 'request body is not valid JSON; send {"prompt": "…"} or a text/plain prompt');
+    throw new HttpError(
+      400,
+      "invalid-request",
+      'request body is not valid JSON; send {"prompt": "…"} or a text/plain prompt',
+    );
   }
 }

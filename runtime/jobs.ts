@@ -24,7 +24,16 @@ export interface ValidationOptions {
 }
 
 /** Fields a request may carry. */
-const REQUEST_FIELDS = ["prompt", "negativeText", "width", "height", "aspectRatio", "quality", "cfgScale", "seed"] as const;
+const REQUEST_FIELDS = [
+  "prompt",
+  "negativeText",
+  "width",
+  "height",
+  "aspectRatio",
+  "quality",
+  "cfgScale",
+  "seed",
+] as const;
 
 const fail = (message: string): Validation => ({ ok: false, message });
 
@@ -53,7 +62,13 @@ export function nearestAspectRatio(width: number, height: number, ratios: readon
   return best;
 }
 
-function checkText(value: unknown, field: string, min: number, max: number, required: boolean): string | undefined | { error: string } {
+function checkText(
+  value: unknown,
+  field: string,
+  min: number,
+  max: number,
+  required: boolean,
+): string | undefined | { error: string } {
   if (value === undefined || value === null) return required ? { error: `"${field}" is required` } : undefined;
   if (typeof value !== "string") return { error: `"${field}" must be a string` };
   const text = value.trim();
@@ -64,7 +79,13 @@ function checkText(value: unknown, field: string, min: number, max: number, requ
   return text;
 }
 
-function checkNumber(value: unknown, field: string, min: number, max: number, integer: boolean): number | undefined | { error: string } {
+function checkNumber(
+  value: unknown,
+  field: string,
+  min: number,
+  max: number,
+  integer: boolean,
+): number | undefined | { error: string } {
   if (value === undefined || value === null) return undefined;
   const ok = typeof value === "number" && (integer ? Number.isInteger(value) : Number.isFinite(value));
   if (!ok || (value as number) < min || (value as number) > max) {
@@ -79,7 +100,12 @@ const given = (v: unknown) => v !== undefined && v !== null;
 type Size = Pick<ImageParams, "width" | "height" | "aspectRatio">;
 
 /** Pixels for families sized in pixels: the given sides (one makes a square) or the default. */
-function pixelSize(body: Record<string, unknown>, adapter: ModelAdapter, sizing: PixelSizing, opts: ValidationOptions): Size | { error: string } {
+function pixelSize(
+  body: Record<string, unknown>,
+  adapter: ModelAdapter,
+  sizing: PixelSizing,
+  opts: ValidationOptions,
+): Size | { error: string } {
   const w = checkNumber(body.width, "width", 1, opts.maxSide, true);
   if (isError(w)) return w;
   const h = checkNumber(body.height, "height", 1, opts.maxSide, true);
@@ -87,7 +113,9 @@ function pixelSize(body: Record<string, unknown>, adapter: ModelAdapter, sizing:
   const width = w ?? h ?? opts.defaultSize;
   const height = h ?? w ?? opts.defaultSize;
   if (!sizing.isAllowed(width, height)) {
-    return { error: `size ${width}x${height} is not supported by ${adapter.family}; use ${sizing.hint} (at most ${opts.maxSide} per side)` };
+    return {
+      error: `size ${width}x${height} is not supported by ${adapter.family}; use ${sizing.hint} (at most ${opts.maxSide} per side)`,
+    };
   }
   return { width, height };
 }
@@ -111,7 +139,8 @@ function ratioSize(body: Record<string, unknown>, sizing: AspectRatioSizing): Si
 
 /** Validates a request object against the model's limits and fills in defaults. */
 export function validateImageRequest(input: unknown, adapter: ModelAdapter, opts: ValidationOptions): Validation {
-  if (typeof input !== "object" || input === null || Array.isArray(input)) return fail("request body must be a JSON object");
+  if (typeof input !== "object" || input === null || Array.isArray(input))
+    return fail("request body must be a JSON object");
   const body = { ...(input as Record<string, unknown>) };
   const unknown = Object.keys(body).filter((k) => !(REQUEST_FIELDS as readonly string[]).includes(k));
   if (unknown.length) return fail(`unknown field(s): ${unknown.join(", ")}; allowed: ${REQUEST_FIELDS.join(", ")}`);
@@ -122,21 +151,27 @@ export function validateImageRequest(input: unknown, adapter: ModelAdapter, opts
     ...(adapter.takesQuality ? [] : ["quality"]),
     ...(adapter.cfgScale ? [] : ["cfgScale"]),
   ].filter((field) => given(body[field]));
-  if (unsupported.length && !opts.dropUnsupported) return fail(`${adapter.family} does not take ${unsupported.map((f) => `"${f}"`).join(", ")}`);
+  if (unsupported.length && !opts.dropUnsupported)
+    return fail(`${adapter.family} does not take ${unsupported.map((f) => `"${f}"`).join(", ")}`);
   for (const field of unsupported) delete body[field];
 
   const prompt = checkText(body.prompt, "prompt", 1, adapter.maxPromptLength, true);
   if (isError(prompt)) return fail(prompt.error);
-  const negativeText = adapter.negativeText ? checkText(body.negativeText, "negativeText", adapter.negativeText.min, adapter.negativeText.max, false) : undefined;
+  const negativeText = adapter.negativeText
+    ? checkText(body.negativeText, "negativeText", adapter.negativeText.min, adapter.negativeText.max, false)
+    : undefined;
   if (isError(negativeText)) return fail(negativeText.error);
 
-  const size = adapter.sizing.kind === "pixels" ? pixelSize(body, adapter, adapter.sizing, opts) : ratioSize(body, adapter.sizing);
+  const size =
+    adapter.sizing.kind === "pixels" ? pixelSize(body, adapter, adapter.sizing, opts) : ratioSize(body, adapter.sizing);
   if (isError(size)) return fail(size.error);
 
   if (given(body.quality) && body.quality !== "standard" && body.quality !== "premium") {
     return fail(`"quality" must be "standard" or "premium"`);
   }
-  const cfgScale = adapter.cfgScale ? checkNumber(body.cfgScale, "cfgScale", adapter.cfgScale.min, adapter.cfgScale.max, false) : undefined;
+  const cfgScale = adapter.cfgScale
+    ? checkNumber(body.cfgScale, "cfgScale", adapter.cfgScale.min, adapter.cfgScale.max, false)
+    : undefined;
   if (isError(cfgScale)) return fail(cfgScale.error);
   const seed = checkNumber(body.seed, "seed", adapter.seed.min, adapter.seed.max, true);
   if (isError(seed)) return fail(seed.error);
@@ -147,7 +182,9 @@ export function validateImageRequest(input: unknown, adapter: ModelAdapter, opts
       prompt: prompt as string,
       ...(negativeText ? { negativeText } : {}),
       ...size,
-      ...(adapter.takesQuality ? { quality: (body.quality as ImageParams["quality"] | undefined) ?? DEFAULTS.quality } : {}),
+      ...(adapter.takesQuality
+        ? { quality: (body.quality as ImageParams["quality"] | undefined) ?? DEFAULTS.quality }
+        : {}),
       ...(adapter.cfgScale ? { cfgScale: cfgScale ?? DEFAULTS.cfgScale } : {}),
       seed: seed ?? (opts.seedWhenMissing ?? randomSeed)(adapter),
     },

@@ -20,7 +20,12 @@ export interface JobKeys {
 
 export function jobKeys(prefix: string, jobId: string): JobKeys {
   const base = `${prefix}/${JOBS_FOLDER}/${jobId}`;
-  return { image: `${base}.png`, sidecar: `${base}.json`, failure: `${base}${FAILURE_SUFFIX}`, marker: `${base}${MARKER_SUFFIX}` };
+  return {
+    image: `${base}.png`,
+    sidecar: `${base}.json`,
+    failure: `${base}${FAILURE_SUFFIX}`,
+    marker: `${base}${MARKER_SUFFIX}`,
+  };
 }
 
 /**

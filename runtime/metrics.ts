@@ -33,7 +33,11 @@ interface MetricDirective {
 }
 
 /** The EMF members (`_aws` plus the metric values) to merge into a JSON log line; {} when nothing to report. */
-export function emfFields(values: MetricValues, service: string = DEFAULTS.metricsService, now: number = Date.now()): Record<string, unknown> {
+export function emfFields(
+  values: MetricValues,
+  service: string = DEFAULTS.metricsService,
+  now: number = Date.now(),
+): Record<string, unknown> {
   const fields: Record<string, unknown> = { [METRICS.serviceDimension]: service };
   const directives: MetricDirective[] = [];
   const plain: MetricDirective["Metrics"] = [];
@@ -45,7 +49,8 @@ export function emfFields(values: MetricValues, service: string = DEFAULTS.metri
     plain.push({ Name: METRICS.imagesGenerated.name, Unit: METRICS.imagesGenerated.unit });
     fields[METRICS.imagesGenerated.name] = values.imagesGenerated;
   }
-  if (plain.length) directives.push({ Namespace: METRICS.namespace, Dimensions: [[METRICS.serviceDimension]], Metrics: plain });
+  if (plain.length)
+    directives.push({ Namespace: METRICS.namespace, Dimensions: [[METRICS.serviceDimension]], Metrics: plain });
   if (values.failureKind) {
     directives.push({
       Namespace: METRICS.namespace,

@@ -50,7 +50,12 @@ async function clearMarker(store: Services["store"], jobId: string): Promise<Rec
 }
 
 /** What the failure record says to whoever asks GET /images/{id}: our words, and what to do next. */
-function failureReason(failure: ClassifiedError, redrivable: boolean, deliveries: number | undefined, carriesJobId: boolean): string {
+function failureReason(
+  failure: ClassifiedError,
+  redrivable: boolean,
+  deliveries: number | undefined,
+  carriesJobId: boolean,
+): string {
   if (!redrivable) return failure.message;
   const newId = carriesJobId ? "" : "; SQS gives it a new message id then, and its picture is stored under that id";
   return `gave up after ${deliveries} ${deliveries === 1 ? "delivery" : "deliveries"}: ${failure.message}. The job is kept in the dead-letter queue; redrive it once the cause is fixed (aws sqs start-message-move-task --source-arn <dead-letter queue ARN>)${newId}`;
@@ -101,13 +106,31 @@ async function runJob({ generator, store }: Services, job: Job, tryTimeoutMs: ()
     dropUnsupported: true, // a job queued before the model changed still runs
   });
   if (!checked.ok) throw new ClassifiedError("permanent", "invalid-request", checked.message);
-  return generateAndStore({ generator, store }, checked.params, { key: store.jobImageKey(jobId), source: "queue", jobId, tryTimeoutMs: tryTimeoutMs() });
+  return generateAndStore({ generator, store }, checked.params, {
+    key: store.jobImageKey(jobId),
+    source: "queue",
+    jobId,
+    tryTimeoutMs: tryTimeoutMs(),
+  });
 }
 
-async function logStored({ store }: Services, logger: Logger, job: Job, { image, stored }: GenerationResult): Promise<void> {
+async function logStored(
+  { store }: Services,
+  logger: Logger,
+  job: Job,
+  { image, stored }: GenerationResult,
+): Promise<void> {
   const markerLeft = await clearMarker(store, job.jobId);
   logger.write(
-    { ...job.log, outcome: "stored", key: stored.key, seed: image.seed, latencyMs: Date.now() - job.started, generationMs: image.latencyMs, ...markerLeft },
+    {
+      ...job.log,
+      outcome: "stored",
+      key: stored.key,
+      seed: image.seed,
+      latencyMs: Date.now() - job.started,
+      generationMs: image.latencyMs,
+      ...markerLeft,
+    },
     { generationLatencyMs: image.latencyMs, imagesGenerated: 1 },
   );
 }
@@ -142,16 +165,27 @@ async function settle({ config, store }: Services, logger: Logger, job: Job, fai
       // Without the failure record nobody could learn what happened: let SQS try again.
       const notWritten = toClassifiedError(storeErr);
       const error = `${fields.error}; failure record not written: ${logMessage(notWritten)}`;
-      logger.write({ level: "error", ...fields, outcome: "failed-transient", error, ...latency() }, { failureKind: "transient" });
+      logger.write(
+        { level: "error", ...fields, outcome: "failed-transient", error, ...latency() },
+        { failureKind: "transient" },
+      );
       throw notWritten;
     });
   const markerLeft = await clearMarker(store, job.jobId);
-  logger.write({ level: "warn", ...fields, outcome: redrivable ? kept : "failed-permanent", key, ...latency(), ...markerLeft }, { failureKind: failure.kind });
+  logger.write(
+    { level: "warn", ...fields, outcome: redrivable ? kept : "failed-permanent", key, ...latency(), ...markerLeft },
+    { failureKind: failure.kind },
+  );
   if (redrivable) throw failure;
 }
 
 /** One record: resolves when SQS may forget it, throws when SQS must deliver it again (partialBatch). */
-async function processRecord(services: Services, logger: Logger, record: SQSRecord, tryTimeoutMs: () => number): Promise<void> {
+async function processRecord(
+  services: Services,
+  logger: Logger,
+  record: SQSRecord,
+  tryTimeoutMs: () => number,
+): Promise<void> {
   const job = jobOf(record, services.config);
   const result = await runJob(services, job, tryTimeoutMs).catch((err: unknown) => toClassifiedError(err));
   if (result instanceof ClassifiedError) return settle(services, logger, job, result);
@@ -169,22 +203,43 @@ export function createQueueHandler(env: Env = process.env, options: HandlerOptio
   const logger = handlerLogger(env, options);
   const setup = configured(logger, "queue", (): Services => {
     const config = requireSettings(readConfig(env), ["workerConcurrency"]);
-    return { config, generator: modelClient(DEFAULTS.bedrockMaxAttempts).create(config), store: pictureStore.create(config) };
+    return {
+      config,
+      generator: modelClient(DEFAULTS.bedrockMaxAttempts).create(config),
+      store: pictureStore.create(config),
+    };
   });
   return async (event, context) => {
     const records = Array.isArray(event?.Records) ? event.Records : [];
     const services = setup.value;
     if (!services) {
       // Misconfigured function: keep every message (SQS retries, the DLQ keeps them) and say why.
-      logger.write({ level: "error", msg: "batch", outcome: "failed-transient", records: records.length, error: setup.error.message }, { failureKind: "transient" });
+      logger.write(
+        {
+          level: "error",
+          msg: "batch",
+          outcome: "failed-transient",
+          records: records.length,
+          error: setup.error.message,
+        },
+        { failureKind: "transient" },
+      );
       return { batchItemFailures: records.map((r) => ({ itemIdentifier: r.messageId })) };
     }
     const concurrency = services.config.workerConcurrency;
     const rounds = Math.ceil(records.length / concurrency);
     // A record of a later round shares what is left with the rounds still to come.
     const budgetAt = (index: number) => () =>
-      modelTryTimeoutMs(context?.getRemainingTimeInMillis(), services.generator.attempts, rounds - Math.floor(index / concurrency));
-    const batch = partialBatch().register(records, (record, index) => processRecord(services, logger, record, budgetAt(index)), { concurrency });
+      modelTryTimeoutMs(
+        context?.getRemainingTimeInMillis(),
+        services.generator.attempts,
+        rounds - Math.floor(index / concurrency),
+      );
+    const batch = partialBatch().register(
+      records,
+      (record, index) => processRecord(services, logger, record, budgetAt(index)),
+      { concurrency },
+    );
     await batch.process();
     return batch.response();
   };

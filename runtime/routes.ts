@@ -63,7 +63,9 @@ function route<C extends Record<string, Client<unknown>>>({ clients, handle, ...
     ...entry,
     settings: [...new Set(Object.values(clients).flatMap((c) => c.settings))],
     setup(config) {
-      const built = Object.fromEntries(Object.entries(clients).map(([name, c]) => [name, c.create(config)])) as Built<C>;
+      const built = Object.fromEntries(
+        Object.entries(clients).map(([name, c]) => [name, c.create(config)]),
+      ) as Built<C>;
       return (req, log) => handle(req, built, log);
     },
   };
@@ -74,7 +76,10 @@ function validated(req: ApiRequest, rules: ModelAdapter, log: LogContext): Image
   const input = requestObject(req);
   const prompt = (input as { prompt?: unknown } | null)?.prompt;
   if (typeof prompt === "string") log.promptLength = codePointLength(prompt);
-  const checked = validateImageRequest(input, rules, { defaultSize: DEFAULTS.apiDefaultImageSize, maxSide: DEFAULTS.maxImageSide });
+  const checked = validateImageRequest(input, rules, {
+    defaultSize: DEFAULTS.apiDefaultImageSize,
+    maxSide: DEFAULTS.maxImageSide,
+  });
   if (!checked.ok) throw new HttpError(400, "invalid-request", checked.message);
   return checked.params;
 }
@@ -90,11 +95,23 @@ const generate = route({
     const params = validated(req, generator.adapter, log);
     log.seed = params.seed;
     const tryTimeoutMs = modelTryTimeoutMs(req.timeLeftMs, generator.attempts);
-    const { image, stored } = await generateAndStore({ generator, store }, params, { key: store.generatedImageKey(params.seed), source: "api", tryTimeoutMs });
+    const { image, stored } = await generateAndStore({ generator, store }, params, {
+      key: store.generatedImageKey(params.seed),
+      source: "api",
+      tryTimeoutMs,
+    });
     Object.assign(log, { key: stored.key, generationMs: image.latencyMs });
     const url = await links.presignGet(stored.key);
     return {
-      response: json(201, { key: stored.key, s3Uri: stored.s3Uri, url, seed: image.seed, model: image.modelId, width: image.width, height: image.height }),
+      response: json(201, {
+        key: stored.key,
+        s3Uri: stored.s3Uri,
+        url,
+        seed: image.seed,
+        model: image.modelId,
+        width: image.width,
+        height: image.height,
+      }),
       metrics: { generationLatencyMs: image.latencyMs, imagesGenerated: 1 },
     };
   },
@@ -139,16 +156,24 @@ const status = route({
   clients: { store: pictureStore, links: pictureLinks },
   async handle(req, { store, links }, log) {
     const { id } = req.params;
-    if (!JOB_ID_PATTERN.test(id)) throw new HttpError(400, "invalid-request", "image id must be 1-128 letters, digits, '-' or '_'");
+    if (!JOB_ID_PATTERN.test(id))
+      throw new HttpError(400, "invalid-request", "image id must be 1-128 letters, digits, '-' or '_'");
     const job = await store.jobStatus(id);
     log.jobStatus = job.status;
-    if (job.status === "unknown") throw new HttpError(404, "unknown-job", `no job with id ${id}: it was never submitted, or its message has not reached the worker yet`);
+    if (job.status === "unknown")
+      throw new HttpError(
+        404,
+        "unknown-job",
+        `no job with id ${id}: it was never submitted, or its message has not reached the worker yet`,
+      );
     if (job.status === "done") {
       log.key = job.key;
       return { response: json(200, { id, status: "done", key: job.key, url: await links.presignGet(job.key) }) };
     }
     if (job.status === "failed") {
-      return { response: json(200, { id, status: "failed", reason: job.reason, code: job.code, redrivable: job.redrivable }) };
+      return {
+        response: json(200, { id, status: "failed", reason: job.reason, code: job.code, redrivable: job.redrivable }),
+      };
     }
     return { response: json(202, { id, status: "pending" }, { "retry-after": "2" }) };
   },

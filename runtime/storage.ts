@@ -189,7 +189,10 @@ function s3Client(config: Pick<RuntimeConfig, "region" | "endpoints" | "fromProc
 export function createPictureLinks(config: StorageSettings & { urlExpirySeconds: number }): PictureLinks {
   const s3 = s3Client(config);
   return {
-    presignGet: (key) => getSignedUrl(s3, new GetObjectCommand({ Bucket: config.bucket, Key: key }), { expiresIn: config.urlExpirySeconds }),
+    presignGet: (key) =>
+      getSignedUrl(s3, new GetObjectCommand({ Bucket: config.bucket, Key: key }), {
+        expiresIn: config.urlExpirySeconds,
+      }),
   };
 }
 
@@ -200,16 +203,22 @@ interface Bucket {
 }
 
 async function putJson({ s3, name }: Bucket, key: string, value: unknown): Promise<void> {
-  await s3.send(new PutObjectCommand({
-    Bucket: name,
-    Key: key,
-    Body: Buffer.from(JSON.stringify(value, null, 2)),
-    ContentType: "application/json",
-  }));
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: name,
+      Key: key,
+      Body: Buffer.from(JSON.stringify(value, null, 2)),
+      ContentType: "application/json",
+    }),
+  );
 }
 
 /** The object's body as `read` gives it, undefined when the key does not exist. */
-async function readBody<T>({ s3, name }: Bucket, key: string, read: (body: GetObjectCommandOutput["Body"]) => Promise<T>): Promise<T | undefined> {
+async function readBody<T>(
+  { s3, name }: Bucket,
+  key: string,
+  read: (body: GetObjectCommandOutput["Body"]) => Promise<T>,
+): Promise<T | undefined> {
   try {
     const answer = await s3.send(new GetObjectCommand({ Bucket: name, Key: key }));
     return await read(answer.Body);
@@ -262,19 +271,30 @@ function isReadable(prefix: string, key: string): boolean {
 /** Three reads at once, whatever the bucket holds: the picture, the marker, the failure record. */
 async function readJobStatus(bucket: Bucket, keys: ReturnType<typeof jobKeys>): Promise<JobStatus> {
   const [image, marker, failure] = await storing(() =>
-    Promise.all([exists(bucket, keys.image), readJson<JobMarker>(bucket, keys.marker), readJson<FailureRecord>(bucket, keys.failure)]),
+    Promise.all([
+      exists(bucket, keys.image),
+      readJson<JobMarker>(bucket, keys.marker),
+      readJson<FailureRecord>(bucket, keys.failure),
+    ]),
   );
   if (image) return { status: "done", key: keys.image };
   // A marker written after the failure record: the job was redriven and runs again.
   const rerun = marker && failure && Date.parse(String(marker.markedAt)) > Date.parse(String(failure.failedAt));
   if (failure && !rerun) {
-    return { status: "failed", reason: String(failure.reason ?? "generation failed"), code: failure.code, redrivable: failure.redrivable === true };
+    return {
+      status: "failed",
+      reason: String(failure.reason ?? "generation failed"),
+      code: failure.code,
+      redrivable: failure.redrivable === true,
+    };
   }
   return marker ? { status: "pending" } : { status: "unknown" };
 }
 
 async function listPage({ s3, name }: Bucket, prefix: string, next: string | undefined): Promise<ListPage> {
-  const page = await storing(() => s3.send(new ListObjectsV2Command({ Bucket: name, Prefix: `${prefix}/`, ContinuationToken: next })));
+  const page = await storing(() =>
+    s3.send(new ListObjectsV2Command({ Bucket: name, Prefix: `${prefix}/`, ContinuationToken: next })),
+  );
   return {
     objects: (page.Contents ?? []).map((o) => ({ key: o.Key!, lastModified: o.LastModified, size: o.Size })),
     next: page.IsTruncated ? page.NextContinuationToken : undefined,
@@ -299,12 +319,15 @@ export function createImageStore(config: StorageSettings): ImageStore {
     bucket: bucket.name,
     prefix,
     jobImageKey: (jobId) => keysOf(jobId).image,
-    generatedImageKey: (seed, at = new Date()) => `${prefix}/generated_images/${at.toISOString().replace(/[-:.]/g, "")}-${seed}.png`,
+    generatedImageKey: (seed, at = new Date()) =>
+      `${prefix}/generated_images/${at.toISOString().replace(/[-:.]/g, "")}-${seed}.png`,
 
     async saveImage(key, png, sidecar) {
       const sidecarKey = sidecarKeyOf(key);
       await storing(async () => {
-        await bucket.s3.send(new PutObjectCommand({ Bucket: bucket.name, Key: key, Body: png, ContentType: "image/png" }));
+        await bucket.s3.send(
+          new PutObjectCommand({ Bucket: bucket.name, Key: key, Body: png, ContentType: "image/png" }),
+        );
         await putJson(bucket, sidecarKey, sidecar);
       });
       return { key, s3Uri: `s3://${bucket.name}/${key}`, sidecarKey };

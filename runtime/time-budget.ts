@@ -22,7 +22,10 @@ export interface ModelBudget {
 
 /** `timeLeftMs` less the time kept for storing, shared by `rounds` calls one after another of `attempts` tries each. */
 function share(timeLeftMs: number, attempts: number, rounds: number): number {
-  return Math.min(DEFAULTS.bedrockTimeoutMs, Math.floor((timeLeftMs - DEFAULTS.storeReserveSeconds * 1000) / (rounds * attempts)));
+  return Math.min(
+    DEFAULTS.bedrockTimeoutMs,
+    Math.floor((timeLeftMs - DEFAULTS.storeReserveSeconds * 1000) / (rounds * attempts)),
+  );
 }
 
 /**
@@ -39,8 +42,14 @@ export function modelTryTimeoutMs(timeLeftMs: number | undefined, attempts: numb
 /** A timeout too short for the model calls it must hold. */
 export class BudgetTooSmallError extends Error {
   override name = "BudgetTooSmallError";
-  constructor(readonly timeoutSeconds: number, readonly rounds: number, readonly attempts: number) {
-    super(`a ${timeoutSeconds} s function timeout leaves under 1 s per model call (${rounds} round(s) × ${attempts} attempt(s)); raise the timeout or lower the batch size`);
+  constructor(
+    readonly timeoutSeconds: number,
+    readonly rounds: number,
+    readonly attempts: number,
+  ) {
+    super(
+      `a ${timeoutSeconds} s function timeout leaves under 1 s per model call (${rounds} round(s) × ${attempts} attempt(s)); raise the timeout or lower the batch size`,
+    );
   }
 }
 
@@ -65,5 +74,9 @@ export function workerModelBudget(
   timeoutSeconds: number,
   o: { batchSize: number; workerConcurrency: number; attempts?: number },
 ): ModelBudget {
-  return modelCallBudget(timeoutSeconds, o.attempts ?? DEFAULTS.bedrockMaxAttempts, Math.ceil(o.batchSize / o.workerConcurrency));
+  return modelCallBudget(
+    timeoutSeconds,
+    o.attempts ?? DEFAULTS.bedrockMaxAttempts,
+    Math.ceil(o.batchSize / o.workerConcurrency),
+  );
 }

@@ -23,7 +23,11 @@ function settings(r: EvaluatedResource, stack: EvaluatedStack): string {
   switch (r.type) {
     case "aws:lambda/function:Function": {
       const { bytes, deflated } = archiveSize(archiveOf(r));
-      return `${i.runtime} ${i.architectures?.join(",")} timeout=${i.timeout}s memory=${i.memorySize}MB archive=${kb(bytes)} (deflated ${kb(deflated)}) env=${Object.keys(i.environment?.variables ?? {}).sort().join(",")}`;
+      return `${i.runtime} ${i.architectures?.join(",")} timeout=${i.timeout}s memory=${i.memorySize}MB archive=${kb(bytes)} (deflated ${kb(deflated)}) env=${Object.keys(
+        i.environment?.variables ?? {},
+      )
+        .sort()
+        .join(",")}`;
     }
     case "aws:sqs/queue:Queue": {
       const redrive = i.redrivePolicy ? JSON.parse(i.redrivePolicy) : undefined;
@@ -31,7 +35,9 @@ function settings(r: EvaluatedResource, stack: EvaluatedStack): string {
         i.visibilityTimeoutSeconds !== undefined ? `visibility=${i.visibilityTimeoutSeconds}s` : "",
         i.messageRetentionSeconds !== undefined ? `retention=${i.messageRetentionSeconds}s` : "",
         redrive ? `redrive→${byArn(redrive.deadLetterTargetArn)} after ${redrive.maxReceiveCount} receives` : "",
-      ].filter(Boolean).join(" ");
+      ]
+        .filter(Boolean)
+        .join(" ");
     }
     case "aws:lambda/eventSourceMapping:EventSourceMapping":
       return `batchSize=${i.batchSize} responseTypes=${list(i.functionResponseTypes).join(",")} maxConcurrency=${i.scalingConfig?.maximumConcurrency}`;
@@ -44,7 +50,9 @@ function settings(r: EvaluatedResource, stack: EvaluatedStack): string {
     case "aws:apigateway/method:Method":
       return `${i.httpMethod}${i.apiKeyRequired ? " api key required" : ""}`;
     case "aws:apigateway/integration:Integration":
-      return i.type === "AWS_PROXY" ? `AWS_PROXY → ${stack.resources.find((x) => x.state.invokeArn === i.uri)?.name ?? i.uri}` : i.type;
+      return i.type === "AWS_PROXY"
+        ? `AWS_PROXY → ${stack.resources.find((x) => x.state.invokeArn === i.uri)?.name ?? i.uri}`
+        : i.type;
     case "aws:apigateway/integrationResponse:IntegrationResponse":
       return `${i.statusCode} ${i.responseTemplates?.["application/json"]}`;
     case "aws:apigateway/response:Response":
@@ -71,7 +79,9 @@ function settings(r: EvaluatedResource, stack: EvaluatedStack): string {
     case "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
       return `attaches ${byArn(i.policyArn)}`;
     case "aws:cloudwatch/dashboard:Dashboard":
-      return `${i.dashboardName} (${JSON.parse(i.dashboardBody).widgets.map((w: { properties: { title: string } }) => w.properties.title).join(" | ")})`;
+      return `${i.dashboardName} (${JSON.parse(i.dashboardBody)
+        .widgets.map((w: { properties: { title: string } }) => w.properties.title)
+        .join(" | ")})`;
     case "aws:s3/bucket:Bucket":
       return `${r.state.bucket} (created: the stack names no bucket)`;
     default:
@@ -83,8 +93,12 @@ function renderGraph(stack: EvaluatedStack): string {
   const children = new Map<string | undefined, EvaluatedResource[]>();
   for (const r of stack.resources) children.set(r.parent, [...(children.get(r.parent) ?? []), r]);
   // Registration order varies with timing; sorted output diffs cleanly between two commits.
-  for (const kids of children.values()) kids.sort((a, b) => a.name.localeCompare(b.name) || a.type.localeCompare(b.type));
-  const lines = [`Stack ${stack.project}/${stack.stack} — Pulumi.${stack.stack}.yaml under mocks; ${stack.resources.length} resources`, ""];
+  for (const kids of children.values())
+    kids.sort((a, b) => a.name.localeCompare(b.name) || a.type.localeCompare(b.type));
+  const lines = [
+    `Stack ${stack.project}/${stack.stack} — Pulumi.${stack.stack}.yaml under mocks; ${stack.resources.length} resources`,
+    "",
+  ];
   const walk = (parent: string | undefined, indent: string) => {
     const kids = children.get(parent) ?? [];
     kids.forEach((r, n) => {
@@ -98,7 +112,10 @@ function renderGraph(stack: EvaluatedStack): string {
   walk(undefined, "");
   lines.push("", "Outputs:");
   // Secrets (the API keys) are listed by name only, as `pulumi stack output` shows them.
-  for (const [name, value] of Object.entries(stack.outputs)) lines.push(`  ${name} = ${name === "apiKeys" ? `[secret] ${Object.keys(value as object).join(", ") || "(none)"}` : value}`);
+  for (const [name, value] of Object.entries(stack.outputs))
+    lines.push(
+      `  ${name} = ${name === "apiKeys" ? `[secret] ${Object.keys(value as object).join(", ") || "(none)"}` : value}`,
+    );
   return lines.join("\n");
 }
 

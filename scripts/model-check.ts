@@ -38,7 +38,10 @@ function activeExample(root: string): string {
   return `an active model such as ${String(modelId)} (bedrockRegion ${String(bedrockRegion)})`;
 }
 
-const done = (exitCode: ModelCheckResult["exitCode"], ...lines: ModelCheckLine[]): ModelCheckResult => ({ exitCode, lines });
+const done = (exitCode: ModelCheckResult["exitCode"], ...lines: ModelCheckLine[]): ModelCheckResult => ({
+  exitCode,
+  lines,
+});
 const out = (text: string): ModelCheckLine => ({ stream: "stdout", text });
 const err = (text: string): ModelCheckLine => ({ stream: "stderr", text });
 
@@ -54,8 +57,10 @@ function legacyLine(lifecycle: FoundationModelLifecycle): string {
 
 /** Checks the model of `stack`; never throws. */
 export async function checkModel(stack: string | undefined, root = REPO_ROOT): Promise<ModelCheckResult> {
-  if (!stack || stack.startsWith("-")) return done(2, err("usage: npm run model-check -- <stack>   (e.g. dev or prod)"));
-  if (!existsSync(join(root, `Pulumi.${stack}.yaml`))) return done(2, err(`model-check: there is no Pulumi.${stack}.yaml`));
+  if (!stack || stack.startsWith("-"))
+    return done(2, err("usage: npm run model-check -- <stack>   (e.g. dev or prod)"));
+  if (!existsSync(join(root, `Pulumi.${stack}.yaml`)))
+    return done(2, err(`model-check: there is no Pulumi.${stack}.yaml`));
   let config: StackConfig;
   try {
     config = readStackConfig(root, stack);
@@ -63,7 +68,12 @@ export async function checkModel(stack: string | undefined, root = REPO_ROOT): P
     return done(2, err(`model-check: cannot read Pulumi.${stack}.yaml: ${(e as Error).message}`));
   }
   if (config.values.modelId === undefined || config.values.bedrockRegion === undefined) {
-    return done(2, err(`model-check: modelId and bedrockRegion must be set in Pulumi.${stack}.yaml or declared with a default in Pulumi.yaml`));
+    return done(
+      2,
+      err(
+        `model-check: modelId and bedrockRegion must be set in Pulumi.${stack}.yaml or declared with a default in Pulumi.yaml`,
+      ),
+    );
   }
   const modelId = String(config.values.modelId);
   const region = String(config.values.bedrockRegion);
@@ -84,21 +94,44 @@ export async function checkModel(stack: string | undefined, root = REPO_ROOT): P
     if (lifecycle?.status === "ACTIVE") return done(0, out(`${subject} is ACTIVE (set in ${file})`));
     if (lifecycle?.status === "LEGACY") {
       if (isTrue(config.values.allowLegacyModel)) {
-        return done(0, err(`warning: ${subject} is ${legacyLine(lifecycle)}. allowLegacyModel is true in Pulumi.${stack}.yaml, so this passes; plan the move: ${change}`));
+        return done(
+          0,
+          err(
+            `warning: ${subject} is ${legacyLine(lifecycle)}. allowLegacyModel is true in Pulumi.${stack}.yaml, so this passes; plan the move: ${change}`,
+          ),
+        );
       }
-      return done(1, err(`${subject} is ${legacyLine(lifecycle)}. ${change[0].toUpperCase()}${change.slice(1)}, or set allowLegacyModel: true there to deploy it anyway.`));
+      return done(
+        1,
+        err(
+          `${subject} is ${legacyLine(lifecycle)}. ${change[0].toUpperCase()}${change.slice(1)}, or set allowLegacyModel: true there to deploy it anyway.`,
+        ),
+      );
     }
     return done(1, err(`${subject} has the unknown lifecycle state ${JSON.stringify(lifecycle?.status)}; ${change}`));
   } catch (e) {
     const name = (e as { name?: string }).name;
     const message = (e as Error).message;
     if (name === "ResourceNotFoundException") {
-      return done(1, err(`${subject}: Bedrock does not know this model there: it is past its end of life, or the id or region is wrong (Bedrock said: ${message}). ${change[0].toUpperCase()}${change.slice(1)}.`));
+      return done(
+        1,
+        err(
+          `${subject}: Bedrock does not know this model there: it is past its end of life, or the id or region is wrong (Bedrock said: ${message}). ${change[0].toUpperCase()}${change.slice(1)}.`,
+        ),
+      );
     }
     if (name === "AccessDeniedException" || name === "UnrecognizedClientException") {
-      return done(1, err(`${subject}: access denied (Bedrock said: ${message}). The checking credentials need bedrock:GetFoundationModel in ${region}; the deploying role also bedrock:ListFoundationModelAgreementOffers and bedrock:CreateFoundationModelAgreement (README "Image models").`));
+      return done(
+        1,
+        err(
+          `${subject}: access denied (Bedrock said: ${message}). The checking credentials need bedrock:GetFoundationModel in ${region}; the deploying role also bedrock:ListFoundationModelAgreementOffers and bedrock:CreateFoundationModelAgreement (README "Image models").`,
+        ),
+      );
     }
-    return done(2, err(`${subject}: could not ask Bedrock (${name ?? "Error"}: ${message}); check the credentials and the network`));
+    return done(
+      2,
+      err(`${subject}: could not ask Bedrock (${name ?? "Error"}: ${message}); check the credentials and the network`),
+    );
   } finally {
     client.destroy();
   }
@@ -106,7 +139,8 @@ export async function checkModel(stack: string | undefined, root = REPO_ROOT): P
 
 if (require.main === module) {
   checkModel(process.argv[2]).then((result) => {
-    for (const line of result.lines) (line.stream === "stdout" ? process.stdout : process.stderr).write(`${line.text}\n`);
+    for (const line of result.lines)
+      (line.stream === "stdout" ? process.stdout : process.stderr).write(`${line.text}\n`);
     process.exitCode = result.exitCode;
   });
 }

@@ -67,7 +67,10 @@ require.extensions[".ts"] = function loadTypeScript(module, filename) {
 /** `err`'s stack with TypeScript positions (as ts-node would have printed it). */
 function sourceMappedStack(err) {
   if (!(err instanceof Error)) return String(err);
-  require("@cspotcode/source-map-support").install({ environment: "node", retrieveFile: (path) => outputs.get(path) ?? null });
+  require("@cspotcode/source-map-support").install({
+    environment: "node",
+    retrieveFile: (path) => outputs.get(path) ?? null,
+  });
   return String(err.stack);
 }
 

@@ -13,7 +13,12 @@ export interface HttpAnswer {
   raw: APIGatewayProxyResult;
 }
 
-export async function invoke(handler: HttpHandler, req: HttpRequest, format: PayloadFormat = "http-2.0", context?: InvocationClock): Promise<HttpAnswer> {
+export async function invoke(
+  handler: HttpHandler,
+  req: HttpRequest,
+  format: PayloadFormat = "http-2.0",
+  context?: InvocationClock,
+): Promise<HttpAnswer> {
   const raw = await handler(format === "rest-1.0" ? restEvent(req) : httpApiEvent(req), context);
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw.headers ?? {})) headers[k.toLowerCase()] = String(v);

@@ -23,7 +23,10 @@ export interface Health {
   queueUrl: string;
   dlqUrl: string;
   components: Record<string, { status: string; endpoint?: string } & Record<string, unknown>>;
-  queues: { queue: { visible: number; inFlight: number; delayed: number }; dlq: { visible: number; inFlight: number; delayed: number } };
+  queues: {
+    queue: { visible: number; inFlight: number; delayed: number };
+    dlq: { visible: number; inFlight: number; delayed: number };
+  };
 }
 
 export interface LocalChild {
@@ -38,14 +41,23 @@ export interface LocalChild {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export interface RunResult { code: number | null; stdout: string; stderr: string }
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /**
  * Starts local/app/cli.ts with `env` added to the current environment; does not wait for anything.
  * `viaNpm` runs the real `npm start` (in its own process group, so stop() reaches node too).
  */
 export function spawnStart(env: Record<string, string>, viaNpm = false): ChildProcess {
-  const options: SpawnOptions = { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: viaNpm };
+  const options: SpawnOptions = {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: viaNpm,
+  };
   return viaNpm
     ? spawn("npm", ["start", "--silent"], options)
     : spawn(process.execPath, ["-r", TS_REGISTER, path.join("local", "app", "cli.ts")], options);
@@ -68,7 +80,10 @@ export function runStart(env: Record<string, string>, timeoutMs = 30000): Promis
 }
 
 /** The environment for a child on ephemeral ports with a fresh data directory. */
-export function freshEnv(extra: Record<string, string> = {}, dataDir = mkdtempSync(path.join(tmpdir(), "local-mode-"))): Record<string, string> {
+export function freshEnv(
+  extra: Record<string, string> = {},
+  dataDir = mkdtempSync(path.join(tmpdir(), "local-mode-")),
+): Record<string, string> {
   return {
     LOCAL_API_PORT: "0",
     LOCAL_S3_PORT: "0",
@@ -94,7 +109,13 @@ function groupAlive(pgid: number): boolean {
  * and resolves with the child's exit code once every one of those processes has exited, so that
  * no node is still writing to the data directory. SIGKILL after `graceMs`.
  */
-async function stopChild(child: ChildProcess, exited: Promise<number | null>, viaNpm: boolean, signal: NodeJS.Signals, graceMs = 20000): Promise<number | null> {
+async function stopChild(
+  child: ChildProcess,
+  exited: Promise<number | null>,
+  viaNpm: boolean,
+  signal: NodeJS.Signals,
+  graceMs = 20000,
+): Promise<number | null> {
   const kill = (sig: NodeJS.Signals) => {
     try {
       if (viaNpm) process.kill(-child.pid!, sig);
@@ -115,7 +136,11 @@ async function stopChild(child: ChildProcess, exited: Promise<number | null>, vi
   }
 }
 
-export async function startLocalChild(env: Record<string, string>, readyTimeoutMs = 45000, viaNpm = false): Promise<LocalChild> {
+export async function startLocalChild(
+  env: Record<string, string>,
+  readyTimeoutMs = 45000,
+  viaNpm = false,
+): Promise<LocalChild> {
   const child = spawnStart(env, viaNpm);
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
@@ -123,7 +148,10 @@ export async function startLocalChild(env: Record<string, string>, readyTimeoutM
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
 
   const apiUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ready line within ${readyTimeoutMs} ms:\n${out}`)), readyTimeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`no ready line within ${readyTimeoutMs} ms:\n${out}`)),
+      readyTimeoutMs,
+    );
     const check = () => {
       const m = /Local mode ready: (http:\/\/\S+)/.exec(out);
       if (m) {
@@ -149,8 +177,17 @@ export async function startLocalChild(env: Record<string, string>, readyTimeoutM
     await stopChild(child, exited, viaNpm, "SIGKILL");
     throw new Error(`GET /health failed after the ready line (${(err as Error).message}):\n${out}`, { cause: err });
   }
-  const s3 = new S3Client({ region: "eu-west-1", endpoint: health.components.objectStore.endpoint, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
-  const sqs = new SQSClient({ region: "eu-west-1", endpoint: health.components.queue.endpoint, credentials: LOCAL_CREDENTIALS });
+  const s3 = new S3Client({
+    region: "eu-west-1",
+    endpoint: health.components.objectStore.endpoint,
+    forcePathStyle: true,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  const sqs = new SQSClient({
+    region: "eu-west-1",
+    endpoint: health.components.queue.endpoint,
+    credentials: LOCAL_CREDENTIALS,
+  });
   return {
     apiUrl,
     health,
@@ -175,7 +212,12 @@ export async function cleanup(local: LocalChild | undefined, removeData = true):
 }
 
 /** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30000, intervalMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 30000,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -185,7 +227,10 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     } catch (err) {
       lastError = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ""}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ""}`,
+      );
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

@@ -85,10 +85,19 @@ export async function startPeers(opts: PeersOptions = {}): Promise<Peers> {
   });
   const { objectStore, queue } = fakes;
   const settings = peerSettings(queue.queueUrl, fakes.endpoints);
-  const s3 = new S3Client({ region: REGION, endpoint: objectStore.url, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
+  const s3 = new S3Client({
+    region: REGION,
+    endpoint: objectStore.url,
+    forcePathStyle: true,
+    credentials: LOCAL_CREDENTIALS,
+  });
   const sqs = new SQSClient({ region: REGION, endpoint: queue.url, credentials: LOCAL_CREDENTIALS });
   return {
-    env: { ...toHandlerEnv(settings), AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey },
+    env: {
+      ...toHandlerEnv(settings),
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    },
     settings,
     bucket: BUCKET,
     prefix: PREFIX,

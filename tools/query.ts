@@ -53,7 +53,9 @@ export function ofType<R extends MockedResource>(stack: EvaluatedStack<R>, type:
 export function one<R extends MockedResource>(stack: EvaluatedStack<R>, type: string, suffix = ""): R {
   const found = ofType(stack, type).filter((r) => r.name.endsWith(suffix));
   if (found.length !== 1) {
-    throw new Error(`expected one ${type} named *${suffix} in ${stack.stack}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
+    throw new Error(
+      `expected one ${type} named *${suffix} in ${stack.stack}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`,
+    );
   }
   return found[0];
 }
@@ -77,7 +79,9 @@ export function pathOf(stack: EvaluatedStack, resourceId: string): string {
 }
 
 /** The route functions and the worker, by their short key. */
-export function functionsByKey(stack: EvaluatedStack): Record<"generate" | "enqueue" | "status" | "worker", EvaluatedResource> {
+export function functionsByKey(
+  stack: EvaluatedStack,
+): Record<"generate" | "enqueue" | "status" | "worker", EvaluatedResource> {
   return {
     generate: one(stack, TYPES.function, "-api-generate"),
     enqueue: one(stack, TYPES.function, "-api-enqueue"),
@@ -95,7 +99,8 @@ export interface Statement {
   Principal?: unknown;
 }
 
-export const list = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+export const list = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
 
 /** Where a statement of a function's role came from, for failure messages. */
 export interface GrantedStatement extends Statement {
@@ -103,14 +108,19 @@ export interface GrantedStatement extends Statement {
 }
 
 /** Every statement a function's execution role holds: inline policies and attached policies. */
-export function roleOf(stack: EvaluatedStack, fn: EvaluatedResource): { role: EvaluatedResource; statements: GrantedStatement[]; attachedArns: string[] } {
+export function roleOf(
+  stack: EvaluatedStack,
+  fn: EvaluatedResource,
+): { role: EvaluatedResource; statements: GrantedStatement[]; attachedArns: string[] } {
   const role = ofType(stack, TYPES.role).find((r) => r.state.arn === fn.inputs.role);
   if (!role) throw new Error(`no role with ARN ${fn.inputs.role} for ${fn.name}`);
   const statements: GrantedStatement[] = [];
   for (const inline of ofType(stack, TYPES.rolePolicy).filter((p) => p.inputs.role === role.id)) {
     for (const s of JSON.parse(inline.inputs.policy).Statement) statements.push({ ...s, source: inline.name });
   }
-  const attachedArns = ofType(stack, TYPES.attachment).filter((a) => a.inputs.role === role.state.name).map((a) => a.inputs.policyArn as string);
+  const attachedArns = ofType(stack, TYPES.attachment)
+    .filter((a) => a.inputs.role === role.state.name)
+    .map((a) => a.inputs.policyArn as string);
   for (const arn of attachedArns) {
     const policy = ofType(stack, TYPES.policy).find((p) => p.state.arn === arn);
     if (!policy) continue; // an AWS-managed policy: the IAM test rejects those by ARN
@@ -125,7 +135,8 @@ export function archiveOf(fn: EvaluatedResource): Record<string, string> {
   if (!archive) throw new Error(`${fn.name} has no archive`);
   const files: Record<string, string> = {};
   for (const [file, asset] of Object.entries<any>(archive)) {
-    if (typeof asset?.text !== "string") throw new Error(`${fn.name}: ${file} is not text in the archive (${JSON.stringify(asset)})`);
+    if (typeof asset?.text !== "string")
+      throw new Error(`${fn.name}: ${file} is not text in the archive (${JSON.stringify(asset)})`);
     files[file] = asset.text;
   }
   return files;

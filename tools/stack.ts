@@ -57,7 +57,10 @@ export interface EvaluatedStack<R extends MockedResource = EvaluatedResource> {
 }
 
 /** Project name and config schema (with defaults) from Pulumi.yaml. */
-export function readProject(): { name: string; config: Record<string, { type: string; description: string; default?: unknown }> } {
+export function readProject(): {
+  name: string;
+  config: Record<string, { type: string; description: string; default?: unknown }>;
+} {
   return YAML.parse(readFileSync(join(REPO_ROOT, "Pulumi.yaml"), "utf8"));
 }
 
@@ -67,7 +70,8 @@ export function stackConfig(stack: string, overrides: Record<string, string | nu
   // The same reader the local mode uses (stack file over Pulumi.yaml defaults), namespaced again.
   const config: Record<string, string> = {};
   for (const [key, value] of Object.entries(readStackConfig(REPO_ROOT, stack).values)) {
-    config[key.includes(":") ? key : `${project.name}:${key}`] = typeof value === "object" ? JSON.stringify(value) : String(value);
+    config[key.includes(":") ? key : `${project.name}:${key}`] =
+      typeof value === "object" ? JSON.stringify(value) : String(value);
   }
   for (const [key, value] of Object.entries(overrides)) {
     if (value !== null) config[key] = value;
@@ -111,8 +115,17 @@ export function evaluateStack(stack: string, overrides: Record<string, string | 
   if (cached) return cached;
   const shared = process.env[SHARED_STACKS_DIR];
   // Every infra suite evaluates every stack: the run's first evaluation starts the others alongside.
-  if (shared && createdNow(join(shared, "others-started"))) startInBackground(shared, stackNames().filter((other) => other !== stack).map((other) => [other, {}]));
-  const result = unwrap(stack, evaluateOncePerRun(key, (outFile) => evaluateInChild(stack, overrides, outFile)));
+  if (shared && createdNow(join(shared, "others-started")))
+    startInBackground(
+      shared,
+      stackNames()
+        .filter((other) => other !== stack)
+        .map((other) => [other, {}]),
+    );
+  const result = unwrap(
+    stack,
+    evaluateOncePerRun(key, (outFile) => evaluateInChild(stack, overrides, outFile)),
+  );
   cache.set(key, result);
   return result;
 }
@@ -139,7 +152,10 @@ function sharedBase(shared: string, key: string): string {
  * `evaluate(outFile)` once per run across the test workers when they share a directory (else here
  * and now); `key` names the evaluation (program, stack and options).
  */
-export function evaluateOncePerRun<R extends MockedResource>(key: string, evaluate: (outFile: string) => Published<R>): Published<R> {
+export function evaluateOncePerRun<R extends MockedResource>(
+  key: string,
+  evaluate: (outFile: string) => Published<R>,
+): Published<R> {
   const shared = process.env[SHARED_STACKS_DIR];
   if (shared) return evaluateOnce(sharedBase(shared, key), key, evaluate);
   const dir = mkdtempSync(join(tmpdir(), "pulumi-eval-"));
@@ -175,8 +191,16 @@ export function readableStack(err: unknown): string {
 
 /** Runs a child that writes its Published result to `outFile`. */
 function evaluateInChild(stack: string, overrides: Record<string, string | null>, outFile: string): Published {
-  const child = spawnSync(process.execPath, childArgs([{ stack, overrides, out: outFile }]), { cwd: REPO_ROOT, encoding: "utf8", env: childEnv(), maxBuffer: 64 * 1024 * 1024 });
-  if (!existsSync(outFile)) return { error: `the evaluation died (exit ${child.status}, signal ${child.signal}):\n${child.stderr}\n${child.stdout}` };
+  const child = spawnSync(process.execPath, childArgs([{ stack, overrides, out: outFile }]), {
+    cwd: REPO_ROOT,
+    encoding: "utf8",
+    env: childEnv(),
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (!existsSync(outFile))
+    return {
+      error: `the evaluation died (exit ${child.status}, signal ${child.signal}):\n${child.stderr}\n${child.stdout}`,
+    };
   return JSON.parse(readFileSync(outFile, "utf8")) as Published;
 }
 
@@ -184,7 +208,12 @@ function evaluateInChild(stack: string, overrides: Record<string, string | null>
  * Evaluates once across processes: whoever creates `<base>.lock` evaluates, and its child publishes
  * `<base>.json`; the others wait for that file. A lock whose process died is taken over.
  */
-function evaluateOnce<R extends MockedResource>(base: string, what: string, evaluate: (outFile: string) => Published<R>, timeoutMs = 300000): Published<R> {
+function evaluateOnce<R extends MockedResource>(
+  base: string,
+  what: string,
+  evaluate: (outFile: string) => Published<R>,
+  timeoutMs = 300000,
+): Published<R> {
   const resultFile = `${base}.json`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -210,12 +239,17 @@ process.on("exit", () => {
  * one child, so that a later `evaluateStack` of it waits less; the child publishes each result
  * itself. A no-op outside a shared run (a single file evaluates on demand).
  */
-export function evaluateInBackground(evaluations: Array<[stack: string, overrides: Record<string, string | null>]>): void {
+export function evaluateInBackground(
+  evaluations: Array<[stack: string, overrides: Record<string, string | null>]>,
+): void {
   const shared = process.env[SHARED_STACKS_DIR];
   if (shared) startInBackground(shared, evaluations);
 }
 
-function startInBackground(shared: string, evaluations: Array<[stack: string, overrides: Record<string, string | null>]>): void {
+function startInBackground(
+  shared: string,
+  evaluations: Array<[stack: string, overrides: Record<string, string | null>]>,
+): void {
   const outs = claimInBackground(evaluations.map(([stack, overrides]) => JSON.stringify([stack, overrides])));
   const jobs = evaluations.flatMap(([stack, overrides], i) => (outs[i] ? [{ stack, overrides, out: outs[i] }] : []));
   if (jobs.length) startPublisher(childArgs(jobs), REPO_ROOT, outs);
@@ -309,7 +343,12 @@ async function plain(value: any): Promise<any> {
 }
 
 /** Outputs the mocks report for a new resource: plausible names, ARNs, URLs and ids per type. */
-function mockState(type: string, name: string, inputs: any, region: string): { id: string; state: Record<string, unknown> } {
+function mockState(
+  type: string,
+  name: string,
+  inputs: any,
+  region: string,
+): { id: string; state: Record<string, unknown> } {
   const [, mod = "", kind = ""] = /^aws:([^/]+)\/([^:]+):/.exec(type) ?? [];
   const physical: string = inputs.name ?? inputs.bucket ?? inputs.dashboardName ?? `${name}-${shortHash(name)}`;
   const state: Record<string, unknown> = { ...inputs, name: physical };
@@ -377,7 +416,8 @@ function provideGlobOnNode20(): void {
   const fsp = require("node:fs/promises") as { glob?: unknown };
   if (fsp.glob) return;
   fsp.glob = async function* literalGlob(pattern: string) {
-    if (/[*?[\]{}!]/.test(pattern)) throw new Error(`package.json workspaces with wildcards (${pattern}) need Node.js 22 or newer`);
+    if (/[*?[\]{}!]/.test(pattern))
+      throw new Error(`package.json workspaces with wildcards (${pattern}) need Node.js 22 or newer`);
     if (existsSync(pattern)) yield pattern;
   };
 }
@@ -389,7 +429,9 @@ function provideGlobOnNode20(): void {
  * ~1 s less CPU per evaluation.
  */
 function readPackageTreeOnce(): void {
-  const { Arborist } = require("@npmcli/arborist") as { Arborist: { prototype: { path: string; loadActual(...args: unknown[]): Promise<unknown> } } };
+  const { Arborist } = require("@npmcli/arborist") as {
+    Arborist: { prototype: { path: string; loadActual(...args: unknown[]): Promise<unknown> } };
+  };
   const loadActual = Arborist.prototype.loadActual;
   const trees = new Map<string, Promise<unknown>>();
   Arborist.prototype.loadActual = function (...args: unknown[]) {
@@ -406,7 +448,8 @@ function readPackageTreeOnce(): void {
 function forgetProgramModules(): void {
   const tools = join(REPO_ROOT, "tools") + sep;
   for (const file of Object.keys(require.cache)) {
-    if (file.startsWith(REPO_ROOT + sep) && !file.includes(`${sep}node_modules${sep}`) && !file.startsWith(tools)) delete require.cache[file];
+    if (file.startsWith(REPO_ROOT + sep) && !file.includes(`${sep}node_modules${sep}`) && !file.startsWith(tools))
+      delete require.cache[file];
   }
 }
 
@@ -424,7 +467,9 @@ export async function evaluateInTurn<J extends { out: string }, R extends Mocked
 ): Promise<boolean> {
   provideGlobOnNode20();
   readPackageTreeOnce();
-  const state = (await import("@pulumi/pulumi/runtime/state")) as unknown as { withLocalStorage<T>(run: () => Promise<T>): Promise<T> };
+  const state = (await import("@pulumi/pulumi/runtime/state")) as unknown as {
+    withLocalStorage<T>(run: () => Promise<T>): Promise<T>;
+  };
   let allEvaluated = true;
   for (const job of jobs) {
     forgetProgramModules();
@@ -450,39 +495,68 @@ async function runChild(stack: string, overrides: Record<string, string | null>)
 
   const resources = new Map<string, EvaluatedResource>();
   const pending: Promise<unknown>[] = [];
-  await pulumi.runtime.setMocks({
-    newResource: async ({ type, name, inputs, custom }) => {
-      const { id, state } = mockState(type, name, inputs, region);
-      const key = `${type}::${name}`;
-      if (resources.has(key)) throw new Error(`two resources of type ${type} are named ${name}`);
-      const record = { type, name, urn: "", id, custom: !!custom, inputs: {}, state, dependencies: [], retainOnDelete: false, ignoreChanges: [] };
-      const work = plain(inputs).then((converted) => { record.inputs = converted; });
-      pending.push(work);
-      resources.set(key, record as EvaluatedResource);
-      return { id, state };
+  await pulumi.runtime.setMocks(
+    {
+      newResource: async ({ type, name, inputs, custom }) => {
+        const { id, state } = mockState(type, name, inputs, region);
+        const key = `${type}::${name}`;
+        if (resources.has(key)) throw new Error(`two resources of type ${type} are named ${name}`);
+        const record = {
+          type,
+          name,
+          urn: "",
+          id,
+          custom: !!custom,
+          inputs: {},
+          state,
+          dependencies: [],
+          retainOnDelete: false,
+          ignoreChanges: [],
+        };
+        const work = plain(inputs).then((converted) => {
+          record.inputs = converted;
+        });
+        pending.push(work);
+        resources.set(key, record as EvaluatedResource);
+        return { id, state };
+      },
+      call: ({ token, inputs }) => {
+        switch (token) {
+          case "aws:bedrockfoundation/getModelAgreementOffers:getModelAgreementOffers":
+            // One public offer, shaped like ListFoundationModelAgreementOffers' answer.
+            return {
+              id: inputs.modelId,
+              modelId: inputs.modelId,
+              offerType: inputs.offerType,
+              region: inputs.region ?? region,
+              offers: [
+                {
+                  offerId: `offer-${shortHash(inputs.modelId)}`,
+                  offerToken: `token-${shortHash(inputs.modelId)}`,
+                  termDetails: [],
+                },
+              ],
+            };
+          case "aws:index/getPartition:getPartition":
+            return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
+          case "aws:index/getRegion:getRegion":
+            return { id: region, name: region, region, endpoint: `ec2.${region}.amazonaws.com`, description: region };
+          case "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+              id: MOCK_ACCOUNT,
+              accountId: MOCK_ACCOUNT,
+              arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/mock`,
+              userId: "MOCK",
+            };
+          default:
+            throw new Error(`the infra mocks do not answer ${token}; add it to tools/stack.ts`);
+        }
+      },
     },
-    call: ({ token, inputs }) => {
-      switch (token) {
-        case "aws:bedrockfoundation/getModelAgreementOffers:getModelAgreementOffers":
-          // One public offer, shaped like ListFoundationModelAgreementOffers' answer.
-          return {
-            id: inputs.modelId,
-            modelId: inputs.modelId,
-            offerType: inputs.offerType,
-            region: inputs.region ?? region,
-            offers: [{ offerId: `offer-${shortHash(inputs.modelId)}`, offerToken: `token-${shortHash(inputs.modelId)}`, termDetails: [] }],
-          };
-        case "aws:index/getPartition:getPartition":
-          return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
-        case "aws:index/getRegion:getRegion":
-          return { id: region, name: region, region, endpoint: `ec2.${region}.amazonaws.com`, description: region };
-        case "aws:index/getCallerIdentity:getCallerIdentity":
-          return { id: MOCK_ACCOUNT, accountId: MOCK_ACCOUNT, arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/mock`, userId: "MOCK" };
-        default:
-          throw new Error(`the infra mocks do not answer ${token}; add it to tools/stack.ts`);
-      }
-    },
-  }, project, stack, false);
+    project,
+    stack,
+    false,
+  );
 
   // The mocks do not see a resource's parent; the monitor's requests do.
   const monitor = pulumi.runtime.getMonitor() as any;
@@ -494,7 +568,9 @@ async function runChild(stack: string, overrides: Record<string, string | null>)
         record.urn = res.getUrn();
         record.parent = req.getParent() || undefined;
         const urns: string[] = [...req.getDependenciesList()];
-        req.getPropertydependenciesMap().forEach((deps: { getUrnsList(): string[] }) => urns.push(...deps.getUrnsList()));
+        req
+          .getPropertydependenciesMap()
+          .forEach((deps: { getUrnsList(): string[] }) => urns.push(...deps.getUrnsList()));
         record.dependencies = [...new Set(urns)];
         record.retainOnDelete = req.getRetainondelete() ?? false;
         record.ignoreChanges = req.getIgnorechangesList();
@@ -506,7 +582,12 @@ async function runChild(stack: string, overrides: Record<string, string | null>)
   const outputs: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(program)) {
     outputs[name] = pulumi.Output.isInstance(value)
-      ? await new Promise((done) => (value as import("@pulumi/pulumi").Output<unknown>).apply((v) => { done(v); return v; }))
+      ? await new Promise((done) =>
+          (value as import("@pulumi/pulumi").Output<unknown>).apply((v) => {
+            done(v);
+            return v;
+          }),
+        )
       : value;
   }
   const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
@@ -523,5 +604,7 @@ async function runChild(stack: string, overrides: Record<string, string | null>)
 
 if (require.main === module) {
   const jobs = JSON.parse(process.argv[2]) as StackJob[];
-  evaluateInTurn(jobs, (job) => runChild(job.stack, job.overrides)).then((allEvaluated) => process.exit(allEvaluated ? 0 : 1));
+  evaluateInTurn(jobs, (job) => runChild(job.stack, job.overrides)).then((allEvaluated) =>
+    process.exit(allEvaluated ? 0 : 1),
+  );
 }

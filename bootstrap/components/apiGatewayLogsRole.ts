@@ -19,19 +19,33 @@ export class ApiGatewayLogsRole extends pulumi.ComponentResource {
   constructor(name: string, args: ApiGatewayLogsRoleArgs, opts?: pulumi.ComponentResourceOptions) {
     super("couch-explorers-bootstrap:components:ApiGatewayLogsRole", name, {}, opts);
     const parent = { parent: this };
-    this.role = new aws.iam.Role(`${name}-role`, {
-      name: args.roleName,
-      assumeRolePolicy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Principal: { Service: "apigateway.amazonaws.com" }, Action: "sts:AssumeRole" }],
-      }),
-    }, parent);
+    this.role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        name: args.roleName,
+        assumeRolePolicy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            { Effect: "Allow", Principal: { Service: "apigateway.amazonaws.com" }, Action: "sts:AssumeRole" },
+          ],
+        }),
+      },
+      parent,
+    );
     const partition = aws.getPartitionOutput({}, parent).partition;
-    const attachment = new aws.iam.RolePolicyAttachment(`${name}-push-to-logs`, {
-      role: this.role.name,
-      policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs`,
-    }, parent);
-    new aws.apigateway.Account(`${name}-account`, { cloudwatchRoleArn: this.role.arn }, { ...parent, dependsOn: [attachment] });
+    const attachment = new aws.iam.RolePolicyAttachment(
+      `${name}-push-to-logs`,
+      {
+        role: this.role.name,
+        policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs`,
+      },
+      parent,
+    );
+    new aws.apigateway.Account(
+      `${name}-account`,
+      { cloudwatchRoleArn: this.role.arn },
+      { ...parent, dependsOn: [attachment] },
+    );
     this.registerOutputs({ roleArn: this.role.arn });
   }
 }

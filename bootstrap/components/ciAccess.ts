@@ -23,15 +23,38 @@ export const BOUNDED_ROLE_ACTIONS = [
 ] as const;
 
 /** Managing the app's roles and policies beyond their permissions (no `iam:PermissionsBoundary` key exists for these). */
-const ROLE_UPKEEP_ACTIONS = ["iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy"];
-const POLICY_ACTIONS = ["iam:CreatePolicy", "iam:DeletePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:TagPolicy", "iam:UntagPolicy"];
+const ROLE_UPKEEP_ACTIONS = [
+  "iam:DeleteRole",
+  "iam:TagRole",
+  "iam:UntagRole",
+  "iam:UpdateRole",
+  "iam:UpdateRoleDescription",
+  "iam:UpdateAssumeRolePolicy",
+];
+const POLICY_ACTIONS = [
+  "iam:CreatePolicy",
+  "iam:DeletePolicy",
+  "iam:CreatePolicyVersion",
+  "iam:DeletePolicyVersion",
+  "iam:SetDefaultPolicyVersion",
+  "iam:TagPolicy",
+  "iam:UntagPolicy",
+];
 
 /** Every IAM action a deploy role is allowed that changes something: none may touch the bootstrap's own roles and policies. */
 export const IAM_WRITE_ACTIONS = [...BOUNDED_ROLE_ACTIONS, ...ROLE_UPKEEP_ACTIONS, ...POLICY_ACTIONS, "iam:PassRole"];
 
 const IAM_READ_ACTIONS = [
-  "iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListRoleTags",
-  "iam:ListInstanceProfilesForRole", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions", "iam:ListPolicyTags",
+  "iam:GetRole",
+  "iam:GetRolePolicy",
+  "iam:ListRolePolicies",
+  "iam:ListAttachedRolePolicies",
+  "iam:ListRoleTags",
+  "iam:ListInstanceProfilesForRole",
+  "iam:GetPolicy",
+  "iam:GetPolicyVersion",
+  "iam:ListPolicyVersions",
+  "iam:ListPolicyTags",
 ];
 
 /**
@@ -43,14 +66,30 @@ const IAM_READ_ACTIONS = [
  * deletion (hashicorp/terraform-provider-aws, internal/service/s3/bucket.go, `findBucket`).
  */
 const S3_BUCKET_READ_ACTIONS = [
-  "s3:ListBucket", "s3:GetBucket*", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration",
-  "s3:GetAccelerateConfiguration", "s3:GetIntelligentTieringConfiguration",
+  "s3:ListBucket",
+  "s3:GetBucket*",
+  "s3:GetEncryptionConfiguration",
+  "s3:GetLifecycleConfiguration",
+  "s3:GetReplicationConfiguration",
+  "s3:GetAccelerateConfiguration",
+  "s3:GetIntelligentTieringConfiguration",
 ];
 
 /** The API Gateway paths the app's APIs live under (HTTP APIs, REST APIs, usage plans, API keys, tags); never `/account`. */
-export const API_GATEWAY_PATHS = ["/apis", "/apis/*", "/restapis", "/restapis/*", "/usageplans", "/usageplans/*", "/apikeys", "/apikeys/*", "/tags/*"];
+export const API_GATEWAY_PATHS = [
+  "/apis",
+  "/apis/*",
+  "/restapis",
+  "/restapis/*",
+  "/usageplans",
+  "/usageplans/*",
+  "/apikeys",
+  "/apikeys/*",
+  "/tags/*",
+];
 
-const apiGatewayArns = (scope: AppScope) => API_GATEWAY_PATHS.map((path) => pulumi.interpolate`arn:${scope.partition}:apigateway:${scope.region}::${path}`);
+const apiGatewayArns = (scope: AppScope) =>
+  API_GATEWAY_PATHS.map((path) => pulumi.interpolate`arn:${scope.partition}:apigateway:${scope.region}::${path}`);
 const foundationModels = (scope: AppScope) => pulumi.interpolate`arn:${scope.partition}:bedrock:*::foundation-model/*`;
 
 /**
@@ -65,21 +104,38 @@ export function readStatements(scope: AppScope): PolicyStatement[] {
       Sid: "ReadAppServices",
       Effect: "Allow",
       Action: [
-        "lambda:Get*", "lambda:List*", "sqs:Get*", "sqs:List*", "sns:Get*", "sns:List*",
-        "cloudwatch:Describe*", "cloudwatch:Get*", "cloudwatch:List*",
+        "lambda:Get*",
+        "lambda:List*",
+        "sqs:Get*",
+        "sqs:List*",
+        "sns:Get*",
+        "sns:List*",
+        "cloudwatch:Describe*",
+        "cloudwatch:Get*",
+        "cloudwatch:List*",
         // No logs:Get*: GetLogEvents would read the functions' logs.
-        "logs:Describe*", "logs:List*",
+        "logs:Describe*",
+        "logs:List*",
       ],
       Resource: "*",
     },
     { Sid: "ReadApis", Effect: "Allow", Action: ["apigateway:GET"], Resource: apiGatewayArns(scope) },
-    { Sid: "ReadAppIam", Effect: "Allow", Action: IAM_READ_ACTIONS, Resource: [scope.iamArn(`role/${names}`), scope.iamArn(`policy/${names}`)] },
+    {
+      Sid: "ReadAppIam",
+      Effect: "Allow",
+      Action: IAM_READ_ACTIONS,
+      Resource: [scope.iamArn(`role/${names}`), scope.iamArn(`policy/${names}`)],
+    },
     { Sid: "ReadAppBuckets", Effect: "Allow", Action: S3_BUCKET_READ_ACTIONS, Resource: scope.s3Arn(names) },
     { Sid: "ReadModels", Effect: "Allow", Action: ["bedrock:GetFoundationModel"], Resource: foundationModels(scope) },
     {
       Sid: "ReadModelAgreements",
       Effect: "Allow",
-      Action: ["bedrock:ListFoundationModelAgreementOffers", "bedrock:GetFoundationModelAvailability", "aws-marketplace:ViewSubscriptions"],
+      Action: [
+        "bedrock:ListFoundationModelAgreementOffers",
+        "bedrock:GetFoundationModelAvailability",
+        "aws-marketplace:ViewSubscriptions",
+      ],
       Resource: "*",
     },
   ];
@@ -103,19 +159,33 @@ export function deployStatements(scope: AppScope, marketplaceProductIds: string[
   const subscribe: PolicyStatement = {
     Sid: "AcceptModelAgreements",
     Effect: "Allow",
-    Action: ["bedrock:CreateFoundationModelAgreement", "bedrock:DeleteFoundationModelAgreement", "aws-marketplace:Subscribe", "aws-marketplace:Unsubscribe"],
+    Action: [
+      "bedrock:CreateFoundationModelAgreement",
+      "bedrock:DeleteFoundationModelAgreement",
+      "aws-marketplace:Subscribe",
+      "aws-marketplace:Unsubscribe",
+    ],
     Resource: "*",
   };
   // Bedrock's model-access guide limits marketplace subscriptions by product id this way.
-  if (marketplaceProductIds.length) subscribe.Condition = { "ForAnyValue:StringEquals": { "aws-marketplace:ProductId": marketplaceProductIds } };
+  if (marketplaceProductIds.length)
+    subscribe.Condition = { "ForAnyValue:StringEquals": { "aws-marketplace:ProductId": marketplaceProductIds } };
   return [
     {
       Sid: "ManageFunctions",
       Effect: "Allow",
       Action: [
-        "lambda:CreateFunction", "lambda:DeleteFunction", "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration",
-        "lambda:PublishVersion", "lambda:AddPermission", "lambda:RemovePermission", "lambda:TagResource", "lambda:UntagResource",
-        "lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency",
+        "lambda:CreateFunction",
+        "lambda:DeleteFunction",
+        "lambda:UpdateFunctionCode",
+        "lambda:UpdateFunctionConfiguration",
+        "lambda:PublishVersion",
+        "lambda:AddPermission",
+        "lambda:RemovePermission",
+        "lambda:TagResource",
+        "lambda:UntagResource",
+        "lambda:PutFunctionConcurrency",
+        "lambda:DeleteFunctionConcurrency",
       ],
       Resource: functions,
     },
@@ -137,19 +207,42 @@ export function deployStatements(scope: AppScope, marketplaceProductIds: string[
     {
       Sid: "ManageTopics",
       Effect: "Allow",
-      Action: ["sns:CreateTopic", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:Subscribe", "sns:Unsubscribe", "sns:SetSubscriptionAttributes", "sns:TagResource", "sns:UntagResource"],
+      Action: [
+        "sns:CreateTopic",
+        "sns:DeleteTopic",
+        "sns:SetTopicAttributes",
+        "sns:Subscribe",
+        "sns:Unsubscribe",
+        "sns:SetSubscriptionAttributes",
+        "sns:TagResource",
+        "sns:UntagResource",
+      ],
       Resource: scope.arn("sns", names),
     },
     {
       Sid: "ManageLogGroups",
       Effect: "Allow",
-      Action: ["logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy", "logs:TagResource", "logs:UntagResource", "logs:TagLogGroup", "logs:UntagLogGroup"],
+      Action: [
+        "logs:CreateLogGroup",
+        "logs:DeleteLogGroup",
+        "logs:PutRetentionPolicy",
+        "logs:DeleteRetentionPolicy",
+        "logs:TagResource",
+        "logs:UntagResource",
+        "logs:TagLogGroup",
+        "logs:UntagLogGroup",
+      ],
       Resource: [scope.arn("logs", `log-group:${names}`), scope.arn("logs", `log-group:${names}:*`)],
     },
     {
       Sid: "ManageAlarms",
       Effect: "Allow",
-      Action: ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource", "cloudwatch:UntagResource"],
+      Action: [
+        "cloudwatch:PutMetricAlarm",
+        "cloudwatch:DeleteAlarms",
+        "cloudwatch:TagResource",
+        "cloudwatch:UntagResource",
+      ],
       Resource: scope.arn("cloudwatch", `alarm:${names}`),
     },
     {
@@ -159,13 +252,25 @@ export function deployStatements(scope: AppScope, marketplaceProductIds: string[
       Resource: scope.arnIn("", "cloudwatch", `dashboard/${names}`),
     },
     // API ids are generated, so the APIs cannot be limited by name; the account settings (/account) stay out of reach.
-    { Sid: "ManageApis", Effect: "Allow", Action: ["apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE"], Resource: apiGatewayArns(scope) },
+    {
+      Sid: "ManageApis",
+      Effect: "Allow",
+      Action: ["apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE"],
+      Resource: apiGatewayArns(scope),
+    },
     {
       Sid: "ManageOwnBuckets",
       Effect: "Allow",
       Action: [
-        "s3:CreateBucket", "s3:DeleteBucket", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketPublicAccessBlock",
-        "s3:PutBucketOwnershipControls", "s3:PutEncryptionConfiguration", "s3:PutBucketTagging", "s3:PutBucketVersioning",
+        "s3:CreateBucket",
+        "s3:DeleteBucket",
+        "s3:PutBucketPolicy",
+        "s3:DeleteBucketPolicy",
+        "s3:PutBucketPublicAccessBlock",
+        "s3:PutBucketOwnershipControls",
+        "s3:PutEncryptionConfiguration",
+        "s3:PutBucketTagging",
+        "s3:PutBucketVersioning",
       ],
       Resource: scope.s3Arn(names),
     },
@@ -199,7 +304,12 @@ export function iamDelegationStatements(
       Condition: { StringEquals: { "iam:PermissionsBoundary": boundaryArn } },
     },
     { Sid: "KeepUpAppRoles", Effect: "Allow", Action: ROLE_UPKEEP_ACTIONS, Resource: roles },
-    { Sid: "ManageAppPolicies", Effect: "Allow", Action: POLICY_ACTIONS, Resource: scope.iamArn(`policy/${scope.namePattern}`) },
+    {
+      Sid: "ManageAppPolicies",
+      Effect: "Allow",
+      Action: POLICY_ACTIONS,
+      Resource: scope.iamArn(`policy/${scope.namePattern}`),
+    },
     {
       Sid: "PassAppRolesToLambda",
       Effect: "Allow",
@@ -207,7 +317,12 @@ export function iamDelegationStatements(
       Resource: roles,
       Condition: { StringEquals: { "iam:PassedToService": "lambda.amazonaws.com" } },
     },
-    { Sid: "NoBoundaryRemoval", Effect: "Deny", Action: ["iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary"], Resource: "*" },
+    {
+      Sid: "NoBoundaryRemoval",
+      Effect: "Deny",
+      Action: ["iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary"],
+      Resource: "*",
+    },
     {
       Sid: "NoBoundaryPolicyEdit",
       Effect: "Deny",
@@ -243,13 +358,23 @@ export function stateStatements(scope: AppScope, access: StateAccess): PolicySta
     Resource: bucket,
     Condition: { StringLike: { "s3:prefix": [scope.candidate, `${scope.candidate}/*`] } },
   };
-  const meta: PolicyStatement = { Sid: "ReadBackendMetadata", Effect: "Allow", Action: ["s3:GetObject"], Resource: under("meta.yaml") };
+  const meta: PolicyStatement = {
+    Sid: "ReadBackendMetadata",
+    Effect: "Allow",
+    Action: ["s3:GetObject"],
+    Resource: under("meta.yaml"),
+  };
   if ("read" in access) {
     return [
       list,
       meta,
       { Sid: "ReadAppStacks", Effect: "Allow", Action: ["s3:GetObject"], Resource: under(`*/${scope.appProject}/*`) },
-      { Sid: "LockAppStacks", Effect: "Allow", Action: ["s3:PutObject", "s3:DeleteObject"], Resource: under(`locks/*${scope.appProject}/*`) },
+      {
+        Sid: "LockAppStacks",
+        Effect: "Allow",
+        Action: ["s3:PutObject", "s3:DeleteObject"],
+        Resource: under(`locks/*${scope.appProject}/*`),
+      },
     ];
   }
   return [

@@ -38,18 +38,24 @@ export class CiRole extends pulumi.ComponentResource {
     super("couch-explorers-bootstrap:components:CiRole", name, {}, opts);
     const parent = { parent: this };
 
-    this.role = new aws.iam.Role(`${name}-role`, {
-      name: args.roleName,
-      description: args.description,
-      assumeRolePolicy: githubTrustPolicy(args.providerArn, args.subject),
-      maxSessionDuration: args.maxSessionDurationSeconds ?? 3600,
-    }, parent);
+    this.role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        name: args.roleName,
+        description: args.description,
+        assumeRolePolicy: githubTrustPolicy(args.providerArn, args.subject),
+        maxSessionDuration: args.maxSessionDurationSeconds ?? 3600,
+      },
+      parent,
+    );
     this.arn = this.role.arn;
 
-    const own = Object.fromEntries(Object.entries(args.policies).map(([key, p]) => [
-      key,
-      new aws.iam.Policy(`${name}-${key}`, { name: p.name, policy: policyDocument(p.statements) }, parent).arn,
-    ]));
+    const own = Object.fromEntries(
+      Object.entries(args.policies).map(([key, p]) => [
+        key,
+        new aws.iam.Policy(`${name}-${key}`, { name: p.name, policy: policyDocument(p.statements) }, parent).arn,
+      ]),
+    );
     for (const [key, policyArn] of Object.entries({ ...own, ...args.sharedPolicyArns })) {
       new aws.iam.RolePolicyAttachment(`${name}-${key}`, { role: this.role.name, policyArn }, parent);
     }

@@ -49,28 +49,40 @@ export class GithubDeployments extends pulumi.ComponentResource {
 
     for (const env of args.environments) {
       const reviewed = env.reviewerUserIds.length + env.reviewerTeamIds.length > 0;
-      const environment = new github.RepositoryEnvironment(`${name}-${env.name}`, {
-        repository,
-        environment: env.name,
-        canAdminsBypass: false,
-        preventSelfReview: reviewed ? args.preventSelfReview ?? false : undefined,
-        reviewers: reviewed ? [{ users: env.reviewerUserIds, teams: env.reviewerTeamIds }] : undefined,
-        // Custom branch policies, not "protected branches": only the names listed below may deploy.
-        deploymentBranchPolicy: { protectedBranches: false, customBranchPolicies: true },
-      }, parent);
+      const environment = new github.RepositoryEnvironment(
+        `${name}-${env.name}`,
+        {
+          repository,
+          environment: env.name,
+          canAdminsBypass: false,
+          preventSelfReview: reviewed ? (args.preventSelfReview ?? false) : undefined,
+          reviewers: reviewed ? [{ users: env.reviewerUserIds, teams: env.reviewerTeamIds }] : undefined,
+          // Custom branch policies, not "protected branches": only the names listed below may deploy.
+          deploymentBranchPolicy: { protectedBranches: false, customBranchPolicies: true },
+        },
+        parent,
+      );
       this.environments[env.name] = environment;
-      new github.RepositoryEnvironmentDeploymentPolicy(`${name}-${env.name}-branch`, {
-        repository,
-        environment: environment.environment,
-        branchPattern: args.deployBranch,
-      }, parent);
-      for (const [secretName, value] of Object.entries(env.secrets)) {
-        new github.ActionsEnvironmentSecret(`${name}-${env.name}-${secretName}`, {
+      new github.RepositoryEnvironmentDeploymentPolicy(
+        `${name}-${env.name}-branch`,
+        {
           repository,
           environment: environment.environment,
-          secretName,
-          value,
-        }, parent);
+          branchPattern: args.deployBranch,
+        },
+        parent,
+      );
+      for (const [secretName, value] of Object.entries(env.secrets)) {
+        new github.ActionsEnvironmentSecret(
+          `${name}-${env.name}-${secretName}`,
+          {
+            repository,
+            environment: environment.environment,
+            secretName,
+            value,
+          },
+          parent,
+        );
       }
     }
     for (const [secretName, value] of Object.entries(args.repositorySecrets)) {

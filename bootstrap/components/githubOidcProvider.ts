@@ -34,17 +34,23 @@ export class GithubOidcProvider extends pulumi.ComponentResource {
           throw new Error(`githubOidcProviderArn ${arn} is the provider for ${url}, not ${GITHUB_OIDC_HOST}`);
         }
         if (!audiences.includes(STS_AUDIENCE)) {
-          throw new Error(`githubOidcProviderArn ${arn} does not accept the audience ${STS_AUDIENCE} (it has: ${audiences.join(", ") || "none"})`);
+          throw new Error(
+            `githubOidcProviderArn ${arn} does not accept the audience ${STS_AUDIENCE} (it has: ${audiences.join(", ") || "none"})`,
+          );
         }
         return arn;
       });
     } else {
       // No thumbprint: for GitHub's issuer IAM validates the certificate against its own trusted
       // CAs and ignores any configured thumbprint (@pulumi/aws 7 OpenIdConnectProviderArgs.thumbprintLists).
-      this.provider = new aws.iam.OpenIdConnectProvider(`${name}-provider`, {
-        url: `https://${GITHUB_OIDC_HOST}`,
-        clientIdLists: [STS_AUDIENCE],
-      }, parent);
+      this.provider = new aws.iam.OpenIdConnectProvider(
+        `${name}-provider`,
+        {
+          url: `https://${GITHUB_OIDC_HOST}`,
+          clientIdLists: [STS_AUDIENCE],
+        },
+        parent,
+      );
       this.arn = this.provider.arn;
     }
     this.registerOutputs({ arn: this.arn });

@@ -21,12 +21,14 @@ export const STS_AUDIENCE = "sts.amazonaws.com";
 export type SubjectMatch = { exactly: string } | { like: string[] };
 
 /** The repository part of every subject: `OWNER/REPO`, or GitHub's immutable `OWNER@ID/REPO@ID`. */
-export const environmentSubject = (repository: string, environment: string): SubjectMatch =>
-  ({ exactly: `repo:${repository}:environment:${environment}` });
+export const environmentSubject = (repository: string, environment: string): SubjectMatch => ({
+  exactly: `repo:${repository}:environment:${environment}`,
+});
 
 /** Pull requests and pushes to any branch, in jobs that name no environment. */
-export const branchAndPullRequestSubjects = (repository: string): SubjectMatch =>
-  ({ like: [`repo:${repository}:pull_request`, `repo:${repository}:ref:refs/heads/*`] });
+export const branchAndPullRequestSubjects = (repository: string): SubjectMatch => ({
+  like: [`repo:${repository}:pull_request`, `repo:${repository}:ref:refs/heads/*`],
+});
 
 /**
  * The trust policy of a role that GitHub Actions assumes with `AssumeRoleWithWebIdentity`. The
@@ -35,17 +37,20 @@ export const branchAndPullRequestSubjects = (repository: string): SubjectMatch =
  */
 export function githubTrustPolicy(providerArn: pulumi.Input<string>, subject: SubjectMatch): pulumi.Output<string> {
   const audience = { [`${GITHUB_OIDC_HOST}:aud`]: STS_AUDIENCE };
-  const condition = "exactly" in subject
-    ? { StringEquals: { ...audience, [`${GITHUB_OIDC_HOST}:sub`]: subject.exactly } }
-    : { StringEquals: audience, StringLike: { [`${GITHUB_OIDC_HOST}:sub`]: subject.like } };
+  const condition =
+    "exactly" in subject
+      ? { StringEquals: { ...audience, [`${GITHUB_OIDC_HOST}:sub`]: subject.exactly } }
+      : { StringEquals: audience, StringLike: { [`${GITHUB_OIDC_HOST}:sub`]: subject.like } };
   return pulumi.jsonStringify({
     Version: "2012-10-17",
-    Statement: [{
-      Sid: "GitHubActionsOidc",
-      Effect: "Allow",
-      Principal: { Federated: providerArn },
-      Action: "sts:AssumeRoleWithWebIdentity",
-      Condition: condition,
-    }],
+    Statement: [
+      {
+        Sid: "GitHubActionsOidc",
+        Effect: "Allow",
+        Principal: { Federated: providerArn },
+        Action: "sts:AssumeRoleWithWebIdentity",
+        Condition: condition,
+      },
+    ],
   });
 }

@@ -24,11 +24,15 @@ export class PermissionsBoundary extends pulumi.ComponentResource {
 
   constructor(name: string, args: PermissionsBoundaryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("couch-explorers-bootstrap:components:PermissionsBoundary", name, {}, opts);
-    this.policy = new aws.iam.Policy(`${name}-policy`, {
-      name: args.policyName,
-      description: `Ceiling of every role the ${args.scope.candidate} deploy roles create`,
-      policy: policyDocument(boundaryStatements(args.scope)),
-    }, { parent: this });
+    this.policy = new aws.iam.Policy(
+      `${name}-policy`,
+      {
+        name: args.policyName,
+        description: `Ceiling of every role the ${args.scope.candidate} deploy roles create`,
+        policy: policyDocument(boundaryStatements(args.scope)),
+      },
+      { parent: this },
+    );
     this.arn = this.policy.arn;
     this.registerOutputs({ arn: this.arn });
   }
@@ -43,11 +47,26 @@ export function boundaryStatements(scope: AppScope): PolicyStatement[] {
       Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
       Resource: scope.arn("logs", `log-group:${names}:*`),
     },
-    { Sid: "InvokeModels", Effect: "Allow", Action: ["bedrock:InvokeModel"], Resource: pulumi.interpolate`arn:${scope.partition}:bedrock:*::foundation-model/*` },
+    {
+      Sid: "InvokeModels",
+      Effect: "Allow",
+      Action: ["bedrock:InvokeModel"],
+      Resource: pulumi.interpolate`arn:${scope.partition}:bedrock:*::foundation-model/*`,
+    },
     // Pictures live under `<bucket>/<candidate>/…` whether in the course's shared bucket or a stack's own one.
-    { Sid: "CandidatePictures", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: scope.s3Arn(`*/${scope.candidate}/*`) },
+    {
+      Sid: "CandidatePictures",
+      Effect: "Allow",
+      Action: ["s3:GetObject", "s3:PutObject"],
+      Resource: scope.s3Arn(`*/${scope.candidate}/*`),
+    },
     // The only objects any function deletes: pending-job markers (runtime/keys.ts), whatever the stack's prefix below the candidate.
-    { Sid: "CandidateJobMarkers", Effect: "Allow", Action: ["s3:DeleteObject"], Resource: scope.s3Arn(`*/${scope.candidate}/*${MARKER_SUFFIX}`) },
+    {
+      Sid: "CandidateJobMarkers",
+      Effect: "Allow",
+      Action: ["s3:DeleteObject"],
+      Resource: scope.s3Arn(`*/${scope.candidate}/*${MARKER_SUFFIX}`),
+    },
     {
       Sid: "ListCandidatePictures",
       Effect: "Allow",
@@ -58,7 +77,13 @@ export function boundaryStatements(scope: AppScope): PolicyStatement[] {
     {
       Sid: "CandidateQueues",
       Effect: "Allow",
-      Action: ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+      Action: [
+        "sqs:SendMessage",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueAttributes",
+      ],
       Resource: scope.arn("sqs", names),
     },
     {

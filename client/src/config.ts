@@ -47,7 +47,10 @@ export function parseQueueUrl(raw: string): QueueUrl {
   if (isAws && segments.length !== 2) {
     throw new CliError(`SQS_QUEUE_URL has extra path segments: "${raw}" (${EXPECTED}).`, EXIT.config);
   }
-  const region = AWS_SQS_HOST.exec(host)?.[1] ?? AWS_LEGACY_HOST.exec(host)?.[1] ?? (host === "queue.amazonaws.com" ? "us-east-1" : undefined);
+  const region =
+    AWS_SQS_HOST.exec(host)?.[1] ??
+    AWS_LEGACY_HOST.exec(host)?.[1] ??
+    (host === "queue.amazonaws.com" ? "us-east-1" : undefined);
   if (isAws && !region) {
     throw new CliError(`SQS_QUEUE_URL is not an SQS host: "${url.hostname}" (${EXPECTED}).`, EXIT.config);
   }

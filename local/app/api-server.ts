@@ -41,7 +41,11 @@ export interface ApiServerOptions extends GalleryDataOptions {
   health: () => Promise<HealthReport & Record<string, unknown>>;
 }
 
-export interface ApiServer { url: string; port: number; close(): Promise<void> }
+export interface ApiServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
 
 class TooLarge extends Error {}
 
@@ -110,7 +114,10 @@ function toRestApiEvent(req: http.IncomingMessage, body: Buffer, now = new Date(
       authorizer: null,
       domainName: headers.host ?? "127.0.0.1",
       httpMethod: method,
-      identity: { sourceIp: req.socket.remoteAddress ?? "127.0.0.1", userAgent: headers["user-agent"] ?? "" } as APIGatewayProxyEvent["requestContext"]["identity"],
+      identity: {
+        sourceIp: req.socket.remoteAddress ?? "127.0.0.1",
+        userAgent: headers["user-agent"] ?? "",
+      } as APIGatewayProxyEvent["requestContext"]["identity"],
       path: url.pathname,
       protocol: `HTTP/${req.httpVersion}`,
       requestId: randomUUID(),
@@ -130,7 +137,10 @@ function toRestApiEvent(req: http.IncomingMessage, body: Buffer, now = new Date(
  * method gets 501, as RFC 9110 §9.1 asks (https://www.rfc-editor.org/rfc/rfc9110#section-9.1).
  * (The request never reached a handler: the connection is closed after the answer.)
  */
-function answerUnparsable(err: NodeJS.ErrnoException, socket: Duplex & { _httpMessage?: { headersSent?: boolean } }): void {
+function answerUnparsable(
+  err: NodeJS.ErrnoException,
+  socket: Duplex & { _httpMessage?: { headersSent?: boolean } },
+): void {
   // As Node's own handler: no answer on a dead socket, or into an answer already being written.
   if (err.code === "ECONNRESET" || !socket.writable || socket._httpMessage?.headersSent) return void socket.destroy();
   const [status, error, code]: [number, string, string] =
@@ -160,7 +170,11 @@ function positiveInt(value: string | null, fallback: number): number {
 
 type LocalRoute = (url: URL, res: http.ServerResponse) => Promise<void> | void;
 
-async function serveObject(store: ApiServerOptions["store"], res: http.ServerResponse, key: string | null): Promise<void> {
+async function serveObject(
+  store: ApiServerOptions["store"],
+  res: http.ServerResponse,
+  key: string | null,
+): Promise<void> {
   // The store reads only pictures and their JSON under the prefix: this is a viewer, not an open proxy.
   const object = key ? await store.readObject(key).catch(() => undefined) : undefined;
   if (!object) return sendError(res, 404, "no such picture", "not-found");
@@ -172,7 +186,8 @@ function localRoutes(opts: ApiServerOptions): Record<string, LocalRoute> {
   const page = galleryHtml(opts.maxPromptLength);
   const gallery = createGalleryData(opts);
   const routes: Record<string, LocalRoute> = {
-    "/": (_url, res) => send(res, 200, page, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" }),
+    "/": (_url, res) =>
+      send(res, 200, page, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" }),
     "/health": async (_url, res) => {
       const report = await opts.health();
       sendJson(res, report.status === "ok" ? 200 : 503, report);
@@ -189,14 +204,22 @@ function localRoutes(opts: ApiServerOptions): Record<string, LocalRoute> {
 }
 
 /** The deployed API: first what its gateway refuses, then the runtime handler decides (including 404s). */
-async function serveDeployedRoute(opts: ApiServerOptions, req: http.IncomingMessage, res: http.ServerResponse, url: URL, method: string): Promise<void> {
+async function serveDeployedRoute(
+  opts: ApiServerOptions,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  url: URL,
+  method: string,
+): Promise<void> {
   const refused = opts.apiKeys?.admit(method, url.pathname, req.headers);
   if (refused) return sendAnswer(res, refused);
   const clock = clockUntil(Date.now() + opts.timeoutSeconds * 1000);
   const event = toRestApiEvent(req, await readBody(req));
   const result = await opts.handler(event, clock);
   const headers: Record<string, string | number | boolean> = { ...(result.headers ?? {}) };
-  const body = result.isBase64Encoded ? Buffer.from(result.body ?? "", "base64") : Buffer.from(result.body ?? "", "utf8");
+  const body = result.isBase64Encoded
+    ? Buffer.from(result.body ?? "", "base64")
+    : Buffer.from(result.body ?? "", "utf8");
   send(res, result.statusCode, body, headers);
 }
 
@@ -206,7 +229,9 @@ function answerFailure(req: http.IncomingMessage, res: http.ServerResponse, err:
   if (err instanceof TooLarge) {
     // Answer first; Connection: close makes node end the connection once the answer is out,
     // without reading the rest of the body.
-    return sendError(res, 413, `request body larger than ${DEFAULTS.maxBodyBytes} bytes`, "payload-too-large", { connection: "close" });
+    return sendError(res, 413, `request body larger than ${DEFAULTS.maxBodyBytes} bytes`, "payload-too-large", {
+      connection: "close",
+    });
   }
   console.error(`api: ${req.method} ${req.url} failed: ${(err as Error)?.message ?? err}`);
   sendError(res, 500, "internal error in the local API", "internal");
@@ -224,7 +249,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     return sendAnswer(res, methodNotAllowedAnswer(url.pathname, ["GET", "HEAD"], method));
   }
 
-  const server = http.createServer(guardLocalhost(opts.host, (req, res) => void route(req, res).catch((err) => answerFailure(req, res, err))));
+  const server = http.createServer(
+    guardLocalhost(opts.host, (req, res) => void route(req, res).catch((err) => answerFailure(req, res, err))),
+  );
   server.on("clientError", answerUnparsable);
   const port = await listen(server, opts.host, opts.port, "API", LOCAL_ENV.apiPort);
   return { url: `http://${opts.host}:${port}`, port, close: () => closeServer(server) };

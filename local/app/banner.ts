@@ -55,7 +55,9 @@ export function banner(mode: LocalMode): string {
     ...apiKeyLines(mode),
   ];
   if (queue.restored.queue || queue.restored.dlq) {
-    lines.push(`  restored       ${queue.restored.queue} queued and ${queue.restored.dlq} dead-letter message(s) from ${queueJournalFile(config)}`);
+    lines.push(
+      `  restored       ${queue.restored.queue} queued and ${queue.restored.dlq} dead-letter message(s) from ${queueJournalFile(config)}`,
+    );
   }
   lines.push(
     "",

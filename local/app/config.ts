@@ -118,26 +118,37 @@ export class LocalConfigError extends Error {
 }
 
 /** One setting: the environment variable wins, then the stack's key (named in errors as such). */
-interface Setting { raw?: string; source: string }
+interface Setting {
+  raw?: string;
+  source: string;
+}
 
 function setting(env: Env, envName: string | undefined, stack?: StackConfig, key?: string): Setting {
   const fromEnv = envName ? env[envName]?.trim() : undefined;
   if (fromEnv) return { raw: fromEnv, source: envName! };
   const value = key !== undefined ? stack?.values[key] : undefined;
   const raw = value === undefined || value === null ? undefined : String(value).trim();
-  return { raw: raw || undefined, source: key ? `${key} in ${stack?.origins[key] ?? "Pulumi.dev.yaml"}` : envName ?? "" };
+  return {
+    raw: raw || undefined,
+    source: key ? `${key} in ${stack?.origins[key] ?? "Pulumi.dev.yaml"}` : (envName ?? ""),
+  };
 }
 
 /** A value the stack must define (Pulumi.yaml declares a default for most of them). */
 function requiredSetting(s: Setting, key: string, envName?: string): Setting & { raw: string } {
   if (s.raw === undefined) {
-    throw new LocalConfigError(`${key} is not set in Pulumi.dev.yaml or Pulumi.yaml; set it there${envName ? ` or set ${envName}` : ""}`);
+    throw new LocalConfigError(
+      `${key} is not set in Pulumi.dev.yaml or Pulumi.yaml; set it there${envName ? ` or set ${envName}` : ""}`,
+    );
   }
   return s as Setting & { raw: string };
 }
 
 /** An accepted range: the handlers' own (runtime NUMBER_VARIABLES) for what they read, the local mode's for the rest. */
-interface Range { min: number; max: number }
+interface Range {
+  min: number;
+  max: number;
+}
 
 /** Ranges of what only the local mode or the stack itself reads. */
 const PORT: Range = { min: 0, max: 65535 };
@@ -147,7 +158,9 @@ function number(s: Setting, { min, max }: Range, integer = true): number | undef
   if (s.raw === undefined) return undefined;
   const value = Number(s.raw);
   if (!Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
-    throw new LocalConfigError(`${s.source} must be ${integer ? "an integer" : "a number"} in [${min}, ${max}], got "${s.raw}"`);
+    throw new LocalConfigError(
+      `${s.source} must be ${integer ? "an integer" : "a number"} in [${min}, ${max}], got "${s.raw}"`,
+    );
   }
   return value;
 }
@@ -168,7 +181,13 @@ function parseFailureMarkers(raw: string | undefined): Array<{ marker: string; m
  * visibility timeout is short (30 s, so retries are watchable): the local worker's invocation gets
  * the shorter of the two, and a time that leaves under 1 s per try stops the start here.
  */
-function queueModelBudget(o: { visibilityTimeoutSeconds: number; workerTimeLimitSeconds: number; batchSize: number; workerConcurrency: number; attempts?: number }): ModelBudget {
+function queueModelBudget(o: {
+  visibilityTimeoutSeconds: number;
+  workerTimeLimitSeconds: number;
+  batchSize: number;
+  workerConcurrency: number;
+  attempts?: number;
+}): ModelBudget {
   try {
     return workerModelBudget(o.workerTimeLimitSeconds, o);
   } catch (err) {
@@ -185,7 +204,9 @@ function apiBudget(timeoutSeconds: number, attempts: number | undefined, stack: 
   try {
     return apiModelBudget(timeoutSeconds, attempts);
   } catch (err) {
-    throw new LocalConfigError(`apiTimeoutSeconds in ${stack.origins.apiTimeoutSeconds ?? "Pulumi.dev.yaml"}: ${(err as Error).message}`);
+    throw new LocalConfigError(
+      `apiTimeoutSeconds in ${stack.origins.apiTimeoutSeconds ?? "Pulumi.dev.yaml"}: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -224,7 +245,11 @@ export function loadLocalConfig(env: Env = process.env, root = path.resolve(__di
     model,
     ...queue,
     ...handlers,
-    queueModelBudget: queueModelBudget({ ...queue, workerConcurrency: handlers.workerConcurrency, attempts: handlers.modelAttempts }),
+    queueModelBudget: queueModelBudget({
+      ...queue,
+      workerConcurrency: handlers.workerConcurrency,
+      attempts: handlers.modelAttempts,
+    }),
     apiModelBudget: apiBudget(handlers.apiTimeoutSeconds, handlers.modelAttempts, read.stack),
     localModel: localModelKnobs(read),
     apiAccess: apiAccess(read),
@@ -257,19 +282,32 @@ function machineSettings(env: Env, root: string): Pick<LocalConfig, "host" | "po
 
 type QueueSettings = Pick<
   LocalConfig,
-  "queueName" | "dlqName" | "batchSize" | "maxReceiveCount" | "visibilityTimeoutSeconds" | "workerTimeLimitSeconds" | "pollers" | "idlePollMs"
+  | "queueName"
+  | "dlqName"
+  | "batchSize"
+  | "maxReceiveCount"
+  | "visibilityTimeoutSeconds"
+  | "workerTimeLimitSeconds"
+  | "pollers"
+  | "idlePollMs"
 >;
 
 /** The queue and the worker polling it. */
 function queueSettings(read: Reader, model: LocalConfig["model"]): QueueSettings {
   const queueName = read.env[LOCAL_ENV.queueName]?.trim() || LOCAL_DEFAULTS.queueName;
   const batchSize = read.stackNumber("queueBatchSize", LOCAL_ENV.batchSize, { min: 1, max: 10000 });
-  const maxReceiveCount = read.stackNumber("maxReceiveCount", LOCAL_ENV.maxReceiveCount, NUMBER_VARIABLES.maxReceiveCount);
+  const maxReceiveCount = read.stackNumber(
+    "maxReceiveCount",
+    LOCAL_ENV.maxReceiveCount,
+    NUMBER_VARIABLES.maxReceiveCount,
+  );
   // Only the stack defines it (no variable): the function timeout behind the stack's visibility timeout.
   const workerTimeoutSeconds = read.stackNumber("workerTimeoutSeconds", undefined, FUNCTION_TIMEOUT_SECONDS);
   const visibilityTimeoutSeconds =
     read.envNumber(LOCAL_ENV.visibilityTimeout, { min: 1, max: 43200 }) ??
-    (model === "bedrock" ? DEFAULTS.visibilityTimeoutFactor * workerTimeoutSeconds : LOCAL_DEFAULTS.visibilityTimeoutSeconds);
+    (model === "bedrock"
+      ? DEFAULTS.visibilityTimeoutFactor * workerTimeoutSeconds
+      : LOCAL_DEFAULTS.visibilityTimeoutSeconds);
   return {
     queueName,
     dlqName: `${queueName}-dlq`,
@@ -284,13 +322,22 @@ function queueSettings(read: Reader, model: LocalConfig["model"]): QueueSettings
 
 type HandlerSettings = Pick<
   LocalConfig,
-  "bucket" | "prefix" | "modelId" | "bedrockRegion" | "workerConcurrency" | "urlExpirySeconds" | "modelAttempts" | "apiTimeoutSeconds"
+  | "bucket"
+  | "prefix"
+  | "modelId"
+  | "bedrockRegion"
+  | "workerConcurrency"
+  | "urlExpirySeconds"
+  | "modelAttempts"
+  | "apiTimeoutSeconds"
 >;
 
 /** What the handlers are told, in the ranges they accept (runtime/config.ts). */
 function handlerSettings(read: Reader): HandlerSettings {
   // An empty bucketName makes the stack create a private bucket of its own: locally, one named after project and stack.
-  const bucket = setting(read.env, ENV.bucket, read.stack, "bucketName").raw ?? (read.stack.project ? `${read.stack.project}-dev` : undefined);
+  const bucket =
+    setting(read.env, ENV.bucket, read.stack, "bucketName").raw ??
+    (read.stack.project ? `${read.stack.project}-dev` : undefined);
   return {
     bucket: requiredSetting({ raw: bucket, source: ENV.bucket }, "bucketName", ENV.bucket).raw,
     // An unusable prefix is kept as given: readConfig rejects it at startup with the variable's name.
@@ -317,9 +364,15 @@ function localModelKnobs(read: Reader): LocalConfig["localModel"] {
 /** The stack's apiAuth (API_AUTH overrides it); with apiKey, its key names and daily quota (API_KEY_DAILY_QUOTA overrides it). */
 function apiAccess({ env, stack }: Reader): LocalConfig["apiAccess"] {
   const auth = (env[LOCAL_ENV.apiAuth]?.trim() || String(stack.values.apiAuth)) as ApiAuth;
-  if (!API_AUTH_MODES.includes(auth)) throw new LocalConfigError(`apiAuth (${LOCAL_ENV.apiAuth}) must be one of ${API_AUTH_MODES.join(", ")}, got "${auth}"`);
+  if (!API_AUTH_MODES.includes(auth))
+    throw new LocalConfigError(
+      `apiAuth (${LOCAL_ENV.apiAuth}) must be one of ${API_AUTH_MODES.join(", ")}, got "${auth}"`,
+    );
   if (auth === "none") return { auth };
   const dailyQuota = Number(env[LOCAL_ENV.apiKeyDailyQuota]?.trim() || stack.values.apiKeyDailyQuota);
-  if (!isDailyQuota(dailyQuota)) throw new LocalConfigError(`apiKeyDailyQuota (${LOCAL_ENV.apiKeyDailyQuota}) must be a positive integer, got "${dailyQuota}"`);
+  if (!isDailyQuota(dailyQuota))
+    throw new LocalConfigError(
+      `apiKeyDailyQuota (${LOCAL_ENV.apiKeyDailyQuota}) must be a positive integer, got "${dailyQuota}"`,
+    );
   return { auth, keyNames: stack.values.apiKeyNames as string[], dailyQuota };
 }

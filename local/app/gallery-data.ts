@@ -45,12 +45,18 @@ function clipped(text: unknown, limit = CARD_TEXT_LIMIT): { text?: string; lengt
 /** What every card shows of an object: its key, its time and the start of its prompt. */
 function cardOf(o: StoredObject, prompt: unknown) {
   const { text, length } = clipped(prompt);
-  return { key: o.key, lastModified: o.lastModified?.toISOString(), prompt: text, ...(length ? { promptLength: length } : {}) };
+  return {
+    key: o.key,
+    lastModified: o.lastModified?.toISOString(),
+    prompt: text,
+    ...(length ? { promptLength: length } : {}),
+  };
 }
 
 const time = (o: StoredObject) => o.lastModified?.getTime() ?? 0;
 /** LastModified (1 s resolution), then the key: a total order, so pages neither skip nor repeat. */
-const newestFirst = (a: StoredObject, b: StoredObject) => time(b) - time(a) || (b.key < a.key ? -1 : b.key > a.key ? 1 : 0);
+const newestFirst = (a: StoredObject, b: StoredObject) =>
+  time(b) - time(a) || (b.key < a.key ? -1 : b.key > a.key ? 1 : 0);
 
 type JsonRecord = Record<string, unknown>;
 
@@ -59,7 +65,10 @@ export function createGalleryData(opts: GalleryDataOptions) {
   const jsonCache = new Map<string, JsonRecord>();
 
   /** A sidecar or failure record (`key` is the object listed), through a cache: they never change once written. */
-  async function readCached(key: string, read: (key: string) => Promise<JsonRecord | undefined>): Promise<JsonRecord | undefined> {
+  async function readCached(
+    key: string,
+    read: (key: string) => Promise<JsonRecord | undefined>,
+  ): Promise<JsonRecord | undefined> {
     const hit = jsonCache.get(key);
     if (hit) {
       jsonCache.delete(key); // re-inserted below: Map order is the eviction order
@@ -83,7 +92,9 @@ export function createGalleryData(opts: GalleryDataOptions) {
     if (listed?.version !== version) {
       const objects = listFromStore();
       listed = { version, objects };
-      objects.catch(() => { if (listed?.objects === objects) listed = undefined; });
+      objects.catch(() => {
+        if (listed?.objects === objects) listed = undefined;
+      });
     }
     return listed.objects;
   }
@@ -105,7 +116,8 @@ export function createGalleryData(opts: GalleryDataOptions) {
    * Only sidecars the listing holds are read: a picture without one (not written yet, or never) costs no GET.
    */
   async function withSidecars(page: StoredObject[], listedKeys: Set<string>) {
-    const sidecarOf = async (o: StoredObject) => (listedKeys.has(sidecarKeyOf(o.key)) ? await readCached(o.key, store.readSidecar) : undefined);
+    const sidecarOf = async (o: StoredObject) =>
+      listedKeys.has(sidecarKeyOf(o.key)) ? await readCached(o.key, store.readSidecar) : undefined;
     const read = await Promise.all(page.map(async (o) => ({ o, sidecar: (await sidecarOf(o)) ?? {} })));
     const created = (x: { sidecar: Record<string, unknown> }) => Date.parse(String(x.sidecar.createdAt ?? "")) || 0;
     return read.sort((a, b) => time(b.o) - time(a.o) || created(b) - created(a) || newestFirst(a.o, b.o));
@@ -167,7 +179,13 @@ export function createGalleryData(opts: GalleryDataOptions) {
         // Listed by job id (a POST /images job carries its own in the body), as GET /images/{id} knows it.
         const { jobId, input } = jobOfRecord(parseQueueBody(j.body).input, j.id);
         const prompt = clipped(input.prompt);
-        return { id: jobId, prompt: prompt.text ?? "", state: j.state, receiveCount: j.receiveCount, sentAt: new Date(j.sentAt).toISOString() };
+        return {
+          id: jobId,
+          prompt: prompt.text ?? "",
+          state: j.state,
+          receiveCount: j.receiveCount,
+          sentAt: new Date(j.sentAt).toISOString(),
+        };
       });
       return { queue, dlq, jobs };
     },

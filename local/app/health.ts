@@ -20,9 +20,18 @@ const PROBE_TIMEOUT_MS = 2000;
 /** A component's status; "not checked" (real Bedrock) does not make the whole service unhealthy. */
 export type ComponentStatus = "ok" | "unreachable" | "degraded" | "stopping" | "not checked";
 
-export interface ComponentHealth { status: ComponentStatus; error?: string; [detail: string]: unknown }
+export interface ComponentHealth {
+  status: ComponentStatus;
+  error?: string;
+  [detail: string]: unknown;
+}
 
-export interface QueueDepth { url: string; visible: number; inFlight: number; delayed: number }
+export interface QueueDepth {
+  url: string;
+  visible: number;
+  inFlight: number;
+  delayed: number;
+}
 
 export interface HealthReport {
   status: "ok" | "degraded";
@@ -32,7 +41,10 @@ export interface HealthReport {
 
 /** Depth of one queue. local-aws-sqs counts in-flight messages in ApproximateNumberOfMessages too (SQS does not). */
 export async function queueDepth(sqs: SQSClient, queueUrl: string, abortSignal?: AbortSignal): Promise<QueueDepth> {
-  const { Attributes: a = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["All"] }), { abortSignal });
+  const { Attributes: a = {} } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["All"] }),
+    { abortSignal },
+  );
   const inFlight = Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
   return {
     url: queueUrl,
@@ -79,25 +91,41 @@ async function objectStoreHealth(s3: S3Client, store: HealthCheckOptions["object
 }
 
 /** One key, then the next page through its continuation token: a listing of any size works. */
-async function listTwoPages(s3: S3Client, store: HealthCheckOptions["objectStore"], abortSignal: AbortSignal): Promise<void> {
+async function listTwoPages(
+  s3: S3Client,
+  store: HealthCheckOptions["objectStore"],
+  abortSignal: AbortSignal,
+): Promise<void> {
   const list = (ContinuationToken?: string) =>
-    s3.send(new ListObjectsV2Command({ Bucket: store.bucket, Prefix: `${store.prefix}/`, MaxKeys: 1, ContinuationToken }), { abortSignal });
+    s3.send(
+      new ListObjectsV2Command({ Bucket: store.bucket, Prefix: `${store.prefix}/`, MaxKeys: 1, ContinuationToken }),
+      { abortSignal },
+    );
   const first = await list();
   if (first.IsTruncated) await list(first.NextContinuationToken);
 }
 
-async function queueHealth(sqs: SQSClient, queue: HealthCheckOptions["queue"]): Promise<{ health: ComponentHealth; depths?: { queue: QueueDepth; dlq: QueueDepth } }> {
+async function queueHealth(
+  sqs: SQSClient,
+  queue: HealthCheckOptions["queue"],
+): Promise<{ health: ComponentHealth; depths?: { queue: QueueDepth; dlq: QueueDepth } }> {
   const base = { endpoint: queue.url };
   try {
     const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
-    const [q, dlq] = await Promise.all([queueDepth(sqs, queue.queueUrl, signal), queueDepth(sqs, queue.dlqUrl, signal)]);
+    const [q, dlq] = await Promise.all([
+      queueDepth(sqs, queue.queueUrl, signal),
+      queueDepth(sqs, queue.dlqUrl, signal),
+    ]);
     return { health: { status: "ok", ...base }, depths: { queue: q, dlq } };
   } catch (err) {
     return { health: { status: "unreachable", ...base, error: message(err) } };
   }
 }
 
-async function modelHealth({ localModelUrl, model }: Pick<HealthCheckOptions, "localModelUrl" | "model">): Promise<ComponentHealth> {
+async function modelHealth({
+  localModelUrl,
+  model,
+}: Pick<HealthCheckOptions, "localModelUrl" | "model">): Promise<ComponentHealth> {
   const { modelId, bedrockRegion } = model;
   if (!localModelUrl) {
     return {
@@ -125,11 +153,26 @@ function workerHealth(s: WorkerStats): ComponentHealth {
 
 export function createHealthCheck(opts: HealthCheckOptions): HealthCheck {
   // Own clients without retries: a probe answers quickly, also when a server is down.
-  const s3 = new S3Client({ region: opts.region, endpoint: opts.objectStore.url, forcePathStyle: true, credentials: opts.credentials, maxAttempts: 1 });
-  const sqs = new SQSClient({ region: opts.region, endpoint: opts.queue.url, credentials: opts.credentials, maxAttempts: 1 });
+  const s3 = new S3Client({
+    region: opts.region,
+    endpoint: opts.objectStore.url,
+    forcePathStyle: true,
+    credentials: opts.credentials,
+    maxAttempts: 1,
+  });
+  const sqs = new SQSClient({
+    region: opts.region,
+    endpoint: opts.queue.url,
+    credentials: opts.credentials,
+    maxAttempts: 1,
+  });
   return {
     async check() {
-      const [store, q, m] = await Promise.all([objectStoreHealth(s3, opts.objectStore), queueHealth(sqs, opts.queue), modelHealth(opts)]);
+      const [store, q, m] = await Promise.all([
+        objectStoreHealth(s3, opts.objectStore),
+        queueHealth(sqs, opts.queue),
+        modelHealth(opts),
+      ]);
       const components: Record<string, ComponentHealth> = {
         api: { status: "ok", endpoint: opts.apiUrl() },
         objectStore: store,

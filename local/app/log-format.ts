@@ -11,8 +11,15 @@ import { LOCAL_ENV } from "./config";
  * (they go with their _aws block).
  */
 const SKIP = new Set([
-  "timestamp", "level", "msg", "_aws", "handler",
-  METRICS.generationLatency.name, METRICS.imagesGenerated.name, METRICS.failures.name, METRICS.failures.dimension,
+  "timestamp",
+  "level",
+  "msg",
+  "_aws",
+  "handler",
+  METRICS.generationLatency.name,
+  METRICS.imagesGenerated.name,
+  METRICS.failures.name,
+  METRICS.failures.dimension,
 ]);
 
 export function formatLogLine(line: string, env: Record<string, string | undefined> = process.env): string {

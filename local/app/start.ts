@@ -66,7 +66,12 @@ function fakesOptions(config: LocalConfig, options: LocalModeOptions): FakesOpti
   return {
     host: config.host,
     region: config.region,
-    objectStore: { port: config.ports.s3, portVariable: LOCAL_ENV.s3Port, directory: objectStoreDirectory(config), bucket: config.bucket },
+    objectStore: {
+      port: config.ports.s3,
+      portVariable: LOCAL_ENV.s3Port,
+      directory: objectStoreDirectory(config),
+      bucket: config.bucket,
+    },
     queue: {
       port: config.ports.sqs,
       portVariable: LOCAL_ENV.sqsPort,
@@ -79,7 +84,14 @@ function fakesOptions(config: LocalConfig, options: LocalModeOptions): FakesOpti
       ...(options.log ? { warn: options.log } : {}),
     },
     ...(config.model === "local"
-      ? { bedrock: { port: config.ports.bedrock, portVariable: LOCAL_ENV.bedrockPort, latencyMs: config.localModel.latencyMs, maxRecordedCalls: 1000 } }
+      ? {
+          bedrock: {
+            port: config.ports.bedrock,
+            portVariable: LOCAL_ENV.bedrockPort,
+            latencyMs: config.localModel.latencyMs,
+            maxRecordedCalls: 1000,
+          },
+        }
       : {}),
   };
 }
@@ -90,7 +102,10 @@ export function objectStoreDirectory(config: Pick<LocalConfig, "dataDir">): stri
 }
 
 /** The failures LOCAL_MODEL_* asks of the local model. */
-function injectModelFailures(bedrock: BedrockServer, { transient, permanent, failWhenPromptIncludes }: LocalConfig["localModel"]): void {
+function injectModelFailures(
+  bedrock: BedrockServer,
+  { transient, permanent, failWhenPromptIncludes }: LocalConfig["localModel"],
+): void {
   if (transient || permanent) bedrock.setFailureRate({ transient, permanent });
   for (const { marker, mode } of failWhenPromptIncludes) bedrock.failWhenPromptIncludes(marker, mode as FailureMode);
 }
@@ -112,7 +127,13 @@ function handlerEnvFor(config: LocalConfig, fakes: Fakes): Record<string, string
   });
 }
 
-function startQueueWorker(config: LocalConfig, queue: QueueServer, sqs: SQSClient, handler: QueueHandler, options: LocalModeOptions): Worker {
+function startQueueWorker(
+  config: LocalConfig,
+  queue: QueueServer,
+  sqs: SQSClient,
+  handler: QueueHandler,
+  options: LocalModeOptions,
+): Worker {
   return startWorker({
     sqs,
     queueUrl: queue.queueUrl,
@@ -133,7 +154,12 @@ function healthCheckFor(config: LocalConfig, fakes: Fakes, worker: Worker, apiUr
   return createHealthCheck({
     region: config.region,
     credentials: LOCAL_CREDENTIALS,
-    objectStore: { url: objectStore.url, bucket: config.bucket, prefix: config.prefix, directory: objectStoreDirectory(config) },
+    objectStore: {
+      url: objectStore.url,
+      bucket: config.bucket,
+      prefix: config.prefix,
+      directory: objectStoreDirectory(config),
+    },
     queue: { url: queue.url, queueUrl: queue.queueUrl, dlqUrl: queue.dlqUrl },
     localModelUrl: bedrock?.url,
     model: { modelId: config.modelId, bedrockRegion: config.bedrockRegion },
@@ -200,14 +226,30 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
     let apiUrl = "";
     const healthCheck = healthCheckFor(config, fakes, worker, () => apiUrl);
     started.push(() => healthCheck.destroy());
-    const api = await startLocalApi(config, fakes, { handler: createHttpHandler(handlerEnv, { log }), store: createImageStore(handlerConfig), sqs, healthCheck, apiKeys: options.apiKeys });
+    const api = await startLocalApi(config, fakes, {
+      handler: createHttpHandler(handlerEnv, { log }),
+      store: createImageStore(handlerConfig),
+      sqs,
+      healthCheck,
+      apiKeys: options.apiKeys,
+    });
     apiUrl = api.url;
     const { objectStore, queue, bedrock } = fakes;
     const releaseClients = () => {
       healthCheck.destroy();
       sqs.destroy();
     };
-    return { config, api, objectStore, queue, bedrock, worker, handlerEnv, apiKeys: options.apiKeys, stop: stopOnce(worker, api, fakes, releaseClients) };
+    return {
+      config,
+      api,
+      objectStore,
+      queue,
+      bedrock,
+      worker,
+      handlerEnv,
+      apiKeys: options.apiKeys,
+      stop: stopOnce(worker, api, fakes, releaseClients),
+    };
   } catch (err) {
     await closeAll(started);
     throw err;
@@ -216,7 +258,10 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
 
 /** Runs each close, newest first, whatever the others do. */
 async function closeAll(closes: Array<() => Promise<void> | void>): Promise<void> {
-  for (const close of closes.reverse()) await Promise.resolve().then(close).catch(() => undefined);
+  for (const close of closes.reverse())
+    await Promise.resolve()
+      .then(close)
+      .catch(() => undefined);
 }
 
 /**

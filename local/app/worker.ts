@@ -116,7 +116,10 @@ export function toSqsRecord(m: Message, queueArn: string, region: string): SQSRe
  * The ids to leave in the queue, per Lambda's ReportBatchItemFailures rules: a thrown error, or a
  * response naming an id that is empty or not in the batch, fails the whole batch.
  */
-export function failedIds(records: SQSRecord[], outcome: { response?: SQSBatchResponse | void; error?: unknown }): Set<string> {
+export function failedIds(
+  records: SQSRecord[],
+  outcome: { response?: SQSBatchResponse | void; error?: unknown },
+): Set<string> {
   const all = new Set(records.map((r) => r.messageId));
   if (outcome.error !== undefined) return all;
   const failures = outcome.response?.batchItemFailures ?? [];
@@ -191,11 +194,15 @@ async function deleteChunk({ opts, log, stats }: Run, chunk: SQSRecord[]): Promi
     );
     stats.deleted += res.Successful?.length ?? 0;
     for (const f of res.Failed ?? []) {
-      log(`worker: could not delete a processed message (${f.Code}: ${f.Message}); it comes back after the visibility timeout`);
+      log(
+        `worker: could not delete a processed message (${f.Code}: ${f.Message}); it comes back after the visibility timeout`,
+      );
     }
   } catch (error) {
     stats.lastError = `delete: ${messageOf(error)}`;
-    log(`worker: could not delete ${chunk.length} processed message(s) (${messageOf(error)}); they come back after the visibility timeout`);
+    log(
+      `worker: could not delete ${chunk.length} processed message(s) (${messageOf(error)}); they come back after the visibility timeout`,
+    );
   }
 }
 
@@ -205,12 +212,18 @@ async function deleteRecords(run: Run, done: SQSRecord[]): Promise<void> {
 }
 
 /** The handler's answer to one batch, or what it threw. */
-async function invokeHandler(run: Run, records: SQSRecord[], receivedAt: number): Promise<{ response?: SQSBatchResponse | void; error?: unknown }> {
+async function invokeHandler(
+  run: Run,
+  records: SQSRecord[],
+  receivedAt: number,
+): Promise<{ response?: SQSBatchResponse | void; error?: unknown }> {
   try {
     return { response: await run.opts.handler({ Records: records }, invocationClock(run.opts, receivedAt)) };
   } catch (error) {
     run.stats.handlerErrors++;
-    run.log(`worker: the queue handler threw (${messageOf(error)}); the whole batch of ${records.length} returns to the queue`);
+    run.log(
+      `worker: the queue handler threw (${messageOf(error)}); the whole batch of ${records.length} returns to the queue`,
+    );
     return { error };
   }
 }
@@ -225,7 +238,10 @@ async function runBatch(run: Run, messages: Message[], receivedAt: number): Prom
   try {
     const failed = failedIds(records, outcome);
     // What is not deleted stays in the queue and comes back after the visibility timeout.
-    await deleteRecords(run, records.filter((r) => !failed.has(r.messageId)));
+    await deleteRecords(
+      run,
+      records.filter((r) => !failed.has(r.messageId)),
+    );
     stats.failed += failed.size;
   } finally {
     stats.inFlight -= records.length;
@@ -260,7 +276,16 @@ async function poll(run: Run): Promise<void> {
 }
 
 export function startWorker(opts: WorkerOptions): Worker {
-  const stats: WorkerStats = { batches: 0, received: 0, deleted: 0, failed: 0, handlerErrors: 0, inFlight: 0, consecutiveErrors: 0, state: "running" };
+  const stats: WorkerStats = {
+    batches: 0,
+    received: 0,
+    deleted: 0,
+    failed: 0,
+    handlerErrors: 0,
+    inFlight: 0,
+    consecutiveErrors: 0,
+    state: "running",
+  };
   const run: Run = { opts, log: opts.log ?? ((line: string) => console.error(line)), stats, stopping: false };
   const loops = Array.from({ length: opts.pollers }, () => poll(run));
   return {

@@ -122,13 +122,34 @@ const FAILURE_ERRORS: Partial<Record<FailureMode, WireError>> = {
   "content-filter": err(400, "ValidationException", CONTENT_FILTER_MESSAGE),
   "access-denied": err(403, "AccessDeniedException", "You don't have access to the model with the specified model ID."),
 };
-const END_OF_LIFE = err(404, "ResourceNotFoundException", "This model version has reached the end of its life. Please refer to the AWS documentation for more details.");
-const NO_SUCH_MODEL = err(404, "ResourceNotFoundException", "Could not resolve the foundation model from the provided model identifier.");
-const INTERNAL = err(500, "InternalServerException", "The server encountered an internal error while processing the request.");
-const UNAVAILABLE = err(503, "ServiceUnavailableException", "The service is temporarily unavailable. Please try again later.");
-const MODEL_TIMEOUT = err(408, "ModelTimeoutException", "Model has timed out in processing the request. Try your request again.");
+const END_OF_LIFE = err(
+  404,
+  "ResourceNotFoundException",
+  "This model version has reached the end of its life. Please refer to the AWS documentation for more details.",
+);
+const NO_SUCH_MODEL = err(
+  404,
+  "ResourceNotFoundException",
+  "Could not resolve the foundation model from the provided model identifier.",
+);
+const INTERNAL = err(
+  500,
+  "InternalServerException",
+  "The server encountered an internal error while processing the request.",
+);
+const UNAVAILABLE = err(
+  503,
+  "ServiceUnavailableException",
+  "The service is temporarily unavailable. Please try again later.",
+);
+const MODEL_TIMEOUT = err(
+  408,
+  "ModelTimeoutException",
+  "Model has timed out in processing the request. Try your request again.",
+);
 
-const SIGV4 = /^AWS4-HMAC-SHA256 Credential=[^/\s,]+\/\d{8}\/[^/\s,]+\/[^/\s,]+\/aws4_request,\s*SignedHeaders=[a-z0-9;-]+,\s*Signature=[0-9a-f]{64}$/;
+const SIGV4 =
+  /^AWS4-HMAC-SHA256 Credential=[^/\s,]+\/\d{8}\/[^/\s,]+\/[^/\s,]+\/aws4_request,\s*SignedHeaders=[a-z0-9;-]+,\s*Signature=[0-9a-f]{64}$/;
 
 /** The region a SigV4 header was signed for (its credential scope). */
 function signedRegion(auth: string): string {
@@ -143,7 +164,13 @@ function resolveModelId(raw: string): string {
 }
 
 /** Answers on the wire: the status and body, Bedrock's headers, and the status in the recorded call. */
-function send(res: http.ServerResponse, call: RecordedCall, status: number, body: Buffer | string, errorType?: string): void {
+function send(
+  res: http.ServerResponse,
+  call: RecordedCall,
+  status: number,
+  body: Buffer | string,
+  errorType?: string,
+): void {
   if (res.destroyed || res.writableEnded) {
     call.status = 499; // the client went away before the answer was ready
     return;
@@ -179,7 +206,9 @@ const picture = (req: ImageRequest, list: string[]): string =>
 
 /** Stability's way of saying there is no usable picture: HTTP 200 with a finish reason. */
 const finished = (req: ImageRequest, reason: string, withImage: boolean): string =>
-  JSON.stringify(withImage ? { seeds: [req.seed], finish_reasons: [reason], images: images(req, 1) } : { finish_reasons: [reason] });
+  JSON.stringify(
+    withImage ? { seeds: [req.seed], finish_reasons: [reason], images: images(req, 1) } : { finish_reasons: [reason] },
+  );
 
 /** Content filter and model error, each family in its own words. */
 function refusal(res: http.ServerResponse, call: RecordedCall, req: ImageRequest, failure: FailureMode): void {
@@ -190,7 +219,13 @@ function refusal(res: http.ServerResponse, call: RecordedCall, req: ImageRequest
       ? send(res, call, 200, finished(req, "Filter reason: output image", true))
       : send(res, call, 200, finished(req, "Filter reason: prompt", false));
   }
-  if (modelError) return send(res, call, 200, JSON.stringify({ images: [], error: "The model could not generate an image for this request." }));
+  if (modelError)
+    return send(
+      res,
+      call,
+      200,
+      JSON.stringify({ images: [], error: "The model could not generate an image for this request." }),
+    );
   return sendError(res, call, FAILURE_ERRORS["content-filter"]!);
 }
 
@@ -198,7 +233,11 @@ function refusal(res: http.ServerResponse, call: RecordedCall, req: ImageRequest
 function authFailure(auth: string | undefined): WireError | undefined {
   if (!auth) return err(403, "UnrecognizedClientException", "Missing Authentication Token");
   if (!SIGV4.test(auth)) {
-    return err(403, "IncompleteSignatureException", "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters.");
+    return err(
+      403,
+      "IncompleteSignatureException",
+      "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters.",
+    );
   }
   return undefined;
 }
@@ -319,7 +358,13 @@ async function answer(res: http.ServerResponse, call: RecordedCall, req: ImageRe
 }
 
 /** GetFoundationModel: the model's lifecycle, or 404 for one Bedrock no longer (or never) listed. */
-function describe(req: http.IncomingMessage, res: http.ServerResponse, modelId: string, lookups: string[], plan: FailurePlan): void {
+function describe(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  modelId: string,
+  lookups: string[],
+  plan: FailurePlan,
+): void {
   const call: RecordedCall = { modelId, body: undefined, status: 0 }; // answered, not kept in `calls`
   const denied = authFailure(req.headers.authorization);
   if (denied) return sendError(res, call, denied);
@@ -330,7 +375,12 @@ function describe(req: http.IncomingMessage, res: http.ServerResponse, modelId: 
   const entry = MODELS[modelId];
   if (!entry) return sendError(res, call, NO_SUCH_MODEL);
   if (entry.lifecycle === "EOL") return sendError(res, call, END_OF_LIFE);
-  send(res, call, 200, JSON.stringify(foundationModelDetails(modelId, entry, signedRegion(req.headers.authorization!))));
+  send(
+    res,
+    call,
+    200,
+    JSON.stringify(foundationModelDetails(modelId, entry, signedRegion(req.headers.authorization!))),
+  );
 }
 
 /** The body as text (at most MAX_BODY_BYTES of it) and its whole size. */
@@ -354,14 +404,22 @@ function parseBody(raw: string): unknown {
 }
 
 /** Checks 1–4 of an InvokeModel request (see the top of this file): its error, or the image request. */
-function checkInvoke(req: http.IncomingMessage, path: string, modelId: string | undefined, body: unknown, size: number): ImageRequest | WireError {
-  if (modelId === undefined || req.method !== "POST") return err(404, "UnknownOperationException", `No operation matches ${req.method} ${path}`);
+function checkInvoke(
+  req: http.IncomingMessage,
+  path: string,
+  modelId: string | undefined,
+  body: unknown,
+  size: number,
+): ImageRequest | WireError {
+  if (modelId === undefined || req.method !== "POST")
+    return err(404, "UnknownOperationException", `No operation matches ${req.method} ${path}`);
   const denied = authFailure(req.headers.authorization);
   if (denied) return denied;
   const model = MODELS[modelId];
   if (!model) return NO_SUCH_MODEL;
   if (size > MAX_BODY_BYTES) return err(400, "ValidationException", "Input is too long for requested model.");
-  if (typeof body === "string") return err(400, "ValidationException", "Malformed input request, please reformat your input and try again.");
+  if (typeof body === "string")
+    return err(400, "ValidationException", "Malformed input request, please reformat your input and try again.");
   return model.validate(body);
 }
 

@@ -125,6 +125,14 @@ export function glow(c: Canvas, cx: number, cy: number, r: number, col: Rgb, str
 /** Text in the 5×8 font (local/fakes/font.ts), each font pixel a `unit` × `unit` square; (x, y) is its top left. */
 export function text(c: Canvas, value: string, x: number, y: number, unit: number, col: Rgb): void {
   [...value].forEach((ch, i) => {
-    for (const [gx, gy] of glyphPixels(ch) ?? []) rect(c, x + (i * (GLYPH_WIDTH + 1) + gx) * unit, y + gy * unit, x + (i * (GLYPH_WIDTH + 1) + gx + 1) * unit, y + (gy + 1) * unit, col);
+    for (const [gx, gy] of glyphPixels(ch) ?? [])
+      rect(
+        c,
+        x + (i * (GLYPH_WIDTH + 1) + gx) * unit,
+        y + gy * unit,
+        x + (i * (GLYPH_WIDTH + 1) + gx + 1) * unit,
+        y + (gy + 1) * unit,
+        col,
+      );
   });
 }

@@ -109,7 +109,13 @@ export const GLYPH_HEIGHT = 8;
 const GLYPHS = new Map<string, number[][]>(
   SOURCE.split("\n")
     .filter((line) => line.length > 2)
-    .map((line) => [line[0], line.slice(2).split(" ").map((row) => [...row].flatMap((px, x) => (px === "#" ? [x] : [])))]),
+    .map((line) => [
+      line[0],
+      line
+        .slice(2)
+        .split(" ")
+        .map((row) => [...row].flatMap((px, x) => (px === "#" ? [x] : []))),
+    ]),
 );
 
 /** The set pixels of a character the font has ([x, y] from its top left), or undefined. */

@@ -5,7 +5,13 @@
 import type { Server } from "node:net";
 
 export class PortInUseError extends Error {
-  constructor(readonly component: string, readonly host: string, readonly port: number, readonly envName?: string, inUse = true) {
+  constructor(
+    readonly component: string,
+    readonly host: string,
+    readonly port: number,
+    readonly envName?: string,
+    inUse = true,
+  ) {
     super(
       `${component}: port ${port} on ${host} is ${inUse ? "already in use" : "not allowed for this user"}; ` +
         `${inUse ? "stop the program using it or " : ""}choose another port${envName ? ` with ${envName}=<port>` : ""}`,
@@ -14,7 +20,13 @@ export class PortInUseError extends Error {
 }
 
 /** Starts `server` on host:port and resolves with the port actually bound (port 0 picks a free one). */
-export function listen(server: Server, host: string, port: number, component: string, envName?: string): Promise<number> {
+export function listen(
+  server: Server,
+  host: string,
+  port: number,
+  component: string,
+  envName?: string,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       server.off("listening", onListening);
@@ -34,7 +46,9 @@ export function listen(server: Server, host: string, port: number, component: st
 }
 
 /** Closes a server, also ending idle keep-alive connections so close() does not wait for them. */
-export function closeServer(server: Server & { closeIdleConnections?: () => void; closeAllConnections?: () => void }): Promise<void> {
+export function closeServer(
+  server: Server & { closeIdleConnections?: () => void; closeAllConnections?: () => void },
+): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) return resolve();
     server.close(() => resolve());

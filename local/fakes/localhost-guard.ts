@@ -30,11 +30,21 @@ function refusal(req: http.IncomingMessage, listenHost: string): { error: string
   const allowed = hostNames(listenHost).flatMap((name) => (port === 80 ? [name, `${name}:80`] : [`${name}:${port}`]));
   const host = (req.headers.host ?? "").toLowerCase();
   if (!allowed.includes(host)) {
-    return { error: `this local server answers only requests to 127.0.0.1:${port} or localhost:${port}, not to host "${req.headers.host ?? ""}"`, code: "forbidden-host" };
+    return {
+      error: `this local server answers only requests to 127.0.0.1:${port} or localhost:${port}, not to host "${req.headers.host ?? ""}"`,
+      code: "forbidden-host",
+    };
   }
   const origin = req.headers.origin;
-  if (origin !== undefined && !READ_ONLY_METHODS.has((req.method ?? "").toUpperCase()) && !allowed.some((h) => origin.toLowerCase() === `http://${h}`)) {
-    return { error: `requests that change something are accepted only from this server's own pages, not from origin "${origin}"`, code: "forbidden-origin" };
+  if (
+    origin !== undefined &&
+    !READ_ONLY_METHODS.has((req.method ?? "").toUpperCase()) &&
+    !allowed.some((h) => origin.toLowerCase() === `http://${h}`)
+  ) {
+    return {
+      error: `requests that change something are accepted only from this server's own pages, not from origin "${origin}"`,
+      code: "forbidden-origin",
+    };
   }
   return undefined;
 }

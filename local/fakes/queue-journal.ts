@@ -17,7 +17,19 @@
  * directory is refused while that process lives (its rewrite would cut the first one off from its
  * file); the lock of a process that died (a kill) is taken over.
  */
-import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import * as path from "node:path";
 import { processAlive } from "./process-alive";
 
@@ -57,7 +69,13 @@ const isQueueKey = (q: unknown): q is QueueKey => q === "queue" || q === "dlq";
 
 function isStoredMessage(m: unknown): m is StoredMessage {
   const x = m as StoredMessage;
-  return !!x && typeof x.id === "string" && typeof x.body === "string" && Number.isFinite(x.sentAt) && Number.isInteger(x.receiveCount);
+  return (
+    !!x &&
+    typeof x.id === "string" &&
+    typeof x.body === "string" &&
+    Number.isFinite(x.sentAt) &&
+    Number.isInteger(x.receiveCount)
+  );
 }
 
 function isEntry(e: unknown): e is Entry {
@@ -97,7 +115,14 @@ function apply(state: JournalState, e: Entry): void {
       if (!m) return;
       state.queue.delete(e.id);
       const { id, body, attributes } = m;
-      state.dlq.set(id, { id, body, ...(attributes ? { attributes } : {}), ...(e.system ? { system: e.system } : {}), sentAt: e.sentAt, receiveCount: 0 });
+      state.dlq.set(id, {
+        id,
+        body,
+        ...(attributes ? { attributes } : {}),
+        ...(e.system ? { system: e.system } : {}),
+        sentAt: e.sentAt,
+        receiveCount: 0,
+      });
       return;
     }
     case "purge":
@@ -135,7 +160,9 @@ function lock(file: string): void {
     }
     const owner = Number(readFileSync(lockFile, "utf8"));
     if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) {
-      throw new Error(`${file} is in use by another local mode (pid ${owner}); stop it, or give this one its own LOCAL_DATA_DIR`);
+      throw new Error(
+        `${file} is in use by another local mode (pid ${owner}); stop it, or give this one its own LOCAL_DATA_DIR`,
+      );
     }
     rmSync(lockFile, { force: true }); // left by a process that is gone
   }
@@ -151,7 +178,10 @@ export class QueueJournal {
   private fd: number;
   private linesSinceRewrite = 0;
 
-  private constructor(readonly file: string, readonly state: JournalState) {
+  private constructor(
+    readonly file: string,
+    readonly state: JournalState,
+  ) {
     this.fd = this.rewrite();
   }
 
@@ -163,7 +193,9 @@ export class QueueJournal {
     if (unreadableLines) {
       const aside = `${file}.damaged-${new Date().toISOString().replace(/[:.]/g, "-")}`;
       copyFileSync(file, aside);
-      opts.warn(`warning: ${unreadableLines} line(s) of ${file} could not be read and were skipped (a copy of the file as found is in ${aside}); every other message is kept`);
+      opts.warn(
+        `warning: ${unreadableLines} line(s) of ${file} could not be read and were skipped (a copy of the file as found is in ${aside}); every other message is kept`,
+      );
     }
     const now = Date.now();
     for (const q of ["queue", "dlq"] as const) {
@@ -210,7 +242,8 @@ export class QueueJournal {
   /** Writes the current state as one "send" line per message and returns a descriptor appending to it. */
   private rewrite(): number {
     const lines: string[] = [];
-    for (const q of ["queue", "dlq"] as const) for (const m of this.state[q].values()) lines.push(JSON.stringify({ op: "send", q, m }));
+    for (const q of ["queue", "dlq"] as const)
+      for (const m of this.state[q].values()) lines.push(JSON.stringify({ op: "send", q, m }));
     const tmp = `${this.file}.tmp`;
     const fd = openSync(tmp, "w");
     try {

@@ -79,7 +79,13 @@ const SYSTEM_ATTRIBUTES = ["DeadLetterQueueSourceArn", "AWSTraceHeader"];
 interface LiveRecord {
   visible: boolean;
   delayed: boolean;
-  record: { MessageId: string; MessageBody: string; ReceiptHandle: string; MessageAttributes?: Record<string, unknown>; attributes: Record<string, string> };
+  record: {
+    MessageId: string;
+    MessageBody: string;
+    ReceiptHandle: string;
+    MessageAttributes?: Record<string, unknown>;
+    attributes: Record<string, string>;
+  };
 }
 interface LocalQueue {
   QueueUrl: string;
@@ -131,7 +137,13 @@ function restore(queue: LocalQueue, m: StoredMessage, maxCount: number): void {
     {
       MessageBody: m.body,
       MessageAttributes: m.attributes,
-      ...(m.system ? { MessageSystemAttributes: Object.fromEntries(Object.entries(m.system).map(([k, v]) => [k, { DataType: "String", StringValue: v }])) } : {}),
+      ...(m.system
+        ? {
+            MessageSystemAttributes: Object.fromEntries(
+              Object.entries(m.system).map(([k, v]) => [k, { DataType: "String", StringValue: v }]),
+            ),
+          }
+        : {}),
       DelaySeconds: remainingDelayMs / 1000,
     },
     m.id,
@@ -148,7 +160,13 @@ function restore(queue: LocalQueue, m: StoredMessage, maxCount: number): void {
  * Follows a queue's records: `live` holds its current wrappers (for jobs() and receive counts) and
  * the journal, when there is one, gets every change. `from` is the queue whose redrive lands here.
  */
-function followRecords(key: QueueKey, queue: LocalQueue, live: Map<string, LiveRecord>, journal: () => QueueJournal | undefined, from?: Map<string, LiveRecord>): void {
+function followRecords(
+  key: QueueKey,
+  queue: LocalQueue,
+  live: Map<string, LiveRecord>,
+  journal: () => QueueJournal | undefined,
+  from?: Map<string, LiveRecord>,
+): void {
   const newRecord = queue.newRecord;
   queue.newRecord = (msg, delay) => {
     const w = newRecord(msg, delay);
@@ -156,14 +174,21 @@ function followRecords(key: QueueKey, queue: LocalQueue, live: Map<string, LiveR
     live.set(id, w);
     from?.delete(id);
     const j = journal();
-    if (from && j?.state.queue.has(id)) j.move(id, Number(w.record.attributes.SentTimestamp), systemAttributes(w.record.attributes));
+    if (from && j?.state.queue.has(id))
+      j.move(id, Number(w.record.attributes.SentTimestamp), systemAttributes(w.record.attributes));
     else j?.send(key, storedMessage(w, delay === undefined || Number.isNaN(delay) ? queue.DelaySeconds : delay));
     return w;
   };
   const receive = queue.receive.bind(queue);
   queue.receive = async (params) => {
     const records = await receive(params);
-    for (const r of records) journal()?.receive(key, r.MessageId, Number(r.attributes.ApproximateReceiveCount), Number(r.attributes.ApproximateFirstReceiveTimestamp) || Date.now());
+    for (const r of records)
+      journal()?.receive(
+        key,
+        r.MessageId,
+        Number(r.attributes.ApproximateReceiveCount),
+        Number(r.attributes.ApproximateFirstReceiveTimestamp) || Date.now(),
+      );
     return records;
   };
   const deleteRecord = queue.delete.bind(queue);
@@ -178,7 +203,8 @@ function followRecords(key: QueueKey, queue: LocalQueue, live: Map<string, LiveR
   queue.changeVisibility = (handle, timeout) => {
     const changed = changeVisibility(handle, timeout);
     const w = live.get(idOfReceiptHandle(handle) ?? "");
-    if (changed && w) journal()?.receive(key, w.record.MessageId, Number(w.record.attributes.ApproximateReceiveCount), Date.now());
+    if (changed && w)
+      journal()?.receive(key, w.record.MessageId, Number(w.record.attributes.ApproximateReceiveCount), Date.now());
     return changed;
   };
   const clearRecords = queue.clearRecords.bind(queue);
@@ -197,12 +223,21 @@ function readLegacyState(file: string | undefined, warn: (line: string) => void)
   if (!file || !existsSync(file)) return { queue: [], dlq: [] };
   type Saved = { id: string; body: string; attributes?: Record<string, unknown> };
   const valid = (list: unknown): list is Saved[] | undefined =>
-    list === undefined || (Array.isArray(list) && list.every((m) => m && typeof m.id === "string" && typeof m.body === "string"));
+    list === undefined ||
+    (Array.isArray(list) && list.every((m) => m && typeof m.id === "string" && typeof m.body === "string"));
   try {
     const state = JSON.parse(readFileSync(file, "utf8")) as { queue?: unknown; dlq?: unknown };
-    if (!state || typeof state !== "object" || !valid(state.queue) || !valid(state.dlq)) throw new Error("not a saved queue state");
+    if (!state || typeof state !== "object" || !valid(state.queue) || !valid(state.dlq))
+      throw new Error("not a saved queue state");
     const now = Date.now();
-    const stored = (list: Saved[] = []) => list.map((m) => ({ id: m.id, body: m.body, ...(m.attributes ? { attributes: m.attributes } : {}), sentAt: now, receiveCount: 0 }));
+    const stored = (list: Saved[] = []) =>
+      list.map((m) => ({
+        id: m.id,
+        body: m.body,
+        ...(m.attributes ? { attributes: m.attributes } : {}),
+        sentAt: now,
+        receiveCount: 0,
+      }));
     return { queue: stored(state.queue), dlq: stored(state.dlq) };
   } catch (err) {
     const aside = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, "-")}`;
@@ -226,7 +261,10 @@ function sqsService(opts: QueueServerOptions, arn: (name: string) => string) {
         QueueName: opts.queueName,
         Attributes: {
           VisibilityTimeout: opts.visibilityTimeoutSeconds,
-          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn(opts.dlqName), maxReceiveCount: opts.maxReceiveCount }),
+          RedrivePolicy: JSON.stringify({
+            deadLetterTargetArn: arn(opts.dlqName),
+            maxReceiveCount: opts.maxReceiveCount,
+          }),
         },
       },
     ],
@@ -240,7 +278,12 @@ function sqsService(opts: QueueServerOptions, arn: (name: string) => string) {
  * Puts back what the journal and a legacy state file kept. Returns the count per queue and the
  * legacy file's messages the journal does not have yet.
  */
-function restoreMessages(opts: QueueServerOptions, queues: Record<QueueKey, LocalQueue>, journal: QueueJournal | undefined, warn: (line: string) => void) {
+function restoreMessages(
+  opts: QueueServerOptions,
+  queues: Record<QueueKey, LocalQueue>,
+  journal: QueueJournal | undefined,
+  warn: (line: string) => void,
+) {
   const legacy = readLegacyState(opts.legacyStateFile, warn);
   const restored: Record<QueueKey, number> = { queue: 0, dlq: 0 };
   const imported: Array<[QueueKey, StoredMessage]> = [];
@@ -259,7 +302,11 @@ function restoreMessages(opts: QueueServerOptions, queues: Record<QueueKey, Loca
 }
 
 /** The legacy state file's messages go into the journal, and the file away. */
-function adoptLegacy(journal: QueueJournal | undefined, imported: Array<[QueueKey, StoredMessage]>, legacyStateFile: string | undefined): void {
+function adoptLegacy(
+  journal: QueueJournal | undefined,
+  imported: Array<[QueueKey, StoredMessage]>,
+  legacyStateFile: string | undefined,
+): void {
   if (!journal) return;
   for (const [key, m] of imported) journal.send(key, m);
   if (legacyStateFile && existsSync(legacyStateFile)) rmSync(legacyStateFile); // its messages are in the journal now
@@ -272,10 +319,17 @@ function queuedJobs(live: Map<string, LiveRecord>, queue: LocalQueue, limit: num
   const out: QueuedJob[] = [];
   for (const [id, w] of live) {
     const sentAt = Number(w.record.attributes.SentTimestamp);
-    if (now - sentAt > retentionMs) live.delete(id); // expired inside the queue
+    if (now - sentAt > retentionMs)
+      live.delete(id); // expired inside the queue
     else if (out.length < limit) {
       const state = w.delayed ? "delayed" : w.visible ? "waiting" : "in-flight";
-      out.push({ id, body: w.record.MessageBody, state, receiveCount: Number(w.record.attributes.ApproximateReceiveCount), sentAt });
+      out.push({
+        id,
+        body: w.record.MessageBody,
+        state,
+        receiveCount: Number(w.record.attributes.ApproximateReceiveCount),
+        sentAt,
+      });
     }
   }
   return out;
@@ -287,7 +341,13 @@ export async function startQueueServer(opts: QueueServerOptions): Promise<QueueS
   const { service, requestHandler, queues } = sqsService(opts, arn);
 
   const journal = opts.journalFile
-    ? QueueJournal.open(opts.journalFile, { warn, retentionMs: { queue: queues.queue.MessageRetentionPeriod * 1000, dlq: queues.dlq.MessageRetentionPeriod * 1000 } })
+    ? QueueJournal.open(opts.journalFile, {
+        warn,
+        retentionMs: {
+          queue: queues.queue.MessageRetentionPeriod * 1000,
+          dlq: queues.dlq.MessageRetentionPeriod * 1000,
+        },
+      })
     : undefined;
   let journaling = false; // not while restoring (those are no new sends), nor after close()
   const live: Record<QueueKey, Map<string, LiveRecord>> = { queue: new Map(), dlq: new Map() };
@@ -314,7 +374,10 @@ export async function startQueueServer(opts: QueueServerOptions): Promise<QueueS
     dlqUrl: queues.dlq.QueueUrl,
     dlqArn: arn(opts.dlqName),
     restored,
-    kept: () => ({ queue: journal?.state.queue.size ?? live.queue.size, dlq: journal?.state.dlq.size ?? live.dlq.size }),
+    kept: () => ({
+      queue: journal?.state.queue.size ?? live.queue.size,
+      dlq: journal?.state.dlq.size ?? live.dlq.size,
+    }),
     jobs: (limit = 100) => queuedJobs(live.queue, queues.queue, limit),
     async close() {
       await closeServer(server);

@@ -12,7 +12,22 @@
  * scene in a white instant-photo frame with faded tones. The prompt is written on every picture,
  * so each one says which prompt made it. Same input, same bytes.
  */
-import { canvas, ellipse, fillBelow, glow, gradient, line, mix, polygon, rect, shade, span, text, type Canvas, type Rgb } from "./canvas";
+import {
+  canvas,
+  ellipse,
+  fillBelow,
+  glow,
+  gradient,
+  line,
+  mix,
+  polygon,
+  rect,
+  shade,
+  span,
+  text,
+  type Canvas,
+  type Rgb,
+} from "./canvas";
 import { GLYPH_HEIGHT, GLYPH_WIDTH, toFontText } from "./font";
 import { encodePng } from "./png";
 import {
@@ -73,14 +88,79 @@ const WORDS = {
   snowSky: ["snow", "winter", "ski", "arctic", "ice", "glacier"],
   beach: ["beach", "tropical", "island", "coast", "shore", "bahamas", "maldives", "hawaii", "bali"],
   desert: ["desert", "sahara", "dune", "pyramid", "egypt", "cairo", "camel"],
-  savanna: ["savann", "safari", "serengeti", "masai", "maasai", "kenya", "tanzania", "africa", "acacia", "lion", "elephant", "giraffe", "kruger"],
+  savanna: [
+    "savann",
+    "safari",
+    "serengeti",
+    "masai",
+    "maasai",
+    "kenya",
+    "tanzania",
+    "africa",
+    "acacia",
+    "lion",
+    "elephant",
+    "giraffe",
+    "kruger",
+  ],
   sea: ["sea", "ocean", "lake", "harbou?r", "boat", "sail", "fjord", "yacht", "cruise", "ferry", "lighthouse"],
   snow: ["snow", "winter", "ski", "arctic", "glacier", "antarctic"],
   forest: ["forest", "wood", "jungle", "tree", "park", "camping", "rainforest"],
-  city: ["city", "town", "skyline", "street", "new york", "tokyo", "london", "rome", "building", "café", "cafe", "coffee", "croissant", "espresso", "cappuccino", "latte", "bistro", "restaurant", "bar", "downtown"],
+  city: [
+    "city",
+    "town",
+    "skyline",
+    "street",
+    "new york",
+    "tokyo",
+    "london",
+    "rome",
+    "building",
+    "café",
+    "cafe",
+    "coffee",
+    "croissant",
+    "espresso",
+    "cappuccino",
+    "latte",
+    "bistro",
+    "restaurant",
+    "bar",
+    "downtown",
+  ],
   hills: ["hill", "countryside", "valley", "vineyard", "tuscany", "meadow", "field", "farm", "village"],
-  mountains: ["mountain", "alps", "himalaya", "everest", "k2", "peak", "hik", "summit", "fjord", "volcano", "ski", "andes", "rockies", "kilimanjaro", "matterhorn", "mont blanc", "dolomites"],
-  summit: ["k2", "everest", "summit", "peak", "kilimanjaro", "matterhorn", "mont blanc", "denali", "aconcagua", "climb", "mountaineer"],
+  mountains: [
+    "mountain",
+    "alps",
+    "himalaya",
+    "everest",
+    "k2",
+    "peak",
+    "hik",
+    "summit",
+    "fjord",
+    "volcano",
+    "ski",
+    "andes",
+    "rockies",
+    "kilimanjaro",
+    "matterhorn",
+    "mont blanc",
+    "dolomites",
+  ],
+  summit: [
+    "k2",
+    "everest",
+    "summit",
+    "peak",
+    "kilimanjaro",
+    "matterhorn",
+    "mont blanc",
+    "denali",
+    "aconcagua",
+    "climb",
+    "mountaineer",
+  ],
   top: ["top", "atop"],
   cliff: ["cliff", "precipice", "ledge"],
   pyramids: ["pyramid", "egypt", "giza", "cairo"],
@@ -124,12 +204,22 @@ function prng(seed: number): () => number {
 
 export function chooseScene(prompt: string): SceneChoice {
   const p = prompt.toLowerCase();
-  const sky: SceneChoice["sky"] = has(p, WORDS.night) ? "night" : has(p, WORDS.sunset) ? "sunset" : has(p, WORDS.snowSky) ? "snow" : "day";
+  const sky: SceneChoice["sky"] = has(p, WORDS.night)
+    ? "night"
+    : has(p, WORDS.sunset)
+      ? "sunset"
+      : has(p, WORDS.snowSky)
+        ? "snow"
+        : "day";
   const mountains = has(p, WORDS.mountains);
-  const vantage: SceneChoice["vantage"] = has(p, WORDS.summit) || (mountains && has(p, WORDS.top)) ? "summit" : has(p, WORDS.cliff) ? "cliff" : "ground";
-  const named = (["beach", "desert", "savanna", "sea", "snow", "forest", "city", "hills"] as const).find((g) => has(p, WORDS[g]));
+  const vantage: SceneChoice["vantage"] =
+    has(p, WORDS.summit) || (mountains && has(p, WORDS.top)) ? "summit" : has(p, WORDS.cliff) ? "cliff" : "ground";
+  const named = (["beach", "desert", "savanna", "sea", "snow", "forest", "city", "hills"] as const).find((g) =>
+    has(p, WORDS[g]),
+  );
   // Without a named landscape: high snow below a summit, the sea below a cliff, hills under mountains.
-  const ground: SceneChoice["ground"] = named ?? (vantage === "summit" ? "snow" : vantage === "cliff" ? "sea" : mountains ? "hills" : "meadow");
+  const ground: SceneChoice["ground"] =
+    named ?? (vantage === "summit" ? "snow" : vantage === "cliff" ? "sea" : mountains ? "hills" : "meadow");
   const animals = (["elephant", "lion", "giraffe"] as const).filter((a) => has(p, [a]));
   const choice = {
     sky,
@@ -151,7 +241,15 @@ export function chooseScene(prompt: string): SceneChoice {
     traveller: has(p, WORDS.traveller),
     framed: has(p, WORDS.framed),
   };
-  const known = named !== undefined || mountains || vantage !== "ground" || choice.pyramids || choice.eiffel || choice.palms || choice.cafe || choice.balloons;
+  const known =
+    named !== undefined ||
+    mountains ||
+    vantage !== "ground" ||
+    choice.pyramids ||
+    choice.eiffel ||
+    choice.palms ||
+    choice.cafe ||
+    choice.balloons;
   return { ...choice, known };
 }
 
@@ -170,13 +268,41 @@ function palette(choice: SceneChoice, tint: number): Palette {
   const t = (col: Rgb, amount: number): Rgb => mix(col, [255 * tint, 120, 255 * (1 - tint)], amount);
   switch (choice.sky) {
     case "sunset":
-      return { skyTop: t([70, 40, 120], 0.12), skyBottom: [255, 150, 70], sun: [255, 220, 120], far: [150, 80, 110], near: [70, 40, 70], light: 0.55 };
+      return {
+        skyTop: t([70, 40, 120], 0.12),
+        skyBottom: [255, 150, 70],
+        sun: [255, 220, 120],
+        far: [150, 80, 110],
+        near: [70, 40, 70],
+        light: 0.55,
+      };
     case "night":
-      return { skyTop: [8, 10, 35], skyBottom: t([30, 45, 95], 0.1), sun: [235, 235, 210], far: [35, 45, 80], near: [18, 22, 45], light: 0.2 };
+      return {
+        skyTop: [8, 10, 35],
+        skyBottom: t([30, 45, 95], 0.1),
+        sun: [235, 235, 210],
+        far: [35, 45, 80],
+        near: [18, 22, 45],
+        light: 0.2,
+      };
     case "snow":
-      return { skyTop: t([150, 180, 215], 0.1), skyBottom: [225, 232, 240], sun: [255, 250, 230], far: [150, 165, 190], near: [95, 110, 140], light: 0.9 };
+      return {
+        skyTop: t([150, 180, 215], 0.1),
+        skyBottom: [225, 232, 240],
+        sun: [255, 250, 230],
+        far: [150, 165, 190],
+        near: [95, 110, 140],
+        light: 0.9,
+      };
     default:
-      return { skyTop: t([40, 110, 210], 0.15), skyBottom: [170, 215, 245], sun: [255, 244, 200], far: [110, 140, 175], near: [70, 95, 120], light: 1 };
+      return {
+        skyTop: t([40, 110, 210], 0.15),
+        skyBottom: [170, 215, 245],
+        sun: [255, 244, 200],
+        far: [110, 140, 175],
+        near: [70, 95, 120],
+        light: 1,
+      };
   }
 }
 
@@ -193,7 +319,8 @@ function drawSky(c: Canvas, ch: SceneChoice, pal: Palette, horizon: number, rnd:
     }
   }
   const sunX = c.w * (0.15 + rnd() * 0.7);
-  const sunY = ch.sky === "sunset" && !ch.mountains ? horizon - s * (0.02 + rnd() * 0.08) : horizon * (0.22 + rnd() * 0.25);
+  const sunY =
+    ch.sky === "sunset" && !ch.mountains ? horizon - s * (0.02 + rnd() * 0.08) : horizon * (0.22 + rnd() * 0.25);
   const sunR = s * (ch.sky === "sunset" ? 0.09 : 0.06);
   glow(c, sunX, sunY, sunR * 4, pal.sun, ch.sky === "night" ? 0.25 : 0.6);
   ellipse(c, sunX, sunY, sunR, sunR, pal.sun);
@@ -293,8 +420,13 @@ function drawBeach(g: GroundPainter): void {
   const shore = horizon + (c.h - horizon) * (0.45 + rnd() * 0.15);
   const amp = s * 0.02;
   const ph = rnd() * 6;
-  const pts = fillBelow(c, (x) => shore + Math.sin(x / (s * 0.08) + ph) * amp + (x / c.w) * s * 0.05, shade([235, 210, 160], L));
-  for (let k = 0; k < pts.length - 4; k += 2) span(c, Math.floor(pts[k + 3]) - 1, pts[k + 2], pts[k + 4] + 1, [250, 250, 245], 0.9);
+  const pts = fillBelow(
+    c,
+    (x) => shore + Math.sin(x / (s * 0.08) + ph) * amp + (x / c.w) * s * 0.05,
+    shade([235, 210, 160], L),
+  );
+  for (let k = 0; k < pts.length - 4; k += 2)
+    span(c, Math.floor(pts[k + 3]) - 1, pts[k + 2], pts[k + 4] + 1, [250, 250, 245], 0.9);
 }
 
 function drawDesert({ c, horizon, rnd, s, L }: GroundPainter): void {
@@ -302,7 +434,11 @@ function drawDesert({ c, horizon, rnd, s, L }: GroundPainter): void {
   for (let d = 0; d < 3; d++) {
     const base = horizon + (c.h - horizon) * (0.25 + d * 0.25);
     const ph = rnd() * 6;
-    fillBelow(c, (x) => base + Math.sin(x / (s * (0.12 + d * 0.05)) + ph) * s * 0.03, shade(mix([240, 200, 135], [190, 125, 60], d / 3), L));
+    fillBelow(
+      c,
+      (x) => base + Math.sin(x / (s * (0.12 + d * 0.05)) + ph) * s * 0.03,
+      shade(mix([240, 200, 135], [190, 125, 60], d / 3), L),
+    );
   }
 }
 
@@ -341,7 +477,11 @@ function drawGreenLand({ c, ch, pal, horizon, rnd, s, L }: GroundPainter): void 
     const base = horizon + (c.h - horizon) * (0.2 + d * 0.35);
     const ph = rnd() * 6;
     const height = ch.ground === "meadow" ? 0.03 : 0.06;
-    fillBelow(c, (x) => base - Math.abs(Math.sin(x / (s * 0.25) + ph)) * s * height, shade(mix([110, 175, 85], [40, 100, 40], d / 2 + 0.2), L));
+    fillBelow(
+      c,
+      (x) => base - Math.abs(Math.sin(x / (s * 0.25) + ph)) * s * height,
+      shade(mix([110, 175, 85], [40, 100, 40], d / 2 + 0.2), L),
+    );
   }
 }
 
@@ -418,7 +558,10 @@ function drawCity(c: Canvas, pal: Palette, horizon: number, rnd: () => number, n
       const bh = s * (layer === 0 ? 0.15 + rnd() * 0.3 : 0.08 + rnd() * 0.18);
       const baseY = horizon + s * 0.02 * (layer + 1);
       const tone = 80 + rnd() * 90;
-      const col = shade(layer === 0 ? mix([tone, tone, tone + 15], pal.far, 0.5) : [tone * 0.8, tone * 0.75, tone * 0.7], pal.light);
+      const col = shade(
+        layer === 0 ? mix([tone, tone, tone + 15], pal.far, 0.5) : [tone * 0.8, tone * 0.75, tone * 0.7],
+        pal.light,
+      );
       rect(c, x, baseY - bh, x + bw, baseY, col);
       const win: Rgb = night ? [255, 215, 110] : [200, 225, 245];
       const step = s * 0.022;
@@ -464,7 +607,20 @@ function drawPalm(c: Canvas, x: number, baseY: number, size: number, lean: numbe
 
 function drawTraveller(c: Canvas, x: number, baseY: number, size: number, col: Rgb): void {
   ellipse(c, x, baseY - size * 0.88, size * 0.09, size * 0.1, col);
-  polygon(c, [x - size * 0.14, baseY - size * 0.45, x - size * 0.1, baseY - size * 0.76, x + size * 0.1, baseY - size * 0.76, x + size * 0.14, baseY - size * 0.45], col);
+  polygon(
+    c,
+    [
+      x - size * 0.14,
+      baseY - size * 0.45,
+      x - size * 0.1,
+      baseY - size * 0.76,
+      x + size * 0.1,
+      baseY - size * 0.76,
+      x + size * 0.14,
+      baseY - size * 0.45,
+    ],
+    col,
+  );
   rect(c, x - size * 0.1, baseY - size * 0.46, x - size * 0.02, baseY, col);
   rect(c, x + size * 0.02, baseY - size * 0.46, x + size * 0.1, baseY, col);
 }
@@ -473,7 +629,12 @@ function drawTraveller(c: Canvas, x: number, baseY: number, size: number, col: R
 function drawTrees(c: Canvas, ch: SceneChoice, pal: Palette, horizon: number, floor: number, rnd: () => number): void {
   const s = Math.min(c.w, c.h);
   const L = pal.light;
-  const treeCount = ch.ground === "forest" ? 14 + Math.floor(rnd() * 8) : ch.ground === "hills" || ch.ground === "snow" ? 3 + Math.floor(rnd() * 4) : 0;
+  const treeCount =
+    ch.ground === "forest"
+      ? 14 + Math.floor(rnd() * 8)
+      : ch.ground === "hills" || ch.ground === "snow"
+        ? 3 + Math.floor(rnd() * 4)
+        : 0;
   const trees: Array<[number, number, number]> = [];
   for (let i = 0; i < treeCount; i++) {
     const depth = rnd();
@@ -481,13 +642,22 @@ function drawTrees(c: Canvas, ch: SceneChoice, pal: Palette, horizon: number, fl
   }
   trees.sort((a, b) => a[1] - b[1]);
   const leaf = shade(ch.ground === "snow" ? [60, 100, 80] : [30, 95, 45], L);
-  for (const [x, y, size] of trees) drawConifer(c, x, y, size, mix(leaf, [0, 0, 0], (y - horizon) / c.h / 2), shade([90, 60, 35], L));
+  for (const [x, y, size] of trees)
+    drawConifer(c, x, y, size, mix(leaf, [0, 0, 0], (y - horizon) / c.h / 2), shade([90, 60, 35], L));
   if (ch.palms) {
     const palms = 1 + Math.floor(rnd() * 3);
     for (let i = 0; i < palms; i++) {
       const left = i % 2 === 0;
       const x = left ? c.w * (0.05 + rnd() * 0.2) : c.w * (0.75 + rnd() * 0.2);
-      drawPalm(c, x, floor - s * rnd() * 0.06, s * (0.35 + rnd() * 0.2), left ? 0.6 : -0.6, shade([40, 120, 50], L), shade([120, 85, 50], L));
+      drawPalm(
+        c,
+        x,
+        floor - s * rnd() * 0.06,
+        s * (0.35 + rnd() * 0.2),
+        left ? 0.6 : -0.6,
+        shade([40, 120, 50], L),
+        shade([120, 85, 50], L),
+      );
     }
   }
 }
@@ -500,7 +670,13 @@ function drawSafari(c: Canvas, ch: SceneChoice, pal: Palette, horizon: number, f
     const count = 2 + Math.floor(rnd() * 2);
     for (let i = 0; i < count; i++) {
       const depth = rnd() * 0.35;
-      drawAcacia(c, c.w * ((i + 0.2 + rnd() * 0.6) / count), horizon + (floor - horizon) * depth, s * (0.25 + depth * 0.5), L);
+      drawAcacia(
+        c,
+        c.w * ((i + 0.2 + rnd() * 0.6) / count),
+        horizon + (floor - horizon) * depth,
+        s * (0.25 + depth * 0.5),
+        L,
+      );
     }
   }
   const slots = [0.2, 0.48, 0.76];
@@ -543,15 +719,36 @@ function fade(c: Canvas): void {
 function paintScene(w: number, h: number, ch: SceneChoice, promptHash: number, seed: number, reserved: number): Canvas {
   const c = canvas(w, h);
   const s = Math.min(w, h);
-  const rnd = prng(promptHash ^ Math.imul(seed >>> 0, 0x9e3779b1) ^ (seed / 4294967296) >>> 0);
+  const rnd = prng(promptHash ^ Math.imul(seed >>> 0, 0x9e3779b1) ^ ((seed / 4294967296) >>> 0));
   const pal = palette(ch, (promptHash & 0xff) / 255);
   const L = pal.light;
   const horizon = Math.round(h * (0.55 + rnd() * 0.1));
   const floor = h - Math.max(s * 0.03, reserved + s * 0.02);
   drawSky(c, ch, pal, horizon, rnd);
   if (ch.balloons) {
-    const colours: Array<[Rgb, Rgb]> = [[[220, 60, 50], [250, 200, 60]], [[60, 120, 200], [240, 240, 230]], [[120, 60, 160], [240, 150, 60]]];
-    for (let i = 0; i < 3; i++) drawBalloon(c, w * (0.15 + i * 0.33 + rnd() * 0.1), horizon * (0.2 + rnd() * 0.4), s * (0.16 - i * 0.04), colours[i], L);
+    const colours: Array<[Rgb, Rgb]> = [
+      [
+        [220, 60, 50],
+        [250, 200, 60],
+      ],
+      [
+        [60, 120, 200],
+        [240, 240, 230],
+      ],
+      [
+        [120, 60, 160],
+        [240, 150, 60],
+      ],
+    ];
+    for (let i = 0; i < 3; i++)
+      drawBalloon(
+        c,
+        w * (0.15 + i * 0.33 + rnd() * 0.1),
+        horizon * (0.2 + rnd() * 0.4),
+        s * (0.16 - i * 0.04),
+        colours[i],
+        L,
+      );
   }
   if (ch.mountains) drawMountains(c, ch, pal, horizon, rnd);
   drawGround(c, ch, pal, horizon, rnd);
@@ -559,7 +756,8 @@ function paintScene(w: number, h: number, ch: SceneChoice, promptHash: number, s
   if (ch.pyramids) drawPyramids(c, pal, horizon, rnd);
   if (ch.eiffel) drawEiffel(c, pal, horizon, rnd);
   if (ch.lighthouse) drawLighthouse(c, w * (0.78 + rnd() * 0.1), horizon + s * 0.03, s * 0.32, L, ch.sky === "night");
-  if (ch.sailboat) drawSailboat(c, w * (0.2 + rnd() * 0.4), horizon + (h - horizon) * (0.15 + rnd() * 0.15), s * 0.18, L);
+  if (ch.sailboat)
+    drawSailboat(c, w * (0.2 + rnd() * 0.4), horizon + (h - horizon) * (0.15 + rnd() * 0.15), s * 0.18, L);
   if (ch.vantage === "summit") {
     drawCloudSea(c, horizon + s * 0.02, L, rnd);
     const apex = drawSummit(c, L, rnd);
@@ -630,7 +828,13 @@ function writeCaption(c: Canvas, layout: ReturnType<typeof captionLayout>, x: nu
  */
 export function renderPostcard(req: PostcardRequest): Buffer {
   const { width, height } = req;
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 16 || height < 16 || width * height > 4096 * 4096) {
+  if (
+    !Number.isInteger(width) ||
+    !Number.isInteger(height) ||
+    width < 16 ||
+    height < 16 ||
+    width * height > 4096 * 4096
+  ) {
     throw new RangeError(`unsupported picture size ${width}x${height}`);
   }
   const ch = chooseScene(req.prompt);

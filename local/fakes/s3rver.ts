@@ -25,14 +25,20 @@ const double = (bytes: crypto.BinaryLike): Buffer => {
 const tokenCrypto: typeof crypto = {
   ...crypto,
   createCipheriv: ((algorithm: string, key: crypto.BinaryLike, iv: crypto.BinaryLike) =>
-    algorithm === "des" ? crypto.createCipheriv("aes-128-ctr", double(key), double(iv)) : crypto.createCipheriv(algorithm, key, iv)) as typeof crypto.createCipheriv,
+    algorithm === "des"
+      ? crypto.createCipheriv("aes-128-ctr", double(key), double(iv))
+      : crypto.createCipheriv(algorithm, key, iv)) as typeof crypto.createCipheriv,
   createDecipheriv: ((algorithm: string, key: crypto.BinaryLike, iv: crypto.BinaryLike) =>
-    algorithm === "des" ? crypto.createDecipheriv("aes-128-ctr", double(key), double(iv)) : crypto.createDecipheriv(algorithm, key, iv)) as typeof crypto.createDecipheriv,
+    algorithm === "des"
+      ? crypto.createDecipheriv("aes-128-ctr", double(key), double(iv))
+      : crypto.createDecipheriv(algorithm, key, iv)) as typeof crypto.createDecipheriv,
 };
 
 function loadS3rver(): unknown {
   if (require.cache[BUCKET_CONTROLLER]) {
-    throw new Error("s3rver was loaded before local/fakes/s3rver.ts: its continuation tokens would use DES; require s3rver only through local/fakes/s3rver.ts");
+    throw new Error(
+      "s3rver was loaded before local/fakes/s3rver.ts: its continuation tokens would use DES; require s3rver only through local/fakes/s3rver.ts",
+    );
   }
   type Require = (this: NodeModule, id: string) => unknown;
   const proto = Module.prototype as unknown as { require: Require };
@@ -49,5 +55,11 @@ function loadS3rver(): unknown {
 }
 
 // s3rver ships no types; the parts used here.
-export const S3rver = loadS3rver() as new (options: Record<string, unknown>) => { configureBuckets(): Promise<void>; callback(): (req: unknown, res: unknown) => void };
-export const AWSAccount = require("s3rver/lib/models/account") as { registry: Map<string, unknown>; DUMMY_ACCOUNT: unknown };
+export const S3rver = loadS3rver() as new (options: Record<string, unknown>) => {
+  configureBuckets(): Promise<void>;
+  callback(): (req: unknown, res: unknown) => void;
+};
+export const AWSAccount = require("s3rver/lib/models/account") as {
+  registry: Map<string, unknown>;
+  DUMMY_ACCOUNT: unknown;
+};

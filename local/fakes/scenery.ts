@@ -52,14 +52,38 @@ export function drawSummit(c: Canvas, light: number, rnd: Rnd): { x: number; y: 
   polygon(c, [apex.x, apex.y, ...leftRidge, left[0], left[1], right[0], right[1], ...reversed(rightRidge)], rock);
   // The shadowed face: from the apex down to a point right of the middle of the base.
   const foot = apex.x + s * (0.15 + rnd() * 0.1);
-  polygon(c, [apex.x, apex.y, foot, c.h * 1.02, right[0], right[1], ...reversed(rightRidge)], mix(rock, [20, 20, 40], 0.35));
+  polygon(
+    c,
+    [apex.x, apex.y, foot, c.h * 1.02, right[0], right[1], ...reversed(rightRidge)],
+    mix(rock, [20, 20, 40], 0.35),
+  );
   // Snow down to about a third of the way on both ridges, with a ragged lower edge.
   const snowLeft = [leftRidge[2], leftRidge[3]];
   const snowRight = [rightRidge[2], rightRidge[3]];
   const edge = ridge(snowRight[0], snowRight[1], snowLeft[0], snowLeft[1], 7, s * 0.05, rnd);
   const snow = shade([245, 248, 255], light);
-  polygon(c, [apex.x, apex.y, leftRidge[0], leftRidge[1], snowLeft[0], snowLeft[1], ...reversed(edge), snowRight[0], snowRight[1], rightRidge[0], rightRidge[1]], snow);
-  polygon(c, [apex.x, apex.y, snowRight[0], snowRight[1], rightRidge[0], rightRidge[1]], mix(snow, [120, 140, 190], 0.3));
+  polygon(
+    c,
+    [
+      apex.x,
+      apex.y,
+      leftRidge[0],
+      leftRidge[1],
+      snowLeft[0],
+      snowLeft[1],
+      ...reversed(edge),
+      snowRight[0],
+      snowRight[1],
+      rightRidge[0],
+      rightRidge[1],
+    ],
+    snow,
+  );
+  polygon(
+    c,
+    [apex.x, apex.y, snowRight[0], snowRight[1], rightRidge[0], rightRidge[1]],
+    mix(snow, [120, 140, 190], 0.3),
+  );
   return apex;
 }
 
@@ -76,11 +100,40 @@ export function drawFlag(c: Canvas, x: number, y: number, size: number, light: n
 export function drawCliff(c: Canvas, topY: number, light: number, bare: boolean, rnd: Rnd): { x: number; y: number } {
   const s = Math.min(c.w, c.h);
   const edgeX = c.w * (0.48 + rnd() * 0.08);
-  const face = [edgeX + s * 0.02, topY + s * 0.08, edgeX - s * 0.03, topY + s * 0.22, edgeX + s * 0.03, topY + s * 0.36, edgeX - s * 0.01, c.h];
+  const face = [
+    edgeX + s * 0.02,
+    topY + s * 0.08,
+    edgeX - s * 0.03,
+    topY + s * 0.22,
+    edgeX + s * 0.03,
+    topY + s * 0.36,
+    edgeX - s * 0.01,
+    c.h,
+  ];
   const rock = shade([140, 120, 100], light);
   polygon(c, [0, c.h, 0, topY - s * 0.015, edgeX * 0.5, topY - s * 0.01, edgeX, topY, ...face], rock);
-  polygon(c, [edgeX, topY, ...face, edgeX - s * 0.06, c.h, edgeX - s * 0.05, topY + s * 0.1], mix(rock, [30, 25, 40], 0.3));
-  if (!bare) polygon(c, [0, topY - s * 0.025, edgeX * 0.5, topY - s * 0.02, edgeX + s * 0.005, topY - s * 0.006, edgeX, topY + s * 0.012, 0, topY + s * 0.015], shade([85, 150, 70], light));
+  polygon(
+    c,
+    [edgeX, topY, ...face, edgeX - s * 0.06, c.h, edgeX - s * 0.05, topY + s * 0.1],
+    mix(rock, [30, 25, 40], 0.3),
+  );
+  if (!bare)
+    polygon(
+      c,
+      [
+        0,
+        topY - s * 0.025,
+        edgeX * 0.5,
+        topY - s * 0.02,
+        edgeX + s * 0.005,
+        topY - s * 0.006,
+        edgeX,
+        topY + s * 0.012,
+        0,
+        topY + s * 0.015,
+      ],
+      shade([85, 150, 70], light),
+    );
   return { x: edgeX, y: topY };
 }
 
@@ -101,7 +154,15 @@ export function drawAcacia(c: Canvas, x: number, baseY: number, size: number, li
 export function drawElephant(c: Canvas, x: number, baseY: number, size: number, dir: number, light: number): void {
   const skin = shade([125, 120, 118], light);
   const dark = mix(skin, [30, 30, 40], 0.25);
-  for (const lx of [-0.32, -0.15, 0.12, 0.3]) rect(c, x + lx * size * dir - size * 0.07, baseY - size * 0.45, x + lx * size * dir + size * 0.07, baseY, lx * dir < 0 === dir > 0 ? dark : skin);
+  for (const lx of [-0.32, -0.15, 0.12, 0.3])
+    rect(
+      c,
+      x + lx * size * dir - size * 0.07,
+      baseY - size * 0.45,
+      x + lx * size * dir + size * 0.07,
+      baseY,
+      lx * dir < 0 === dir > 0 ? dark : skin,
+    );
   ellipse(c, x, baseY - size * 0.55, size * 0.48, size * 0.3, skin);
   line(c, x - dir * size * 0.46, baseY - size * 0.6, x - dir * size * 0.55, baseY - size * 0.3, size * 0.025, dark); // tail
   const hx = x + dir * size * 0.5;
@@ -110,14 +171,23 @@ export function drawElephant(c: Canvas, x: number, baseY: number, size: number, 
   ellipse(c, hx - dir * size * 0.1, hy + size * 0.02, size * 0.13, size * 0.2, dark); // ear
   line(c, hx + dir * size * 0.14, hy + size * 0.05, hx + dir * size * 0.22, hy + size * 0.35, size * 0.08, skin); // trunk
   line(c, hx + dir * size * 0.22, hy + size * 0.35, hx + dir * size * 0.3, hy + size * 0.5, size * 0.06, skin);
-  line(c, hx + dir * size * 0.1, hy + size * 0.14, hx + dir * size * 0.24, hy + size * 0.2, size * 0.025, shade([245, 240, 225], light)); // tusk
+  line(
+    c,
+    hx + dir * size * 0.1,
+    hy + size * 0.14,
+    hx + dir * size * 0.24,
+    hy + size * 0.2,
+    size * 0.025,
+    shade([245, 240, 225], light),
+  ); // tusk
 }
 
 /** A lion in side view: tawny body, dark mane, tail with a tuft. */
 export function drawLion(c: Canvas, x: number, baseY: number, size: number, dir: number, light: number): void {
   const fur = shade([200, 150, 75], light);
   const mane = shade([120, 70, 30], light);
-  for (const lx of [-0.3, -0.18, 0.2, 0.32]) rect(c, x + lx * size * dir - size * 0.045, baseY - size * 0.3, x + lx * size * dir + size * 0.045, baseY, fur);
+  for (const lx of [-0.3, -0.18, 0.2, 0.32])
+    rect(c, x + lx * size * dir - size * 0.045, baseY - size * 0.3, x + lx * size * dir + size * 0.045, baseY, fur);
   ellipse(c, x, baseY - size * 0.36, size * 0.42, size * 0.15, fur);
   line(c, x - dir * size * 0.4, baseY - size * 0.4, x - dir * size * 0.6, baseY - size * 0.25, size * 0.025, fur);
   ellipse(c, x - dir * size * 0.61, baseY - size * 0.24, size * 0.04, size * 0.04, mane);
@@ -131,11 +201,18 @@ export function drawLion(c: Canvas, x: number, baseY: number, size: number, dir:
 export function drawGiraffe(c: Canvas, x: number, baseY: number, size: number, dir: number, light: number): void {
   const coat = shade([220, 175, 95], light);
   const patch = shade([150, 95, 45], light);
-  for (const lx of [-0.2, -0.12, 0.12, 0.2]) line(c, x + lx * size * dir, baseY - size * 0.7, x + lx * size * dir, baseY, size * 0.06, coat);
+  for (const lx of [-0.2, -0.12, 0.12, 0.2])
+    line(c, x + lx * size * dir, baseY - size * 0.7, x + lx * size * dir, baseY, size * 0.06, coat);
   ellipse(c, x, baseY - size * 0.75, size * 0.28, size * 0.14, coat);
   line(c, x + dir * size * 0.2, baseY - size * 0.8, x + dir * size * 0.38, baseY - size * 1.5, size * 0.1, coat);
   ellipse(c, x + dir * size * 0.44, baseY - size * 1.5, size * 0.1, size * 0.06, coat);
-  for (const [px, py] of [[-0.12, 0.75], [0.05, 0.72], [0.14, 0.79], [0.28, 1.05], [0.33, 1.3]]) {
+  for (const [px, py] of [
+    [-0.12, 0.75],
+    [0.05, 0.72],
+    [0.14, 0.79],
+    [0.28, 1.05],
+    [0.33, 1.3],
+  ]) {
     ellipse(c, x + px * size * dir, baseY - py * size, size * 0.035, size * 0.03, patch);
   }
 }
@@ -176,7 +253,14 @@ export function drawAwning(c: Canvas, light: number): void {
 }
 
 /** A round bistro table with a cup of coffee on its saucer, and a croissant on a plate when asked. */
-export function drawCafeTable(c: Canvas, x: number, topY: number, size: number, croissant: boolean, light: number): void {
+export function drawCafeTable(
+  c: Canvas,
+  x: number,
+  topY: number,
+  size: number,
+  croissant: boolean,
+  light: number,
+): void {
   const metal = shade([45, 45, 50], light);
   const marble = shade([236, 232, 224], light);
   const china = shade([250, 250, 248], light);
@@ -195,7 +279,15 @@ export function drawCafeTable(c: Canvas, x: number, topY: number, size: number, 
     for (let i = 0; i < 6; i++) {
       const y0 = topY - size * (0.16 + i * 0.03);
       const wobble = Math.sin(i * 1.3 + k) * size * 0.015;
-      line(c, cx + k * size * 0.025 + wobble, y0, cx + k * size * 0.025 - wobble, y0 - size * 0.03, Math.max(1, size * 0.01), shade([255, 255, 255], light));
+      line(
+        c,
+        cx + k * size * 0.025 + wobble,
+        y0,
+        cx + k * size * 0.025 - wobble,
+        y0 - size * 0.03,
+        Math.max(1, size * 0.01),
+        shade([255, 255, 255], light),
+      );
     }
   }
   if (!croissant) return;
@@ -205,16 +297,51 @@ export function drawCafeTable(c: Canvas, x: number, topY: number, size: number, 
   for (let i = 0; i < 5; i++) {
     const a = Math.PI * (0.15 + (i / 4) * 0.7);
     const middle = 1 - Math.abs(i - 2) / 2;
-    ellipse(c, px - Math.cos(a) * size * 0.1, topY - size * 0.02 - Math.sin(a) * size * 0.04, size * (0.035 + middle * 0.025), size * (0.025 + middle * 0.02), shade(mix([225, 165, 80], [175, 105, 45], (i % 2) * 0.6), light));
+    ellipse(
+      c,
+      px - Math.cos(a) * size * 0.1,
+      topY - size * 0.02 - Math.sin(a) * size * 0.04,
+      size * (0.035 + middle * 0.025),
+      size * (0.025 + middle * 0.02),
+      shade(mix([225, 165, 80], [175, 105, 45], (i % 2) * 0.6), light),
+    );
   }
 }
 
 /** A sailboat on the water: hull, mast and two sails. */
 export function drawSailboat(c: Canvas, x: number, waterY: number, size: number, light: number): void {
-  polygon(c, [x - size * 0.5, waterY - size * 0.12, x + size * 0.5, waterY - size * 0.12, x + size * 0.35, waterY, x - size * 0.38, waterY], shade([150, 40, 35], light));
+  polygon(
+    c,
+    [
+      x - size * 0.5,
+      waterY - size * 0.12,
+      x + size * 0.5,
+      waterY - size * 0.12,
+      x + size * 0.35,
+      waterY,
+      x - size * 0.38,
+      waterY,
+    ],
+    shade([150, 40, 35], light),
+  );
   line(c, x, waterY - size * 0.12, x, waterY - size * 1.1, Math.max(1, size * 0.03), shade([70, 55, 40], light));
-  polygon(c, [x + size * 0.03, waterY - size * 1.05, x + size * 0.03, waterY - size * 0.2, x + size * 0.45, waterY - size * 0.2], shade([250, 248, 240], light));
-  polygon(c, [x - size * 0.03, waterY - size * 0.9, x - size * 0.03, waterY - size * 0.22, x - size * 0.35, waterY - size * 0.22], shade([235, 232, 222], light));
+  polygon(
+    c,
+    [x + size * 0.03, waterY - size * 1.05, x + size * 0.03, waterY - size * 0.2, x + size * 0.45, waterY - size * 0.2],
+    shade([250, 248, 240], light),
+  );
+  polygon(
+    c,
+    [
+      x - size * 0.03,
+      waterY - size * 0.9,
+      x - size * 0.03,
+      waterY - size * 0.22,
+      x - size * 0.35,
+      waterY - size * 0.22,
+    ],
+    shade([235, 232, 222], light),
+  );
 }
 
 /** A lighthouse on a rock: striped tower, lantern, red roof; its beam shows at night. */
@@ -226,23 +353,45 @@ export function drawLighthouse(c: Canvas, x: number, baseY: number, size: number
   for (let b = 0; b < bands; b++) {
     const y0 = top + (b / bands) * size;
     const y1 = top + ((b + 1) / bands) * size;
-    polygon(c, [x - half(y0), y0, x + half(y0), y0, x + half(y1), y1, x - half(y1), y1], shade(b % 2 ? [240, 240, 235] : [200, 40, 40], light));
+    polygon(
+      c,
+      [x - half(y0), y0, x + half(y0), y0, x + half(y1), y1, x - half(y1), y1],
+      shade(b % 2 ? [240, 240, 235] : [200, 40, 40], light),
+    );
   }
   const glass: Rgb = night ? [255, 225, 120] : shade([60, 70, 80], light);
   rect(c, x - size * 0.08, top - size * 0.12, x + size * 0.08, top, glass);
-  polygon(c, [x - size * 0.12, top - size * 0.12, x + size * 0.12, top - size * 0.12, x, top - size * 0.24], shade([170, 35, 35], light));
-  if (night) polygon(c, [x, top - size * 0.06, x - size * 2.5, top - size * 0.3, x - size * 2.5, top + size * 0.15], [255, 230, 140], 0.25);
+  polygon(
+    c,
+    [x - size * 0.12, top - size * 0.12, x + size * 0.12, top - size * 0.12, x, top - size * 0.24],
+    shade([170, 35, 35], light),
+  );
+  if (night)
+    polygon(
+      c,
+      [x, top - size * 0.06, x - size * 2.5, top - size * 0.3, x - size * 2.5, top + size * 0.15],
+      [255, 230, 140],
+      0.25,
+    );
 }
 
 /** A hot-air balloon: a striped envelope narrowing to ropes and a basket. */
 export function drawBalloon(c: Canvas, x: number, y: number, size: number, colours: [Rgb, Rgb], light: number): void {
   const [a, b] = colours.map((col) => shade(col, light));
   const r = size * 0.5;
-  polygon(c, [x - r * 0.93, y + r * 0.35, x + r * 0.93, y + r * 0.35, x + r * 0.3, y + r * 1.35, x - r * 0.3, y + r * 1.35], a);
+  polygon(
+    c,
+    [x - r * 0.93, y + r * 0.35, x + r * 0.93, y + r * 0.35, x + r * 0.3, y + r * 1.35, x - r * 0.3, y + r * 1.35],
+    a,
+  );
   ellipse(c, x, y, r, r * 1.1, a);
   ellipse(c, x, y, r * 0.62, r * 1.1, b);
   ellipse(c, x, y, r * 0.25, r * 1.1, a);
-  polygon(c, [x - r * 0.55, y + r * 0.6, x + r * 0.55, y + r * 0.6, x + r * 0.18, y + r * 1.35, x - r * 0.18, y + r * 1.35], b);
+  polygon(
+    c,
+    [x - r * 0.55, y + r * 0.6, x + r * 0.55, y + r * 0.6, x + r * 0.18, y + r * 1.35, x - r * 0.18, y + r * 1.35],
+    b,
+  );
   const rope = shade([90, 70, 50], light);
   line(c, x - r * 0.28, y + r * 1.35, x - r * 0.15, y + r * 1.65, Math.max(1, size * 0.012), rope);
   line(c, x + r * 0.28, y + r * 1.35, x + r * 0.15, y + r * 1.65, Math.max(1, size * 0.012), rope);

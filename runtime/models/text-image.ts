@@ -27,7 +27,12 @@ function parseTextImageResponse(body: unknown): ParsedImages {
   }
   const { images, error } = body as { images?: unknown; error?: unknown };
   if (typeof error === "string" && error.trim()) {
-    throw new ClassifiedError("permanent", "model-error", "the model reported an error about this request and made no picture", { cause: new Error(error) });
+    throw new ClassifiedError(
+      "permanent",
+      "model-error",
+      "the model reported an error about this request and made no picture",
+      { cause: new Error(error) },
+    );
   }
   if (!Array.isArray(images)) throw new Error("model response has no images array");
   return { images: images.filter((i): i is string => typeof i === "string") };
@@ -39,9 +44,31 @@ function parseTextImageResponse(body: unknown): ParsedImages {
  * does not carry module-level Sets into the Lambda archive.
  */
 export const TITAN_SIZES: readonly string[] = [
-  "1024x1024", "768x768", "512x512", "768x1152", "384x576", "1152x768", "576x384", "768x1280",
-  "384x640", "1280x768", "640x384", "896x1152", "448x576", "1152x896", "576x448", "768x1408",
-  "384x704", "1408x768", "704x384", "640x1408", "320x704", "1408x640", "704x320", "1152x640", "1173x640",
+  "1024x1024",
+  "768x768",
+  "512x512",
+  "768x1152",
+  "384x576",
+  "1152x768",
+  "576x384",
+  "768x1280",
+  "384x640",
+  "1280x768",
+  "640x384",
+  "896x1152",
+  "448x576",
+  "1152x896",
+  "576x448",
+  "768x1408",
+  "384x704",
+  "1408x768",
+  "704x384",
+  "640x1408",
+  "320x704",
+  "1408x640",
+  "704x320",
+  "1152x640",
+  "1173x640",
 ];
 
 const textImage = {
@@ -82,8 +109,15 @@ export const novaCanvas: ModelAdapter = {
     kind: "pixels",
     // Each side 320–4096 and divisible by 16, aspect ratio within 1:4..4:1, at most 4.19 million pixels.
     isAllowed: (w, h) =>
-      w >= 320 && h >= 320 && w <= 4096 && h <= 4096 && w % 16 === 0 && h % 16 === 0 &&
-      w / h <= 4 && h / w <= 4 && w * h <= 4194304,
+      w >= 320 &&
+      h >= 320 &&
+      w <= 4096 &&
+      h <= 4096 &&
+      w % 16 === 0 &&
+      h % 16 === 0 &&
+      w / h <= 4 &&
+      h / w <= 4 &&
+      w * h <= 4194304,
     hint: "sides 320–4096 divisible by 16, aspect ratio up to 4:1",
   },
 };

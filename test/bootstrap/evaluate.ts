@@ -11,8 +11,15 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import YAML from "yaml";
 import {
-  claimInBackground, EVALUATION_REGISTER, evaluateInTurn, evaluateOncePerRun, readableStack, startPublisher,
-  type EvaluatedStack, type MockedResource, type Published,
+  claimInBackground,
+  EVALUATION_REGISTER,
+  evaluateInTurn,
+  evaluateOncePerRun,
+  readableStack,
+  startPublisher,
+  type EvaluatedStack,
+  type MockedResource,
+  type Published,
 } from "../../tools/stack";
 
 export const BOOTSTRAP_DIR = resolve(__dirname, "..", "..", "bootstrap");
@@ -37,12 +44,16 @@ export const TEST_PASSPHRASE = "correct horse battery staple";
 const toConfigString = (value: unknown) => (typeof value === "string" ? value : JSON.stringify(value));
 
 /** The config the CLI would pass for `stack`, and which keys are secret. */
-export function bootstrapConfig(stack: string, overrides: Record<string, unknown> = {}): { config: Record<string, string>; secretKeys: string[] } {
+export function bootstrapConfig(
+  stack: string,
+  overrides: Record<string, unknown> = {},
+): { config: Record<string, string>; secretKeys: string[] } {
   const project = bootstrapProject();
   const key = (k: string) => (k.includes(":") ? k : `${project.name}:${k}`);
   const stackFile = YAML.parse(readFileSync(join(BOOTSTRAP_DIR, `Pulumi.${stack}.yaml`), "utf8"));
   const config: Record<string, string> = {};
-  for (const [k, declared] of Object.entries(project.config)) if (declared.default !== undefined) config[key(k)] = toConfigString(declared.default);
+  for (const [k, declared] of Object.entries(project.config))
+    if (declared.default !== undefined) config[key(k)] = toConfigString(declared.default);
   for (const [k, v] of Object.entries<unknown>(stackFile.config ?? {})) config[key(k)] = toConfigString(v);
   for (const [k, v] of Object.entries({ appStacksPassphrase: TEST_PASSPHRASE, ...overrides })) {
     if (v === null) delete config[key(k)];
@@ -50,7 +61,9 @@ export function bootstrapConfig(stack: string, overrides: Record<string, unknown
   }
   const missing = Object.keys(project.config).filter((k) => config[key(k)] === undefined);
   if (missing.length) throw new Error(`stack ${stack} is missing configuration value(s): ${missing.join(", ")}`);
-  const secretKeys = Object.entries(project.config).filter(([, d]) => d.secret).map(([k]) => key(k));
+  const secretKeys = Object.entries(project.config)
+    .filter(([, d]) => d.secret)
+    .map(([k]) => key(k));
   return { config, secretKeys };
 }
 
@@ -97,9 +110,15 @@ function evaluateInChild(stack: string, options: BootstrapOptions, out: string):
   delete env.PULUMI_CONFIG;
   delete env.PULUMI_CONFIG_SECRET_KEYS;
   const child = spawnSync(process.execPath, childArgs([{ stack, options, out }]), {
-    cwd: BOOTSTRAP_DIR, encoding: "utf8", env, maxBuffer: 16 * 1024 * 1024,
+    cwd: BOOTSTRAP_DIR,
+    encoding: "utf8",
+    env,
+    maxBuffer: 16 * 1024 * 1024,
   });
-  if (!existsSync(out)) return { error: `the evaluation died (exit ${child.status}, signal ${child.signal}):\n${child.stderr}\n${child.stdout}` };
+  if (!existsSync(out))
+    return {
+      error: `the evaluation died (exit ${child.status}, signal ${child.signal}):\n${child.stderr}\n${child.stdout}`,
+    };
   return JSON.parse(readFileSync(out, "utf8")) as Published<MockedResource>;
 }
 
@@ -120,7 +139,11 @@ export function evaluateBootstrap(stack = "course", options: BootstrapOptions = 
 // Child process.
 
 /** What the mocked account answers for a new resource: ARNs that follow AWS's formats. */
-function mockedState(type: string, name: string, inputs: Record<string, any>): { id: string; state: Record<string, unknown> } {
+function mockedState(
+  type: string,
+  name: string,
+  inputs: Record<string, any>,
+): { id: string; state: Record<string, unknown> } {
   const iam = (path: string) => `arn:aws:iam::${MOCK_ACCOUNT}:${path}`;
   switch (type) {
     case "aws:iam/role:Role":
@@ -150,30 +173,40 @@ async function evaluateProgram({ stack, options }: BootstrapJob): Promise<Evalua
   pulumi.runtime.setAllConfig(config, secretKeys);
 
   const resources: MockedResource[] = [];
-  await pulumi.runtime.setMocks({
-    newResource: async ({ type, name, inputs, custom }) => {
-      const { id, state } = mockedState(type, name, inputs);
-      resources.push({ type, name, urn: `${type}::${name}`, id, custom: !!custom, inputs, state });
-      return { id, state };
-    },
-    call: ({ token, inputs }) => {
-      switch (token) {
-        case "aws:index/getCallerIdentity:getCallerIdentity":
-          return { id: MOCK_ACCOUNT, accountId: MOCK_ACCOUNT, arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/admin`, userId: "ADMIN" };
-        case "aws:index/getPartition:getPartition":
-          return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
-        case "aws:index/getRegion:getRegion":
-          return { id: region, name: region, region, endpoint: `ec2.${region}.amazonaws.com`, description: region };
-        case "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider": {
-          const found = options.existingOidcProviders?.[inputs.arn];
-          if (!found) throw new Error(`no OIDC provider ${inputs.arn} in the mocked account`);
-          return { id: inputs.arn, arn: inputs.arn, ...found, thumbprintLists: [], tags: {} };
+  await pulumi.runtime.setMocks(
+    {
+      newResource: async ({ type, name, inputs, custom }) => {
+        const { id, state } = mockedState(type, name, inputs);
+        resources.push({ type, name, urn: `${type}::${name}`, id, custom: !!custom, inputs, state });
+        return { id, state };
+      },
+      call: ({ token, inputs }) => {
+        switch (token) {
+          case "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+              id: MOCK_ACCOUNT,
+              accountId: MOCK_ACCOUNT,
+              arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/admin`,
+              userId: "ADMIN",
+            };
+          case "aws:index/getPartition:getPartition":
+            return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
+          case "aws:index/getRegion:getRegion":
+            return { id: region, name: region, region, endpoint: `ec2.${region}.amazonaws.com`, description: region };
+          case "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider": {
+            const found = options.existingOidcProviders?.[inputs.arn];
+            if (!found) throw new Error(`no OIDC provider ${inputs.arn} in the mocked account`);
+            return { id: inputs.arn, arn: inputs.arn, ...found, thumbprintLists: [], tags: {} };
+          }
+          default:
+            throw new Error(`the bootstrap mocks do not answer ${token}; add it to test/bootstrap/evaluate.ts`);
         }
-        default:
-          throw new Error(`the bootstrap mocks do not answer ${token}; add it to test/bootstrap/evaluate.ts`);
-      }
+      },
     },
-  }, project, stack, false);
+    project,
+    stack,
+    false,
+  );
 
   const program = require(BOOTSTRAP_DIR) as Record<string, unknown>;
   const outputs: Record<string, unknown> = {};
@@ -190,5 +223,7 @@ function describeError(err: unknown): string {
 }
 
 if (require.main === module) {
-  evaluateInTurn(JSON.parse(process.argv[2]) as BootstrapJob[], evaluateProgram, describeError).then((allEvaluated) => process.exit(allEvaluated ? 0 : 1));
+  evaluateInTurn(JSON.parse(process.argv[2]) as BootstrapJob[], evaluateProgram, describeError).then((allEvaluated) =>
+    process.exit(allEvaluated ? 0 : 1),
+  );
 }

@@ -21,7 +21,13 @@ export interface IamRequest {
 export type Decision = "allow" | "deny" | "implicit-deny";
 
 const glob = (pattern: string, flags = "") =>
-  new RegExp(`^${pattern.split(/([*?])/).map((p) => (p === "*" ? ".*" : p === "?" ? "." : p.replace(/[.+^${}()|[\]\\]/g, "\\$&"))).join("")}$`, flags);
+  new RegExp(
+    `^${pattern
+      .split(/([*?])/)
+      .map((p) => (p === "*" ? ".*" : p === "?" ? "." : p.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
+      .join("")}$`,
+    flags,
+  );
 
 const OPERATORS: Record<string, (pattern: string, value: string) => boolean> = {
   StringEquals: (p, v) => p === v,
@@ -44,9 +50,14 @@ function conditionsHold(condition: Statement["Condition"], context: Record<strin
 }
 
 function applies(s: Statement & { NotAction?: unknown; NotResource?: unknown }, req: IamRequest): boolean {
-  if (s.NotAction !== undefined || s.NotResource !== undefined) throw new Error("the test evaluator does not read NotAction/NotResource");
+  if (s.NotAction !== undefined || s.NotResource !== undefined)
+    throw new Error("the test evaluator does not read NotAction/NotResource");
   if (!list(s.Action).some((a) => glob(a, "i").test(req.action))) return false;
-  if (s.Resource !== undefined && !list(s.Resource).some((r) => req.resource !== undefined && glob(r).test(req.resource))) return false;
+  if (
+    s.Resource !== undefined &&
+    !list(s.Resource).some((r) => req.resource !== undefined && glob(r).test(req.resource))
+  )
+    return false;
   return conditionsHold(s.Condition, req.context ?? {});
 }
 
@@ -70,7 +81,8 @@ export function roleNamed(stack: EvaluatedStack<MockedResource>, roleName: strin
 
 /** Every statement of the managed policies attached to a role; the role has no inline policies. */
 export function permissionsOf(stack: EvaluatedStack<MockedResource>, roleName: string): Statement[] {
-  if (ofType(stack, TYPES.rolePolicy).some((p) => p.inputs.role === roleName)) throw new Error(`${roleName} has inline policies this helper ignores`);
+  if (ofType(stack, TYPES.rolePolicy).some((p) => p.inputs.role === roleName))
+    throw new Error(`${roleName} has inline policies this helper ignores`);
   return ofType(stack, TYPES.attachment)
     .filter((a) => a.inputs.role === roleName)
     .flatMap((a) => {

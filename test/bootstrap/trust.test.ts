@@ -3,7 +3,13 @@
 import assert from "node:assert/strict";
 import { ofType } from "../../tools/query";
 import type { EvaluatedStack, MockedResource } from "../../tools/stack";
-import { evaluateBootstrap, MOCK_ACCOUNT, runBootstrap, runBootstrapInBackground, type BootstrapOptions } from "./evaluate";
+import {
+  evaluateBootstrap,
+  MOCK_ACCOUNT,
+  runBootstrap,
+  runBootstrapInBackground,
+  type BootstrapOptions,
+} from "./evaluate";
 import { decide, roleNamed, statementsOf } from "./iam-eval";
 
 const REPO = "couch-explorers/couch-explorers-images";
@@ -15,7 +21,10 @@ const ROLES = {
 };
 
 /** Adopting the account's existing provider (PROVIDER) that answers as `found`. */
-const adopting = (found: { url: string; clientIdLists: string[] }, overrides: Record<string, unknown> = {}): BootstrapOptions => ({
+const adopting = (
+  found: { url: string; clientIdLists: string[] },
+  overrides: Record<string, unknown> = {},
+): BootstrapOptions => ({
   overrides: { githubOidcProviderArn: PROVIDER, ...overrides },
   existingOidcProviders: { [PROVIDER]: found },
 });
@@ -25,24 +34,30 @@ const ADOPTED = {
     { oidcSubjectRepository: "couch-explorers@4242/couch-explorers-images@987654" },
   ),
   gitlab: adopting({ url: "gitlab.com", clientIdLists: ["sts.amazonaws.com"] }),
-  noAudience: adopting({ url: "https://token.actions.githubusercontent.com", clientIdLists: ["https://github.com/couch-explorers"] }),
+  noAudience: adopting({
+    url: "https://token.actions.githubusercontent.com",
+    clientIdLists: ["https://github.com/couch-explorers"],
+  }),
 };
 // The course stack and the adopting variants below, started when the file loads (one child evaluates them in turn).
 runBootstrapInBackground([{}, ...Object.values(ADOPTED)].map((options) => ["course", options]));
 
-const trustOf = (stack: EvaluatedStack<MockedResource>, roleName: string) => JSON.parse(roleNamed(stack, roleName).inputs.assumeRolePolicy);
+const trustOf = (stack: EvaluatedStack<MockedResource>, roleName: string) =>
+  JSON.parse(roleNamed(stack, roleName).inputs.assumeRolePolicy);
 
 /** The trust document a role must have, written out in full. */
 function expectedTrust(provider: string, condition: Record<string, Record<string, string | string[]>>) {
   return {
     Version: "2012-10-17",
-    Statement: [{
-      Sid: "GitHubActionsOidc",
-      Effect: "Allow",
-      Principal: { Federated: provider },
-      Action: "sts:AssumeRoleWithWebIdentity",
-      Condition: condition,
-    }],
+    Statement: [
+      {
+        Sid: "GitHubActionsOidc",
+        Effect: "Allow",
+        Principal: { Federated: provider },
+        Action: "sts:AssumeRoleWithWebIdentity",
+        Condition: condition,
+      },
+    ],
   };
 }
 
@@ -63,33 +78,47 @@ describe("bootstrap: who may assume the CI roles", function () {
   it("creates GitHub's OIDC provider with the sts.amazonaws.com audience (and no thumbprint)", () => {
     const [provider, ...others] = ofType(stack, "aws:iam/openIdConnectProvider:OpenIdConnectProvider");
     assert.equal(others.length, 0);
-    assert.deepEqual(provider.inputs, { url: "https://token.actions.githubusercontent.com", clientIdLists: ["sts.amazonaws.com"] });
+    assert.deepEqual(provider.inputs, {
+      url: "https://token.actions.githubusercontent.com",
+      clientIdLists: ["sts.amazonaws.com"],
+    });
     assert.equal(stack.outputs.githubOidcProviderArn, PROVIDER);
   });
 
   it("trusts the dev deploy role to the dev environment alone, both claims with StringEquals", () => {
-    assert.deepEqual(trustOf(stack, ROLES.dev), expectedTrust(PROVIDER, {
-      StringEquals: {
-        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-        "token.actions.githubusercontent.com:sub": `repo:${REPO}:environment:dev`,
-      },
-    }));
+    assert.deepEqual(
+      trustOf(stack, ROLES.dev),
+      expectedTrust(PROVIDER, {
+        StringEquals: {
+          "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+          "token.actions.githubusercontent.com:sub": `repo:${REPO}:environment:dev`,
+        },
+      }),
+    );
   });
 
   it("trusts the prod deploy role to the production environment alone, both claims with StringEquals", () => {
-    assert.deepEqual(trustOf(stack, ROLES.prod), expectedTrust(PROVIDER, {
-      StringEquals: {
-        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-        "token.actions.githubusercontent.com:sub": `repo:${REPO}:environment:production`,
-      },
-    }));
+    assert.deepEqual(
+      trustOf(stack, ROLES.prod),
+      expectedTrust(PROVIDER, {
+        StringEquals: {
+          "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+          "token.actions.githubusercontent.com:sub": `repo:${REPO}:environment:production`,
+        },
+      }),
+    );
   });
 
   it("trusts the preview role to pull requests and branch pushes: the audience with StringEquals, the subjects with StringLike", () => {
-    assert.deepEqual(trustOf(stack, ROLES.preview), expectedTrust(PROVIDER, {
-      StringEquals: { "token.actions.githubusercontent.com:aud": "sts.amazonaws.com" },
-      StringLike: { "token.actions.githubusercontent.com:sub": [`repo:${REPO}:pull_request`, `repo:${REPO}:ref:refs/heads/*`] },
-    }));
+    assert.deepEqual(
+      trustOf(stack, ROLES.preview),
+      expectedTrust(PROVIDER, {
+        StringEquals: { "token.actions.githubusercontent.com:aud": "sts.amazonaws.com" },
+        StringLike: {
+          "token.actions.githubusercontent.com:sub": [`repo:${REPO}:pull_request`, `repo:${REPO}:ref:refs/heads/*`],
+        },
+      }),
+    );
   });
 
   it("admits exactly the subjects GitHub gives each kind of job", () => {
@@ -108,11 +137,19 @@ describe("bootstrap: who may assume the CI roles", function () {
     ];
     for (const [sub, expected] of cases) {
       for (const [role, admitted] of Object.entries(expected)) {
-        assert.equal(admits(stack, ROLES[role as keyof typeof ROLES], sub), admitted, `${role} ${admitted ? "must" : "must not"} admit ${sub}`);
+        assert.equal(
+          admits(stack, ROLES[role as keyof typeof ROLES], sub),
+          admitted,
+          `${role} ${admitted ? "must" : "must not"} admit ${sub}`,
+        );
       }
     }
     for (const role of Object.values(ROLES)) {
-      assert.equal(admits(stack, role, `repo:${REPO}:environment:production`, "https://github.com/couch-explorers"), false, `${role} admits GitHub's default audience`);
+      assert.equal(
+        admits(stack, role, `repo:${REPO}:environment:production`, "https://github.com/couch-explorers"),
+        false,
+        `${role} admits GitHub's default audience`,
+      );
     }
   });
 });
@@ -125,7 +162,8 @@ describe("bootstrap: adopting the account's existing OIDC provider", function ()
     const stack = evaluateBootstrap("course", ADOPTED.github);
     assert.equal(ofType(stack, "aws:iam/openIdConnectProvider:OpenIdConnectProvider").length, 0);
     assert.equal(stack.outputs.githubOidcProviderArn, existing);
-    for (const role of Object.values(ROLES)) assert.deepEqual(trustOf(stack, role).Statement[0].Principal, { Federated: existing }, role);
+    for (const role of Object.values(ROLES))
+      assert.deepEqual(trustOf(stack, role).Statement[0].Principal, { Federated: existing }, role);
     assert.equal(
       trustOf(stack, ROLES.prod).Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:sub"],
       "repo:couch-explorers@4242/couch-explorers-images@987654:environment:production",
@@ -138,6 +176,9 @@ describe("bootstrap: adopting the account's existing OIDC provider", function ()
     assert.match(gitlab.error, /is the provider for gitlab\.com, not token\.actions\.githubusercontent\.com/);
     const noAudience = runBootstrap("course", ADOPTED.noAudience);
     assert.equal(noAudience.ok, false);
-    assert.match(noAudience.error, /does not accept the audience sts\.amazonaws\.com \(it has: https:\/\/github\.com\/couch-explorers\)/);
+    assert.match(
+      noAudience.error,
+      /does not accept the audience sts\.amazonaws\.com \(it has: https:\/\/github\.com\/couch-explorers\)/,
+    );
   });
 });

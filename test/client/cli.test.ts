@@ -58,7 +58,10 @@ describe("couch-send (in-process, local SQS)", () => {
     assert.equal(r.code, EXIT.ok, r.stderr);
     const match = SENT_LINE.exec(r.stdout.trimEnd());
     assert.ok(match, `stdout was ${JSON.stringify(r.stdout)}`);
-    assert.deepEqual(peer.calls.map((c) => c.operation), ["SendMessage"]);
+    assert.deepEqual(
+      peer.calls.map((c) => c.operation),
+      ["SendMessage"],
+    );
     const received = await peer.drain(queueUrl);
     assert.deepEqual(received, [{ body: "me on top of a pyramid", messageId: match[1] }]);
   });
@@ -69,9 +72,16 @@ describe("couch-send (in-process, local SQS)", () => {
     assert.equal(r.code, EXIT.ok, r.stderr);
     assert.deepEqual(
       peer.calls.map((c) => [c.operation, c.entries]),
-      [["SendMessageBatch", BATCH_SIZE], ["SendMessageBatch", BATCH_SIZE], ["SendMessageBatch", 5]],
+      [
+        ["SendMessageBatch", BATCH_SIZE],
+        ["SendMessageBatch", BATCH_SIZE],
+        ["SendMessageBatch", 5],
+      ],
     );
-    const ids = r.stdout.trimEnd().split("\n").map((line) => SENT_LINE.exec(line)?.[1]);
+    const ids = r.stdout
+      .trimEnd()
+      .split("\n")
+      .map((line) => SENT_LINE.exec(line)?.[1]);
     assert.equal(ids.length, 25);
     assert.equal(new Set(ids).size, 25);
     const received = await peer.drain(queueUrl);
@@ -82,7 +92,10 @@ describe("couch-send (in-process, local SQS)", () => {
   it("reads one prompt per line from piped stdin, skipping blank lines and trimming", async () => {
     const r = await run([], env, "sunset over the sea\r\n\n  snowy mountain cabin  \n\ndesert night\n");
     assert.equal(r.code, EXIT.ok, r.stderr);
-    assert.deepEqual(peer.calls.map((c) => [c.operation, c.entries]), [["SendMessageBatch", 3]]);
+    assert.deepEqual(
+      peer.calls.map((c) => [c.operation, c.entries]),
+      [["SendMessageBatch", 3]],
+    );
     const bodies = (await peer.drain(queueUrl)).map((m) => m.body).sort();
     assert.deepEqual(bodies, ["desert night", "snowy mountain cabin", "sunset over the sea"]);
   });
@@ -100,14 +113,23 @@ describe("couch-send (in-process, local SQS)", () => {
     const doc = JSON.parse(r.stdout);
     assert.equal(doc.queueUrl, queueUrl);
     assert.deepEqual(doc.failed, []);
-    assert.deepEqual(doc.sent.map((s: { index: number; prompt: string }) => [s.index, s.prompt]), [[0, "city at night"], [1, "paris café"]]);
+    assert.deepEqual(
+      doc.sent.map((s: { index: number; prompt: string }) => [s.index, s.prompt]),
+      [
+        [0, "city at night"],
+        [1, "paris café"],
+      ],
+    );
     const received = await peer.drain(queueUrl);
     const idByBody = new Map(received.map((m) => [m.body, m.messageId]));
     for (const s of doc.sent) assert.equal(s.messageId, idByBody.get(s.prompt));
   });
 
   it("keeps its own prompt limit equal to the default model's in the runtime (it is built alone and cannot import it)", () => {
-    assert.equal(MAX_PROMPT_LENGTH, adapterFor(String(readStackConfig(resolve(__dirname, "../.."), null).values.modelId)).maxPromptLength);
+    assert.equal(
+      MAX_PROMPT_LENGTH,
+      adapterFor(String(readStackConfig(resolve(__dirname, "../.."), null).values.modelId)).maxPromptLength,
+    );
   });
 
   it("accepts a prompt of exactly the model's limit", async () => {
@@ -123,7 +145,10 @@ describe("couch-send (in-process, local SQS)", () => {
     assert.equal((await peer.drain(queueUrl))[0].body, emoji.repeat(MAX_PROMPT_LENGTH));
     const over = await run([emoji.repeat(MAX_PROMPT_LENGTH + 1)], env);
     assert.equal(over.code, EXIT.usage);
-    assert.match(over.stderr, new RegExp(`is ${MAX_PROMPT_LENGTH + 1} characters long; the image model accepts at most ${MAX_PROMPT_LENGTH}`));
+    assert.match(
+      over.stderr,
+      new RegExp(`is ${MAX_PROMPT_LENGTH + 1} characters long; the image model accepts at most ${MAX_PROMPT_LENGTH}`),
+    );
   });
 
   it("AWS_ENDPOINT_URL_SQS wins over the host of an AWS queue URL (local mode with a real-looking URL)", async () => {
@@ -131,7 +156,10 @@ describe("couch-send (in-process, local SQS)", () => {
     const awsStyle = `https://sqs.eu-west-1.amazonaws.com/123456789012/${name}`;
     const r = await run(["mountain sunrise"], { ...env, SQS_QUEUE_URL: awsStyle, AWS_ENDPOINT_URL_SQS: peer.endpoint });
     assert.equal(r.code, EXIT.ok, r.stderr);
-    assert.deepEqual((await peer.drain(queueUrl)).map((m) => m.body), ["mountain sunrise"]);
+    assert.deepEqual(
+      (await peer.drain(queueUrl)).map((m) => m.body),
+      ["mountain sunrise"],
+    );
   });
 
   it("AWS_ENDPOINT_URL (all services) is honoured too", async () => {
@@ -140,25 +168,90 @@ describe("couch-send (in-process, local SQS)", () => {
     const elsewhere = `http://127.0.0.1:${port}/123456789012/${name}`;
     const r = await run(["snow"], { ...env, SQS_QUEUE_URL: elsewhere, AWS_ENDPOINT_URL: peer.endpoint });
     assert.equal(r.code, EXIT.ok, r.stderr);
-    assert.deepEqual((await peer.drain(queueUrl)).map((m) => m.body), ["snow"]);
+    assert.deepEqual(
+      (await peer.drain(queueUrl)).map((m) => m.body),
+      ["snow"],
+    );
   });
 
   describe("errors: message, exit code, nothing sent", () => {
-    const cases: { name: string; argv: string[]; env?: Record<string, string | undefined>; stdin?: string | "tty"; code: number; message: RegExp }[] = [
+    const cases: {
+      name: string;
+      argv: string[];
+      env?: Record<string, string | undefined>;
+      stdin?: string | "tty";
+      code: number;
+      message: RegExp;
+    }[] = [
       { name: "no prompt (terminal stdin)", argv: [], stdin: "tty", code: EXIT.usage, message: /No prompt given/ },
       { name: "no prompt (empty piped stdin)", argv: [], stdin: "\n\n", code: EXIT.usage, message: /No prompt given/ },
       { name: "blank prompt", argv: ["   "], code: EXIT.usage, message: /The prompt is blank/ },
-      { name: "over-long prompt", argv: ["y".repeat(MAX_PROMPT_LENGTH + 1)], code: EXIT.usage, message: new RegExp(`${MAX_PROMPT_LENGTH + 1} characters long; the image model accepts at most ${MAX_PROMPT_LENGTH}`) },
-      { name: "over-long line among good ones on stdin", argv: [], stdin: `ok one\n${"z".repeat(MAX_PROMPT_LENGTH + 88)}\nok two\n`, code: EXIT.usage, message: new RegExp(`Prompt #2 is ${MAX_PROMPT_LENGTH + 88} characters`) },
+      {
+        name: "over-long prompt",
+        argv: ["y".repeat(MAX_PROMPT_LENGTH + 1)],
+        code: EXIT.usage,
+        message: new RegExp(
+          `${MAX_PROMPT_LENGTH + 1} characters long; the image model accepts at most ${MAX_PROMPT_LENGTH}`,
+        ),
+      },
+      {
+        name: "over-long line among good ones on stdin",
+        argv: [],
+        stdin: `ok one\n${"z".repeat(MAX_PROMPT_LENGTH + 88)}\nok two\n`,
+        code: EXIT.usage,
+        message: new RegExp(`Prompt #2 is ${MAX_PROMPT_LENGTH + 88} characters`),
+      },
       { name: "control characters", argv: ["bad \u0000 prompt"], code: EXIT.usage, message: /control characters/ },
       { name: "unknown option", argv: ["--jsn", "x"], code: EXIT.usage, message: /Unknown option --jsn/ },
-      { name: "missing SQS_QUEUE_URL", argv: ["x"], env: { SQS_QUEUE_URL: undefined }, code: EXIT.config, message: /SQS_QUEUE_URL is not set/ },
-      { name: "queue URL that is not a URL", argv: ["x"], env: { SQS_QUEUE_URL: "image-queue" }, code: EXIT.config, message: /SQS_QUEUE_URL is not a URL/ },
-      { name: "queue URL without account", argv: ["x"], env: { SQS_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/image-queue" }, code: EXIT.config, message: /no <account>\/<queue name> path/ },
-      { name: "queue URL with the wrong scheme", argv: ["x"], env: { SQS_QUEUE_URL: "ftp://sqs.eu-west-1.amazonaws.com/123456789012/q" }, code: EXIT.config, message: /must be http\(s\)/ },
-      { name: "AWS queue URL over http", argv: ["x"], env: { SQS_QUEUE_URL: "http://sqs.eu-west-1.amazonaws.com/123456789012/q" }, code: EXIT.config, message: /must use https/ },
-      { name: "AWS host that is not SQS", argv: ["x"], env: { SQS_QUEUE_URL: "https://s3.eu-west-1.amazonaws.com/123456789012/q" }, code: EXIT.config, message: /not an SQS host/ },
-      { name: "malformed endpoint override", argv: ["x"], env: { AWS_ENDPOINT_URL_SQS: "localhost:4566" }, code: EXIT.config, message: /AWS_ENDPOINT_URL_SQS is not an http\(s\) URL/ },
+      {
+        name: "missing SQS_QUEUE_URL",
+        argv: ["x"],
+        env: { SQS_QUEUE_URL: undefined },
+        code: EXIT.config,
+        message: /SQS_QUEUE_URL is not set/,
+      },
+      {
+        name: "queue URL that is not a URL",
+        argv: ["x"],
+        env: { SQS_QUEUE_URL: "image-queue" },
+        code: EXIT.config,
+        message: /SQS_QUEUE_URL is not a URL/,
+      },
+      {
+        name: "queue URL without account",
+        argv: ["x"],
+        env: { SQS_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/image-queue" },
+        code: EXIT.config,
+        message: /no <account>\/<queue name> path/,
+      },
+      {
+        name: "queue URL with the wrong scheme",
+        argv: ["x"],
+        env: { SQS_QUEUE_URL: "ftp://sqs.eu-west-1.amazonaws.com/123456789012/q" },
+        code: EXIT.config,
+        message: /must be http\(s\)/,
+      },
+      {
+        name: "AWS queue URL over http",
+        argv: ["x"],
+        env: { SQS_QUEUE_URL: "http://sqs.eu-west-1.amazonaws.com/123456789012/q" },
+        code: EXIT.config,
+        message: /must use https/,
+      },
+      {
+        name: "AWS host that is not SQS",
+        argv: ["x"],
+        env: { SQS_QUEUE_URL: "https://s3.eu-west-1.amazonaws.com/123456789012/q" },
+        code: EXIT.config,
+        message: /not an SQS host/,
+      },
+      {
+        name: "malformed endpoint override",
+        argv: ["x"],
+        env: { AWS_ENDPOINT_URL_SQS: "localhost:4566" },
+        code: EXIT.config,
+        message: /AWS_ENDPOINT_URL_SQS is not an http\(s\) URL/,
+      },
     ];
     for (const c of cases) {
       it(c.name, async () => {
@@ -204,7 +297,13 @@ describe("couch-send (in-process, local SQS)", () => {
       assert.equal(r.code, EXIT.aws);
       assert.match(r.stderr, /Prompt #4 was not sent: InvalidMessageContents/);
       assert.match(r.stderr, /Prompt #12 was not sent: InvalidMessageContents/);
-      assert.equal(r.stdout.trimEnd().split("\n").filter((l) => SENT_LINE.test(l)).length, 10);
+      assert.equal(
+        r.stdout
+          .trimEnd()
+          .split("\n")
+          .filter((l) => SENT_LINE.test(l)).length,
+        10,
+      );
       const bodies = (await peer.drain(queueUrl)).map((m) => m.body).sort();
       assert.deepEqual(bodies, prompts.filter((p) => p.startsWith("fine")).sort());
     });

@@ -14,14 +14,26 @@ describe("couch-send: supported Node.js versions", () => {
 
   it("warn in one line below the lower bound, and agree with semver on either side of it", () => {
     for (const [version, range] of [
-      ["20.20.2", ">=22"], ["21.99.0", ">=22"], ["22.0.0", ">=22"], ["24.11.1", ">=22"], ["v26.0.0", ">=22"],
-      ["22.16.9", ">=22.17"], ["22.17.0", ">=22.17"], ["22.17.0", ">=22.17.1"], ["23.0.0", ">=22.17.1"],
+      ["20.20.2", ">=22"],
+      ["21.99.0", ">=22"],
+      ["22.0.0", ">=22"],
+      ["24.11.1", ">=22"],
+      ["v26.0.0", ">=22"],
+      ["22.16.9", ">=22.17"],
+      ["22.17.0", ">=22.17"],
+      ["22.17.0", ">=22.17.1"],
+      ["23.0.0", ">=22.17.1"],
     ]) {
       const warning = nodeVersionWarning(version, range);
       assert.equal(warning === undefined, satisfies(version, range), `${version} against ${range}`);
       if (warning) {
         assert.doesNotMatch(warning, /\n/);
-        assert.match(warning, new RegExp(`^couch-send: Node\\.js ${version.replace(/^v/, "").replace(/\./g, "\\.")} is older than this client supports \\(${range}\\)`));
+        assert.match(
+          warning,
+          new RegExp(
+            `^couch-send: Node\\.js ${version.replace(/^v/, "").replace(/\./g, "\\.")} is older than this client supports \\(${range}\\)`,
+          ),
+        );
       }
     }
   });

@@ -31,7 +31,11 @@ describe("couch-send (compiled, as a child process)", function () {
     appDir = mkdtempSync(join(tmpdir(), "couch-send-app-"));
     home = mkdtempSync(join(tmpdir(), "couch-send-home-"));
     const tsconfig = JSON.parse(readFileSync(join(CLIENT, "tsconfig.json"), "utf8")).compilerOptions;
-    execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", CLIENT, "--outDir", join(appDir, tsconfig.outDir)], { stdio: "pipe" });
+    execFileSync(
+      process.execPath,
+      [require.resolve("typescript/bin/tsc"), "-p", CLIENT, "--outDir", join(appDir, tsconfig.outDir)],
+      { stdio: "pipe" },
+    );
     copyFileSync(join(CLIENT, "package.json"), join(appDir, "package.json"));
     const pkg = JSON.parse(readFileSync(join(CLIENT, "package.json"), "utf8"));
     bin = join(appDir, pkg.bin["couch-send"]);
@@ -122,7 +126,11 @@ describe("couch-send (compiled, as a child process)", function () {
 
   it("exit 5 when the endpoint refuses connections", async () => {
     const port = await closedPort();
-    const r = await spawnCli(["x"], { ...TEST_CREDENTIALS, SQS_QUEUE_URL: queueUrl, AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${port}` });
+    const r = await spawnCli(["x"], {
+      ...TEST_CREDENTIALS,
+      SQS_QUEUE_URL: queueUrl,
+      AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${port}`,
+    });
     assert.equal(r.code, 5);
     assert.match(r.stderr, /ECONNREFUSED/);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
@@ -134,7 +142,11 @@ describe("couch-send from the repository root (npm workspace)", () => {
     const command = join(ROOT, "node_modules", ".bin", "couch-send");
     // As npx runs it: the linked file itself, through its shebang, with node on PATH.
     const path = [dirname(process.execPath), process.env.PATH ?? ""].join(delimiter);
-    const child = spawn(command, ["--help"], { cwd: ROOT, env: { PATH: path, HOME: tmpdir() }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, ["--help"], {
+      cwd: ROOT,
+      env: { PATH: path, HOME: tmpdir() },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     child.stdout.on("data", (d) => (stdout += d));
     const code = await new Promise((done) => child.on("close", done));

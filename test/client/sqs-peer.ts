@@ -32,7 +32,12 @@ function answerWithRefusals(res: ServerResponse, refused: { Id: string }[]): voi
     const answer = JSON.parse(String(chunk ?? "{}"));
     answer.Failed = [
       ...(answer.Failed ?? []),
-      ...refused.map((e) => ({ Id: e.Id, SenderFault: true, Code: "InvalidMessageContents", Message: "Refused by the test peer" })),
+      ...refused.map((e) => ({
+        Id: e.Id,
+        SenderFault: true,
+        Code: "InvalidMessageContents",
+        Message: "Refused by the test peer",
+      })),
     ];
     const text = JSON.stringify(answer);
     res.setHeader("content-length", Buffer.byteLength(text));
@@ -83,11 +88,17 @@ export async function startSqsPeer(): Promise<SqsPeer> {
   service.PORT = port;
   const endpoint = `http://127.0.0.1:${port}`;
   const admin = new SQSClient({
-    region: "eu-west-1", endpoint,
-    credentials: { accessKeyId: TEST_CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: TEST_CREDENTIALS.AWS_SECRET_ACCESS_KEY },
+    region: "eu-west-1",
+    endpoint,
+    credentials: {
+      accessKeyId: TEST_CREDENTIALS.AWS_ACCESS_KEY_ID,
+      secretAccessKey: TEST_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
+    },
   });
   return {
-    endpoint, calls, admin,
+    endpoint,
+    calls,
+    admin,
     refuseEntriesContaining(marker) {
       refuseMarker = marker;
     },
@@ -98,7 +109,9 @@ export async function startSqsPeer(): Promise<SqsPeer> {
     async drain(queueUrl) {
       const received: { body: string; messageId: string }[] = [];
       for (;;) {
-        const out = await admin.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+        const out = await admin.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+        );
         if (!out.Messages?.length) return received;
         received.push(...out.Messages.map((m) => ({ body: m.Body ?? "", messageId: m.MessageId ?? "" })));
       }

@@ -10,9 +10,17 @@ const CLIENT = resolve(__dirname, "../../client");
 const dockerfile = DockerfileParser.parse(readFileSync(join(CLIENT, "Dockerfile"), "utf8"));
 const instructions = dockerfile.getInstructions();
 const dockerignore = readFileSync(join(CLIENT, ".dockerignore"), "utf8")
-  .split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+  .split("\n")
+  .map((l) => l.trim())
+  .filter((l) => l !== "" && !l.startsWith("#"));
 
-interface Stage { name: string | null; image: string | null; tag: string | null; digest: string | null; body: Instruction[] }
+interface Stage {
+  name: string | null;
+  image: string | null;
+  tag: string | null;
+  digest: string | null;
+  body: Instruction[];
+}
 
 /** Instructions grouped by the FROM that starts each stage. */
 function stages(): Stage[] {
@@ -20,7 +28,13 @@ function stages(): Stage[] {
   for (const ins of instructions) {
     if (ins.getKeyword() === "FROM") {
       const from = dockerfile.getFROMs()[out.length];
-      out.push({ name: from.getBuildStage(), image: from.getImageName(), tag: from.getImageTag(), digest: from.getImageDigest(), body: [] });
+      out.push({
+        name: from.getBuildStage(),
+        image: from.getImageName(),
+        tag: from.getImageTag(),
+        digest: from.getImageDigest(),
+        body: [],
+      });
     } else {
       assert.ok(out.length > 0, `${ins.getKeyword()} before the first FROM`);
       out[out.length - 1].body.push(ins);
@@ -32,8 +46,11 @@ function stages(): Stage[] {
 const args = (ins: Instruction) => ins.getArguments().map((a) => a.getValue());
 const of = (stage: Stage, keyword: string) => stage.body.filter((i) => i.getKeyword() === keyword);
 /** The stage a COPY takes its files from (`--from=`), or undefined for the build context. */
-const copyFrom = (ins: Instruction) => (ins instanceof Copy ? ins.getFromFlag()?.getValue() ?? undefined : undefined);
-const runText = (stage: Stage) => of(stage, "RUN").map((i) => i.getArgumentsContent() ?? "").join("\n");
+const copyFrom = (ins: Instruction) => (ins instanceof Copy ? (ins.getFromFlag()?.getValue() ?? undefined) : undefined);
+const runText = (stage: Stage) =>
+  of(stage, "RUN")
+    .map((i) => i.getArgumentsContent() ?? "")
+    .join("\n");
 
 describe("client/Dockerfile", () => {
   const all = stages();
@@ -64,7 +81,10 @@ describe("client/Dockerfile", () => {
     assert.match(runText(runtime), /npm ci --omit=dev\b/);
     const fromBuild = of(runtime, "COPY").filter((c) => copyFrom(c) === "build");
     assert.deepEqual(fromBuild.map(args), [["/src/dist", "./dist"]]);
-    assert.ok(!of(runtime, "COPY").some((c) => /node_modules/.test(c.getArgumentsContent() ?? "")), "no dev node_modules copied");
+    assert.ok(
+      !of(runtime, "COPY").some((c) => /node_modules/.test(c.getArgumentsContent() ?? "")),
+      "no dev node_modules copied",
+    );
   });
 
   it("runs npm ci without lifecycle scripts: the package's prepare (the workspace build) needs src/, copied later", () => {
@@ -103,7 +123,9 @@ describe("client/Dockerfile", () => {
     const pkg = JSON.parse(readFileSync(join(CLIENT, "package.json"), "utf8"));
     assert.deepEqual(exec, ["node", `${workdir}/${pkg.bin["couch-send"]}`], "exec form, node + the bin");
     const tsconfig = JSON.parse(readFileSync(join(CLIENT, "tsconfig.json"), "utf8")).compilerOptions;
-    const source = pkg.bin["couch-send"].replace(new RegExp(`^${tsconfig.outDir}/`), `${tsconfig.rootDir}/`).replace(/\.js$/, ".ts");
+    const source = pkg.bin["couch-send"]
+      .replace(new RegExp(`^${tsconfig.outDir}/`), `${tsconfig.rootDir}/`)
+      .replace(/\.js$/, ".ts");
     assert.ok(existsSync(join(CLIENT, source)), `${source} exists`);
     assert.equal(of(runtime, "CMD").length, 0, "no CMD: arguments after the image name are the prompts");
   });
@@ -134,7 +156,8 @@ describe("client/package.json and its lockfile", () => {
     for (const [name, version] of Object.entries({ ...pkg.dependencies, ...pkg.devDependencies })) {
       assert.match(String(version), /^\d+\.\d+\.\d+$/, name);
     }
-    for (const name of Object.keys(pkg.devDependencies)) assert.equal(pkg.devDependencies[name], rootPkg.devDependencies[name], name);
+    for (const name of Object.keys(pkg.devDependencies))
+      assert.equal(pkg.devDependencies[name], rootPkg.devDependencies[name], name);
   });
 
   it("has a lockfile in step with package.json (npm ci would refuse otherwise)", () => {

@@ -18,11 +18,15 @@ function between(doc: string, start: string, end: string): string {
   assert.ok(to >= 0, `no "${end}" after "${start}"`);
   return doc.slice(from, to);
 }
-const workflows = readdirSync(join(ROOT, ".github/workflows")).map((f) => readFileSync(join(ROOT, ".github/workflows", f), "utf8")).join("\n");
+const workflows = readdirSync(join(ROOT, ".github/workflows"))
+  .map((f) => readFileSync(join(ROOT, ".github/workflows", f), "utf8"))
+  .join("\n");
 
 describe("README.md: deploy and client sections", () => {
   it("documents exactly the secrets the workflows read", () => {
-    const used = new Set([...workflows.matchAll(/secrets\.([A-Z0-9_]+)/g)].map((m) => m[1]).filter((s) => s !== "GITHUB_TOKEN"));
+    const used = new Set(
+      [...workflows.matchAll(/secrets\.([A-Z0-9_]+)/g)].map((m) => m[1]).filter((s) => s !== "GITHUB_TOKEN"),
+    );
     const table = between(delivery, "### Secrets the workflows need", "### Deploying: run bootstrap once, then push");
     const documented = new Set([...table.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]));
     assert.ok(used.size >= 5);
@@ -49,15 +53,25 @@ describe("README.md: deploy and client sections", () => {
     const engines = (dir: string): string => JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).engines.node;
     const prerequisites = between(delivery, "### Prerequisites", "### AWS access from GitHub");
     assert.ok(prerequisites.includes(`\`${engines(ROOT)}\``), `Prerequisites name ${engines(ROOT)}`);
-    assert.ok(prerequisites.includes(`\`${engines(join(ROOT, "client"))}\``), `Prerequisites name the client's ${engines(join(ROOT, "client"))}`);
+    assert.ok(
+      prerequisites.includes(`\`${engines(join(ROOT, "client"))}\``),
+      `Prerequisites name the client's ${engines(join(ROOT, "client"))}`,
+    );
     const lowest = minVersion(engines(ROOT))!;
     const quickStart = between(delivery, "", "## How it fits together");
-    assert.ok(quickStart.includes(`${lowest.major}.${lowest.minor} or newer`), `the Quick start says ${lowest.major}.${lowest.minor} or newer`);
+    assert.ok(
+      quickStart.includes(`${lowest.major}.${lowest.minor} or newer`),
+      `the Quick start says ${lowest.major}.${lowest.minor} or newer`,
+    );
   });
 
   it("names the state backend the workflows use: the candidate's prefix, from bootstrap's secret", () => {
     assert.match(delivery, /pulumi login s3:\/\/pgr301-2024-terraform-state\/<candidate>/);
-    assert.doesNotMatch(delivery, /pulumi login s3:\/\/pgr301-2024-terraform-state\s*$/m, "no login at the bucket's root");
+    assert.doesNotMatch(
+      delivery,
+      /pulumi login s3:\/\/pgr301-2024-terraform-state\s*$/m,
+      "no login at the bucket's root",
+    );
     assert.match(workflows, /PULUMI_BACKEND_URL: \$\{\{ secrets\.PULUMI_BACKEND_URL \}\}/);
   });
 
@@ -70,7 +84,12 @@ describe("README.md: deploy and client sections", () => {
 describe("docs/adr/0001-serverless-vs-containers.md", () => {
   it("answers the exam's four questions and ends with when to switch", () => {
     const headings = [...adr.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
-    for (const h of ["1. Automation and continuous delivery", "2. Observability", "3. Scalability and cost control", "4. Ownership and responsibility"]) {
+    for (const h of [
+      "1. Automation and continuous delivery",
+      "2. Observability",
+      "3. Scalability and cost control",
+      "4. Ownership and responsibility",
+    ]) {
       assert.ok(headings.includes(h), h);
     }
     assert.equal(headings[headings.length - 1], "When this team should switch");
@@ -79,7 +98,10 @@ describe("docs/adr/0001-serverless-vs-containers.md", () => {
   it("computes the Bedrock line of the cost table from the unit price it cites (the default model's)", () => {
     const price = Number(/^\| Stable Image Core \(the default model\)[^|]*\| \$([0-9.]+) per image \|/m.exec(adr)?.[1]);
     assert.ok(price > 0, "the default model's price row");
-    const line = /^\| Bedrock \| 1000 × \$([0-9.]+) = \*\*\$([0-9.]+)\*\* \| 1000 × \$([0-9.]+) = \*\*\$([0-9.]+)\*\* \|$/m.exec(adr);
+    const line =
+      /^\| Bedrock \| 1000 × \$([0-9.]+) = \*\*\$([0-9.]+)\*\* \| 1000 × \$([0-9.]+) = \*\*\$([0-9.]+)\*\* \|$/m.exec(
+        adr,
+      );
     assert.ok(line, "Bedrock row");
     assert.equal(Number(line[1]), price);
     assert.equal(Number(line[3]), price);

@@ -11,7 +11,14 @@ import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
 import { checkModel, type ModelCheckResult } from "../../scripts/model-check";
 
 const ROOT = resolve(__dirname, "../..");
-const ENDPOINT_VARIABLES = ["AWS_ENDPOINT_URL_BEDROCK", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"];
+const ENDPOINT_VARIABLES = [
+  "AWS_ENDPOINT_URL_BEDROCK",
+  "AWS_ENDPOINT_URL",
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_PROFILE",
+];
 
 /** One line of output with its stream. */
 const text = (result: ModelCheckResult) => result.lines.map((l) => `${l.stream}: ${l.text}`).join("\n");
@@ -52,7 +59,12 @@ describe("npm run model-check -- <stack> (the lifecycle gate)", function () {
     for (const name of ["dev", "prod"]) {
       const result = await checkModel(name);
       assert.equal(result.exitCode, 0, text(result));
-      assert.deepEqual(result.lines, [{ stream: "stdout", text: `model-check ${name}: stability.stable-image-core-v1:1 in us-west-2 is ACTIVE (set in Pulumi.${name}.yaml)` }]);
+      assert.deepEqual(result.lines, [
+        {
+          stream: "stdout",
+          text: `model-check ${name}: stability.stable-image-core-v1:1 in us-west-2 is ACTIVE (set in Pulumi.${name}.yaml)`,
+        },
+      ]);
     }
     assert.deepEqual(server.lookups, ["stability.stable-image-core-v1:1", "stability.stable-image-core-v1:1"]);
   });
@@ -70,8 +82,14 @@ describe("npm run model-check -- <stack> (the lifecycle gate)", function () {
     assert.equal(result.exitCode, 1);
     assert.equal(result.lines.length, 1);
     assert.equal(result.lines[0].stream, "stderr");
-    assert.match(result.lines[0].text, /^model-check legacy: amazon\.nova-canvas-v1:0 in us-east-1 is LEGACY \(end of life 2026-09-30\)/);
-    assert.match(result.lines[0].text, /Set modelId \(and bedrockRegion\) in Pulumi\.legacy\.yaml to an active model such as stability\.stable-image-core-v1:1 \(bedrockRegion us-west-2\), or set allowLegacyModel: true there/);
+    assert.match(
+      result.lines[0].text,
+      /^model-check legacy: amazon\.nova-canvas-v1:0 in us-east-1 is LEGACY \(end of life 2026-09-30\)/,
+    );
+    assert.match(
+      result.lines[0].text,
+      /Set modelId \(and bedrockRegion\) in Pulumi\.legacy\.yaml to an active model such as stability\.stable-image-core-v1:1 \(bedrockRegion us-west-2\), or set allowLegacyModel: true there/,
+    );
   });
 
   it("LEGACY with allowLegacyModel: true (YAML boolean or the string pulumi config set writes): a warning, exit 0", async () => {
@@ -80,7 +98,10 @@ describe("npm run model-check -- <stack> (the lifecycle gate)", function () {
       const result = await checkModel("legacy-ok", root);
       assert.equal(result.exitCode, 0, text(result));
       assert.equal(result.lines.length, 1);
-      assert.match(result.lines[0].text, /^warning: model-check legacy-ok: amazon\.nova-canvas-v1:0 in us-east-1 is LEGACY .* allowLegacyModel is true in Pulumi\.legacy-ok\.yaml, so this passes/);
+      assert.match(
+        result.lines[0].text,
+        /^warning: model-check legacy-ok: amazon\.nova-canvas-v1:0 in us-east-1 is LEGACY .* allowLegacyModel is true in Pulumi\.legacy-ok\.yaml, so this passes/,
+      );
     }
     stack("legacy-no", { modelId: "amazon.nova-canvas-v1:0", bedrockRegion: "us-east-1", allowLegacyModel: false });
     assert.equal((await checkModel("legacy-no", root)).exitCode, 1);
@@ -90,9 +111,15 @@ describe("npm run model-check -- <stack> (the lifecycle gate)", function () {
     stack("exam", { modelId: "amazon.titan-image-generator-v1", bedrockRegion: "us-east-1" });
     const result = await checkModel("exam", root);
     assert.equal(result.exitCode, 1);
-    assert.match(result.lines[0].text, /^model-check exam: amazon\.titan-image-generator-v1 in us-east-1: Bedrock does not know this model there: it is past its end of life, or the id or region is wrong/);
+    assert.match(
+      result.lines[0].text,
+      /^model-check exam: amazon\.titan-image-generator-v1 in us-east-1: Bedrock does not know this model there: it is past its end of life, or the id or region is wrong/,
+    );
     assert.match(result.lines[0].text, /Bedrock said: This model version has reached the end of its life/);
-    assert.match(result.lines[0].text, /Set modelId \(and bedrockRegion\) in Pulumi\.exam\.yaml to an active model such as stability\.stable-image-core-v1:1/);
+    assert.match(
+      result.lines[0].text,
+      /Set modelId \(and bedrockRegion\) in Pulumi\.exam\.yaml to an active model such as stability\.stable-image-core-v1:1/,
+    );
   });
 
   it("access denied: exit 1 naming the permissions the checking and deploying roles need", async () => {
@@ -106,7 +133,10 @@ describe("npm run model-check -- <stack> (the lifecycle gate)", function () {
     stack("typo", { modelId: "stability.sd3-large-v1:0" });
     const typo = await checkModel("typo", root);
     assert.equal(typo.exitCode, 1);
-    assert.match(typo.lines[0].text, /the functions cannot call it: no request adapter for model "stability\.sd3-large-v1:0"/);
+    assert.match(
+      typo.lines[0].text,
+      /the functions cannot call it: no request adapter for model "stability\.sd3-large-v1:0"/,
+    );
     assert.deepEqual(server.lookups, []);
     assert.match(text(await checkModel(undefined)), /usage: npm run model-check -- <stack>/);
     assert.equal((await checkModel(undefined)).exitCode, 2);
@@ -124,7 +154,10 @@ describe("npm run model-check -- <stack> (the lifecycle gate)", function () {
   it("as the npm script: the SDK takes AWS_ENDPOINT_URL_BEDROCK from the environment, exit code and output as documented", async () => {
     const run = (stackName: string) =>
       new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
-        const child = spawn("npm", ["run", "--silent", "model-check", "--", stackName], { cwd: ROOT, env: { ...process.env } });
+        const child = spawn("npm", ["run", "--silent", "model-check", "--", stackName], {
+          cwd: ROOT,
+          env: { ...process.env },
+        });
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (c) => (stdout += c));
@@ -134,7 +167,10 @@ describe("npm run model-check -- <stack> (the lifecycle gate)", function () {
       });
     const ok = await run("dev");
     assert.equal(ok.code, 0, ok.stderr);
-    assert.equal(ok.stdout, "model-check dev: stability.stable-image-core-v1:1 in us-west-2 is ACTIVE (set in Pulumi.dev.yaml)\n");
+    assert.equal(
+      ok.stdout,
+      "model-check dev: stability.stable-image-core-v1:1 in us-west-2 is ACTIVE (set in Pulumi.dev.yaml)\n",
+    );
     assert.deepEqual(server.lookups, ["stability.stable-image-core-v1:1"]);
     const missing = await run("staging");
     assert.equal(missing.code, 2);

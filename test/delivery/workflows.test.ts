@@ -10,13 +10,20 @@ import { parse } from "yaml";
 
 const ROOT = resolve(__dirname, "../..");
 const DIR = join(ROOT, ".github/workflows");
-const FILES = readdirSync(DIR).filter((f) => /\.ya?ml$/.test(f)).sort();
+const FILES = readdirSync(DIR)
+  .filter((f) => /\.ya?ml$/.test(f))
+  .sort();
 
 type Step = { uses?: string; run?: string; with?: Record<string, unknown>; if?: string };
 type Job = {
-  if?: string; needs?: string | string[]; environment?: string | { name: string };
-  permissions?: Record<string, string>; concurrency?: { group: string; "cancel-in-progress"?: unknown };
-  steps?: Step[]; uses?: string; strategy?: { matrix?: Record<string, unknown> };
+  if?: string;
+  needs?: string | string[];
+  environment?: string | { name: string };
+  permissions?: Record<string, string>;
+  concurrency?: { group: string; "cancel-in-progress"?: unknown };
+  steps?: Step[];
+  uses?: string;
+  strategy?: { matrix?: Record<string, unknown> };
 };
 type Workflow = { on: Record<string, any>; env?: Record<string, string>; jobs: Record<string, Job> };
 
@@ -24,7 +31,10 @@ const text = (file: string) => readFileSync(join(DIR, file), "utf8");
 const load = (file: string) => parse(text(file)) as Workflow;
 
 /** A GitHub event as the `if:` expressions see it. */
-interface Ctx { event_name: string; ref: string }
+interface Ctx {
+  event_name: string;
+  ref: string;
+}
 const EVENTS: Record<string, Ctx> = {
   "push to main": { event_name: "push", ref: "refs/heads/main" },
   "push to a feature branch": { event_name: "push", ref: "refs/heads/feature/x" },
@@ -49,7 +59,11 @@ function evaluate(expr: string, ctx: Ctx): boolean {
   };
   const primary = (): unknown => {
     const tok = take();
-    if (tok === "(") { const v = or(); take(")"); return v; }
+    if (tok === "(") {
+      const v = or();
+      take(")");
+      return v;
+    }
     if (tok === "!") return !truthy(primary());
     if (tok?.startsWith("'")) return tok.slice(1, -1);
     if (tok === "github.event_name") return ctx.event_name;
@@ -67,8 +81,24 @@ function evaluate(expr: string, ctx: Ctx): boolean {
     }
     return left;
   };
-  const and = (): unknown => { let v = cmp(); while (peek() === "&&") { take(); const r = cmp(); v = truthy(v) ? r : v; } return v; };
-  const or = (): unknown => { let v = and(); while (peek() === "||") { take(); const r = and(); v = truthy(v) ? v : r; } return v; };
+  const and = (): unknown => {
+    let v = cmp();
+    while (peek() === "&&") {
+      take();
+      const r = cmp();
+      v = truthy(v) ? r : v;
+    }
+    return v;
+  };
+  const or = (): unknown => {
+    let v = and();
+    while (peek() === "||") {
+      take();
+      const r = and();
+      v = truthy(v) ? v : r;
+    }
+    return v;
+  };
   const value = or();
   if (i !== tokens.length) throw new Error(`trailing tokens in ${expr}`);
   return truthy(value);
@@ -80,7 +110,15 @@ function triggered(wf: Workflow, ctx: Ctx): boolean {
   if (on === undefined) return false;
   if (ctx.event_name !== "push" || on === null) return true;
   const glob = (pattern: string, value: string) =>
-    new RegExp("^" + pattern.replace(/[.+^$|()[\]\\]/g, "\\$&").replace(/\*\*/g, "\uE000").replace(/\*/g, "[^/]*").replace(/\uE000/g, ".*") + "$").test(value);
+    new RegExp(
+      "^" +
+        pattern
+          .replace(/[.+^$|()[\]\\]/g, "\\$&")
+          .replace(/\*\*/g, "\uE000")
+          .replace(/\*/g, "[^/]*")
+          .replace(/\uE000/g, ".*") +
+        "$",
+    ).test(value);
   if (ctx.ref.startsWith("refs/tags/")) {
     return (on.tags ?? []).some((p: string) => glob(p, ctx.ref.slice("refs/tags/".length)));
   }
@@ -119,14 +157,18 @@ describe("GitHub Actions workflows", () => {
     });
 
     it("reports problems in a broken workflow (the linter is live)", () => {
-      const broken = "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope.x }}\n        uses: actions/checkout@v4\n";
+      const broken =
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope.x }}\n        uses: actions/checkout@v4\n";
       assert.ok(lint(broken, "broken.yml").length > 0);
     });
 
     for (const file of FILES) {
       it(`finds nothing in ${file}`, () => {
         const findings = lint(text(file), `.github/workflows/${file}`);
-        assert.deepEqual(findings.map((f) => `${f.line}:${f.column} ${f.kind}: ${f.message}`), []);
+        assert.deepEqual(
+          findings.map((f) => `${f.line}:${f.column} ${f.kind}: ${f.message}`),
+          [],
+        );
       });
     }
   });
@@ -136,7 +178,11 @@ describe("GitHub Actions workflows", () => {
       for (const [name, job] of Object.entries(load(file).jobs)) {
         for (const step of job.steps ?? []) {
           if (!step.uses) continue;
-          assert.match(step.uses, /^[\w.-]+\/[\w./-]+@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$/, `${file} ${name}: ${step.uses}`);
+          assert.match(
+            step.uses,
+            /^[\w.-]+\/[\w./-]+@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$/,
+            `${file} ${name}: ${step.uses}`,
+          );
         }
       }
     }
@@ -144,7 +190,11 @@ describe("GitHub Actions workflows", () => {
 
   it("use no long-lived AWS keys", () => {
     for (const file of FILES) {
-      assert.doesNotMatch(text(file), /aws-access-key-id|aws-secret-access-key|AWS_SECRET_ACCESS_KEY|AWS_ACCESS_KEY_ID/, file);
+      assert.doesNotMatch(
+        text(file),
+        /aws-access-key-id|aws-secret-access-key|AWS_SECRET_ACCESS_KEY|AWS_ACCESS_KEY_ID/,
+        file,
+      );
     }
   });
 
@@ -171,13 +221,24 @@ describe("GitHub Actions workflows", () => {
 
   describe("infra.yml", () => {
     const wf = load("infra.yml");
-    const upJobs = Object.entries(wf.jobs).filter(([, j]) => pulumiSteps(j).some((s) => ["up", "update"].includes(commandOf(s))));
-    const previewJobs = Object.entries(wf.jobs).filter(([, j]) => pulumiSteps(j).some((s) => commandOf(s) === "preview"));
+    const upJobs = Object.entries(wf.jobs).filter(([, j]) =>
+      pulumiSteps(j).some((s) => ["up", "update"].includes(commandOf(s))),
+    );
+    const previewJobs = Object.entries(wf.jobs).filter(([, j]) =>
+      pulumiSteps(j).some((s) => commandOf(s) === "preview"),
+    );
 
     it("has preview and up jobs, and every pulumi step runs one of those two commands", () => {
-      assert.deepEqual(previewJobs.map(([n]) => n), ["preview"]);
-      assert.deepEqual(upJobs.map(([n]) => n), ["up-dev", "up-prod"]);
-      for (const job of Object.values(wf.jobs)) for (const s of pulumiSteps(job)) assert.ok(["preview", "up"].includes(commandOf(s)));
+      assert.deepEqual(
+        previewJobs.map(([n]) => n),
+        ["preview"],
+      );
+      assert.deepEqual(
+        upJobs.map(([n]) => n),
+        ["up-dev", "up-prod"],
+      );
+      for (const job of Object.values(wf.jobs))
+        for (const s of pulumiSteps(job)) assert.ok(["preview", "up"].includes(commandOf(s)));
     });
 
     it("preview never runs up (no up command, no pulumi up in a shell step)", () => {
@@ -226,7 +287,8 @@ describe("GitHub Actions workflows", () => {
         assert.match(String(steps[aws].with?.["role-to-assume"]), /^\$\{\{ secrets\.AWS_\w+_ROLE_ARN \}\}$/);
       }
       // Branches and pull requests get the read-only preview role; only the environments' jobs a deploy role.
-      for (const [name, job] of previewJobs) assert.equal(credentials(job), "${{ secrets.AWS_PREVIEW_ROLE_ARN }}", name);
+      for (const [name, job] of previewJobs)
+        assert.equal(credentials(job), "${{ secrets.AWS_PREVIEW_ROLE_ARN }}", name);
       for (const [name, job] of upJobs) {
         assert.equal(credentials(job), "${{ secrets.AWS_DEPLOY_ROLE_ARN }}", name);
         assert.ok(["dev", "production"].includes(String(job.environment)), `${name} runs in no deploy environment`);
@@ -239,10 +301,20 @@ describe("GitHub Actions workflows", () => {
         const aws = steps.findIndex((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"));
         const pulumi = steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@"));
         const check = steps.findIndex((s) => /\bmodel-check\b/.test(s.run ?? ""));
-        assert.ok(aws >= 0 && check === pulumi - 1 && check > aws, `${name}: credentials, then model-check, then pulumi`);
-        assert.equal(steps[check].run?.trim(), `npm run model-check -- ${pulumiSteps(job)[0].with?.["stack-name"]}`, name);
+        assert.ok(
+          aws >= 0 && check === pulumi - 1 && check > aws,
+          `${name}: credentials, then model-check, then pulumi`,
+        );
+        assert.equal(
+          steps[check].run?.trim(),
+          `npm run model-check -- ${pulumiSteps(job)[0].with?.["stack-name"]}`,
+          name,
+        );
       }
-      assert.match(readFileSync(join(ROOT, "package.json"), "utf8"), /"model-check": "ts-node --transpile-only scripts\/model-check\.ts"/);
+      assert.match(
+        readFileSync(join(ROOT, "package.json"), "utf8"),
+        /"model-check": "ts-node --transpile-only scripts\/model-check\.ts"/,
+      );
     });
 
     it("logs in to the candidate's prefix of the S3 state backend and takes the passphrase, both from bootstrap's secrets", () => {

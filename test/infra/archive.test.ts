@@ -19,7 +19,9 @@ for (const stackName of ["dev", "prod"]) {
         // The SDK stays out: no node_modules, just the one serialized module.
         assert.deepEqual(Object.keys(files), ["__index.js"], `${key} archive holds ${Object.keys(files).join(", ")}`);
         const { bytes, deflated } = archiveSize(files);
-        rows.push(`      ${stackName} ${key.padEnd(9)} ${(bytes / 1024).toFixed(1).padStart(6)} KB (deflated ${(deflated / 1024).toFixed(1)} KB)`);
+        rows.push(
+          `      ${stackName} ${key.padEnd(9)} ${(bytes / 1024).toFixed(1).padStart(6)} KB (deflated ${(deflated / 1024).toFixed(1)} KB)`,
+        );
         assert.ok(bytes <= ARCHIVE_BUDGET_BYTES, `${key}: ${bytes} bytes > ${ARCHIVE_BUDGET_BYTES}`);
       }
       console.log(rows.join("\n"));
@@ -31,10 +33,16 @@ for (const stackName of ["dev", "prod"]) {
       for (const [key, fn] of Object.entries(functionsByKey(stack))) {
         const code = archiveOf(fn)["__index.js"];
         const required = [...code.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
-        assert.ok(required.some((r) => r.startsWith("@aws-sdk/")), `${key} uses no SDK?`);
+        assert.ok(
+          required.some((r) => r.startsWith("@aws-sdk/")),
+          `${key} uses no SDK?`,
+        );
         for (const name of required) {
           const pkg = name.startsWith("@") ? name.split("/").slice(0, 2).join("/") : name.split("/")[0];
-          assert.ok(builtins.has(name) || PROVIDED_BY_LAMBDA.includes(pkg), `${key} requires ${name}, which Lambda does not provide`);
+          assert.ok(
+            builtins.has(name) || PROVIDED_BY_LAMBDA.includes(pkg),
+            `${key} requires ${name}, which Lambda does not provide`,
+          );
         }
         assert.match(code, /exports\.handler = /);
       }
@@ -59,9 +67,16 @@ for (const stackName of ["dev", "prod"]) {
       const stack = evaluateStack(stackName);
       for (const [key, fn] of Object.entries(functionsByKey(stack))) {
         const code = archiveOf(fn)["__index.js"];
-        const broken = [...code.matchAll(/^(?:var (\w+) = Object\.create|Object\.defineProperty\((\w+), "\w+").*global\.(Set|Map|WeakSet|WeakMap|Buffer|Uint8Array)\.prototype/gm)]
-          .map((m) => `${(m[1] ?? m[2]).replace(/^__/, "")} (a ${m[3]})`);
-        assert.deepEqual([...new Set(broken)], [], `${key}: create these inside a function, or use an array/object instead`);
+        const broken = [
+          ...code.matchAll(
+            /^(?:var (\w+) = Object\.create|Object\.defineProperty\((\w+), "\w+").*global\.(Set|Map|WeakSet|WeakMap|Buffer|Uint8Array)\.prototype/gm,
+          ),
+        ].map((m) => `${(m[1] ?? m[2]).replace(/^__/, "")} (a ${m[3]})`);
+        assert.deepEqual(
+          [...new Set(broken)],
+          [],
+          `${key}: create these inside a function, or use an array/object instead`,
+        );
       }
     });
   });

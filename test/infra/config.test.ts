@@ -15,9 +15,20 @@ const stackFile = (stack: string): Record<string, unknown> =>
 
 /** Keys every stack must set (the issue's list). */
 const STACK_KEYS = [
-  "bucketName", "imagePrefix", "alarmEmail", "alarmAgeThresholdSeconds", "modelId", "bedrockRegion",
-  "apiTimeoutSeconds", "apiMemoryMb", "workerTimeoutSeconds", "workerMemoryMb",
-  "queueBatchSize", "maxReceiveCount", "apiThrottleRateLimit", "apiThrottleBurstLimit",
+  "bucketName",
+  "imagePrefix",
+  "alarmEmail",
+  "alarmAgeThresholdSeconds",
+  "modelId",
+  "bedrockRegion",
+  "apiTimeoutSeconds",
+  "apiMemoryMb",
+  "workerTimeoutSeconds",
+  "workerMemoryMb",
+  "queueBatchSize",
+  "maxReceiveCount",
+  "apiThrottleRateLimit",
+  "apiThrottleBurstLimit",
 ];
 
 describe("infra: Pulumi.yaml config schema and stack files", () => {
@@ -35,7 +46,12 @@ describe("infra: Pulumi.yaml config schema and stack files", () => {
       assert.ok(entry.description && entry.description.length > 10, `${key} has no description`);
       if (entry.default !== undefined) {
         if (entry.type === "array") assert.ok(Array.isArray(entry.default), `${key}: default is not an array`);
-        else assert.equal(typeof entry.default, entry.type === "integer" ? "number" : entry.type, `${key}: default does not match its type`);
+        else
+          assert.equal(
+            typeof entry.default,
+            entry.type === "integer" ? "number" : entry.type,
+            `${key}: default does not match its type`,
+          );
       }
     }
   });
@@ -51,7 +67,10 @@ describe("infra: Pulumi.yaml config schema and stack files", () => {
   });
 
   it("requires every declared key without a default, as the Pulumi CLI does", () => {
-    assert.throws(() => stackConfig("dev", { "couch-explorers:alarmEmail": null }), /missing configuration value\(s\): alarmEmail/);
+    assert.throws(
+      () => stackConfig("dev", { "couch-explorers:alarmEmail": null }),
+      /missing configuration value\(s\): alarmEmail/,
+    );
     assert.doesNotThrow(() => stackConfig("dev", { "couch-explorers:bucketName": null }));
   });
 
@@ -59,9 +78,11 @@ describe("infra: Pulumi.yaml config schema and stack files", () => {
     it(`${stack}: sets aws:region eu-west-1 and the project's keys, all declared in the schema`, () => {
       const config = stackFile(stack);
       assert.equal(config["aws:region"], "eu-west-1");
-      for (const key of STACK_KEYS) assert.notEqual(config[`${project.name}:${key}`], undefined, `${stack} does not set ${key}`);
+      for (const key of STACK_KEYS)
+        assert.notEqual(config[`${project.name}:${key}`], undefined, `${stack} does not set ${key}`);
       for (const key of Object.keys(config)) {
-        if (key.startsWith(`${project.name}:`)) assert.ok(schema[key.slice(project.name.length + 1)], `${stack} sets undeclared ${key}`);
+        if (key.startsWith(`${project.name}:`))
+          assert.ok(schema[key.slice(project.name.length + 1)], `${stack} sets undeclared ${key}`);
         else assert.ok(key.startsWith("aws:"), `${stack} sets ${key} of an unexpected namespace`);
       }
       assert.equal(config[`${project.name}:bucketName`], "pgr301-couch-explorers");
@@ -73,7 +94,13 @@ describe("infra: Pulumi.yaml config schema and stack files", () => {
     const dev = stackFile("dev");
     const prod = stackFile("prod");
     const key = (k: string) => `${project.name}:${k}`;
-    for (const k of ["imagePrefix", "alarmEmail", "apiThrottleRateLimit", "apiThrottleBurstLimit", "alarmAgeThresholdSeconds"]) {
+    for (const k of [
+      "imagePrefix",
+      "alarmEmail",
+      "apiThrottleRateLimit",
+      "apiThrottleBurstLimit",
+      "alarmAgeThresholdSeconds",
+    ]) {
       assert.notEqual(dev[key(k)], prod[key(k)], `${k} is the same in dev and prod`);
     }
     // prod serves users: it lets more requests through and raises the alarm sooner.
@@ -93,10 +120,22 @@ describe("infra: Pulumi.yaml config schema and stack files", () => {
       const values = readStackConfig(REPO_ROOT, stack).values as any;
       assert.ok(values.maxReceiveCount >= 5, `${stack}: maxReceiveCount ${values.maxReceiveCount}`);
       assert.doesNotThrow(() => checkStackSettings(values));
-      assert.throws(() => checkStackSettings({ ...values, maxReceiveCount: 4 }), /config maxReceiveCount must be an integer from 5/);
-      assert.throws(() => checkStackSettings({ ...values, apiAuth: "cognito" }), /config apiAuth must be one of none, apiKey/);
-      assert.throws(() => checkStackSettings({ ...values, apiAuth: "apiKey", apiKeyNames: [] }), /config apiKeyNames must name at least one key/);
-      assert.throws(() => checkStackSettings({ ...values, apiAuth: "apiKey", apiKeyNames: ["web", "web"] }), /apiKeyNames/);
+      assert.throws(
+        () => checkStackSettings({ ...values, maxReceiveCount: 4 }),
+        /config maxReceiveCount must be an integer from 5/,
+      );
+      assert.throws(
+        () => checkStackSettings({ ...values, apiAuth: "cognito" }),
+        /config apiAuth must be one of none, apiKey/,
+      );
+      assert.throws(
+        () => checkStackSettings({ ...values, apiAuth: "apiKey", apiKeyNames: [] }),
+        /config apiKeyNames must name at least one key/,
+      );
+      assert.throws(
+        () => checkStackSettings({ ...values, apiAuth: "apiKey", apiKeyNames: ["web", "web"] }),
+        /apiKeyNames/,
+      );
     }
   });
 
@@ -104,9 +143,18 @@ describe("infra: Pulumi.yaml config schema and stack files", () => {
     assert.equal(candidateOf({ candidate: "", imagePrefix: "candidate-42/dev" }), "candidate-42");
     assert.equal(candidateOf({ candidate: "", imagePrefix: "/candidate-7/" }), "candidate-7");
     assert.equal(candidateOf({ candidate: "candidate-42", imagePrefix: "candidate-42/prod" }), "candidate-42");
-    assert.throws(() => candidateOf({ candidate: "candidate-7", imagePrefix: "candidate-42/dev" }), /imagePrefix must start with the candidate id "candidate-7"/);
-    assert.throws(() => candidateOf({ candidate: "", imagePrefix: "Candidate_42/dev" }), /candidate must be 1-32 lowercase letters/);
+    assert.throws(
+      () => candidateOf({ candidate: "candidate-7", imagePrefix: "candidate-42/dev" }),
+      /imagePrefix must start with the candidate id "candidate-7"/,
+    );
+    assert.throws(
+      () => candidateOf({ candidate: "", imagePrefix: "Candidate_42/dev" }),
+      /candidate must be 1-32 lowercase letters/,
+    );
     assert.throws(() => candidateOf({ candidate: "", imagePrefix: `${"c".repeat(33)}/dev` }), /candidate must be 1-32/);
-    assert.throws(() => candidateOf({ candidate: "", imagePrefix: "/" }), /imagePrefix must be a non-empty S3 key prefix/);
+    assert.throws(
+      () => candidateOf({ candidate: "", imagePrefix: "/" }),
+      /imagePrefix must be a non-empty S3 key prefix/,
+    );
   });
 });

@@ -54,7 +54,14 @@ if (typeof handler !== "function") { console.error("no handler export " + handle
 /** Wiring variables the local servers replace when the function has them. */
 const REPLACED_IF_SET = [ENV.bucket, ENV.prefix, ENV.queueUrl];
 /** Always added: the local servers as endpoint overrides, the clients' region and dummy credentials. Every other variable is the program's. */
-const LOCAL_ONLY = [ENV.s3Endpoint, ENV.sqsEndpoint, ENV.bedrockEndpoint, ENV.region, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
+const LOCAL_ONLY = [
+  ENV.s3Endpoint,
+  ENV.sqsEndpoint,
+  ENV.bedrockEndpoint,
+  ENV.region,
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+];
 
 interface Invocation<R> {
   results: R[];
@@ -111,10 +118,14 @@ describe("infra: the deployed code is executed (dev archives against local S3/SQ
     const resultsFile = join(workdir, `${key}-results.json`);
     writeFileSync(eventsFile, JSON.stringify(events));
     rmSync(resultsFile, { force: true });
-    const child = spawn(process.execPath, [join(workdir, "lambda-host.js"), join(workdir, key), fn.inputs.handler, eventsFile, resultsFile], {
-      cwd: join(workdir, key),
-      env,
-    });
+    const child = spawn(
+      process.execPath,
+      [join(workdir, "lambda-host.js"), join(workdir, key), fn.inputs.handler, eventsFile, resultsFile],
+      {
+        cwd: join(workdir, key),
+        env,
+      },
+    );
     let logs = "";
     child.stdout.on("data", (chunk) => (logs += chunk));
     child.stderr.on("data", (chunk) => (logs += chunk));
@@ -124,10 +135,25 @@ describe("infra: the deployed code is executed (dev archives against local S3/SQ
   }
 
   /** A REST API (payload 1.0) event for a concrete route of the stack's stage, as API Gateway sends it for that route. */
-  function routeEvent(routeKey: string, path: string, body?: unknown, pathParameters?: Record<string, string>): APIGatewayProxyEvent {
+  function routeEvent(
+    routeKey: string,
+    path: string,
+    body?: unknown,
+    pathParameters?: Record<string, string>,
+  ): APIGatewayProxyEvent {
     const [method, resource] = routeKey.split(" ");
-    const event = restEvent({ method, path, stage: STAGE_NAME, body: body === undefined ? undefined : JSON.stringify(body) });
-    return { ...event, resource, pathParameters: pathParameters ?? null, requestContext: { ...event.requestContext, resourcePath: resource } };
+    const event = restEvent({
+      method,
+      path,
+      stage: STAGE_NAME,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return {
+      ...event,
+      resource,
+      pathParameters: pathParameters ?? null,
+      requestContext: { ...event.requestContext, resourcePath: resource },
+    };
   }
 
   /** The stack's model (Stable Image Core) picks the pixels of its default ratio, 1:1. */
@@ -139,7 +165,10 @@ describe("infra: the deployed code is executed (dev archives against local S3/SQ
 
   async function sendPrompts(...bodies: string[]): Promise<string[]> {
     const ids: string[] = [];
-    for (const body of bodies) ids.push((await peers.sqs.send(new SendMessageCommand({ QueueUrl: peers.queueUrl, MessageBody: body }))).MessageId!);
+    for (const body of bodies)
+      ids.push(
+        (await peers.sqs.send(new SendMessageCommand({ QueueUrl: peers.queueUrl, MessageBody: body }))).MessageId!,
+      );
     return ids;
   }
 
@@ -155,7 +184,10 @@ describe("infra: the deployed code is executed (dev archives against local S3/SQ
     const sidecar = await getJson(peers.s3, peers.bucket, body.key.replace(/\.png$/, ".json"));
     assert.equal(sidecar.prompt, "me at a Parisian café, old polaroid look");
     // The model id came from the program's environment, through the deployed code, to the wire.
-    assert.deepEqual(peers.bedrock.calls.map((c) => c.modelId), [fns.generate.inputs.environment.variables[ENV.modelId]]);
+    assert.deepEqual(
+      peers.bedrock.calls.map((c) => c.modelId),
+      [fns.generate.inputs.environment.variables[ENV.modelId]],
+    );
     const download = await fetch(body.url);
     assert.equal(download.status, 200);
     assert.deepEqual(Buffer.from(await download.arrayBuffer()).subarray(0, 8), PNG_SIGNATURE);
@@ -163,16 +195,28 @@ describe("infra: the deployed code is executed (dev archives against local S3/SQ
   });
 
   it("POST /images queues the job, the worker archive turns it into a picture, GET /images/{id} reports it done", async () => {
-    const queued = await invoke<APIGatewayProxyResult>("enqueue", [routeEvent("POST /images", "/images", { prompt: "me on top of a pyramid" })]);
+    const queued = await invoke<APIGatewayProxyResult>("enqueue", [
+      routeEvent("POST /images", "/images", { prompt: "me on top of a pyramid" }),
+    ]);
     assert.equal(queued.results[0].statusCode, 202, queued.logs);
     const { id, statusUrl } = JSON.parse(queued.results[0].body);
-    assert.equal(statusUrl, `/${STAGE_NAME}/images/${id}`, "a REST API's stage is the first segment of the URL callers use");
+    assert.equal(
+      statusUrl,
+      `/${STAGE_NAME}/images/${id}`,
+      "a REST API's stage is the first segment of the URL callers use",
+    );
 
     // Pending from the moment it was accepted: the enqueue archive wrote the job's marker.
-    const pending = await invoke<APIGatewayProxyResult>("status", [routeEvent("GET /images/{id}", `/images/${id}`, undefined, { id })]);
+    const pending = await invoke<APIGatewayProxyResult>("status", [
+      routeEvent("GET /images/{id}", `/images/${id}`, undefined, { id }),
+    ]);
     assert.equal(pending.results[0].statusCode, 202, pending.logs);
     const messages = await receive(peers.sqs, peers.queueUrl);
-    assert.deepEqual(messages.map((m) => JSON.parse(m.Body!).jobId), [id], "the job id travels in the body");
+    assert.deepEqual(
+      messages.map((m) => JSON.parse(m.Body!).jobId),
+      [id],
+      "the job id travels in the body",
+    );
     assert.equal(JSON.parse(messages[0].Body!).prompt, "me on top of a pyramid");
 
     const worked = await invoke<SQSBatchResponse>("worker", [sqsEvent(messages, queueArn)]);
@@ -180,7 +224,9 @@ describe("infra: the deployed code is executed (dev archives against local S3/SQ
     await assertPng(`${peers.prefix}/images/${id}.png`);
     assert.equal((await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.json`)).source, "queue");
 
-    const status = await invoke<APIGatewayProxyResult>("status", [routeEvent("GET /images/{id}", `/images/${id}`, undefined, { id })]);
+    const status = await invoke<APIGatewayProxyResult>("status", [
+      routeEvent("GET /images/{id}", `/images/${id}`, undefined, { id }),
+    ]);
     assert.equal(status.results[0].statusCode, 200, status.logs);
     const answer = JSON.parse(status.results[0].body);
     assert.equal(answer.status, "done");
@@ -192,7 +238,12 @@ describe("infra: the deployed code is executed (dev archives against local S3/SQ
     peers.bedrock.failWhenPromptIncludes("[blocked]", "content-filter");
     peers.bedrock.failWhenPromptIncludes("[retired]", "end-of-life");
     // Plain-text bodies, the way the existing queue client sends prompts.
-    const [ok, busy, blocked, retired] = await sendPrompts("snowy mountain at sunset", "[busy] city at night", "[blocked] something", "[retired] a lake");
+    const [ok, busy, blocked, retired] = await sendPrompts(
+      "snowy mountain at sunset",
+      "[busy] city at night",
+      "[blocked] something",
+      "[retired] a lake",
+    );
     const messages = await receive(peers.sqs, peers.queueUrl);
     assert.equal(messages.length, 4);
     const event: SQSEvent = sqsEvent(messages, queueArn);
@@ -204,15 +255,31 @@ describe("infra: the deployed code is executed (dev archives against local S3/SQ
     assert.ok(keys.includes(`${peers.prefix}/images/${ok}.png`));
     assert.ok(keys.includes(`${peers.prefix}/images/${blocked}.failed.json`));
     for (const id of [busy, retired]) {
-      assert.deepEqual(keys.filter((k) => k.includes(id)), [`${peers.prefix}/images/${id}.queued.json`], "nothing stored for the kept records but their marker");
+      assert.deepEqual(
+        keys.filter((k) => k.includes(id)),
+        [`${peers.prefix}/images/${id}.queued.json`],
+        "nothing stored for the kept records but their marker",
+      );
     }
 
     const status = await invoke<APIGatewayProxyResult>("status", [
       routeEvent("GET /images/{id}", `/images/${blocked}`, undefined, { id: blocked }),
       routeEvent("GET /images/{id}", `/images/${busy}`, undefined, { id: busy }),
     ]);
-    assert.deepEqual(status.results.map((r) => [r.statusCode, JSON.parse(r.body).status]), [[200, "failed"], [202, "pending"]]);
-    const unknown = await invoke<APIGatewayProxyResult>("status", [routeEvent("GET /images/{id}", "/images/never-submitted", undefined, { id: "never-submitted" })]);
-    assert.deepEqual([unknown.results[0].statusCode, JSON.parse(unknown.results[0].body).code], [404, "unknown-job"], unknown.logs);
+    assert.deepEqual(
+      status.results.map((r) => [r.statusCode, JSON.parse(r.body).status]),
+      [
+        [200, "failed"],
+        [202, "pending"],
+      ],
+    );
+    const unknown = await invoke<APIGatewayProxyResult>("status", [
+      routeEvent("GET /images/{id}", "/images/never-submitted", undefined, { id: "never-submitted" }),
+    ]);
+    assert.deepEqual(
+      [unknown.results[0].statusCode, JSON.parse(unknown.results[0].body).code],
+      [404, "unknown-job"],
+      unknown.logs,
+    );
   });
 });

@@ -12,7 +12,16 @@ const EXPECTED_ACTIONS: Record<string, string[]> = {
   enqueue: [...LOGS, "s3:DeleteObject", "s3:PutObject", "sqs:SendMessage"],
   status: [...LOGS, "s3:GetObject", "s3:ListBucket"],
   // Markers are written on each delivery and deleted when a job ends.
-  worker: [...LOGS, "bedrock:InvokeModel", "s3:DeleteObject", "s3:PutObject", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+  worker: [
+    ...LOGS,
+    "bedrock:InvokeModel",
+    "s3:DeleteObject",
+    "s3:PutObject",
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ReceiveMessage",
+  ],
 };
 
 for (const stackName of ["dev", "prod"]) {
@@ -30,8 +39,12 @@ for (const stackName of ["dev", "prod"]) {
       for (const fn of fns) {
         const { role, attachedArns } = roleOf(stack, fn);
         const trust = JSON.parse(role.inputs.assumeRolePolicy);
-        assert.deepEqual(trust.Statement.map((s: any) => [s.Effect, s.Principal, s.Action]), [["Allow", { Service: "lambda.amazonaws.com" }, "sts:AssumeRole"]]);
-        for (const arn of attachedArns) assert.doesNotMatch(arn, /:iam::aws:policy\//, `${fn.name} has AWS-managed ${arn}`);
+        assert.deepEqual(
+          trust.Statement.map((s: any) => [s.Effect, s.Principal, s.Action]),
+          [["Allow", { Service: "lambda.amazonaws.com" }, "sts:AssumeRole"]],
+        );
+        for (const arn of attachedArns)
+          assert.doesNotMatch(arn, /:iam::aws:policy\//, `${fn.name} has AWS-managed ${arn}`);
       }
       // CallbackFunction's defaults (AWSLambda_FullAccess, AmazonS3FullAccess, …) appear nowhere.
       for (const a of ofType(stack, TYPES.attachment)) assert.doesNotMatch(a.inputs.policyArn, /FullAccess|PowerUser/);
@@ -40,9 +53,15 @@ for (const stackName of ["dev", "prod"]) {
     it("grants bedrock:InvokeModel only on Stable Image Core in us-west-2, to the two functions that draw", () => {
       const model = "arn:aws:bedrock:us-west-2::foundation-model/stability.stable-image-core-v1:1";
       for (const [key, fn] of Object.entries(functionsByKey(stack))) {
-        const bedrock = roleOf(stack, fn).statements.filter((s) => list(s.Action).some((a) => a.startsWith("bedrock:")));
+        const bedrock = roleOf(stack, fn).statements.filter((s) =>
+          list(s.Action).some((a) => a.startsWith("bedrock:")),
+        );
         if (key === "generate" || key === "worker") {
-          assert.deepEqual(bedrock.map((s) => [s.Effect, list(s.Action), list(s.Resource)]), [["Allow", ["bedrock:InvokeModel"], [model]]], key);
+          assert.deepEqual(
+            bedrock.map((s) => [s.Effect, list(s.Action), list(s.Resource)]),
+            [["Allow", ["bedrock:InvokeModel"], [model]]],
+            key,
+          );
         } else {
           assert.deepEqual(bedrock, [], key);
         }
@@ -51,7 +70,9 @@ for (const stackName of ["dev", "prod"]) {
 
     it("grants exactly the actions each function needs", () => {
       for (const [key, fn] of Object.entries(functionsByKey(stack))) {
-        const allowed = roleOf(stack, fn).statements.filter((s) => s.Effect === "Allow").flatMap((s) => list(s.Action));
+        const allowed = roleOf(stack, fn)
+          .statements.filter((s) => s.Effect === "Allow")
+          .flatMap((s) => list(s.Action));
         assert.deepEqual([...new Set(allowed)].sort(), [...EXPECTED_ACTIONS[key]].sort(), key);
       }
     });
@@ -100,7 +121,12 @@ for (const stackName of ["dev", "prod"]) {
                 // Deleting reaches the job markers and nothing else.
                 assert.equal(resource, `arn:aws:s3:::${bucket}/${jobMarkerPattern(prefix)}`, where);
               } else {
-                assert.ok([`arn:aws:s3:::${bucket}/${prefix}/*`, `arn:aws:s3:::${bucket}/${jobMarkerPattern(prefix)}`].includes(resource), `${where}: ${resource}`);
+                assert.ok(
+                  [`arn:aws:s3:::${bucket}/${prefix}/*`, `arn:aws:s3:::${bucket}/${jobMarkerPattern(prefix)}`].includes(
+                    resource,
+                  ),
+                  `${where}: ${resource}`,
+                );
               }
               break;
             case "bedrock":
@@ -127,8 +153,12 @@ for (const stackName of ["dev", "prod"]) {
       const bucket = cfg(stack, "bucketName");
       const prefix = cfg(stack, "imagePrefix");
       const fns = functionsByKey(stack);
-      const may = (key: keyof typeof fns, req: IamRequest) => decide(roleOf(stack, fns[key]).statements, req) === "allow";
-      const object = (action: string, key: string): IamRequest => ({ action, resource: `arn:aws:s3:::${bucket}/${key}` });
+      const may = (key: keyof typeof fns, req: IamRequest) =>
+        decide(roleOf(stack, fns[key]).statements, req) === "allow";
+      const object = (action: string, key: string): IamRequest => ({
+        action,
+        resource: `arn:aws:s3:::${bucket}/${key}`,
+      });
       // S3 answers a GetObject/HeadObject of a missing key with 404 only when the caller may
       // s3:ListBucket the bucket, checked with the key as s3:prefix (else 403; see
       // components/bucketPrefixAccess.ts): that decides whether the status lookup can say "unknown-job".
@@ -145,17 +175,28 @@ for (const stackName of ["dev", "prod"]) {
         assert.ok(!may("status", object("s3:GetObject", key)), `status must not read ${key}`);
         assert.ok(!mayLearnMissing("status", key), `status must not learn whether ${key} exists`);
       }
-      assert.ok(!may("status", object("s3:PutObject", job.marker)) && !may("status", object("s3:DeleteObject", job.marker)), "status only reads");
+      assert.ok(
+        !may("status", object("s3:PutObject", job.marker)) && !may("status", object("s3:DeleteObject", job.marker)),
+        "status only reads",
+      );
 
-      assert.ok(may("enqueue", object("s3:PutObject", job.marker)) && may("enqueue", object("s3:DeleteObject", job.marker)), "enqueue writes and takes back the marker");
+      assert.ok(
+        may("enqueue", object("s3:PutObject", job.marker)) && may("enqueue", object("s3:DeleteObject", job.marker)),
+        "enqueue writes and takes back the marker",
+      );
       for (const key of [job.image, job.sidecar, job.failure, elsewhere.marker]) {
         assert.ok(!may("enqueue", object("s3:PutObject", key)), `enqueue must not write ${key}`);
       }
       assert.ok(!may("enqueue", object("s3:GetObject", job.marker)), "enqueue reads nothing");
 
-      for (const key of [job.image, job.sidecar, job.failure, job.marker]) assert.ok(may("worker", object("s3:PutObject", key)), `worker writes ${key}`);
-      assert.ok(may("worker", object("s3:DeleteObject", job.marker)), "the worker removes the marker of a finished job");
-      for (const key of [job.image, job.sidecar, job.failure]) assert.ok(!may("worker", object("s3:DeleteObject", key)), `worker must not delete ${key}`);
+      for (const key of [job.image, job.sidecar, job.failure, job.marker])
+        assert.ok(may("worker", object("s3:PutObject", key)), `worker writes ${key}`);
+      assert.ok(
+        may("worker", object("s3:DeleteObject", job.marker)),
+        "the worker removes the marker of a finished job",
+      );
+      for (const key of [job.image, job.sidecar, job.failure])
+        assert.ok(!may("worker", object("s3:DeleteObject", key)), `worker must not delete ${key}`);
     });
   });
 }

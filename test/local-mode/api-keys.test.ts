@@ -17,7 +17,13 @@ describe("local mode: API keys and the daily quota (apiAuth apiKey)", function (
   this.timeout(90000);
   let local: LocalChild | undefined;
   before(async () => {
-    local = await startLocalChild(freshEnv({ API_AUTH: "apiKey", LOCAL_API_KEYS: `web=${KEY},partners=${OTHER_KEY}`, API_KEY_DAILY_QUOTA: String(QUOTA) }));
+    local = await startLocalChild(
+      freshEnv({
+        API_AUTH: "apiKey",
+        LOCAL_API_KEYS: `web=${KEY},partners=${OTHER_KEY}`,
+        API_KEY_DAILY_QUOTA: String(QUOTA),
+      }),
+    );
   });
   after(() => cleanup(local));
 

@@ -15,10 +15,19 @@ import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
 import type { LocalMode } from "../../local/app/start";
 import { startInProcess } from "./in-process";
 
-interface Answer { status: number; headers: http.IncomingHttpHeaders; body: string }
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
 
 /** One request with exactly these headers (fetch would not let a test set Host). */
-function request(url: string, method: string, headers: Record<string, string | number>, body?: Buffer | string): Promise<Answer> {
+function request(
+  url: string,
+  method: string,
+  headers: Record<string, string | number>,
+  body?: Buffer | string,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method, headers, agent: false }, (res) => {
       let text = "";
@@ -44,7 +53,11 @@ function raw(port: number, text: string): Promise<string> {
 /** Status and JSON body of a raw HTTP answer. */
 function parseRaw(answer: string): { status: number; contentType?: string; json: { error: string; code: string } } {
   const [head, body] = answer.split("\r\n\r\n");
-  return { status: Number(head.split(" ")[1]), contentType: /content-type: ([^\r\n]+)/i.exec(head)?.[1], json: JSON.parse(body) };
+  return {
+    status: Number(head.split(" ")[1]),
+    contentType: /content-type: ([^\r\n]+)/i.exec(head)?.[1],
+    json: JSON.parse(body),
+  };
 }
 
 const isErrorJson = (body: string, code: string) => {
@@ -75,7 +88,12 @@ describe("local mode: a local server that serves only this machine, with JSON er
   const queued = async () => {
     const sqs = new SQSClient({ region: mode.config.region, endpoint: mode.queue.url, credentials: LOCAL_CREDENTIALS });
     try {
-      const { Attributes: a = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: mode.queue.queueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }));
+      const { Attributes: a = {} } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: mode.queue.queueUrl,
+          AttributeNames: ["ApproximateNumberOfMessages"],
+        }),
+      );
       return Number(a.ApproximateNumberOfMessages);
     } finally {
       sqs.destroy();
@@ -86,7 +104,12 @@ describe("local mode: a local server that serves only this machine, with JSON er
     for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`]) {
       assert.equal((await request(`${api}/health`, "GET", { host })).status, 200, host);
     }
-    for (const host of [`evil.example:${port}`, "127.0.0.1", `127.0.0.1:${port + 1}`, `rebind.127.0.0.1.nip.io:${port}`]) {
+    for (const host of [
+      `evil.example:${port}`,
+      "127.0.0.1",
+      `127.0.0.1:${port + 1}`,
+      `rebind.127.0.0.1.nip.io:${port}`,
+    ]) {
       const res = await request(`${api}/health`, "GET", { host });
       assert.equal(res.status, 403, host);
       assert.equal(res.headers["content-type"], "application/json");
@@ -105,36 +128,88 @@ describe("local mode: a local server that serves only this machine, with JSON er
       isErrorJson(res.body, "forbidden-origin");
     }
     // A plain form post (no preflight) is refused the same way.
-    const form = await request(`${api}/images`, "POST", { host: `127.0.0.1:${port}`, origin: "http://evil.example", "content-type": "text/plain" }, "a prompt");
+    const form = await request(
+      `${api}/images`,
+      "POST",
+      { host: `127.0.0.1:${port}`, origin: "http://evil.example", "content-type": "text/plain" },
+      "a prompt",
+    );
     assert.equal(form.status, 403);
     assert.equal(await queued(), before, "nothing was queued");
 
-    const own = await request(`${api}/images`, "POST", { host: `localhost:${port}`, origin: `http://localhost:${port}`, ...json }, JSON.stringify({ prompt: "from the gallery" }));
+    const own = await request(
+      `${api}/images`,
+      "POST",
+      { host: `localhost:${port}`, origin: `http://localhost:${port}`, ...json },
+      JSON.stringify({ prompt: "from the gallery" }),
+    );
     assert.equal(own.status, 202, own.body);
-    const tool = await request(`${api}/images`, "POST", { host: `127.0.0.1:${port}`, ...json }, JSON.stringify({ prompt: "from curl" }));
+    const tool = await request(
+      `${api}/images`,
+      "POST",
+      { host: `127.0.0.1:${port}`, ...json },
+      JSON.stringify({ prompt: "from curl" }),
+    );
     assert.equal(tool.status, 202, tool.body);
     // Reading with a foreign Origin changes nothing (and the browser keeps the answer from that page).
-    assert.equal((await request(`${api}/local/queues`, "GET", { host: `127.0.0.1:${port}`, origin: "http://evil.example" })).status, 200);
+    assert.equal(
+      (await request(`${api}/local/queues`, "GET", { host: `127.0.0.1:${port}`, origin: "http://evil.example" }))
+        .status,
+      200,
+    );
   });
 
   it("guards the object store and the queue the same way, while the SDK clients work", async () => {
     const store = new URL(mode.objectStore.url);
     const queue = new URL(mode.queue.url);
-    const put = await request(`${mode.objectStore.url}/${mode.config.bucket}/${mode.config.prefix}/images/planted.png`, "PUT", { host: `evil.example:${store.port}` }, "x");
+    const put = await request(
+      `${mode.objectStore.url}/${mode.config.bucket}/${mode.config.prefix}/images/planted.png`,
+      "PUT",
+      { host: `evil.example:${store.port}` },
+      "x",
+    );
     assert.equal(put.status, 403);
     isErrorJson(put.body, "forbidden-host");
-    const csrf = await request(`${mode.objectStore.url}/${mode.config.bucket}/${mode.config.prefix}/images/planted.png`, "PUT", { host: `127.0.0.1:${store.port}`, origin: "http://evil.example" }, "x");
+    const csrf = await request(
+      `${mode.objectStore.url}/${mode.config.bucket}/${mode.config.prefix}/images/planted.png`,
+      "PUT",
+      { host: `127.0.0.1:${store.port}`, origin: "http://evil.example" },
+      "x",
+    );
     assert.equal(csrf.status, 403);
     const form = `Action=SendMessage&QueueUrl=${encodeURIComponent(mode.queue.queueUrl)}&MessageBody=planted`;
-    const sqsForm = await request(mode.queue.url, "POST", { host: `127.0.0.1:${queue.port}`, origin: "http://evil.example", "content-type": "application/x-www-form-urlencoded" }, form);
+    const sqsForm = await request(
+      mode.queue.url,
+      "POST",
+      {
+        host: `127.0.0.1:${queue.port}`,
+        origin: "http://evil.example",
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      form,
+    );
     assert.equal(sqsForm.status, 403);
     isErrorJson(sqsForm.body, "forbidden-origin");
 
-    const s3 = new S3Client({ region: mode.config.region, endpoint: mode.objectStore.url, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
+    const s3 = new S3Client({
+      region: mode.config.region,
+      endpoint: mode.objectStore.url,
+      forcePathStyle: true,
+      credentials: LOCAL_CREDENTIALS,
+    });
     const sqs = new SQSClient({ region: mode.config.region, endpoint: mode.queue.url, credentials: LOCAL_CREDENTIALS });
     try {
-      await s3.send(new PutObjectCommand({ Bucket: mode.config.bucket, Key: `${mode.config.prefix}/probe.txt`, Body: Buffer.from("ok") }));
-      assert.ok((await sqs.send(new SendMessageCommand({ QueueUrl: mode.queue.queueUrl, MessageBody: "through the SDK" }))).MessageId);
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: mode.config.bucket,
+          Key: `${mode.config.prefix}/probe.txt`,
+          Body: Buffer.from("ok"),
+        }),
+      );
+      assert.ok(
+        (await sqs.send(new SendMessageCommand({ QueueUrl: mode.queue.queueUrl, MessageBody: "through the SDK" })))
+          .MessageId,
+      );
     } finally {
       s3.destroy();
       sqs.destroy();
@@ -143,7 +218,12 @@ describe("local mode: a local server that serves only this machine, with JSON er
 
   it("answers 413 JSON for every body over the limit, small or huge, and lets the limit itself through", async () => {
     for (const size of [DEFAULTS.maxBodyBytes + 1, 1024 * 1024, 20 * 1024 * 1024]) {
-      const res = await request(`${api}/generate`, "POST", { ...json, "content-length": size }, Buffer.alloc(size, 0x61)).catch((err) => {
+      const res = await request(
+        `${api}/generate`,
+        "POST",
+        { ...json, "content-length": size },
+        Buffer.alloc(size, 0x61),
+      ).catch((err) => {
         throw new Error(`${size} bytes: ${err.message}`);
       });
       assert.equal(res.status, 413, `${size} bytes`);
@@ -157,11 +237,15 @@ describe("local mode: a local server that serves only this machine, with JSON er
   });
 
   it("answers oversized headers with 431 JSON, an unknown method with 501 JSON, a malformed request with 400 JSON", async () => {
-    const big = parseRaw(await raw(port, `GET /health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Big: ${"a".repeat(20000)}\r\n\r\n`));
+    const big = parseRaw(
+      await raw(port, `GET /health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Big: ${"a".repeat(20000)}\r\n\r\n`),
+    );
     assert.deepEqual([big.status, big.contentType, big.json.code], [431, "application/json", "headers-too-large"]);
     const foo = parseRaw(await raw(port, `FOO / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`));
     assert.deepEqual([foo.status, foo.contentType, foo.json.code], [501, "application/json", "method-not-implemented"]);
-    const junk = parseRaw(await raw(port, `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\na header without a colon\r\n\r\n`));
+    const junk = parseRaw(
+      await raw(port, `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\na header without a colon\r\n\r\n`),
+    );
     assert.deepEqual([junk.status, junk.json.code], [400, "bad-request"]);
     assert.ok(junk.json.error);
   });

@@ -11,7 +11,12 @@ import { launchChromium } from "../support/browser";
 import { cleanup, freshEnv, REPO_ROOT, startLocalChild, type LocalChild } from "../../tools/local-child";
 
 /** The few members of an <img> read here (the project compiles without the DOM lib). */
-interface Img { complete: boolean; naturalWidth: number; src: string; addEventListener(type: "load", f: () => void): void }
+interface Img {
+  complete: boolean;
+  naturalWidth: number;
+  src: string;
+  addEventListener(type: "load", f: () => void): void;
+}
 
 describe("local mode: the gallery in headless Chromium", function () {
   this.timeout(120000);
@@ -23,7 +28,9 @@ describe("local mode: the gallery in headless Chromium", function () {
     // The model takes 6 s: long enough for the page to draw a queued job's pending card before
     // its picture exists, even on a loaded machine (with 0.5 s, and once with 2.5 s, the worker
     // finished first, and a job already done rightly never shows as pending).
-    local = await startLocalChild(freshEnv({ LOCAL_MODEL_LATENCY_MS: "6000", LOCAL_MODEL_FAIL_WHEN_PROMPT_INCLUDES: "[held]=throttle" }));
+    local = await startLocalChild(
+      freshEnv({ LOCAL_MODEL_LATENCY_MS: "6000", LOCAL_MODEL_FAIL_WHEN_PROMPT_INCLUDES: "[held]=throttle" }),
+    );
     browser = await launchChromium();
   });
   after(async () => {
@@ -41,7 +48,9 @@ describe("local mode: the gallery in headless Chromium", function () {
     const card = page.locator(".card:not(.pending)", { hasText: prompt });
     await card.waitFor({ timeout: 30000 });
     const img = card.locator("img");
-    await img.evaluate((el: Img) => (el.complete && el.naturalWidth ? null : new Promise<void>((r) => el.addEventListener("load", () => r()))));
+    await img.evaluate((el: Img) =>
+      el.complete && el.naturalWidth ? null : new Promise<void>((r) => el.addEventListener("load", () => r())),
+    );
     assert.equal(await img.evaluate((el: Img) => el.naturalWidth), 1024, "Stable Image Core's 1:1 picture");
     assert.equal(await page.locator("#pictures-count").textContent(), "1");
     assert.equal(await card.locator(".source").textContent(), "via Generate now", "where it came from, not a status");
@@ -60,7 +69,9 @@ describe("local mode: the gallery in headless Chromium", function () {
     await card.waitFor({ timeout: 30000 });
     await page.locator(".card.pending").waitFor({ state: "detached", timeout: 15000 });
     assert.equal(await card.locator(".source").textContent(), "via queue");
-    assert.ok(await card.locator("img").evaluate((el: Img) => new URL(el.src).searchParams.get("key")?.includes("/images/")));
+    assert.ok(
+      await card.locator("img").evaluate((el: Img) => new URL(el.src).searchParams.get("key")?.includes("/images/")),
+    );
     await page.close();
   });
 
@@ -71,7 +82,10 @@ describe("local mode: the gallery in headless Chromium", function () {
     await page.goto(`${local!.apiUrl}/`);
     await page.locator(".card.pending", { hasText: prompt }).waitFor({ timeout: 15000 });
     assert.equal(await page.locator(".card:not(.pending)", { hasText: prompt }).count(), 0);
-    assert.equal(await page.locator("#prompt").getAttribute("maxlength"), String(adapterFor(String(readStackConfig(REPO_ROOT, "dev").values.modelId)).maxPromptLength));
+    assert.equal(
+      await page.locator("#prompt").getAttribute("maxlength"),
+      String(adapterFor(String(readStackConfig(REPO_ROOT, "dev").values.modelId)).maxPromptLength),
+    );
     await page.close();
   });
 });

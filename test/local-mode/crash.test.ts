@@ -12,7 +12,15 @@ import { strict as assert } from "node:assert";
 import { rmSync } from "node:fs";
 import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient, type Message } from "@aws-sdk/client-sqs";
 import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
-import { cleanup, freshEnv, getJson, listKeys, startLocalChild, waitFor, type LocalChild } from "../../tools/local-child";
+import {
+  cleanup,
+  freshEnv,
+  getJson,
+  listKeys,
+  startLocalChild,
+  waitFor,
+  type LocalChild,
+} from "../../tools/local-child";
 
 const ENV = freshEnv({
   LOCAL_MODEL_LATENCY_MS: "50",
@@ -25,9 +33,13 @@ const ENV = freshEnv({
 });
 
 /** Every tenth prompt is refused for good, every tenth throttled until it is a dead letter. */
-const bodyOf = (n: number) => (n % 10 === 3 ? `job ${n} [blocked]` : n % 10 === 7 ? `job ${n} [always-throttle]` : `job ${n} by the sea`);
+const bodyOf = (n: number) =>
+  n % 10 === 3 ? `job ${n} [blocked]` : n % 10 === 7 ? `job ${n} [always-throttle]` : `job ${n} by the sea`;
 
-interface WorkerHealth { inFlight: number; deleted: number }
+interface WorkerHealth {
+  inFlight: number;
+  deleted: number;
+}
 
 /** Each GET /health probes every server (S3 head and listing, both queues, the model): poll it at this pace, not faster. */
 const HEALTH_POLL_MS = 100;
@@ -43,7 +55,12 @@ async function worker(local: LocalChild): Promise<WorkerHealth> {
  * may or may not have been accepted.
  */
 function startSender(local: LocalChild, from: number, limit: number) {
-  const client = new SQSClient({ region: "eu-west-1", endpoint: local.health.components.queue.endpoint, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  const client = new SQSClient({
+    region: "eu-west-1",
+    endpoint: local.health.components.queue.endpoint,
+    credentials: LOCAL_CREDENTIALS,
+    maxAttempts: 1,
+  });
   const acknowledged = new Map<string, string>(); // id → body
   const unanswered = new Set<string>();
   let next = from;
@@ -52,7 +69,12 @@ function startSender(local: LocalChild, from: number, limit: number) {
     while (!stopped && next < from + limit) {
       const bodies = Array.from({ length: 10 }, () => bodyOf(next++));
       try {
-        const out = await client.send(new SendMessageBatchCommand({ QueueUrl: local.health.queueUrl, Entries: bodies.map((b, i) => ({ Id: String(i), MessageBody: b })) }));
+        const out = await client.send(
+          new SendMessageBatchCommand({
+            QueueUrl: local.health.queueUrl,
+            Entries: bodies.map((b, i) => ({ Id: String(i), MessageBody: b })),
+          }),
+        );
         for (const e of out.Successful ?? []) acknowledged.set(e.MessageId!, bodies[Number(e.Id)]);
         for (const e of out.Failed ?? []) unanswered.add(bodies[Number(e.Id)]); // refused: must not end anywhere as acknowledged
       } catch {
@@ -78,7 +100,9 @@ function startSender(local: LocalChild, from: number, limit: number) {
 async function receiveAll(sqs: SQSClient, url: string, visibilityTimeout: number): Promise<Message[]> {
   const all: Message[] = [];
   for (;;) {
-    const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: visibilityTimeout }));
+    const r = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: visibilityTimeout }),
+    );
     if (!r.Messages?.length) return all;
     all.push(...r.Messages);
   }
@@ -104,46 +128,80 @@ describe("local mode: kill -9 of the npm start process tree loses and duplicates
     // 1. Kill while messages are being sent, worked on and retried.
     const first = await start();
     const sender = startSender(first, 0, 150);
-    await waitFor("work in flight with pictures stored, while messages are being sent", async () => {
-      const w = await worker(first);
-      return sender.acknowledged.size >= 40 && w.deleted >= 5 && w.inFlight > 0 ? true : undefined;
-    }, 60000, HEALTH_POLL_MS);
+    await waitFor(
+      "work in flight with pictures stored, while messages are being sent",
+      async () => {
+        const w = await worker(first);
+        return sender.acknowledged.size >= 40 && w.deleted >= 5 && w.inFlight > 0 ? true : undefined;
+      },
+      60000,
+      HEALTH_POLL_MS,
+    );
     await first.stop("SIGKILL");
     await sender.stop();
     for (const [id, body] of sender.acknowledged) acknowledged.set(id, body);
     for (const body of sender.unanswered) unanswered.add(body);
 
     // 2. Kill again while dead letters are being received and more work is in flight.
-    const second = await start(); 
+    const second = await start();
     assert.match(second.output(), /restored\s+[1-9]\d* queued/, "the first run's unfinished messages are back");
     const more = startSender(second, sender.next, 60);
     await waitFor("60 more messages", async () => (more.acknowledged.size >= 60 ? true : undefined), 60000, 20);
-    await more.stop(); 
+    await more.stop();
     for (const [id, body] of more.acknowledged) acknowledged.set(id, body);
     for (const body of more.unanswered) unanswered.add(body);
-    const held = await waitFor("dead letters to receive", async () => {
-      const r = await second.sqs.send(new ReceiveMessageCommand({ QueueUrl: second.health.dlqUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 600 }));
-      return r.Messages?.length ? r.Messages : undefined;
-    }, 90000, 200);
-    await waitFor("work in flight", async () => ((await worker(second)).inFlight > 0 ? true : undefined), 30000, HEALTH_POLL_MS).catch(() => undefined);
+    const held = await waitFor(
+      "dead letters to receive",
+      async () => {
+        const r = await second.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: second.health.dlqUrl,
+            MaxNumberOfMessages: 10,
+            VisibilityTimeout: 600,
+          }),
+        );
+        return r.Messages?.length ? r.Messages : undefined;
+      },
+      90000,
+      200,
+    );
+    await waitFor(
+      "work in flight",
+      async () => ((await worker(second)).inFlight > 0 ? true : undefined),
+      30000,
+      HEALTH_POLL_MS,
+    ).catch(() => undefined);
     await second.stop("SIGKILL");
 
     // 3. Start again and let everything settle.
-    const third = await start(); 
+    const third = await start();
     const { bucket, prefix, dlqUrl } = third.health;
     // Settled: nothing is left in the queue (waiting, in flight or delayed); each message was deleted or dead-lettered.
-    await waitFor("every message to leave the queue", async () => {
-      const q = (await (await fetch(`${third.apiUrl}/local/queues`)).json()) as { queue: { visible: number; inFlight: number; delayed: number } };
-      return q.queue.visible + q.queue.inFlight + q.queue.delayed === 0 ? true : undefined;
-    }, 150000, 100);
+    await waitFor(
+      "every message to leave the queue",
+      async () => {
+        const q = (await (await fetch(`${third.apiUrl}/local/queues`)).json()) as {
+          queue: { visible: number; inFlight: number; delayed: number };
+        };
+        return q.queue.visible + q.queue.inFlight + q.queue.delayed === 0 ? true : undefined;
+      },
+      150000,
+      100,
+    );
     const keys = await listKeys(third.s3, bucket, `${prefix}/images/`);
-    const settled = { pictures: keys.filter((k) => k.endsWith(".png")), failures: keys.filter((k) => k.endsWith(".failed.json")) };
+    const settled = {
+      pictures: keys.filter((k) => k.endsWith(".png")),
+      failures: keys.filter((k) => k.endsWith(".failed.json")),
+    };
     const dead = await receiveAll(third.sqs, dlqUrl, 600); // held now: step 4 stops while they are received
     deadLetterIds = dead.map((m) => m.MessageId!);
-    for (const m of held) assert.ok(deadLetterIds.includes(m.MessageId!), `the dead letter received at the kill (${m.MessageId}) is back`);
+    for (const m of held)
+      assert.ok(deadLetterIds.includes(m.MessageId!), `the dead letter received at the kill (${m.MessageId}) is back`);
 
     const idOf = (key: string, suffix: string) => key.slice(`${prefix}/images/`.length, -suffix.length);
-    const kinds = await Promise.all(settled.failures.map(async (k) => [idOf(k, ".failed.json"), await getJson(third.s3, bucket, k)] as const));
+    const kinds = await Promise.all(
+      settled.failures.map(async (k) => [idOf(k, ".failed.json"), await getJson(third.s3, bucket, k)] as const),
+    );
     const permanent = kinds.filter(([, r]) => r.kind === "permanent");
     const transient = kinds.filter(([, r]) => r.kind === "transient");
     const bodies = new Map<string, string>(); // id → body, from where it ended
@@ -166,10 +224,14 @@ describe("local mode: kill -9 of the npm start process tree loses and duplicates
     const duplicated = ended.filter((id, i) => ended.indexOf(id) !== i);
     assert.deepEqual(lost, [], `${lost.length} lost of ${acknowledged.size} acknowledged`);
     assert.deepEqual(duplicated, [], "no message ends in two places");
-    for (const [id, body] of acknowledged) assert.equal(bodies.get(id), body, `message ${id} ended with its own prompt`);
+    for (const [id, body] of acknowledged)
+      assert.equal(bodies.get(id), body, `message ${id} ended with its own prompt`);
     // A message beyond the acknowledged ones was sent in a batch the kill cut off: each at most once.
     const extra = ended.filter((id) => !acknowledged.has(id)).map((id) => bodies.get(id)!);
-    assert.ok(extra.every((body) => unanswered.has(body)), `unexpected messages: ${extra.filter((b) => !unanswered.has(b))}`);
+    assert.ok(
+      extra.every((body) => unanswered.has(body)),
+      `unexpected messages: ${extra.filter((b) => !unanswered.has(b))}`,
+    );
     assert.equal(new Set(extra).size, extra.length, "a cut-off send ends at most once");
     // Deliveries that ran out of time: their last one recorded "timeout", and the message dead-lettered.
     const outOfTime = new Set(transient.filter(([, r]) => r.code === "timeout").map(([id]) => id));
@@ -180,9 +242,21 @@ describe("local mode: kill -9 of the npm start process tree loses and duplicates
     // Each ended where its prompt sends it (or in the DLQ, out of time), and every dead letter has its failure record.
     for (const id of ended) {
       const body = bodies.get(id)!;
-      const where = settled.pictures.includes(`${prefix}/images/${id}.png`) ? "picture" : deadLetterIds.includes(id) ? "dlq" : "failure record";
-      const promptSends = body.includes("[blocked]") ? "failure record" : body.includes("[always-throttle]") ? "dlq" : "picture";
-      assert.equal(where, outOfTime.has(id) ? "dlq" : promptSends, `${body}${outOfTime.has(id) ? " (its deliveries ran out of time)" : ""}`);
+      const where = settled.pictures.includes(`${prefix}/images/${id}.png`)
+        ? "picture"
+        : deadLetterIds.includes(id)
+          ? "dlq"
+          : "failure record";
+      const promptSends = body.includes("[blocked]")
+        ? "failure record"
+        : body.includes("[always-throttle]")
+          ? "dlq"
+          : "picture";
+      assert.equal(
+        where,
+        outOfTime.has(id) ? "dlq" : promptSends,
+        `${body}${outOfTime.has(id) ? " (its deliveries ran out of time)" : ""}`,
+      );
     }
     assert.deepEqual(transient.map(([id]) => id).sort(), [...deadLetterIds].sort());
     assert.ok(acknowledged.size >= 100 && dead.length > 0 && permanent.length > 0);
@@ -192,7 +266,10 @@ describe("local mode: kill -9 of the npm start process tree loses and duplicates
     const third = children[children.length - 1];
     assert.ok(deadLetterIds.length > 0);
     await third.stop("SIGINT"); // the whole group, as a terminal's Ctrl-C: npm itself ends by the signal
-    assert.match(third.output(), new RegExp(`Stopped\\. 0 queued and ${deadLetterIds.length} dead-letter message\\(s\\) kept`));
+    assert.match(
+      third.output(),
+      new RegExp(`Stopped\\. 0 queued and ${deadLetterIds.length} dead-letter message\\(s\\) kept`),
+    );
     const fourth = await start();
     const back = await receiveAll(fourth.sqs, fourth.health.dlqUrl, 600);
     assert.deepEqual(back.map((m) => m.MessageId).sort(), [...deadLetterIds].sort());

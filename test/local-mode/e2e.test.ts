@@ -11,7 +11,16 @@ import { startObjectStore } from "../../local/fakes/object-store";
 import { readPngHeader, PNG_SIGNATURE } from "../../local/fakes/png";
 import { readJournal } from "../../local/fakes/queue-journal";
 import { objectStoreDirectory, queueJournalFile } from "../../local/app/start";
-import { cleanup, freshEnv, getJson, getObject, listKeys, startLocalChild, waitFor, type LocalChild } from "../../tools/local-child";
+import {
+  cleanup,
+  freshEnv,
+  getJson,
+  getObject,
+  listKeys,
+  startLocalChild,
+  waitFor,
+  type LocalChild,
+} from "../../tools/local-child";
 
 async function exists(local: LocalChild, key: string): Promise<true | undefined> {
   try {
@@ -35,11 +44,14 @@ describe("local mode: npm start end to end", function () {
   it("reports every component, the queues, the bucket and the prefix on GET /health", async () => {
     const h = local!.health;
     assert.equal(h.status, "ok");
-    for (const name of ["api", "objectStore", "queue", "model", "worker"]) assert.equal(h.components[name]?.status, "ok", name);
+    for (const name of ["api", "objectStore", "queue", "model", "worker"])
+      assert.equal(h.components[name]?.status, "ok", name);
     assert.match(h.queueUrl, /^http:\/\/127\.0\.0\.1:\d+\/\d+\/[\w-]+$/);
     assert.match(h.dlqUrl, /-dlq$/);
     assert.ok(h.bucket && h.prefix);
-    const attrs = await local!.sqs.send(new GetQueueAttributesCommand({ QueueUrl: h.queueUrl, AttributeNames: ["RedrivePolicy"] }));
+    const attrs = await local!.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: h.queueUrl, AttributeNames: ["RedrivePolicy"] }),
+    );
     assert.ok(JSON.parse(attrs.Attributes!.RedrivePolicy!).deadLetterTargetArn.endsWith(h.dlqUrl.split("/").pop()!));
   });
 
@@ -62,7 +74,7 @@ describe("local mode: npm start end to end", function () {
     assert.ok(viaUrl.equals(png));
   });
 
-  it("curl -X POST …/generate -d '{\"prompt\":\"Me on top of K2\"}' stores a Stability-shaped picture of the default model", async () => {
+  it('curl -X POST …/generate -d \'{"prompt":"Me on top of K2"}\' stores a Stability-shaped picture of the default model', async () => {
     // curl's -d sends application/x-www-form-urlencoded; a JSON object body is still JSON.
     const res = await fetch(`${local!.apiUrl}/generate`, {
       method: "POST",
@@ -72,26 +84,45 @@ describe("local mode: npm start end to end", function () {
     assert.equal(res.status, 201);
     const body = (await res.json()) as { key: string; model: string; width: number; height: number; seed: number };
     assert.deepEqual([body.model, body.width, body.height], ["stability.stable-image-core-v1:1", 1024, 1024]);
-    assert.deepEqual(readPngHeader((await getObject(local!.s3, local!.health.bucket, body.key)).body), { width: 1024, height: 1024 });
+    assert.deepEqual(readPngHeader((await getObject(local!.s3, local!.health.bucket, body.key)).body), {
+      width: 1024,
+      height: 1024,
+    });
     const sidecar = await getJson(local!.s3, local!.health.bucket, body.key.replace(/\.png$/, ".json"));
     assert.deepEqual(
-      [sidecar.prompt, sidecar.model, sidecar.aspectRatio, sidecar.seed, sidecar.width, sidecar.height, "cfgScale" in sidecar],
+      [
+        sidecar.prompt,
+        sidecar.model,
+        sidecar.aspectRatio,
+        sidecar.seed,
+        sidecar.width,
+        sidecar.height,
+        "cfgScale" in sidecar,
+      ],
       ["Me on top of K2", "stability.stable-image-core-v1:1", "1:1", body.seed, 1024, 1024, false],
     );
   });
 
   it("a plain-text message sent with @aws-sdk/client-sqs becomes a picture", async () => {
-    const sent = await local!.sqs.send(new SendMessageCommand({ QueueUrl: local!.health.queueUrl, MessageBody: "me on top of a pyramid" }));
+    const sent = await local!.sqs.send(
+      new SendMessageCommand({ QueueUrl: local!.health.queueUrl, MessageBody: "me on top of a pyramid" }),
+    );
     const key = `${local!.health.prefix}/images/${sent.MessageId}.png`;
     await waitFor(`picture ${key}`, () => exists(local!, key));
     assert.ok(readPngHeader((await getObject(local!.s3, local!.health.bucket, key)).body));
-    const sidecar = await waitFor("its sidecar", () => getJson<{ prompt: string; source: string }>(local!.s3, local!.health.bucket, key.replace(/\.png$/, ".json")));
+    const sidecar = await waitFor("its sidecar", () =>
+      getJson<{ prompt: string; source: string }>(local!.s3, local!.health.bucket, key.replace(/\.png$/, ".json")),
+    );
     assert.equal(sidecar.prompt, "me on top of a pyramid");
     assert.equal(sidecar.source, "queue");
   });
 
   it("POST /images then GET /images/{id} goes from pending to done", async () => {
-    const res = await fetch(`${local!.apiUrl}/images`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ prompt: "snowy mountain cabin at night" }) });
+    const res = await fetch(`${local!.apiUrl}/images`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ prompt: "snowy mountain cabin at night" }),
+    });
     assert.equal(res.status, 202);
     const { id } = (await res.json()) as { id: string };
     const first = await fetch(`${local!.apiUrl}/images/${id}`);
@@ -117,13 +148,19 @@ describe("local mode: npm start end to end", function () {
     };
     assert.ok(list.pictures.length >= 3);
     const times = list.pictures.map((p) => Date.parse(p.lastModified));
-    assert.deepEqual(times, [...times].sort((a, b) => b - a));
+    assert.deepEqual(
+      times,
+      [...times].sort((a, b) => b - a),
+    );
     assert.ok(list.pictures.some((p) => p.prompt === "me on top of a pyramid"));
     const img = await fetch(`${local!.apiUrl}${list.pictures[0].url}`);
     assert.equal(img.headers.get("content-type"), "image/png");
     assert.ok(readPngHeader(Buffer.from(await img.arrayBuffer())));
     // The viewer route only serves objects under the prefix.
-    assert.equal((await fetch(`${local!.apiUrl}/local/object?key=${encodeURIComponent("elsewhere/x.png")}`)).status, 404);
+    assert.equal(
+      (await fetch(`${local!.apiUrl}/local/object?key=${encodeURIComponent("elsewhere/x.png")}`)).status,
+      404,
+    );
   });
 });
 
@@ -149,25 +186,45 @@ describe("local mode: Ctrl-C finishes the batch in flight and keeps the rest; fi
     ({ bucket, prefix } = first.health);
     const bodies = Array.from({ length: 6 }, (_, i) => `postcard ${i} from the lake`);
     const out = await first.sqs.send(
-      new SendMessageBatchCommand({ QueueUrl: first.health.queueUrl, Entries: bodies.map((b, n) => ({ Id: String(n), MessageBody: b })) }),
+      new SendMessageBatchCommand({
+        QueueUrl: first.health.queueUrl,
+        Entries: bodies.map((b, n) => ({ Id: String(n), MessageBody: b })),
+      }),
     );
     for (const e of out.Successful!) sent.set(e.MessageId!, bodies[Number(e.Id)]);
     // Both pollers hold a full batch: 2 × batch size records in flight, none finished yet.
     const busy = 2 * (first.health as unknown as { batchSize: number }).batchSize;
     await waitFor("every poller to hold a batch", async () => {
-      const w = ((await (await fetch(`${first!.apiUrl}/health`)).json()) as { components: { worker: { inFlight: number; deleted: number } } }).components.worker;
+      const w = (
+        (await (await fetch(`${first!.apiUrl}/health`)).json()) as {
+          components: { worker: { inFlight: number; deleted: number } };
+        }
+      ).components.worker;
       return w.inFlight === busy && w.deleted === 0 ? true : undefined;
     });
     assert.equal(await first.stop("SIGINT"), 0);
-    assert.match(first.output(), new RegExp(`Stopped\\. ${sent.size - busy} queued and 0 dead-letter message\\(s\\) kept`));
+    assert.match(
+      first.output(),
+      new RegExp(`Stopped\\. ${sent.size - busy} queued and 0 dead-letter message\\(s\\) kept`),
+    );
 
     saved = [...readJournal(journalFile).state.queue.values()];
     assert.equal(saved.length, sent.size - busy);
     for (const m of saved) assert.equal(m.body, sent.get(m.id));
     // The data directory alone (the object store started on it, nothing else) holds exactly the
     // pictures of the batches that were in flight.
-    const store = await startObjectStore({ host: "127.0.0.1", port: 0, directory: objectStoreDirectory({ dataDir: env.LOCAL_DATA_DIR }), bucket });
-    const s3 = new S3Client({ region: "eu-west-1", endpoint: store.url, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
+    const store = await startObjectStore({
+      host: "127.0.0.1",
+      port: 0,
+      directory: objectStoreDirectory({ dataDir: env.LOCAL_DATA_DIR }),
+      bucket,
+    });
+    const s3 = new S3Client({
+      region: "eu-west-1",
+      endpoint: store.url,
+      forcePathStyle: true,
+      credentials: LOCAL_CREDENTIALS,
+    });
     try {
       const pictures = (await listKeys(s3, bucket, `${prefix}/images/`)).filter((k) => k.endsWith(".png"));
       const inFlightIds = [...sent.keys()].filter((id) => !saved.some((m) => m.id === id));
@@ -181,14 +238,21 @@ describe("local mode: Ctrl-C finishes the batch in flight and keeps the rest; fi
   it("the next start restores the saved messages with the same ids, once", async () => {
     second = await startLocalChild(env);
     assert.match(second.output(), new RegExp(`restored\\s+${saved.length} queued`));
-    for (const m of saved) await waitFor(`the saved message's picture ${m.id}`, () => exists(second!, `${prefix}/images/${m.id}.png`));
-    for (const [id, body] of sent) assert.equal((await getJson(second.s3, bucket, `${prefix}/images/${id}.json`)).prompt, body);
+    for (const m of saved)
+      await waitFor(`the saved message's picture ${m.id}`, () => exists(second!, `${prefix}/images/${m.id}.png`));
+    for (const [id, body] of sent)
+      assert.equal((await getJson(second.s3, bucket, `${prefix}/images/${id}.json`)).prompt, body);
     // Every job finished: the journal holds nothing, so a kill (SIGKILL, like a crash) brings nothing back.
-    await waitFor("the journal to be empty", async () => (readJournal(journalFile).state.queue.size === 0 ? true : undefined));
+    await waitFor("the journal to be empty", async () =>
+      readJournal(journalFile).state.queue.size === 0 ? true : undefined,
+    );
     await second.stop("SIGKILL");
     third = await startLocalChild(env);
     assert.doesNotMatch(third.output(), /restored/);
-    const q = (await (await fetch(`${third.apiUrl}/local/queues`)).json()) as { queue: { visible: number; inFlight: number }; jobs: unknown[] };
+    const q = (await (await fetch(`${third.apiUrl}/local/queues`)).json()) as {
+      queue: { visible: number; inFlight: number };
+      jobs: unknown[];
+    };
     assert.deepEqual([q.queue.visible, q.queue.inFlight, q.jobs.length], [0, 0, 0]);
   });
 });

@@ -6,7 +6,15 @@
  */
 import { strict as assert } from "node:assert";
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand } from "@aws-sdk/client-sqs";
-import { cleanup, freshEnv, getJson, listKeys, startLocalChild, waitFor, type LocalChild } from "../../tools/local-child";
+import {
+  cleanup,
+  freshEnv,
+  getJson,
+  listKeys,
+  startLocalChild,
+  waitFor,
+  type LocalChild,
+} from "../../tools/local-child";
 
 const N = 30;
 
@@ -32,12 +40,19 @@ describe("local mode: transient and permanent model failures", function () {
   it(`accounts for all ${N} messages: pictures + failure records + DLQ messages, no duplicates`, async () => {
     const { bucket, prefix, queueUrl, dlqUrl } = local!.health;
     const bodies = Array.from({ length: N }, (_, i) =>
-      i % 10 === 3 ? `desert pyramid ${i} [always-throttle]` : i % 10 === 7 ? `city at night ${i} [blocked]` : `postcard ${i} from the sea`,
+      i % 10 === 3
+        ? `desert pyramid ${i} [always-throttle]`
+        : i % 10 === 7
+          ? `city at night ${i} [blocked]`
+          : `postcard ${i} from the sea`,
     );
     const sent = new Map<string, string>(); // messageId → body
     for (let i = 0; i < N; i += 10) {
       const out = await local!.sqs.send(
-        new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: bodies.slice(i, i + 10).map((b, n) => ({ Id: String(n), MessageBody: b })) }),
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: bodies.slice(i, i + 10).map((b, n) => ({ Id: String(n), MessageBody: b })),
+        }),
       );
       assert.equal(out.Failed?.length ?? 0, 0);
       for (const s of out.Successful!) sent.set(s.MessageId!, bodies[i + Number(s.Id)]);
@@ -47,23 +62,34 @@ describe("local mode: transient and permanent model failures", function () {
     // Settled: the source queue is empty (nothing visible, in flight or delayed) and every
     // message is accounted for somewhere.
     const settle = async () => {
-      const { Attributes: a = {} } = await local!.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["All"] }));
-      const inQueue = Number(a.ApproximateNumberOfMessages) + Number(a.ApproximateNumberOfMessagesNotVisible) + Number(a.ApproximateNumberOfMessagesDelayed);
+      const { Attributes: a = {} } = await local!.sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["All"] }),
+      );
+      const inQueue =
+        Number(a.ApproximateNumberOfMessages) +
+        Number(a.ApproximateNumberOfMessagesNotVisible) +
+        Number(a.ApproximateNumberOfMessagesDelayed);
       if (inQueue !== 0) return undefined;
-      const dlq = await local!.sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["ApproximateNumberOfMessages"] }));
+      const dlq = await local!.sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["ApproximateNumberOfMessages"] }),
+      );
       const keys = await listKeys(local!.s3, bucket, `${prefix}/images/`);
       const pictures = keys.filter((k) => k.endsWith(".png"));
       const failures = keys.filter((k) => k.endsWith(".failed.json"));
       const kinds = await Promise.all(failures.map(async (k) => (await getJson(local!.s3, bucket, k)).kind as string));
       const permanent = failures.filter((_, i) => kinds[i] === "permanent");
       const transient = failures.filter((_, i) => kinds[i] === "transient");
-      return pictures.length + permanent.length + Number(dlq.Attributes!.ApproximateNumberOfMessages) >= N ? { pictures, permanent, transient } : undefined;
+      return pictures.length + permanent.length + Number(dlq.Attributes!.ApproximateNumberOfMessages) >= N
+        ? { pictures, permanent, transient }
+        : undefined;
     };
     const { pictures, permanent, transient } = await waitFor("every message to settle", settle, 150000, 250);
 
     const dlqIds: string[] = [];
     for (;;) {
-      const r = await local!.sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 300 }));
+      const r = await local!.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 300 }),
+      );
       if (!r.Messages?.length) break;
       for (const m of r.Messages) {
         dlqIds.push(m.MessageId!);
@@ -75,10 +101,18 @@ describe("local mode: transient and permanent model failures", function () {
     const failureIds = permanent.map(idOf);
     const all = [...pictureIds, ...failureIds, ...dlqIds];
 
-    assert.equal(all.length, N, `pictures ${pictureIds.length} + permanent failures ${failureIds.length} + DLQ ${dlqIds.length}`);
+    assert.equal(
+      all.length,
+      N,
+      `pictures ${pictureIds.length} + permanent failures ${failureIds.length} + DLQ ${dlqIds.length}`,
+    );
     assert.equal(new Set(all).size, N, "no message ends in two places");
     assert.deepEqual([...all].sort(), [...sent.keys()].sort(), "exactly the messages sent");
-    assert.deepEqual(transient.map(idOf).sort(), [...dlqIds].sort(), "each dead letter has a failure record, and only they have transient ones");
+    assert.deepEqual(
+      transient.map(idOf).sort(),
+      [...dlqIds].sort(),
+      "each dead letter has a failure record, and only they have transient ones",
+    );
 
     // The deterministic failures ended where they must.
     for (const [id, body] of sent) {
@@ -91,6 +125,7 @@ describe("local mode: transient and permanent model failures", function () {
       }
     }
     // Every picture has its sidecar with the message's own prompt.
-    for (const id of pictureIds) assert.equal((await getJson(local!.s3, bucket, `${prefix}/images/${id}.json`)).prompt, sent.get(id));
+    for (const id of pictureIds)
+      assert.equal((await getJson(local!.s3, bucket, `${prefix}/images/${id}.json`)).prompt, sent.get(id));
   });
 });

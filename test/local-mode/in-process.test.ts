@@ -16,7 +16,17 @@ import { startInProcess } from "./in-process";
 
 interface HealthBody {
   status: string;
-  components: Record<string, { status: string; error?: string; lastPollAt?: string; lastPollOutcome?: string; lastError?: string; state?: string }>;
+  components: Record<
+    string,
+    {
+      status: string;
+      error?: string;
+      lastPollAt?: string;
+      lastPollOutcome?: string;
+      lastError?: string;
+      state?: string;
+    }
+  >;
 }
 
 async function health(mode: LocalMode): Promise<{ code: number; body: HealthBody }> {
@@ -43,11 +53,15 @@ describe("local mode in process: API, queue listing and health", function () {
   it("answers an oversized body with 413 JSON before closing the connection", async () => {
     const post = (headers: http.OutgoingHttpHeaders) =>
       new Promise<{ status: number; body: string; connection?: string }>((resolve, reject) => {
-        const req = http.request(`${mode.api.url}/generate`, { method: "POST", headers: { "content-type": "application/json", ...headers } }, (res) => {
-          let body = "";
-          res.on("data", (d) => (body += d));
-          res.on("end", () => resolve({ status: res.statusCode!, body, connection: res.headers.connection }));
-        });
+        const req = http.request(
+          `${mode.api.url}/generate`,
+          { method: "POST", headers: { "content-type": "application/json", ...headers } },
+          (res) => {
+            let body = "";
+            res.on("data", (d) => (body += d));
+            res.on("end", () => resolve({ status: res.statusCode!, body, connection: res.headers.connection }));
+          },
+        );
         req.on("error", reject);
         // 12 MB in 256 KB chunks, stopping as soon as the answer is there.
         const chunk = Buffer.alloc(256 * 1024, 0x61);
@@ -67,7 +81,10 @@ describe("local mode in process: API, queue listing and health", function () {
       const res = await post(headers);
       assert.equal(res.status, 413, JSON.stringify(headers));
       assert.equal(res.connection, "close");
-      assert.deepEqual(JSON.parse(res.body), { error: `request body larger than ${DEFAULTS.maxBodyBytes} bytes`, code: "payload-too-large" });
+      assert.deepEqual(JSON.parse(res.body), {
+        error: `request body larger than ${DEFAULTS.maxBodyBytes} bytes`,
+        code: "payload-too-large",
+      });
     }
     // The server is fine afterwards.
     assert.equal((await fetch(`${mode.api.url}/local/queues`)).status, 200);
@@ -75,15 +92,28 @@ describe("local mode in process: API, queue listing and health", function () {
 
   it("lists queued jobs however they were sent (API, SDK), with their prompts, for the gallery", async () => {
     mode.bedrock!.failWhenPromptIncludes("[held]", "throttle"); // they stay in the queue
-    const viaApi = (await (await fetch(`${mode.api.url}/images`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ prompt: "queued through the API [held]" }) })).json()) as { id: string };
-    const viaSqs = await sqs.send(new SendMessageCommand({ QueueUrl: mode.queue.queueUrl, MessageBody: "sent with the SDK [held]" }));
+    const viaApi = (await (
+      await fetch(`${mode.api.url}/images`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ prompt: "queued through the API [held]" }),
+      })
+    ).json()) as { id: string };
+    const viaSqs = await sqs.send(
+      new SendMessageCommand({ QueueUrl: mode.queue.queueUrl, MessageBody: "sent with the SDK [held]" }),
+    );
     const jobs = await waitFor("both jobs listed", async () => {
-      const q = (await (await fetch(`${mode.api.url}/local/queues`)).json()) as { jobs: Array<{ id: string; prompt: string; state: string }> };
+      const q = (await (await fetch(`${mode.api.url}/local/queues`)).json()) as {
+        jobs: Array<{ id: string; prompt: string; state: string }>;
+      };
       return q.jobs.length === 2 ? q.jobs : undefined;
     });
     assert.deepEqual(
       jobs.map((j) => [j.id, j.prompt]).sort(),
-      [[viaApi.id, "queued through the API [held]"], [viaSqs.MessageId, "sent with the SDK [held]"]].sort(),
+      [
+        [viaApi.id, "queued through the API [held]"],
+        [viaSqs.MessageId, "sent with the SDK [held]"],
+      ].sort(),
     );
     assert.ok(jobs.every((j) => ["waiting", "in-flight"].includes(j.state)));
   });
@@ -92,7 +122,8 @@ describe("local mode in process: API, queue listing and health", function () {
     const ok = await health(mode);
     assert.equal(ok.code, 200);
     assert.equal(ok.body.status, "ok");
-    for (const name of ["api", "objectStore", "queue", "model", "worker"]) assert.equal(ok.body.components[name].status, "ok", name);
+    for (const name of ["api", "objectStore", "queue", "model", "worker"])
+      assert.equal(ok.body.components[name].status, "ok", name);
     assert.equal(ok.body.components.worker.state, "running");
     assert.ok(ok.body.components.worker.lastPollAt && ok.body.components.worker.lastPollOutcome);
 
@@ -142,25 +173,52 @@ describe("local mode in process: a model slower than the queue handler's budget"
   it("makes one model call per delivery and ends in the DLQ once, with no picture from an overtaken call", async () => {
     assert.deepEqual(mode.config.queueModelBudget, { attempts: 1, tryTimeoutMs: 1000 });
     const prompt = "a very slow model at the beach";
-    const res = await fetch(`${mode.api.url}/images`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ prompt }) });
+    const res = await fetch(`${mode.api.url}/images`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ prompt }),
+    });
     assert.equal(res.status, 202);
     const { id } = (await res.json()) as { id: string };
-    const s3 = new S3Client({ region: mode.config.region, endpoint: mode.objectStore.url, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
+    const s3 = new S3Client({
+      region: mode.config.region,
+      endpoint: mode.objectStore.url,
+      forcePathStyle: true,
+      credentials: LOCAL_CREDENTIALS,
+    });
     const sqs = new SQSClient({ region: mode.config.region, endpoint: mode.queue.url, credentials: LOCAL_CREDENTIALS });
     try {
       const dead = await waitFor(
         "the job in the DLQ",
-        async () => (await sqs.send(new ReceiveMessageCommand({ QueueUrl: mode.queue.dlqUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }))).Messages,
+        async () =>
+          (
+            await sqs.send(
+              new ReceiveMessageCommand({
+                QueueUrl: mode.queue.dlqUrl,
+                MaxNumberOfMessages: 10,
+                VisibilityTimeout: 60,
+              }),
+            )
+          ).Messages,
         40000,
         250,
       );
-      assert.deepEqual(dead.map((m) => JSON.parse(m.Body!).jobId), [id], "the job, named in its body");
+      assert.deepEqual(
+        dead.map((m) => JSON.parse(m.Body!).jobId),
+        [id],
+        "the job, named in its body",
+      );
       // Wait out the model's held answers (3 s each): an overtaken call would store its picture now.
-      await waitFor("the model to finish its held calls", async () => (mode.bedrock!.calls.every((c) => c.status !== 0) ? true : undefined));
+      await waitFor("the model to finish its held calls", async () =>
+        mode.bedrock!.calls.every((c) => c.status !== 0) ? true : undefined,
+      );
       // The dev stack's model is a Stability one: its prompt is the body's `prompt`.
       const calls = mode.bedrock!.calls.filter((c) => c.body?.prompt === prompt);
       assert.equal(calls.length, mode.config.maxReceiveCount, "one call per delivery, none overlapping a redelivery");
-      assert.ok(calls.every((c) => c.status === 499), "each call was given up by the client at its budget");
+      assert.ok(
+        calls.every((c) => c.status === 499),
+        "each call was given up by the client at its budget",
+      );
       const { prefix, bucket } = mode.config;
       const keys = await listKeys(s3, bucket, `${prefix}/images/${id}`);
       assert.deepEqual(keys, [`${prefix}/images/${id}.failed.json`], "a failure record and no picture");

@@ -8,10 +8,20 @@ import { startLocalMode, type LocalMode } from "../../local/app/start";
 
 /** The environment of a local mode on ephemeral ports with `dataDir` as its data directory. */
 export function inProcessEnv(dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { LOCAL_API_PORT: "0", LOCAL_S3_PORT: "0", LOCAL_SQS_PORT: "0", LOCAL_BEDROCK_PORT: "0", LOCAL_DATA_DIR: dataDir, ...extra };
+  return {
+    LOCAL_API_PORT: "0",
+    LOCAL_S3_PORT: "0",
+    LOCAL_SQS_PORT: "0",
+    LOCAL_BEDROCK_PORT: "0",
+    LOCAL_DATA_DIR: dataDir,
+    ...extra,
+  };
 }
 
-export async function startInProcess(extra: Record<string, string> = {}, dataDir = mkdtempSync(path.join(tmpdir(), "local-inproc-"))): Promise<{ mode: LocalMode; dataDir: string; logs: string[] }> {
+export async function startInProcess(
+  extra: Record<string, string> = {},
+  dataDir = mkdtempSync(path.join(tmpdir(), "local-inproc-")),
+): Promise<{ mode: LocalMode; dataDir: string; logs: string[] }> {
   useDummyCredentials();
   const logs: string[] = [];
   const mode = await startLocalMode(loadLocalConfig(inProcessEnv(dataDir, extra)), { log: (line) => logs.push(line) });

@@ -37,7 +37,8 @@ interface PicturesPage {
 type Fixture = { Key: string; Body: Buffer; Bucket: string };
 
 async function putAll(s3: S3Client, objects: Fixture[]): Promise<void> {
-  for (let i = 0; i < objects.length; i += 20) await Promise.all(objects.slice(i, i + 20).map((o) => s3.send(new PutObjectCommand(o))));
+  for (let i = 0; i < objects.length; i += 20)
+    await Promise.all(objects.slice(i, i + 20).map((o) => s3.send(new PutObjectCommand(o))));
 }
 
 /**
@@ -52,7 +53,9 @@ async function storeBeforeStart(directory: string, objects: Fixture[]): Promise<
   const S3ObjectClass = require("s3rver/lib/models/object") as S3Object;
   const store = new Store(directory);
   for (let i = 0; i < objects.length; i += 50) {
-    await Promise.all(objects.slice(i, i + 50).map((o) => store.putObject(new S3ObjectClass(o.Bucket, o.Key, o.Body, {}))));
+    await Promise.all(
+      objects.slice(i, i + 50).map((o) => store.putObject(new S3ObjectClass(o.Bucket, o.Key, o.Body, {}))),
+    );
   }
 }
 
@@ -67,13 +70,33 @@ describe("local mode: listings of any size", function () {
     dataDir = mkdtempSync(path.join(tmpdir(), "local-listing-"));
     const { bucket, prefix } = loadLocalConfig(inProcessEnv(dataDir));
     const png = renderPostcard({ prompt: "many", seed: 1, width: 16, height: 16 });
-    const objects = Array.from({ length: PICTURES }, (_, i) => ({ Bucket: bucket, Key: `${prefix}/images/bulk-${String(i).padStart(4, "0")}.png`, Body: png }));
+    const objects = Array.from({ length: PICTURES }, (_, i) => ({
+      Bucket: bucket,
+      Key: `${prefix}/images/bulk-${String(i).padStart(4, "0")}.png`,
+      Body: png,
+    }));
     stored.push(...objects.map((o) => o.Key));
-    const record = (i: number) => ({ jobId: `failed-${i}`, kind: "permanent", code: "content-filter", reason: "refused ".repeat(1000), prompt: "p".repeat(5000), failedAt: new Date().toISOString() });
-    const failures = Array.from({ length: FAILURES }, (_, i) => ({ Bucket: bucket, Key: `${prefix}/images/failed-${i}.failed.json`, Body: Buffer.from(JSON.stringify(record(i))) }));
+    const record = (i: number) => ({
+      jobId: `failed-${i}`,
+      kind: "permanent",
+      code: "content-filter",
+      reason: "refused ".repeat(1000),
+      prompt: "p".repeat(5000),
+      failedAt: new Date().toISOString(),
+    });
+    const failures = Array.from({ length: FAILURES }, (_, i) => ({
+      Bucket: bucket,
+      Key: `${prefix}/images/failed-${i}.failed.json`,
+      Body: Buffer.from(JSON.stringify(record(i))),
+    }));
     await storeBeforeStart(objectStoreDirectory({ dataDir }), [...objects, ...failures]);
     ({ mode } = await startInProcess({}, dataDir));
-    s3 = new S3Client({ region: mode.config.region, endpoint: mode.objectStore.url, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
+    s3 = new S3Client({
+      region: mode.config.region,
+      endpoint: mode.objectStore.url,
+      forcePathStyle: true,
+      credentials: LOCAL_CREDENTIALS,
+    });
   });
   after(async () => {
     s3.destroy();
@@ -90,7 +113,10 @@ describe("local mode: listings of any size", function () {
   it(`lists all ${PICTURES + FAILURES} objects through the real S3 client (continuation tokens work)`, async () => {
     const keys = await listKeys(s3, mode.config.bucket, `${mode.config.prefix}/`);
     assert.equal(keys.length, PICTURES + FAILURES);
-    assert.deepEqual(keys.filter((k) => k.endsWith(".png")), [...stored].sort());
+    assert.deepEqual(
+      keys.filter((k) => k.endsWith(".png")),
+      [...stored].sort(),
+    );
   });
 
   it("pages every picture through GET /local/pictures, each exactly once, newest first, never more than a page", async () => {
@@ -120,10 +146,17 @@ describe("local mode: listings of any size", function () {
     assert.equal(p.failures.length, 20);
     for (const f of p.failures) {
       assert.equal(f.promptLength, 5000);
-      assert.ok([...f.prompt!].length <= 301 && [...f.reason!].length <= 301, "clipped to 300 characters and an ellipsis");
+      assert.ok(
+        [...f.prompt!].length <= 301 && [...f.reason!].length <= 301,
+        "clipped to 300 characters and an ellipsis",
+      );
     }
     const past = await page("page=9999&pageSize=1000");
-    assert.deepEqual([past.page, past.pages, past.pageSize, past.pictures.length], [15, 15, 100, 100], "pageSize is capped at 100");
+    assert.deepEqual(
+      [past.page, past.pages, past.pageSize, past.pictures.length],
+      [15, 15, 100, 100],
+      "pageSize is capped at 100",
+    );
   });
 
   it("the gallery page shows one page of cards and moves to older ones", async () => {
@@ -132,7 +165,10 @@ describe("local mode: listings of any size", function () {
       const page = await browser.newPage();
       await page.goto(`${mode.api.url}/`);
       await page.locator("#page-info", { hasText: "page 1 of 63" }).waitFor({ timeout: 30000 });
-      const keys = () => page.locator(".card").evaluateAll((cards) => cards.map((c) => (c as unknown as { dataset: { key: string } }).dataset.key));
+      const keys = () =>
+        page
+          .locator(".card")
+          .evaluateAll((cards) => cards.map((c) => (c as unknown as { dataset: { key: string } }).dataset.key));
       const first = await keys();
       assert.equal(first.length, 24);
       await page.click("#older");
@@ -150,17 +186,36 @@ describe("local mode: listings of any size", function () {
     const { bucket, prefix } = mode.config;
     const before = await page("pageSize=100");
     assert.equal(before.total, PICTURES);
-    assert.ok(before.pictures.every((p) => p.prompt === undefined), "pictures without a sidecar are shown without a prompt");
+    assert.ok(
+      before.pictures.every((p) => p.prompt === undefined),
+      "pictures without a sidecar are shown without a prompt",
+    );
     const Key = `${prefix}/images/late-arrival.png`;
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: renderPostcard({ prompt: "late", seed: 2, width: 16, height: 16 }) }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key,
+        Body: renderPostcard({ prompt: "late", seed: 2, width: 16, height: 16 }),
+      }),
+    );
     const after = await page("pageSize=100");
     assert.equal(after.total, PICTURES + 1);
     assert.equal(after.pictures[0].key, Key, "the newest picture comes first");
     assert.equal(after.pictures[0].prompt, undefined, "its sidecar is not written yet");
     const SidecarKey = sidecarKeyOf(Key);
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: SidecarKey, Body: Buffer.from(JSON.stringify({ prompt: "late", createdAt: new Date().toISOString() })) }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: SidecarKey,
+        Body: Buffer.from(JSON.stringify({ prompt: "late", createdAt: new Date().toISOString() })),
+      }),
+    );
     const withSidecar = await page("pageSize=100");
-    assert.equal(withSidecar.pictures[0].prompt, "late", "a sidecar written after the listing is read on the next request");
+    assert.equal(
+      withSidecar.pictures[0].prompt,
+      "late",
+      "a sidecar written after the listing is read on the next request",
+    );
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: SidecarKey }));
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key }));
     const again = await page("pageSize=100");
@@ -211,21 +266,43 @@ describe("local mode: GET /health when listings are broken", function () {
     });
     const url = `http://127.0.0.1:${port}`;
     const s3 = new S3Client({ region: "us-east-1", endpoint: url, forcePathStyle: true, credentials: S3RVER_OWN_KEYS });
-    await putAll(s3, ["p/a.png", "p/b.png"].map((Key) => ({ Bucket: "b", Key, Body: Buffer.from("x") })));
+    await putAll(
+      s3,
+      ["p/a.png", "p/b.png"].map((Key) => ({ Bucket: "b", Key, Body: Buffer.from("x") })),
+    );
     s3.destroy();
     return { url, directory };
   }
 
   it("reports the object store degraded, naming the listing, when continuation tokens fail (503)", async () => {
     const store = await unfixedS3rver();
-    const queue = await startQueueServer({ host: "127.0.0.1", port: 0, queueName: "q", dlqName: "q-dlq", maxReceiveCount: 2, visibilityTimeoutSeconds: 30, region: "us-east-1" });
+    const queue = await startQueueServer({
+      host: "127.0.0.1",
+      port: 0,
+      queueName: "q",
+      dlqName: "q-dlq",
+      maxReceiveCount: 2,
+      visibilityTimeoutSeconds: 30,
+      region: "us-east-1",
+    });
     const health = createHealthCheck({
       region: "us-east-1",
       credentials: S3RVER_OWN_KEYS,
       objectStore: { url: store.url, bucket: "b", prefix: "p", directory: store.directory },
       queue: { url: queue.url, queueUrl: queue.queueUrl, dlqUrl: queue.dlqUrl },
       model: { modelId: "m", bedrockRegion: "us-east-1" },
-      worker: { stats: { batches: 0, received: 0, deleted: 0, failed: 0, handlerErrors: 0, inFlight: 0, consecutiveErrors: 0, state: "running" } },
+      worker: {
+        stats: {
+          batches: 0,
+          received: 0,
+          deleted: 0,
+          failed: 0,
+          handlerErrors: 0,
+          inFlight: 0,
+          consecutiveErrors: 0,
+          state: "running",
+        },
+      },
       apiUrl: () => "http://127.0.0.1:0",
     });
     try {

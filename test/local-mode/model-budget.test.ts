@@ -29,7 +29,11 @@ describe("local mode: the API's model budget is the deployed API's", function ()
     assert.equal(deployed.attempts, DEFAULTS.apiModelAttempts);
     assert.ok(deployed.tryTimeoutMs < DEFAULTS.bedrockTimeoutMs, "fitted to the API timeout, not the runtime's 60 s");
     const local = loadLocalConfig({ ...PORTS });
-    assert.equal(local.apiTimeoutSeconds, generate.inputs.timeout, "the local API's context counts down from the same timeout");
+    assert.equal(
+      local.apiTimeoutSeconds,
+      generate.inputs.timeout,
+      "the local API's context counts down from the same timeout",
+    );
     assert.deepEqual(local.apiModelBudget, deployed);
     // A variable given in the environment still wins, as for the queue handler.
     assert.equal(loadLocalConfig({ ...PORTS, BEDROCK_MAX_ATTEMPTS: "1" }).apiModelBudget.attempts, 1);
@@ -44,8 +48,15 @@ describe("local mode: the API's model budget is the deployed API's", function ()
       writeFileSync(path.join(root, "Pulumi.yaml"), readFileSync(path.join(REPO_ROOT, "Pulumi.yaml")));
       const dev = readFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8");
       assert.match(dev, /couch-explorers:apiTimeoutSeconds: \d+/);
-      writeFileSync(path.join(root, "Pulumi.dev.yaml"), dev.replace(/couch-explorers:apiTimeoutSeconds: \d+/, "couch-explorers:apiTimeoutSeconds: 6"));
-      const env = { ...PORTS, LOCAL_DATA_DIR: path.join(root, ".data"), LOCAL_MODEL_FAIL_WHEN_PROMPT_INCLUDES: "[hang]=timeout" };
+      writeFileSync(
+        path.join(root, "Pulumi.dev.yaml"),
+        dev.replace(/couch-explorers:apiTimeoutSeconds: \d+/, "couch-explorers:apiTimeoutSeconds: 6"),
+      );
+      const env = {
+        ...PORTS,
+        LOCAL_DATA_DIR: path.join(root, ".data"),
+        LOCAL_MODEL_FAIL_WHEN_PROMPT_INCLUDES: "[hang]=timeout",
+      };
       mode = await startLocalMode(loadLocalConfig(env, root), { log: () => undefined });
     });
     after(async () => {
@@ -63,11 +74,17 @@ describe("local mode: the API's model budget is the deployed API's", function ()
       const body = (await res.json()) as { code: string; error: string };
       assert.equal(res.status, 503);
       assert.equal(body.code, "timeout");
-      assert.match(body.error, /^the model stability\.stable-image-core-v1:1 did not answer within 1 s, 2 tries; retry later$/);
+      assert.match(
+        body.error,
+        /^the model stability\.stable-image-core-v1:1 did not answer within 1 s, 2 tries; retry later$/,
+      );
       // The local model holds a hung call for 30 s: both tries are still unanswered there.
       const calls = mode.bedrock!.calls;
       assert.equal(calls.length, 2);
-      assert.ok(calls.every((c) => c.status === 0), "answered by our budget, not by the model");
+      assert.ok(
+        calls.every((c) => c.status === 0),
+        "answered by our budget, not by the model",
+      );
     });
   });
 });

@@ -56,7 +56,14 @@ describe("local mode: the queue server's journal and job list", function () {
     const all: Message[] = [];
     for (;;) {
       const r = await sqs!.send(
-        new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 60, AttributeNames: ["All"], MessageSystemAttributeNames: ["All"], MessageAttributeNames: ["All"] }),
+        new ReceiveMessageCommand({
+          QueueUrl: url,
+          MaxNumberOfMessages: 10,
+          VisibilityTimeout: 60,
+          AttributeNames: ["All"],
+          MessageSystemAttributeNames: ["All"],
+          MessageAttributeNames: ["All"],
+        }),
       );
       if (!r.Messages?.length) return all;
       all.push(...r.Messages);
@@ -80,17 +87,32 @@ describe("local mode: the queue server's journal and job list", function () {
 
   it("puts back every message not deleted, once, with its id, body, attributes and receive count; in-flight ones visible at once", async () => {
     await start();
-    const a = await send("with an attribute", { MessageAttributes: { origin: { DataType: "String", StringValue: "gallery" } } });
+    const a = await send("with an attribute", {
+      MessageAttributes: { origin: { DataType: "String", StringValue: "gallery" } },
+    });
     const b = await send("deleted before the restart");
     const c = await send('{"prompt":"waiting"}');
-    const got = await sqs!.send(new ReceiveMessageCommand({ QueueUrl: server!.queueUrl, MaxNumberOfMessages: 2, VisibilityTimeout: 300 }));
+    const got = await sqs!.send(
+      new ReceiveMessageCommand({ QueueUrl: server!.queueUrl, MaxNumberOfMessages: 2, VisibilityTimeout: 300 }),
+    );
     assert.deepEqual(got.Messages!.map((m) => m.MessageId).sort(), [a, b].sort());
-    await sqs!.send(new DeleteMessageCommand({ QueueUrl: server!.queueUrl, ReceiptHandle: got.Messages!.find((m) => m.MessageId === b)!.ReceiptHandle }));
+    await sqs!.send(
+      new DeleteMessageCommand({
+        QueueUrl: server!.queueUrl,
+        ReceiptHandle: got.Messages!.find((m) => m.MessageId === b)!.ReceiptHandle,
+      }),
+    );
 
     const second = await start(); // the first server is gone; nothing was saved at a stop
     assert.deepEqual(second.restored, { queue: 2, dlq: 0 });
     const back = await receiveAll(second.queueUrl);
-    assert.deepEqual(back.map((m) => [m.MessageId, m.Body]).sort(), [[a, "with an attribute"], [c, '{"prompt":"waiting"}']].sort());
+    assert.deepEqual(
+      back.map((m) => [m.MessageId, m.Body]).sort(),
+      [
+        [a, "with an attribute"],
+        [c, '{"prompt":"waiting"}'],
+      ].sort(),
+    );
     const again = back.find((m) => m.MessageId === a)!;
     assert.equal(again.MessageAttributes?.origin?.StringValue, "gallery");
     assert.equal(again.Attributes?.ApproximateReceiveCount, "2", "its first delivery counts");
@@ -102,13 +124,24 @@ describe("local mode: the queue server's journal and job list", function () {
     await start(1, 1);
     const id = await send("fails once, then dead");
     await sqs!.send(new ReceiveMessageCommand({ QueueUrl: server!.queueUrl, VisibilityTimeout: 1 }));
-    const dead = await waitFor("the redrive", async () => (await sqs!.send(new ReceiveMessageCommand({ QueueUrl: server!.dlqUrl, VisibilityTimeout: 300 }))).Messages, 10000);
-    assert.deepEqual(dead.map((m) => m.MessageId), [id]); // in flight in the DLQ now
+    const dead = await waitFor(
+      "the redrive",
+      async () =>
+        (await sqs!.send(new ReceiveMessageCommand({ QueueUrl: server!.dlqUrl, VisibilityTimeout: 300 }))).Messages,
+      10000,
+    );
+    assert.deepEqual(
+      dead.map((m) => m.MessageId),
+      [id],
+    ); // in flight in the DLQ now
     assert.deepEqual(server!.kept(), { queue: 0, dlq: 1 });
 
     const second = await start(1, 1);
     assert.deepEqual(second.restored, { queue: 0, dlq: 1 });
-    assert.deepEqual((await receiveAll(second.dlqUrl)).map((m) => [m.MessageId, m.Body]), [[id, "fails once, then dead"]]);
+    assert.deepEqual(
+      (await receiveAll(second.dlqUrl)).map((m) => [m.MessageId, m.Body]),
+      [[id, "fails once, then dead"]],
+    );
     assert.deepEqual(await receiveAll(second.queueUrl), []);
   });
 
@@ -116,7 +149,12 @@ describe("local mode: the queue server's journal and job list", function () {
     await start(30, 3);
     const id = await send("received three times");
     for (const visibility of [0, 0, 300]) {
-      const r = await waitFor("a delivery", async () => (await sqs!.send(new ReceiveMessageCommand({ QueueUrl: server!.queueUrl, VisibilityTimeout: visibility }))).Messages);
+      const r = await waitFor(
+        "a delivery",
+        async () =>
+          (await sqs!.send(new ReceiveMessageCommand({ QueueUrl: server!.queueUrl, VisibilityTimeout: visibility })))
+            .Messages,
+      );
       assert.equal(r[0].MessageId, id);
     }
     const second = await start(30, 3);
@@ -145,16 +183,31 @@ describe("local mode: the queue server's journal and job list", function () {
     await start();
     for (let i = 0; i < 1000; i += 10) {
       await sqs!.send(
-        new SendMessageBatchCommand({ QueueUrl: server!.queueUrl, Entries: Array.from({ length: 10 }, (_, n) => ({ Id: String(n), MessageBody: `m${i + n}` })) }),
+        new SendMessageBatchCommand({
+          QueueUrl: server!.queueUrl,
+          Entries: Array.from({ length: 10 }, (_, n) => ({ Id: String(n), MessageBody: `m${i + n}` })),
+        }),
       );
     }
     // Receive and delete all but 10: 3 lines each (send, receive, delete).
-    for (let left = 990; left > 0; ) {
+    for (let left = 990; left > 0;) {
       // A receive may come back empty (as SQS's may): wait for messages rather than assume them.
-      const r = await sqs!.send(new ReceiveMessageCommand({ QueueUrl: server!.queueUrl, MaxNumberOfMessages: Math.min(10, left), VisibilityTimeout: 300, WaitTimeSeconds: 1 }));
+      const r = await sqs!.send(
+        new ReceiveMessageCommand({
+          QueueUrl: server!.queueUrl,
+          MaxNumberOfMessages: Math.min(10, left),
+          VisibilityTimeout: 300,
+          WaitTimeSeconds: 1,
+        }),
+      );
       const messages = r.Messages ?? [];
       if (messages.length === 0) continue;
-      await sqs!.send(new DeleteMessageBatchCommand({ QueueUrl: server!.queueUrl, Entries: messages.map((m, n) => ({ Id: String(n), ReceiptHandle: m.ReceiptHandle })) }));
+      await sqs!.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: server!.queueUrl,
+          Entries: messages.map((m, n) => ({ Id: String(n), ReceiptHandle: m.ReceiptHandle })),
+        }),
+      );
       left -= messages.length;
     }
     // 2,990 changes; a rewrite holds at most the 1,000 messages there were, and is followed by at
@@ -169,7 +222,10 @@ describe("local mode: the queue server's journal and job list", function () {
     const other = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
     try {
       writeFileSync(`${journalFile}.lock`, String(other.pid));
-      await assert.rejects(start(), new RegExp(`queue-journal\\.jsonl is in use by another local mode \\(pid ${other.pid}\\)`));
+      await assert.rejects(
+        start(),
+        new RegExp(`queue-journal\\.jsonl is in use by another local mode \\(pid ${other.pid}\\)`),
+      );
     } finally {
       other.kill("SIGKILL");
       await new Promise((r) => other.once("exit", r));
@@ -185,14 +241,23 @@ describe("local mode: the queue server's journal and job list", function () {
 
   it("moves the messages of an earlier version's queues.json into the journal once, then removes the file", async () => {
     const file = path.join(dir, "queues.json");
-    writeFileSync(file, JSON.stringify({ queue: [{ id: "job-1", body: "saved prompt" }], dlq: [{ id: "dead-1", body: "dead prompt" }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({ queue: [{ id: "job-1", body: "saved prompt" }], dlq: [{ id: "dead-1", body: "dead prompt" }] }),
+    );
     const first = await start();
     assert.deepEqual(first.restored, { queue: 1, dlq: 1 });
     assert.equal(existsSync(file), false, "the file is gone once its messages are in the journal");
     const second = await start();
     assert.deepEqual(second.restored, { queue: 1, dlq: 1 }, "each once, not twice");
-    assert.deepEqual((await receiveAll(second.queueUrl)).map((m) => [m.MessageId, m.Body]), [["job-1", "saved prompt"]]);
-    assert.deepEqual((await receiveAll(second.dlqUrl)).map((m) => [m.MessageId, m.Body]), [["dead-1", "dead prompt"]]);
+    assert.deepEqual(
+      (await receiveAll(second.queueUrl)).map((m) => [m.MessageId, m.Body]),
+      [["job-1", "saved prompt"]],
+    );
+    assert.deepEqual(
+      (await receiveAll(second.dlqUrl)).map((m) => [m.MessageId, m.Body]),
+      [["dead-1", "dead prompt"]],
+    );
     assert.deepEqual(warnings, []);
   });
 
@@ -217,13 +282,37 @@ describe("local mode: the queue server's journal and job list", function () {
     const s = await start(1, 1);
     const a = await send('{"prompt":"json job"}');
     const b = await send("plain text job");
-    await waitFor("both waiting", async () => (s.jobs().filter((j) => j.state === "waiting").length === 2 ? true : undefined));
-    assert.deepEqual(s.jobs().map((j) => [j.id, j.body]), [[a, '{"prompt":"json job"}'], [b, "plain text job"]]);
-    const got = await sqs!.send(new ReceiveMessageCommand({ QueueUrl: s.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+    await waitFor("both waiting", async () =>
+      s.jobs().filter((j) => j.state === "waiting").length === 2 ? true : undefined,
+    );
+    assert.deepEqual(
+      s.jobs().map((j) => [j.id, j.body]),
+      [
+        [a, '{"prompt":"json job"}'],
+        [b, "plain text job"],
+      ],
+    );
+    const got = await sqs!.send(
+      new ReceiveMessageCommand({ QueueUrl: s.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+    );
     assert.equal(got.Messages?.length, 2);
-    assert.deepEqual(s.jobs().map((j) => [j.state, j.receiveCount]), [["in-flight", 1], ["in-flight", 1]]);
-    await sqs!.send(new DeleteMessageCommand({ QueueUrl: s.queueUrl, ReceiptHandle: got.Messages!.find((m) => m.MessageId === a)!.ReceiptHandle }));
-    assert.deepEqual(s.jobs().map((j) => j.id), [b]);
+    assert.deepEqual(
+      s.jobs().map((j) => [j.state, j.receiveCount]),
+      [
+        ["in-flight", 1],
+        ["in-flight", 1],
+      ],
+    );
+    await sqs!.send(
+      new DeleteMessageCommand({
+        QueueUrl: s.queueUrl,
+        ReceiptHandle: got.Messages!.find((m) => m.MessageId === a)!.ReceiptHandle,
+      }),
+    );
+    assert.deepEqual(
+      s.jobs().map((j) => j.id),
+      [b],
+    );
     // maxReceiveCount 1: when its visibility timeout ends, b moves to the DLQ and leaves the list.
     await waitFor("b dead-lettered", async () => (s.jobs().length === 0 ? true : undefined), 10000);
     const dead = await sqs!.send(new ReceiveMessageCommand({ QueueUrl: s.dlqUrl, WaitTimeSeconds: 0 }));

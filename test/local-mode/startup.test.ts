@@ -20,7 +20,9 @@ const HANDLER_SETTINGS = [
   ["workerConcurrency", 5],
   ["urlExpirySeconds", 3600],
   ["apiAuth", "none"],
-].map(([key, value]) => `  ${key}:\n    default: ${value}\n`).join("");
+]
+  .map(([key, value]) => `  ${key}:\n    default: ${value}\n`)
+  .join("");
 
 describe("local mode: configuration", () => {
   let root: string;
@@ -28,7 +30,8 @@ describe("local mode: configuration", () => {
     root = mkdtempSync(path.join(tmpdir(), "local-config-"));
     writeFileSync(
       path.join(root, "Pulumi.yaml"),
-      "name: my-project\nruntime: nodejs\nconfig:\n  maxReceiveCount:\n    type: integer\n    default: 7\n  queueBatchSize:\n    type: integer\n    default: 9\n  workerTimeoutSeconds:\n    type: integer\n    default: 150\n  apiTimeoutSeconds:\n    type: integer\n    default: 20\n" + HANDLER_SETTINGS,
+      "name: my-project\nruntime: nodejs\nconfig:\n  maxReceiveCount:\n    type: integer\n    default: 7\n  queueBatchSize:\n    type: integer\n    default: 9\n  workerTimeoutSeconds:\n    type: integer\n    default: 150\n  apiTimeoutSeconds:\n    type: integer\n    default: 20\n" +
+        HANDLER_SETTINGS,
     );
     writeFileSync(
       path.join(root, "Pulumi.dev.yaml"),
@@ -49,7 +52,16 @@ describe("local mode: configuration", () => {
   });
 
   it("lets environment variables override the stack", () => {
-    const c = loadLocalConfig({ BUCKET_NAME: "env-bucket", IMAGE_PREFIX: "/x/y/", QUEUE_BATCH_SIZE: "10", MAX_RECEIVE_COUNT: "2", LOCAL_API_PORT: "0" }, root);
+    const c = loadLocalConfig(
+      {
+        BUCKET_NAME: "env-bucket",
+        IMAGE_PREFIX: "/x/y/",
+        QUEUE_BATCH_SIZE: "10",
+        MAX_RECEIVE_COUNT: "2",
+        LOCAL_API_PORT: "0",
+      },
+      root,
+    );
     assert.equal(c.bucket, "env-bucket");
     assert.equal(c.prefix, "x/y");
     assert.equal(c.batchSize, 10);
@@ -58,22 +70,44 @@ describe("local mode: configuration", () => {
   });
 
   it("uses the stack's visibility timeout (DEFAULTS.visibilityTimeoutFactor × the worker timeout) with MODEL=bedrock", () => {
-    assert.equal(loadLocalConfig({ MODEL: "bedrock" }, root).visibilityTimeoutSeconds, DEFAULTS.visibilityTimeoutFactor * 150);
-    assert.equal(loadLocalConfig({ MODEL: "bedrock", LOCAL_VISIBILITY_TIMEOUT_SECONDS: "40" }, root).visibilityTimeoutSeconds, 40);
+    assert.equal(
+      loadLocalConfig({ MODEL: "bedrock" }, root).visibilityTimeoutSeconds,
+      DEFAULTS.visibilityTimeoutFactor * 150,
+    );
+    assert.equal(
+      loadLocalConfig({ MODEL: "bedrock", LOCAL_VISIBILITY_TIMEOUT_SECONDS: "40" }, root).visibilityTimeoutSeconds,
+      40,
+    );
   });
 
   it("rejects bad values naming the variable, or the YAML key and file they came from", () => {
     assert.throws(() => loadLocalConfig({ LOCAL_SQS_PORT: "nine" }, root), /LOCAL_SQS_PORT/);
     assert.throws(() => loadLocalConfig({ MODEL: "dall-e" }, root), /MODEL must be "local" or "bedrock"/);
-    assert.throws(() => loadLocalConfig({ LOCAL_MODEL_TRANSIENT_FAILURE_RATE: "2" }, root), /LOCAL_MODEL_TRANSIENT_FAILURE_RATE/);
+    assert.throws(
+      () => loadLocalConfig({ LOCAL_MODEL_TRANSIENT_FAILURE_RATE: "2" }, root),
+      /LOCAL_MODEL_TRANSIENT_FAILURE_RATE/,
+    );
     const bad = mkdtempSync(path.join(tmpdir(), "local-config-"));
     try {
-      writeFileSync(path.join(bad, "Pulumi.yaml"), "name: p\nconfig:\n  maxReceiveCount:\n    default: 5\n  workerTimeoutSeconds:\n    default: 60\n  apiTimeoutSeconds:\n    default: 29\n" + HANDLER_SETTINGS);
+      writeFileSync(
+        path.join(bad, "Pulumi.yaml"),
+        "name: p\nconfig:\n  maxReceiveCount:\n    default: 5\n  workerTimeoutSeconds:\n    default: 60\n  apiTimeoutSeconds:\n    default: 29\n" +
+          HANDLER_SETTINGS,
+      );
       writeFileSync(path.join(bad, "Pulumi.dev.yaml"), "config:\n  p:imagePrefix: x\n  p:queueBatchSize: lots\n");
-      assert.throws(() => loadLocalConfig({}, bad), /^LocalConfigError: queueBatchSize in Pulumi\.dev\.yaml must be an integer.*"lots"/);
-      assert.throws(() => loadLocalConfig({ QUEUE_BATCH_SIZE: "0" }, bad), /^LocalConfigError: QUEUE_BATCH_SIZE must be an integer/);
+      assert.throws(
+        () => loadLocalConfig({}, bad),
+        /^LocalConfigError: queueBatchSize in Pulumi\.dev\.yaml must be an integer.*"lots"/,
+      );
+      assert.throws(
+        () => loadLocalConfig({ QUEUE_BATCH_SIZE: "0" }, bad),
+        /^LocalConfigError: QUEUE_BATCH_SIZE must be an integer/,
+      );
       writeFileSync(path.join(bad, "Pulumi.dev.yaml"), "config:\n  p:queueBatchSize: 2\n");
-      assert.throws(() => loadLocalConfig({}, bad), /imagePrefix is not set in Pulumi\.dev\.yaml or Pulumi\.yaml; set it there or set IMAGE_PREFIX/);
+      assert.throws(
+        () => loadLocalConfig({}, bad),
+        /imagePrefix is not set in Pulumi\.dev\.yaml or Pulumi\.yaml; set it there or set IMAGE_PREFIX/,
+      );
     } finally {
       rmSync(bad, { recursive: true, force: true });
     }
@@ -98,14 +132,31 @@ describe("local mode: configuration", () => {
     const perAttempt = c.queueModelBudget.tryTimeoutMs;
     const attempts = c.queueModelBudget.attempts;
     assert.equal(attempts, DEFAULTS.bedrockMaxAttempts);
-    assert.ok(attempts * perAttempt < c.visibilityTimeoutSeconds * 1000, `${attempts} × ${perAttempt} ms vs ${c.visibilityTimeoutSeconds} s`);
+    assert.ok(
+      attempts * perAttempt < c.visibilityTimeoutSeconds * 1000,
+      `${attempts} × ${perAttempt} ms vs ${c.visibilityTimeoutSeconds} s`,
+    );
     // Two rounds (batch 4, concurrency 2) and 2 attempts in 20 s: (20 - 4) s / 4.
-    const small = loadLocalConfig({ LOCAL_VISIBILITY_TIMEOUT_SECONDS: "20", QUEUE_BATCH_SIZE: "4", WORKER_CONCURRENCY: "2", BEDROCK_MAX_ATTEMPTS: "2" }, root);
+    const small = loadLocalConfig(
+      {
+        LOCAL_VISIBILITY_TIMEOUT_SECONDS: "20",
+        QUEUE_BATCH_SIZE: "4",
+        WORKER_CONCURRENCY: "2",
+        BEDROCK_MAX_ATTEMPTS: "2",
+      },
+      root,
+    );
     assert.deepEqual(small.queueModelBudget, { attempts: 2, tryTimeoutMs: 4000 });
     // With MODEL=bedrock the stack's worker timeout (shorter than the visibility timeout) sets it, as on AWS.
     const bedrock = loadLocalConfig({ MODEL: "bedrock" }, root);
-    assert.deepEqual(bedrock.queueModelBudget, modelCallBudget(150, DEFAULTS.bedrockMaxAttempts, Math.ceil(3 / bedrock.workerConcurrency)));
-    assert.throws(() => loadLocalConfig({ LOCAL_VISIBILITY_TIMEOUT_SECONDS: "4" }, root), /leaves under 1 s per model call.*LOCAL_VISIBILITY_TIMEOUT_SECONDS/);
+    assert.deepEqual(
+      bedrock.queueModelBudget,
+      modelCallBudget(150, DEFAULTS.bedrockMaxAttempts, Math.ceil(3 / bedrock.workerConcurrency)),
+    );
+    assert.throws(
+      () => loadLocalConfig({ LOCAL_VISIBILITY_TIMEOUT_SECONDS: "4" }, root),
+      /leaves under 1 s per model call.*LOCAL_VISIBILITY_TIMEOUT_SECONDS/,
+    );
     // The per-try wait is no setting any more: it comes from the invocation's time.
     assert.deepEqual(loadLocalConfig({ BEDROCK_TIMEOUT_MS: "2000" }, root).queueModelBudget, c.queueModelBudget);
   });
@@ -115,9 +166,16 @@ describe("local mode: configuration", () => {
     assert.deepEqual(loadLocalConfig({}, root).apiModelBudget, { attempts: 2, tryTimeoutMs: 8000 });
     const tight = mkdtempSync(path.join(tmpdir(), "local-config-"));
     try {
-      writeFileSync(path.join(tight, "Pulumi.yaml"), "name: p\nconfig:\n  maxReceiveCount:\n    default: 5\n  workerTimeoutSeconds:\n    default: 60\n  apiTimeoutSeconds:\n    default: 5\n" + HANDLER_SETTINGS);
+      writeFileSync(
+        path.join(tight, "Pulumi.yaml"),
+        "name: p\nconfig:\n  maxReceiveCount:\n    default: 5\n  workerTimeoutSeconds:\n    default: 60\n  apiTimeoutSeconds:\n    default: 5\n" +
+          HANDLER_SETTINGS,
+      );
       writeFileSync(path.join(tight, "Pulumi.dev.yaml"), "config:\n  p:imagePrefix: x\n  p:queueBatchSize: 2\n");
-      assert.throws(() => loadLocalConfig({}, tight), /^LocalConfigError: apiTimeoutSeconds in Pulumi\.yaml: a 5 s function timeout leaves under 1 s per model call/);
+      assert.throws(
+        () => loadLocalConfig({}, tight),
+        /^LocalConfigError: apiTimeoutSeconds in Pulumi\.yaml: a 5 s function timeout leaves under 1 s per model call/,
+      );
     } finally {
       rmSync(tight, { recursive: true, force: true });
     }

@@ -3,7 +3,13 @@
  * partial batch responses, redelivery, redrive to the DLQ, and a stop that loses nothing.
  */
 import { strict as assert } from "node:assert";
-import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import {
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { startQueueServer, type QueueServer } from "../../local/fakes/queue-server";
 import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
@@ -11,7 +17,9 @@ import { failedIds, startWorker, type Worker } from "../../local/app/worker";
 import { waitFor } from "../../tools/local-child";
 
 async function depth(sqs: SQSClient, url: string): Promise<{ visible: number; inFlight: number }> {
-  const { Attributes: a = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["All"] }));
+  const { Attributes: a = {} } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["All"] }),
+  );
   return { visible: Number(a.ApproximateNumberOfMessages), inFlight: Number(a.ApproximateNumberOfMessagesNotVisible) };
 }
 
@@ -60,7 +68,9 @@ describe("local mode: the queue worker", function () {
       seen.push(...event.Records);
       return { batchItemFailures: [] };
     });
-    const sent = await sqs.send(new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: "me on top of a pyramid" }));
+    const sent = await sqs.send(
+      new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: "me on top of a pyramid" }),
+    );
     await waitFor("the record", async () => (seen.length ? true : undefined));
     const r = seen[0];
     assert.equal(r.messageId, sent.MessageId);
@@ -82,10 +92,15 @@ describe("local mode: the queue worker", function () {
       return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
     });
     const sent = await sqs.send(new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: "always fails" }));
-    const moved = await waitFor("the DLQ to hold the message", async () => {
-      const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: server.dlqUrl, WaitTimeSeconds: 0 }));
-      return r.Messages?.[0];
-    }, 15000, 200);
+    const moved = await waitFor(
+      "the DLQ to hold the message",
+      async () => {
+        const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: server.dlqUrl, WaitTimeSeconds: 0 }));
+        return r.Messages?.[0];
+      },
+      15000,
+      200,
+    );
     assert.equal(moved.MessageId, sent.MessageId);
     assert.equal(moved.Body, "always fails");
     assert.deepEqual(counts, ["1", "2"]);
@@ -100,7 +115,11 @@ describe("local mode: the queue worker", function () {
       return { batchItemFailures: [] };
     });
     await sqs.send(new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: "retry me" }));
-    await waitFor("the second delivery to succeed", async () => (worker!.stats.deleted === 1 ? true : undefined), 10000);
+    await waitFor(
+      "the second delivery to succeed",
+      async () => (worker!.stats.deleted === 1 ? true : undefined),
+      10000,
+    );
     assert.equal(calls, 2);
     assert.equal(worker!.stats.handlerErrors, 1);
   });
@@ -108,11 +127,17 @@ describe("local mode: the queue worker", function () {
   /** Receives what the queue delivers again (after the visibility timeout), until `count` messages came back. */
   async function redelivered(count: number): Promise<Array<[string, string]>> {
     const got = new Map<string, string>();
-    await waitFor(`${count} message(s) delivered again`, async () => {
-      const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: server.queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }));
-      for (const m of r.Messages ?? []) got.set(m.MessageId!, m.Body!);
-      return got.size >= count ? true : undefined;
-    }, 10000);
+    await waitFor(
+      `${count} message(s) delivered again`,
+      async () => {
+        const r = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: server.queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }),
+        );
+        for (const m of r.Messages ?? []) got.set(m.MessageId!, m.Body!);
+        return got.size >= count ? true : undefined;
+      },
+      10000,
+    );
     return [...got].sort();
   }
 
@@ -125,7 +150,9 @@ describe("local mode: the queue worker", function () {
       await gate;
       return { batchItemFailures: [{ itemIdentifier: event.Records[0].messageId }] };
     });
-    const sent = await sqs.send(new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: "in flight at shutdown" }));
+    const sent = await sqs.send(
+      new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: "in flight at shutdown" }),
+    );
     await waitFor("the batch to start", async () => (started ? true : undefined));
     const stopped = worker!.stop();
     let finished = false;
@@ -144,7 +171,12 @@ describe("local mode: the queue worker", function () {
    * server and every other call stay real.
    */
   function failingClient(command: string, fails: (n: number) => boolean): SQSClient {
-    const client = new SQSClient({ region: "eu-west-1", endpoint: server.url, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    const client = new SQSClient({
+      region: "eu-west-1",
+      endpoint: server.url,
+      credentials: LOCAL_CREDENTIALS,
+      maxAttempts: 1,
+    });
     let n = 0;
     client.middlewareStack.add(
       (next, context) => async (args) => {
@@ -160,7 +192,10 @@ describe("local mode: the queue worker", function () {
     const ids = new Set<string>();
     for (let i = 0; i < 12; i += 6) {
       const out = await sqs.send(
-        new SendMessageBatchCommand({ QueueUrl: server.queueUrl, Entries: Array.from({ length: 6 }, (_, n) => ({ Id: String(n), MessageBody: `m${i + n}` })) }),
+        new SendMessageBatchCommand({
+          QueueUrl: server.queueUrl,
+          Entries: Array.from({ length: 6 }, (_, n) => ({ Id: String(n), MessageBody: `m${i + n}` })),
+        }),
       );
       for (const s of out.Successful!) ids.add(s.MessageId!);
     }
@@ -169,7 +204,13 @@ describe("local mode: the queue worker", function () {
     const batches: SQSRecord[][] = [];
     const logs: string[] = [];
     worker = startWorker({
-      sqs: client, queueUrl: server.queueUrl, queueArn: server.queueArn, region: "eu-west-1", batchSize: 12, idlePollMs: 50, pollers: 1,
+      sqs: client,
+      queueUrl: server.queueUrl,
+      queueArn: server.queueArn,
+      region: "eu-west-1",
+      batchSize: 12,
+      idlePollMs: 50,
+      pollers: 1,
       log: (l) => logs.push(l),
       handler: async (event) => {
         batches.push(event.Records);
@@ -184,27 +225,52 @@ describe("local mode: the queue worker", function () {
     assert.deepEqual(new Set(seen.map((r) => r.messageId)), ids);
     assert.equal(seen.length, 12, "no record delivered twice");
     assert.ok(seen.every((r) => r.attributes.ApproximateReceiveCount === "1"));
-    assert.ok(logs.some((l) => /running the 10 record\(s\) already received/.test(l)), logs.join("\n"));
+    assert.ok(
+      logs.some((l) => /running the 10 record\(s\) already received/.test(l)),
+      logs.join("\n"),
+    );
   });
 
   it("leaves in the queue the records whose DeleteMessageBatch threw, and the failures of that batch", async () => {
     const client = failingClient("DeleteMessageBatchCommand", () => true);
-    const ok = await sqs.send(new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: "done, but the delete fails" }));
-    const bad = await sqs.send(new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: "reported as failed" }));
+    const ok = await sqs.send(
+      new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: "done, but the delete fails" }),
+    );
+    const bad = await sqs.send(
+      new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: "reported as failed" }),
+    );
     let handled = 0;
     worker = startWorker({
-      sqs: client, queueUrl: server.queueUrl, queueArn: server.queueArn, region: "eu-west-1", batchSize: 5, idlePollMs: 50, pollers: 1,
+      sqs: client,
+      queueUrl: server.queueUrl,
+      queueArn: server.queueArn,
+      region: "eu-west-1",
+      batchSize: 5,
+      idlePollMs: 50,
+      pollers: 1,
       log: () => undefined,
       handler: async (event) => {
         handled += event.Records.length;
-        return { batchItemFailures: event.Records.filter((r) => r.messageId === bad.MessageId).map((r) => ({ itemIdentifier: r.messageId })) };
+        return {
+          batchItemFailures: event.Records.filter((r) => r.messageId === bad.MessageId).map((r) => ({
+            itemIdentifier: r.messageId,
+          })),
+        };
       },
     });
-    await waitFor("both records handled", async () => (handled >= 2 && worker!.stats.inFlight === 0 ? true : undefined));
+    await waitFor("both records handled", async () =>
+      handled >= 2 && worker!.stats.inFlight === 0 ? true : undefined,
+    );
     await worker.stop();
     client.destroy();
     assert.equal(worker.stats.deleted, 0);
-    assert.deepEqual(await redelivered(2), [[ok.MessageId, "done, but the delete fails"], [bad.MessageId, "reported as failed"]].sort());
+    assert.deepEqual(
+      await redelivered(2),
+      [
+        [ok.MessageId, "done, but the delete fails"],
+        [bad.MessageId, "reported as failed"],
+      ].sort(),
+    );
   });
 
   it("follows ReportBatchItemFailures: an unknown or empty identifier fails the whole batch", () => {
@@ -212,8 +278,14 @@ describe("local mode: the queue worker", function () {
     assert.deepEqual([...failedIds(records, { response: { batchItemFailures: [{ itemIdentifier: "b" }] } })], ["b"]);
     assert.deepEqual([...failedIds(records, { response: { batchItemFailures: [] } })], []);
     assert.deepEqual([...failedIds(records, { response: undefined })], []);
-    assert.deepEqual([...failedIds(records, { response: { batchItemFailures: [{ itemIdentifier: "zzz" }] } })].sort(), ["a", "b"]);
-    assert.deepEqual([...failedIds(records, { response: { batchItemFailures: [{ itemIdentifier: "" }] } })].sort(), ["a", "b"]);
+    assert.deepEqual([...failedIds(records, { response: { batchItemFailures: [{ itemIdentifier: "zzz" }] } })].sort(), [
+      "a",
+      "b",
+    ]);
+    assert.deepEqual([...failedIds(records, { response: { batchItemFailures: [{ itemIdentifier: "" }] } })].sort(), [
+      "a",
+      "b",
+    ]);
     assert.deepEqual([...failedIds(records, { error: new Error("x") })].sort(), ["a", "b"]);
   });
 });

@@ -23,7 +23,15 @@ function textImage(prompt: string, config: Record<string, unknown> = {}) {
   return {
     taskType: "TEXT_IMAGE",
     textToImageParams: { text: prompt },
-    imageGenerationConfig: { numberOfImages: 1, quality: "standard", cfgScale: 8.0, width: 512, height: 512, seed: 42, ...config },
+    imageGenerationConfig: {
+      numberOfImages: 1,
+      quality: "standard",
+      cfgScale: 8.0,
+      width: 512,
+      height: 512,
+      seed: 42,
+      ...config,
+    },
   };
 }
 
@@ -43,7 +51,12 @@ describe("local/bedrock-server with the real BedrockRuntimeClient", function () 
 
   async function invoke(body: unknown, modelId = TITAN_V1, c = client) {
     const out = await c.send(
-      new InvokeModelCommand({ modelId, contentType: "application/json", accept: "application/json", body: JSON.stringify(body) }),
+      new InvokeModelCommand({
+        modelId,
+        contentType: "application/json",
+        accept: "application/json",
+        body: JSON.stringify(body),
+      }),
     );
     return { out, json: JSON.parse(Buffer.from(out.body).toString("utf8")) };
   }
@@ -84,7 +97,12 @@ describe("local/bedrock-server with the real BedrockRuntimeClient", function () 
     assert.deepEqual(readPngHeader(png), { width: 768, height: 1152 });
     assert.equal(decodePng(png).rgba.length, 768 * 1152 * 4);
     assert.equal(server.calls.length, 1);
-    assert.deepEqual(server.calls[0], { modelId: TITAN_V1, body: textImage("me on top of a pyramid", { width: 768, height: 1152 }), status: 200, failure: undefined });
+    assert.deepEqual(server.calls[0], {
+      modelId: TITAN_V1,
+      body: textImage("me on top of a pyramid", { width: 768, height: 1152 }),
+      status: 200,
+      failure: undefined,
+    });
   });
 
   it("serves Titan v2 and Nova Canvas (model ids with ':' are URL-encoded on the wire), numberOfImages, and Nova's longer prompts", async () => {
@@ -93,7 +111,10 @@ describe("local/bedrock-server with the real BedrockRuntimeClient", function () 
     assert.notDeepEqual(v2.json.images[0], v2.json.images[1]);
     const nova = await invoke(textImage("a beach ".repeat(100), { width: 1024, height: 576, seed: 858993459 }), NOVA);
     assert.deepEqual(readPngHeader(Buffer.from(nova.json.images[0], "base64")), { width: 1024, height: 576 });
-    assert.deepEqual(server.calls.map((c) => c.modelId), [TITAN_V2, NOVA]);
+    assert.deepEqual(
+      server.calls.map((c) => c.modelId),
+      [TITAN_V2, NOVA],
+    );
   });
 
   it("counts prompt characters as code points, as the runtime does: 512 emoji pass Titan's limit, 513 do not", async () => {
@@ -113,15 +134,45 @@ describe("local/bedrock-server with the real BedrockRuntimeClient", function () 
 
   describe("validation (400 ValidationException, Bedrock-style messages)", () => {
     const cases: Array<[string, unknown, string, RegExp]> = [
-      ["a Nova Canvas seed above 858993459", textImage("x", { seed: 858993460 }), NOVA, /seed: 858993460 is not less or equal to 858993459/],
-      ["a Titan seed above 2147483647", textImage("x", { seed: 2147483648 }), TITAN_V1, /seed: 2147483648 is not less or equal to 2147483647/],
+      [
+        "a Nova Canvas seed above 858993459",
+        textImage("x", { seed: 858993460 }),
+        NOVA,
+        /seed: 858993460 is not less or equal to 858993459/,
+      ],
+      [
+        "a Titan seed above 2147483647",
+        textImage("x", { seed: 2147483648 }),
+        TITAN_V1,
+        /seed: 2147483648 is not less or equal to 2147483647/,
+      ],
       ["a negative seed", textImage("x", { seed: -1 }), TITAN_V2, /seed: -1 is not greater or equal to 0/],
-      ["a Titan prompt over 512 characters", textImage("a".repeat(513)), TITAN_V1, /textToImageParams\/text: expected maxLength: 512, actual: 513/],
-      ["a Nova Canvas prompt over 1024 characters", textImage("a".repeat(1025)), NOVA, /textToImageParams\/text: expected maxLength: 1024, actual: 1025/],
+      [
+        "a Titan prompt over 512 characters",
+        textImage("a".repeat(513)),
+        TITAN_V1,
+        /textToImageParams\/text: expected maxLength: 512, actual: 513/,
+      ],
+      [
+        "a Nova Canvas prompt over 1024 characters",
+        textImage("a".repeat(1025)),
+        NOVA,
+        /textToImageParams\/text: expected maxLength: 1024, actual: 1025/,
+      ],
       ["an empty prompt", textImage(""), TITAN_V1, /expected minLength: 1/],
-      ["a size Titan does not support", textImage("x", { width: 500, height: 500 }), TITAN_V1, /500x500 is not a supported image size/],
+      [
+        "a size Titan does not support",
+        textImage("x", { width: 500, height: 500 }),
+        TITAN_V1,
+        /500x500 is not a supported image size/,
+      ],
       ["a Nova size not divisible by 16", textImage("x", { width: 1000, height: 1000 }), NOVA, /divisible by 16/],
-      ["another task type", { ...textImage("x"), taskType: "INPAINTING" }, TITAN_V1, /taskType: "INPAINTING" is not a valid enum value/],
+      [
+        "another task type",
+        { ...textImage("x"), taskType: "INPAINTING" },
+        TITAN_V1,
+        /taskType: "INPAINTING" is not a valid enum value/,
+      ],
       ["a cfgScale out of range", textImage("x", { cfgScale: 11 }), TITAN_V1, /cfgScale/],
       ["too many images", textImage("x", { numberOfImages: 6 }), TITAN_V1, /numberOfImages/],
     ];
@@ -171,7 +222,10 @@ describe("local/bedrock-server with the real BedrockRuntimeClient", function () 
         const e = await invokeError(textImage("a harmless prompt"));
         assert.equal(e.name, name);
         assert.equal(e.$metadata.httpStatusCode, status);
-        assert.deepEqual(server.calls.map((c) => [c.status, c.failure]), [[status, mode]]);
+        assert.deepEqual(
+          server.calls.map((c) => [c.status, c.failure]),
+          [[status, mode]],
+        );
         // only the next call failed
         assert.equal((await invoke(textImage("a harmless prompt"))).out.$metadata.httpStatusCode, 200);
       });
@@ -186,16 +240,30 @@ describe("local/bedrock-server with the real BedrockRuntimeClient", function () 
 
     it("server-error alternates InternalServerException 500 and ServiceUnavailableException 503", async () => {
       server.failNext("server-error", 3);
-      const errors = [await invokeError(textImage("x")), await invokeError(textImage("x")), await invokeError(textImage("x"))];
+      const errors = [
+        await invokeError(textImage("x")),
+        await invokeError(textImage("x")),
+        await invokeError(textImage("x")),
+      ];
       assert.deepEqual(
         errors.map((e) => [e.name, e.$metadata.httpStatusCode]),
-        [["InternalServerException", 500], ["ServiceUnavailableException", 503], ["InternalServerException", 500]],
+        [
+          ["InternalServerException", 500],
+          ["ServiceUnavailableException", 503],
+          ["InternalServerException", 500],
+        ],
       );
     });
 
     it("garbage returns 200 bodies a caller must reject: not JSON, then JSON whose image is not a PNG", async () => {
       server.failNext("garbage", 2);
-      const first = await client.send(new InvokeModelCommand({ modelId: TITAN_V1, contentType: "application/json", body: JSON.stringify(textImage("x")) }));
+      const first = await client.send(
+        new InvokeModelCommand({
+          modelId: TITAN_V1,
+          contentType: "application/json",
+          body: JSON.stringify(textImage("x")),
+        }),
+      );
       assert.equal(first.$metadata.httpStatusCode, 200);
       assert.throws(() => JSON.parse(Buffer.from(first.body).toString("utf8")), SyntaxError);
       const second = await invoke(textImage("x"));
@@ -247,7 +315,10 @@ describe("local/bedrock-server with the real BedrockRuntimeClient", function () 
         const e = await invokeError(textImage("x"), TITAN_V1, patient);
         assert.equal(e.name, "ModelTimeoutException");
         assert.equal(e.$metadata.httpStatusCode, 408);
-        assert.deepEqual(quick.calls.map((c) => [c.status, c.failure]), [[408, "timeout"]]);
+        assert.deepEqual(
+          quick.calls.map((c) => [c.status, c.failure]),
+          [[408, "timeout"]],
+        );
       } finally {
         patient.destroy();
         await quick.close();
@@ -260,7 +331,10 @@ describe("local/bedrock-server with the real BedrockRuntimeClient", function () 
         for (const model of ["one", "two", "three"]) {
           await fetch(`${capped.url}/model/${model}/invoke`, { method: "POST", body: "{}" });
         }
-        assert.deepEqual(capped.calls.map((c) => c.modelId), ["two", "three"]);
+        assert.deepEqual(
+          capped.calls.map((c) => c.modelId),
+          ["two", "three"],
+        );
       } finally {
         await capped.close();
       }
@@ -293,17 +367,29 @@ describe("local/bedrock-server with the real BedrockRuntimeClient", function () 
       server.setFailureRate({ transient: 0.3, permanent: 0.1, random: () => draws[i++ % draws.length] });
       const results = [];
       for (let k = 0; k < 4; k++) {
-        results.push(await invoke(textImage("x")).then((r) => r.out.$metadata.httpStatusCode, (e) => e.name));
+        results.push(
+          await invoke(textImage("x")).then(
+            (r) => r.out.$metadata.httpStatusCode,
+            (e) => e.name,
+          ),
+        );
       }
       assert.deepEqual(results, ["ThrottlingException", "ModelNotReadyException", "ValidationException", 200]);
-      assert.deepEqual(server.calls.map((c) => c.failure), ["throttle", "model-not-ready", "content-filter", undefined]);
+      assert.deepEqual(
+        server.calls.map((c) => c.failure),
+        ["throttle", "model-not-ready", "content-filter", undefined],
+      );
       assert.throws(() => server.setFailureRate({ transient: 0.8, permanent: 0.5 }), RangeError);
     });
 
     it("setFailureRate with Math.random fails roughly the asked share", async () => {
       server.setFailureRate({ transient: 0.5 });
       let failed = 0;
-      for (let k = 0; k < 40; k++) failed += await invoke(textImage("x", { width: 512, height: 512 })).then(() => 0, () => 1);
+      for (let k = 0; k < 40; k++)
+        failed += await invoke(textImage("x", { width: 512, height: 512 })).then(
+          () => 0,
+          () => 1,
+        );
       assert.ok(failed > 5 && failed < 35, `${failed} of 40 failed`);
     });
   });
@@ -319,7 +405,10 @@ describe("local/bedrock-server with the real BedrockRuntimeClient", function () 
       }
       assert.equal(Object.keys(STABILITY_PIXELS).length, 9);
       for (const { width, height } of Object.values(STABILITY_PIXELS)) {
-        assert.ok(width >= 640 && width <= 1536 && height >= 640 && height <= 1536, "inside the documented 640–1,536 px");
+        assert.ok(
+          width >= 640 && width <= 1536 && height >= 640 && height <= 1536,
+          "inside the documented 640–1,536 px",
+        );
       }
     });
 
@@ -336,10 +425,30 @@ describe("local/bedrock-server with the real BedrockRuntimeClient", function () 
     const cases: Array<[string, unknown, string, RegExp]> = [
       ["Titan's fields", { ...stabilityBody("x"), cfgScale: 8 }, CORE, /extraneous key \[cfgScale\] is not permitted/],
       ["a TEXT_IMAGE body", textImage("x"), ULTRA, /extraneous key \[taskType\] is not permitted/],
-      ["an undocumented ratio", stabilityBody("x", { aspect_ratio: "4:3" }), CORE, /aspect_ratio: "4:3" is not a valid enum value/],
-      ["a prompt over 10,000 characters", stabilityBody("p".repeat(10001)), CORE, /prompt: expected maxLength: 10000, actual: 10001/],
-      ["SD3.5 Large's seed above 4294967294", stabilityBody("x", { seed: 4294967295 }), SD35, /seed: 4294967295 is not less or equal to 4294967294/],
-      ["image-to-image", stabilityBody("x", { mode: "image-to-image" }), SD35, /mode: "image-to-image" is not a valid enum value/],
+      [
+        "an undocumented ratio",
+        stabilityBody("x", { aspect_ratio: "4:3" }),
+        CORE,
+        /aspect_ratio: "4:3" is not a valid enum value/,
+      ],
+      [
+        "a prompt over 10,000 characters",
+        stabilityBody("p".repeat(10001)),
+        CORE,
+        /prompt: expected maxLength: 10000, actual: 10001/,
+      ],
+      [
+        "SD3.5 Large's seed above 4294967294",
+        stabilityBody("x", { seed: 4294967295 }),
+        SD35,
+        /seed: 4294967295 is not less or equal to 4294967294/,
+      ],
+      [
+        "image-to-image",
+        stabilityBody("x", { mode: "image-to-image" }),
+        SD35,
+        /mode: "image-to-image" is not a valid enum value/,
+      ],
       ["a format the local renderer does not make", stabilityBody("x", { output_format: "jpeg" }), CORE, /png only/],
     ];
     for (const [what, body, model, message] of cases) {
@@ -379,7 +488,10 @@ describe("local/bedrock-server with the real BedrockRuntimeClient", function () 
 
     it("end-of-life: 404 ResourceNotFoundException with Bedrock's end-of-life message, for either shape", async () => {
       server.failNext("end-of-life", 2);
-      for (const [body, model] of [[textImage("x"), TITAN_V1], [stabilityBody("x"), CORE]] as const) {
+      for (const [body, model] of [
+        [textImage("x"), TITAN_V1],
+        [stabilityBody("x"), CORE],
+      ] as const) {
         const e = await invokeError(body, model);
         assert.equal(e.name, "ResourceNotFoundException");
         assert.equal(e.$metadata.httpStatusCode, 404);
@@ -395,7 +507,11 @@ describe("local/bedrock-server with the real BedrockRuntimeClient", function () 
       saved = process.env.AWS_ENDPOINT_URL_BEDROCK;
       // No endpoint in the client's config: the SDK reads the standard variable itself.
       process.env.AWS_ENDPOINT_URL_BEDROCK = server.url;
-      control = new BedrockClient({ region: "us-west-2", credentials: { accessKeyId: "AKIDTEST", secretAccessKey: "test-secret" }, maxAttempts: 1 });
+      control = new BedrockClient({
+        region: "us-west-2",
+        credentials: { accessKeyId: "AKIDTEST", secretAccessKey: "test-secret" },
+        maxAttempts: 1,
+      });
     });
     after(() => {
       control.destroy();
@@ -452,7 +568,10 @@ describe("local/bedrock-server with the real BedrockRuntimeClient", function () 
     it("rejects a request without an Authorization header (403 UnrecognizedClientException)", async () => {
       const res = await rawInvoke(server.url, { accept: "application/json" });
       assert.equal(res.status, 403);
-      assert.equal(res.headers.get("x-amzn-errortype"), "UnrecognizedClientException:http://internal.amazon.com/coral/com.amazon.bedrock/");
+      assert.equal(
+        res.headers.get("x-amzn-errortype"),
+        "UnrecognizedClientException:http://internal.amazon.com/coral/com.amazon.bedrock/",
+      );
       assert.deepEqual(await res.json(), { message: "Missing Authentication Token" });
       assert.ok(res.headers.get("x-amzn-requestid"));
     });

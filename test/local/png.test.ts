@@ -22,7 +22,7 @@ function pattern(width: number, height: number): Buffer {
 /** The chunks of a PNG file, read with plain offsets (independent of the module's decoder). */
 function chunks(png: Buffer): Array<{ type: string; data: Buffer; crc: number; crcInput: Buffer }> {
   const out = [];
-  for (let pos = 8; pos < png.length; ) {
+  for (let pos = 8; pos < png.length;) {
     const len = png.readUInt32BE(pos);
     out.push({
       type: png.toString("latin1", pos + 4, pos + 8),
@@ -49,7 +49,10 @@ describe("local/png", () => {
     const png = encodePng(width, height, rgba);
     assert.deepEqual(png.subarray(0, 8), PNG_SIGNATURE);
     const list = chunks(png);
-    assert.deepEqual(list.map((c) => c.type), ["IHDR", "IDAT", "IEND"]);
+    assert.deepEqual(
+      list.map((c) => c.type),
+      ["IHDR", "IDAT", "IEND"],
+    );
     for (const c of list) assert.equal(c.crc, crc32(c.crcInput), `CRC of ${c.type}`);
     const ihdr = list[0].data;
     assert.equal(ihdr.readUInt32BE(0), width);
@@ -111,18 +114,21 @@ describe("local/png", () => {
       const height = 24;
       const rgba = pattern(width, height);
       const page = await browser.newPage();
-      const pixels: number[] = await page.evaluate(async (dataUrl) => {
-        const dom = globalThis as any; // runs in the browser; the project compiles without the DOM lib
-        const img = new dom.Image();
-        img.src = dataUrl;
-        await img.decode();
-        const canvas = dom.document.createElement("canvas");
-        canvas.width = img.width;
-        canvas.height = img.height;
-        const ctx = canvas.getContext("2d");
-        ctx.drawImage(img, 0, 0);
-        return Array.from(ctx.getImageData(0, 0, img.width, img.height).data);
-      }, `data:image/png;base64,${encodePng(width, height, rgba).toString("base64")}`);
+      const pixels: number[] = await page.evaluate(
+        async (dataUrl) => {
+          const dom = globalThis as any; // runs in the browser; the project compiles without the DOM lib
+          const img = new dom.Image();
+          img.src = dataUrl;
+          await img.decode();
+          const canvas = dom.document.createElement("canvas");
+          canvas.width = img.width;
+          canvas.height = img.height;
+          const ctx = canvas.getContext("2d");
+          ctx.drawImage(img, 0, 0);
+          return Array.from(ctx.getImageData(0, 0, img.width, img.height).data);
+        },
+        `data:image/png;base64,${encodePng(width, height, rgba).toString("base64")}`,
+      );
       await page.close();
       assert.equal(pixels.length, rgba.length);
       assert.deepEqual(Buffer.from(pixels), rgba);
@@ -148,11 +154,18 @@ describe("local/png", () => {
       });
       await page.close();
       const png = Buffer.from(out.url.split(",")[1], "base64");
-      const idat = Buffer.concat(chunks(png).filter((c) => c.type === "IDAT").map((c) => c.data));
+      const idat = Buffer.concat(
+        chunks(png)
+          .filter((c) => c.type === "IDAT")
+          .map((c) => c.data),
+      );
       const raw = inflateSync(idat);
       const stride = (raw.length / 48) | 0;
       const filters = new Set(Array.from({ length: 48 }, (_, y) => raw[y * stride]));
-      assert.ok([...filters].some((f) => f !== 0), `Chromium used scanline filters ${[...filters]}: the unfiltering is exercised`);
+      assert.ok(
+        [...filters].some((f) => f !== 0),
+        `Chromium used scanline filters ${[...filters]}: the unfiltering is exercised`,
+      );
       const decoded = decodePng(png);
       assert.equal(decoded.width, 64);
       assert.equal(decoded.height, 48);

@@ -10,7 +10,11 @@ function picture(prompt: string, seed = 7, width = SIZE, height = SIZE) {
 }
 
 /** Mean [r, g, b] over a band of rows given as fractions of the height. */
-function meanColour(img: { width: number; height: number; rgba: Buffer }, from: number, to: number): [number, number, number] {
+function meanColour(
+  img: { width: number; height: number; rgba: Buffer },
+  from: number,
+  to: number,
+): [number, number, number] {
   const sum = [0, 0, 0];
   let n = 0;
   for (let y = Math.floor(img.height * from); y < Math.floor(img.height * to); y++) {
@@ -44,7 +48,14 @@ function countColour(img: Picture, colour: readonly number[], from = 0, to = 1):
 /** Font pixels the caption of `prompt` sets on a picture of this size (each a unit × unit square). */
 function captionInk(prompt: string, width: number, height: number): number {
   const { lines, unit } = captionLayout(prompt, width, height);
-  return lines.join("").split("").reduce((n, ch) => n + glyphPixels(ch)!.length, 0) * unit * unit;
+  return (
+    lines
+      .join("")
+      .split("")
+      .reduce((n, ch) => n + glyphPixels(ch)!.length, 0) *
+    unit *
+    unit
+  );
 }
 
 const TRAVELLER: readonly number[] = [40, 35, 45];
@@ -62,7 +73,11 @@ describe("local/renderer", () => {
   });
 
   it("returns a real, opaque PNG of the requested size, square or not", () => {
-    for (const [width, height] of [[512, 512], [384, 576], [1173, 640]]) {
+    for (const [width, height] of [
+      [512, 512],
+      [384, 576],
+      [1173, 640],
+    ]) {
       const png = renderPostcard({ prompt: "a lake in the mountains", seed: 1, width, height });
       assert.deepEqual(readPngHeader(png), { width, height });
       const img = decodePng(png);
@@ -118,15 +133,22 @@ describe("local/renderer", () => {
     const framed = picture("me at a Parisian café, old polaroid look at night", 5, 400, 400);
     const plain = picture("me at a Parisian café at night", 5, 400, 400);
     const bottomStrip = meanColour(framed, 0.85, 1);
-    assert.ok(bottomStrip.every((v) => v > 230), `bottom strip ${bottomStrip}`);
+    assert.ok(
+      bottomStrip.every((v) => v > 230),
+      `bottom strip ${bottomStrip}`,
+    );
     const topStrip = meanColour(framed, 0, 0.04);
-    assert.ok(topStrip.every((v) => v > 230), `top strip ${topStrip}`);
+    assert.ok(
+      topStrip.every((v) => v > 230),
+      `top strip ${topStrip}`,
+    );
     assert.ok(brightness(meanColour(plain, 0.85, 1)) < 150, "an unframed picture has no white strip");
     // faded: the framed scene's darkest pixel is lifted well above black
     let darkest = 255;
     for (let i = 0; i < framed.rgba.length; i += 4) darkest = Math.min(darkest, framed.rgba[i], framed.rgba[i + 1]);
     let plainDarkest = 255;
-    for (let i = 0; i < plain.rgba.length; i += 4) plainDarkest = Math.min(plainDarkest, plain.rgba[i], plain.rgba[i + 1]);
+    for (let i = 0; i < plain.rgba.length; i += 4)
+      plainDarkest = Math.min(plainDarkest, plain.rgba[i], plain.rgba[i + 1]);
     assert.ok(darkest >= 25 && plainDarkest < 25, `darkest framed ${darkest}, plain ${plainDarkest}`);
   });
 
@@ -139,23 +161,38 @@ describe("local/renderer", () => {
     const k2 = chooseScene("me on top of K2");
     assert.deepEqual([k2.vantage, k2.mountains, k2.traveller, k2.known], ["summit", true, true, true]);
     // The traveller stands on the peak, high in the picture, not on the ground by the sea.
-    assert.ok(countColour(picture("me on top of K2", 1, 512, 512), TRAVELLER, 0, 0.5) > 300, "the figure is in the upper half");
+    assert.ok(
+      countColour(picture("me on top of K2", 1, 512, 512), TRAVELLER, 0, 0.5) > 300,
+      "the figure is in the upper half",
+    );
     assert.equal(countColour(picture("me by the sea", 1, 512, 512), TRAVELLER, 0, 0.5), 0);
-    for (const prompt of ["me on the summit of Everest", "me at the top of a mountain", "climbing the Matterhorn"]) assert.equal(chooseScene(prompt).vantage, "summit", prompt);
+    for (const prompt of ["me on the summit of Everest", "me at the top of a mountain", "climbing the Matterhorn"])
+      assert.equal(chooseScene(prompt).vantage, "summit", prompt);
     assert.equal(chooseScene("me on top of a pyramid").vantage, "ground", "a pyramid is no mountain");
     assert.equal(chooseScene("me on a cliff above the sea").vantage, "cliff");
 
     const safari = chooseScene("me on a savanna safari with acacia trees, lions, elephants and a jeep");
     assert.deepEqual([safari.ground, safari.acacias, safari.jeep, safari.traveller], ["savanna", true, true, true]);
     assert.deepEqual([...safari.animals].sort(), ["elephant", "lion"]);
-    const grass = meanColour(picture("me on a savanna safari with acacia trees, lions, elephants and a jeep", 2, 512, 512), 0.66, 0.72);
+    const grass = meanColour(
+      picture("me on a savanna safari with acacia trees, lions, elephants and a jeep", 2, 512, 512),
+      0.66,
+      0.72,
+    );
     assert.ok(grass[0] > grass[2] + 60 && grass[1] > grass[2] + 30, `golden grass, not water: ${grass}`);
-    assert.deepEqual(chooseScene("a safari in Kenya").animals, ["elephant"], "a safari without named animals still has one");
+    assert.deepEqual(
+      chooseScene("a safari in Kenya").animals,
+      ["elephant"],
+      "a safari without named animals still has one",
+    );
 
     const cafe = chooseScene("me at a Parisian café with coffee and a croissant");
     assert.deepEqual([cafe.cafe, cafe.croissant, cafe.eiffel, cafe.ground], [true, true, true, "city"]);
     // The café's awning: red stripes along the top.
-    assert.ok(countColour(picture("me at a Parisian café with coffee and a croissant", 3, 512, 512), [190, 40, 45], 0, 0.08) > 5000);
+    assert.ok(
+      countColour(picture("me at a Parisian café with coffee and a croissant", 3, 512, 512), [190, 40, 45], 0, 0.08) >
+        5000,
+    );
   });
 
   it("reads common travel words", () => {
@@ -174,7 +211,8 @@ describe("local/renderer", () => {
     ];
     for (const [prompt, expected] of cases) {
       const scene = chooseScene(prompt);
-      for (const [field, value] of Object.entries(expected)) assert.deepEqual(scene[field as keyof typeof scene], value, `${prompt}: ${field}`);
+      for (const [field, value] of Object.entries(expected))
+        assert.deepEqual(scene[field as keyof typeof scene], value, `${prompt}: ${field}`);
       assert.equal(scene.known, true, prompt);
     }
   });
@@ -183,7 +221,10 @@ describe("local/renderer", () => {
     const prompts = ["me in Reykjavik", "me in Ulaanbaatar", "a quiet afternoon", "zxcv qwerty"];
     const scenes = prompts.map((p) => ({ ...chooseScene(p), traveller: false }));
     for (const scene of scenes) assert.deepEqual(scene, scenes[0]);
-    assert.deepEqual([scenes[0].known, scenes[0].ground, scenes[0].mountains, scenes[0].vantage], [false, "meadow", false, "ground"]);
+    assert.deepEqual(
+      [scenes[0].known, scenes[0].ground, scenes[0].mountains, scenes[0].vantage],
+      [false, "meadow", false, "ground"],
+    );
     for (const prompt of prompts) {
       const ground = meanColour(picture(prompt, 4), 0.7, 0.85);
       assert.ok(ground[1] > ground[0] + 20 && ground[1] > ground[2] + 20, `${prompt}: a green meadow ${ground}`);
@@ -191,7 +232,10 @@ describe("local/renderer", () => {
   });
 
   it("writes the prompt on the postcard: white on a dark band, or in ink on a polaroid's frame", () => {
-    for (const prompt of ["me on top of K2", "me on a savanna safari with acacia trees, lions, elephants and a jeep, and a long, long tail of words that does not fit"]) {
+    for (const prompt of [
+      "me on top of K2",
+      "me on a savanna safari with acacia trees, lions, elephants and a jeep, and a long, long tail of words that does not fit",
+    ]) {
       const img = picture(prompt, 5, 512, 512);
       const { height } = captionLayout(prompt, 512, 512);
       assert.ok(height > 0 && height < 512 * 0.12, `band ${height} px`);
@@ -200,7 +244,10 @@ describe("local/renderer", () => {
     }
     const framed = picture("me at a Parisian café, old polaroid look", 5, 512, 512);
     const side = Math.round(512 * 0.06);
-    assert.equal(countColour(framed, CAPTION_INK.frame, 0.8, 1), captionInk("me at a Parisian café, old polaroid look", 512 - 2 * side, 512));
+    assert.equal(
+      countColour(framed, CAPTION_INK.frame, 0.8, 1),
+      captionInk("me at a Parisian café, old polaroid look", 512 - 2 * side, 512),
+    );
     assert.ok(captionInk("me at a Parisian café, old polaroid look", 512 - 2 * side, 512) > 500);
   });
 

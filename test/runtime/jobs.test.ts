@@ -6,7 +6,12 @@
  * on local-aws-sqs), records of bounded size and reasons in our words.
  */
 import { strict as assert } from "node:assert";
-import { GetQueueAttributesCommand, SendMessageCommand, StartMessageMoveTaskCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import {
+  GetQueueAttributesCommand,
+  SendMessageCommand,
+  StartMessageMoveTaskCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { createHttpHandler, createQueueHandler, DEFAULTS, ENV, type HttpHandler } from "../../runtime";
 import { startSqsPeer, type SqsPeer } from "../client/sqs-peer";
@@ -60,17 +65,28 @@ describe("runtime jobs: status, markers, redrive, bounded records, clean reasons
     it("done, pending, failed and unknown each cost the same three reads, however full the prefix is", async () => {
       // A full prefix: a listing would grow with it, the reads of a job's keys do not.
       for (let i = 0; i < 150; i++) {
-        await peers.s3.send(new PutObjectCommand({ Bucket: peers.bucket, Key: `${images()}/filler-${i}.png`, Body: Buffer.from("x") }));
+        await peers.s3.send(
+          new PutObjectCommand({ Bucket: peers.bucket, Key: `${images()}/filler-${i}.png`, Body: Buffer.from("x") }),
+        );
       }
-      const done = (await invoke(api(), { method: "POST", path: "/images", body: json({ prompt: "lighthouse at dusk" }) })).json.id;
+      const done = (
+        await invoke(api(), { method: "POST", path: "/images", body: json({ prompt: "lighthouse at dusk" }) })
+      ).json.id;
       peers.bedrock.failWhenPromptIncludes("[blocked]", "content-filter");
       const failed = await sendText("[blocked] something");
       assert.deepEqual((await deliverBatch(peers.sqs, peers.queueUrl, worker()))?.response, { batchItemFailures: [] });
-      const pending = (await invoke(api(), { method: "POST", path: "/images", body: json({ prompt: "harbour at dawn" }) })).json.id;
+      const pending = (
+        await invoke(api(), { method: "POST", path: "/images", body: json({ prompt: "harbour at dawn" }) })
+      ).json.id;
 
       const viaProxy = api({ [ENV.s3Endpoint]: proxy.url });
       const answers: [string, number, string][] = [];
-      const cases = [[done, "done"], [pending, "pending"], [failed, "failed"], ["3ce3b775-378b-47f5-bada-cc1982527121", "unknown"]] as const;
+      const cases = [
+        [done, "done"],
+        [pending, "pending"],
+        [failed, "failed"],
+        ["3ce3b775-378b-47f5-bada-cc1982527121", "unknown"],
+      ] as const;
       for (const [id, expected] of cases) {
         proxy.calls.length = 0;
         const answer = await status(viaProxy, id);
@@ -78,11 +94,20 @@ describe("runtime jobs: status, markers, redrive, bounded records, clean reasons
         assert.equal(proxy.calls.filter((c) => isListing(c, peers.bucket)).length, 0, `${expected}: no listing`);
         assert.deepEqual(
           proxy.calls.map((c) => `${c.method} ${c.path}`).sort(),
-          [`GET /${peers.bucket}/${images()}/${id}.failed.json`, `GET /${peers.bucket}/${images()}/${id}.queued.json`, `HEAD /${peers.bucket}/${images()}/${id}.png`],
+          [
+            `GET /${peers.bucket}/${images()}/${id}.failed.json`,
+            `GET /${peers.bucket}/${images()}/${id}.queued.json`,
+            `HEAD /${peers.bucket}/${images()}/${id}.png`,
+          ],
           `${expected}: exactly the job's three keys`,
         );
       }
-      assert.deepEqual(answers, [["done", 200, "done"], ["pending", 202, "pending"], ["failed", 200, "failed"], ["unknown", 404, "unknown-job"]]);
+      assert.deepEqual(answers, [
+        ["done", 200, "done"],
+        ["pending", 202, "pending"],
+        ["failed", 200, "failed"],
+        ["unknown", 404, "unknown-job"],
+      ]);
     });
 
     it("an id nobody ever submitted → 404 unknown-job", async () => {
@@ -108,7 +133,11 @@ describe("runtime jobs: status, markers, redrive, bounded records, clean reasons
   describe("the marker: pending from the moment a job is accepted or first seen", () => {
     it("POST /images → GET at once answers pending, before any worker ran; the job id rides in the body", async () => {
       const handler = api();
-      const accepted = await invoke(handler, { method: "POST", path: "/images", body: json({ prompt: "me on a beach" }) });
+      const accepted = await invoke(handler, {
+        method: "POST",
+        path: "/images",
+        body: json({ prompt: "me on a beach" }),
+      });
       assert.equal(accepted.status, 202, accepted.raw.body);
       const { id } = accepted.json;
       const now = await status(handler, id);
@@ -116,14 +145,22 @@ describe("runtime jobs: status, markers, redrive, bounded records, clean reasons
       const marker = await getJson(peers.s3, peers.bucket, `${images()}/${id}.queued.json`);
       assert.deepEqual([marker.jobId, marker.markedBy], [id, "api"]);
       const [message] = await receive(peers.sqs, peers.queueUrl);
-      assert.deepEqual(JSON.parse(message.Body!), { prompt: "me on a beach", aspectRatio: "1:1", seed: accepted.json.seed, jobId: id });
+      assert.deepEqual(JSON.parse(message.Body!), {
+        prompt: "me on a beach",
+        aspectRatio: "1:1",
+        seed: accepted.json.seed,
+        jobId: id,
+      });
       assert.notEqual(message.MessageId, id);
     });
 
     it("SQS refusing the message → 503, and the marker is taken back: the id claims nothing", async () => {
       const proxy = await startS3Proxy(peers.s3Endpoint);
       try {
-        const refused = api({ [ENV.queueUrl]: `${peers.sqsEndpoint}/000000000000/missing`, [ENV.s3Endpoint]: proxy.url });
+        const refused = api({
+          [ENV.queueUrl]: `${peers.sqsEndpoint}/000000000000/missing`,
+          [ENV.s3Endpoint]: proxy.url,
+        });
         const answer = await invoke(refused, { method: "POST", path: "/images", body: json({ prompt: "x" }) });
         assert.deepEqual([answer.status, answer.json.code], [503, "queue-failed"]);
         const markers = proxy.calls.filter((c) => c.path.endsWith(".queued.json")).map((c) => c.method);
@@ -137,7 +174,11 @@ describe("runtime jobs: status, markers, redrive, bounded records, clean reasons
     });
 
     it("S3 refusing the marker → 503 storage-failed and nothing is queued", async () => {
-      const answer = await invoke(api({ [ENV.bucket]: "no-such-bucket" }), { method: "POST", path: "/images", body: json({ prompt: "x" }) });
+      const answer = await invoke(api({ [ENV.bucket]: "no-such-bucket" }), {
+        method: "POST",
+        path: "/images",
+        body: json({ prompt: "x" }),
+      });
       assert.deepEqual([answer.status, answer.json.code], [503, "storage-failed"]);
       assert.deepEqual(await receive(peers.sqs, peers.queueUrl), []);
     });
@@ -151,9 +192,15 @@ describe("runtime jobs: status, markers, redrive, bounded records, clean reasons
       assert.deepEqual(first?.response.batchItemFailures, [{ itemIdentifier: id }]);
       assert.deepEqual((await status(handler, id)).json, { id, status: "pending" });
       assert.equal((await getJson(peers.s3, peers.bucket, `${images()}/${id}.queued.json`)).markedBy, "worker");
-      assert.deepEqual((await deliverBatch(peers.sqs, peers.queueUrl, worker(), { waitTimeSeconds: 3 }))?.response, { batchItemFailures: [] });
+      assert.deepEqual((await deliverBatch(peers.sqs, peers.queueUrl, worker(), { waitTimeSeconds: 3 }))?.response, {
+        batchItemFailures: [],
+      });
       assert.equal((await status(handler, id)).json.status, "done");
-      assert.deepEqual(await listKeys(peers.s3, peers.bucket, `${images()}/${id}`), [`${images()}/${id}.json`, `${images()}/${id}.png`], "the marker is gone");
+      assert.deepEqual(
+        await listKeys(peers.s3, peers.bucket, `${images()}/${id}`),
+        [`${images()}/${id}.json`, `${images()}/${id}.png`],
+        "the marker is gone",
+      );
     });
   });
 
@@ -182,8 +229,12 @@ describe("runtime jobs: status, markers, redrive, bounded records, clean reasons
     before(async () => {
       sqsPeer = await startSqsPeer();
       dlqUrl = await sqsPeer.createQueue("jobs-dlq");
-      dlqArn = (await sqsPeer.admin.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["QueueArn"] }))).Attributes!.QueueArn!;
-      queueUrl = await sqsPeer.createQueue("jobs", { RedrivePolicy: json({ deadLetterTargetArn: dlqArn, maxReceiveCount: 1 }) });
+      dlqArn = (
+        await sqsPeer.admin.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["QueueArn"] }))
+      ).Attributes!.QueueArn!;
+      queueUrl = await sqsPeer.createQueue("jobs", {
+        RedrivePolicy: json({ deadLetterTargetArn: dlqArn, maxReceiveCount: 1 }),
+      });
       env = { [ENV.queueUrl]: queueUrl, [ENV.sqsEndpoint]: sqsPeer.endpoint, [ENV.maxReceiveCount]: "1" };
     });
     after(async () => {
@@ -197,7 +248,9 @@ describe("runtime jobs: status, markers, redrive, bounded records, clean reasons
       assert.equal(delivery?.response.batchItemFailures.length, 1);
       // local-aws-sqs moves a message past maxReceiveCount to the DLQ when it is received next.
       assert.deepEqual(await receive(sqsPeer.admin, queueUrl, { waitTimeSeconds: 2 }), []);
-      const depth = await sqsPeer.admin.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["ApproximateNumberOfMessages"] }));
+      const depth = await sqsPeer.admin.send(
+        new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["ApproximateNumberOfMessages"] }),
+      );
       assert.equal(depth.Attributes!.ApproximateNumberOfMessages, "1");
       return { messageId: delivery!.event.Records[0].messageId };
     }
@@ -209,7 +262,9 @@ describe("runtime jobs: status, markers, redrive, bounded records, clean reasons
 
     it("POST /images: the redriven message has a new message id and the same jobId; GET /images/{id} goes failed → pending → done", async () => {
       const handler = api(env);
-      const id = (await invoke(handler, { method: "POST", path: "/images", body: json({ prompt: "me on top of a pyramid" }) })).json.id;
+      const id = (
+        await invoke(handler, { method: "POST", path: "/images", body: json({ prompt: "me on top of a pyramid" }) })
+      ).json.id;
       const { messageId } = await deadLetter();
       const failed = (await status(handler, id)).json;
       assert.deepEqual([failed.status, failed.code, failed.redrivable], ["failed", "model-retired", true]);
@@ -220,7 +275,11 @@ describe("runtime jobs: status, markers, redrive, bounded records, clean reasons
       peers.bedrock.setLatency(1500);
       const delivering = deliverBatch(sqsPeer.admin, queueUrl, worker(env), { waitTimeSeconds: 5 });
       let seenPending = false;
-      for (const deadline = Date.now() + 6000; !seenPending && Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
+      for (
+        const deadline = Date.now() + 6000;
+        !seenPending && Date.now() < deadline;
+        await new Promise((r) => setTimeout(r, 50))
+      ) {
         seenPending = (await status(handler, id)).json.status === "pending";
       }
       const again = await delivering;
@@ -232,11 +291,19 @@ describe("runtime jobs: status, markers, redrive, bounded records, clean reasons
 
       const done = (await status(handler, id)).json;
       assert.deepEqual([done.status, done.key], ["done", `${images()}/${id}.png`]);
-      assert.deepEqual(await listKeys(peers.s3, peers.bucket, `${images()}/${record.messageId}`), [], "nothing under the message's new id");
+      assert.deepEqual(
+        await listKeys(peers.s3, peers.bucket, `${images()}/${record.messageId}`),
+        [],
+        "nothing under the message's new id",
+      );
     });
 
     it("a plain-text message from another sender comes back under its new message id, and its record says so", async () => {
-      const oldId = (await sqsPeer.admin.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: "me on top of a pyramid, plain" }))).MessageId!;
+      const oldId = (
+        await sqsPeer.admin.send(
+          new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: "me on top of a pyramid, plain" }),
+        )
+      ).MessageId!;
       await deadLetter();
       const failed = (await status(api(env), oldId)).json;
       assert.match(failed.reason, /SQS gives it a new message id then, and its picture is stored under that id$/);
@@ -271,12 +338,19 @@ describe("runtime jobs: status, markers, redrive, bounded records, clean reasons
       const id = await sendText(body);
       await deliverBatch(peers.sqs, peers.queueUrl, worker());
       const record = await getJson(peers.s3, peers.bucket, `${images()}/${id}.failed.json`);
-      assert.deepEqual([record.code, record.body, record.bodyLength, "prompt" in record], ["invalid-request", body.slice(0, 2000), body.length, false]);
+      assert.deepEqual(
+        [record.code, record.body, record.bodyLength, "prompt" in record],
+        ["invalid-request", body.slice(0, 2000), body.length, false],
+      );
     });
 
     it("a 10,000-character prompt reaches the model whole; its sidecar keeps 2,000 characters and the length", async () => {
       const prompt = "a very long walk along the Great Wall ".repeat(300).slice(0, 10000);
-      const answer = await invoke(api(), { method: "POST", path: "/generate", body: json({ prompt, negativeText: "n".repeat(5000) }) });
+      const answer = await invoke(api(), {
+        method: "POST",
+        path: "/generate",
+        body: json({ prompt, negativeText: "n".repeat(5000) }),
+      });
       assert.equal(answer.status, 201, answer.raw.body);
       assert.equal(peers.bedrock.calls[0].body.prompt, prompt);
       const sidecar = await getJson(peers.s3, peers.bucket, answer.json.key.replace(/\.png$/, ".json"));
@@ -287,16 +361,24 @@ describe("runtime jobs: status, markers, redrive, bounded records, clean reasons
     it("a model that never answers: the record and GET /images/{id} say how long we waited, the SDK's words stay in the log", async () => {
       peers.bedrock.failWhenPromptIncludes("[hang]", "timeout");
       const handler = api();
-      const id = (await invoke(handler, { method: "POST", path: "/images", body: json({ prompt: "[hang] desert at noon" }) })).json.id;
+      const id = (
+        await invoke(handler, { method: "POST", path: "/images", body: json({ prompt: "[hang] desert at noon" }) })
+      ).json.id;
       const hung = worker({ [ENV.maxReceiveCount]: "1" });
       // The invocation has the storing reserve plus 1 s left: 1 s for the record's one try.
       const context = timeLeft(DEFAULTS.storeReserveSeconds * 1000 + 1000);
       await deliverBatch(peers.sqs, peers.queueUrl, hung, { visibilityTimeoutSeconds: 1, context });
       const reason = (await status(handler, id)).json.reason as string;
-      assert.match(reason, /^gave up after 1 delivery: the model stability\.stable-image-core-v1:1 did not answer within 1 s, 1 try\. The job is kept in the dead-letter queue/);
+      assert.match(
+        reason,
+        /^gave up after 1 delivery: the model stability\.stable-image-core-v1:1 did not answer within 1 s, 1 try\. The job is kept in the dead-letter queue/,
+      );
       assert.doesNotMatch(reason, /@smithy|\[ERROR\]|requestTimeout|exceeded/);
       const line = logs.map((l) => JSON.parse(l)).find((l) => l.msg === "record");
-      assert.match(line.error, /@smithy\/node-http-handler - \[ERROR\] a request has exceeded the configured 1000 ms requestTimeout/);
+      assert.match(
+        line.error,
+        /@smithy\/node-http-handler - \[ERROR\] a request has exceeded the configured 1000 ms requestTimeout/,
+      );
     });
   });
 });

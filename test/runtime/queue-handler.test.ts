@@ -64,7 +64,9 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
 
   it("a JSON body carries the API's parameters (Titan)", async () => {
     const id = await send(JSON.stringify({ prompt: "snowy forest", width: 1024, height: 1024, seed: 5 }));
-    assert.deepEqual((await deliverBatch(peers.sqs, peers.queueUrl, titanWorker()))?.response, { batchItemFailures: [] });
+    assert.deepEqual((await deliverBatch(peers.sqs, peers.queueUrl, titanWorker()))?.response, {
+      batchItemFailures: [],
+    });
     const png = await getObject(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.png`);
     assert.deepEqual(readPngHeader(png.body), { width: 1024, height: 1024 });
     assert.equal(peers.bedrock.calls[0].body.imageGenerationConfig.seed, 5);
@@ -76,21 +78,50 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     const [call] = peers.bedrock.calls;
     assert.equal(call.modelId, peers.settings.modelId);
     assert.deepEqual(Object.keys(call.body).sort(), ["aspect_ratio", "mode", "output_format", "prompt", "seed"]);
-    assert.deepEqual(call.body, { prompt: "Me on top of K2", aspect_ratio: "1:1", mode: "text-to-image", output_format: "png", seed: call.body.seed });
+    assert.deepEqual(call.body, {
+      prompt: "Me on top of K2",
+      aspect_ratio: "1:1",
+      mode: "text-to-image",
+      output_format: "png",
+      seed: call.body.seed,
+    });
     assert.ok(call.body.seed >= 1 && call.body.seed <= 4294967294);
     const png = await getObject(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.png`);
     assert.deepEqual(readPngHeader(png.body), { width: 1024, height: 1024 });
     const sidecar = await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.json`);
     assert.deepEqual(
-      [sidecar.model, sidecar.seed, sidecar.width, sidecar.height, sidecar.aspectRatio, sidecar.quality, sidecar.cfgScale],
+      [
+        sidecar.model,
+        sidecar.seed,
+        sidecar.width,
+        sidecar.height,
+        sidecar.aspectRatio,
+        sidecar.quality,
+        sidecar.cfgScale,
+      ],
       [peers.settings.modelId, call.body.seed, 1024, 1024, "1:1", undefined, undefined],
     );
   });
 
   it("a job queued for the previous model (Titan's quality, cfgScale, pixels) still runs on Stability, without those fields", async () => {
-    const id = await send(JSON.stringify({ prompt: "harbour at dawn", width: 1024, height: 576, quality: "premium", cfgScale: 8, seed: 12345 }));
+    const id = await send(
+      JSON.stringify({
+        prompt: "harbour at dawn",
+        width: 1024,
+        height: 576,
+        quality: "premium",
+        cfgScale: 8,
+        seed: 12345,
+      }),
+    );
     assert.deepEqual((await deliverBatch(peers.sqs, peers.queueUrl, worker()))?.response, { batchItemFailures: [] });
-    assert.deepEqual(peers.bedrock.calls[0].body, { prompt: "harbour at dawn", aspect_ratio: "16:9", mode: "text-to-image", output_format: "png", seed: 12345 });
+    assert.deepEqual(peers.bedrock.calls[0].body, {
+      prompt: "harbour at dawn",
+      aspect_ratio: "16:9",
+      mode: "text-to-image",
+      output_format: "png",
+      seed: 12345,
+    });
     const png = await getObject(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.png`);
     assert.deepEqual(readPngHeader(png.body), { width: 1344, height: 768 });
   });
@@ -98,7 +129,10 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
   it("text that merely starts with '{' is still a prompt", async () => {
     const id = await send("{curly} castle by the sea");
     assert.deepEqual((await deliverBatch(peers.sqs, peers.queueUrl, worker()))?.response, { batchItemFailures: [] });
-    assert.equal((await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.json`)).prompt, "{curly} castle by the sea");
+    assert.equal(
+      (await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.json`)).prompt,
+      "{curly} castle by the sea",
+    );
   });
 
   it("a mixed batch: only transient failures are returned; permanent ones get a failure record; nothing raises (Titan)", async () => {
@@ -120,7 +154,10 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     // 8 records at the default concurrency (5) run in 2 rounds; the invocation has the storing
     // reserve plus 0.6 s left, so a first-round record's one try gets 0.3 s.
     const context = timeLeft(DEFAULTS.storeReserveSeconds * 1000 + 600);
-    const delivery = await deliverBatch(peers.sqs, peers.queueUrl, titanWorker(), { visibilityTimeoutSeconds: 1, context });
+    const delivery = await deliverBatch(peers.sqs, peers.queueUrl, titanWorker(), {
+      visibilityTimeoutSeconds: 1,
+      context,
+    });
     assert.equal(delivery?.event.Records.length, 8);
     assert.deepEqual(
       delivery!.response.batchItemFailures.map((f) => f.itemIdentifier).sort(),
@@ -128,7 +165,8 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     );
     const images = `${peers.prefix}/images`;
     assert.deepEqual(await jobKeys(ids.ok), [`${images}/${ids.ok}.json`, `${images}/${ids.ok}.png`]);
-    for (const id of [ids.busy, ids.garbled, ids.slow]) assert.deepEqual(await jobKeys(id), [marker(id)], "nothing stored for a transient failure but the job's marker");
+    for (const id of [ids.busy, ids.garbled, ids.slow])
+      assert.deepEqual(await jobKeys(id), [marker(id)], "nothing stored for a transient failure but the job's marker");
     const expected: [string, string, RegExp][] = [
       [ids.blocked, "content-filtered", /^the model's content filter refused the prompt or the picture$/],
       [ids.refused, "model-error", /^the model reported an error about this request and made no picture$/],
@@ -197,12 +235,18 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     peers.bedrock.failWhenPromptIncludes("[down]", "server-error");
     const id = await send("[down] always failing");
     for (let i = 0; i < 2; i++) {
-      const delivery = await deliverBatch(peers.sqs, peers.queueUrl, worker(), { visibilityTimeoutSeconds: 1, waitTimeSeconds: 3 });
+      const delivery = await deliverBatch(peers.sqs, peers.queueUrl, worker(), {
+        visibilityTimeoutSeconds: 1,
+        waitTimeSeconds: 3,
+      });
       assert.deepEqual(delivery?.response.batchItemFailures, [{ itemIdentifier: id }]);
     }
     const dead = await receive(peers.sqs, peers.dlqUrl, { waitTimeSeconds: 3 });
     assert.deepEqual(await receive(peers.sqs, peers.queueUrl), []);
-    assert.deepEqual(dead.map((m) => [m.MessageId, m.Body]), [[id, "[down] always failing"]]);
+    assert.deepEqual(
+      dead.map((m) => [m.MessageId, m.Body]),
+      [[id, "[down] always failing"]],
+    );
     // Without MAX_RECEIVE_COUNT the worker cannot tell the last delivery: no failure record, the job stays pending.
     assert.deepEqual(await jobKeys(id), [marker(id)]);
   });
@@ -211,17 +255,30 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     peers.bedrock.failWhenPromptIncludes("[flaky]", "throttle");
     const id = await send("[flaky] harbour at dawn");
     const handler = worker({ [ENV.maxReceiveCount]: "2" });
-    const first = await deliverBatch(peers.sqs, peers.queueUrl, handler, { visibilityTimeoutSeconds: 1, waitTimeSeconds: 3 });
+    const first = await deliverBatch(peers.sqs, peers.queueUrl, handler, {
+      visibilityTimeoutSeconds: 1,
+      waitTimeSeconds: 3,
+    });
     assert.deepEqual(first?.response.batchItemFailures, [{ itemIdentifier: id }]);
     assert.deepEqual(await jobKeys(id), [marker(id)], "not the last delivery yet: no record");
-    const last = await deliverBatch(peers.sqs, peers.queueUrl, handler, { visibilityTimeoutSeconds: 1, waitTimeSeconds: 3 });
+    const last = await deliverBatch(peers.sqs, peers.queueUrl, handler, {
+      visibilityTimeoutSeconds: 1,
+      waitTimeSeconds: 3,
+    });
     assert.equal(last?.event.Records[0].attributes.ApproximateReceiveCount, "2");
-    assert.deepEqual(last?.response.batchItemFailures, [{ itemIdentifier: id }], "still returned, so SQS moves it to the DLQ");
+    assert.deepEqual(
+      last?.response.batchItemFailures,
+      [{ itemIdentifier: id }],
+      "still returned, so SQS moves it to the DLQ",
+    );
     const record = await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.failed.json`);
     assert.deepEqual([record.kind, record.code], ["transient", "throttled"]);
     assert.match(record.reason, /^gave up after 2 deliveries: /);
     const dead = await receive(peers.sqs, peers.dlqUrl, { waitTimeSeconds: 3 });
-    assert.deepEqual(dead.map((m) => m.MessageId), [id]);
+    assert.deepEqual(
+      dead.map((m) => m.MessageId),
+      [id],
+    );
     // Redriven from the DLQ once the model is back, the same message id becomes its picture.
     peers.bedrock.reset();
     const redriven = await handler(sqsEvent([{ ...dead[0], Attributes: { ApproximateReceiveCount: "1" } }]));
@@ -262,7 +319,10 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     } finally {
       await proxy.close();
     }
-    assert.match(JSON.parse(logs[0]).error, /failure record not written: the object store \(S3\) did not complete the request \(HTTP 503\)/);
+    assert.match(
+      JSON.parse(logs[0]).error,
+      /failure record not written: the object store \(S3\) did not complete the request \(HTTP 503\)/,
+    );
     assert.deepEqual(await jobKeys(id), [marker(id)], "still pending: it comes back");
   });
 
@@ -280,11 +340,19 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     const handler = worker();
     assert.deepEqual(await handler({} as SQSEvent), { batchItemFailures: [] });
     assert.deepEqual(await handler({ Records: null } as unknown as SQSEvent), { batchItemFailures: [] });
-    const odd = { Records: [{ messageId: "../../escape", body: "a prompt" }, { messageId: "ok-id-1", body: undefined }] } as unknown as SQSEvent;
+    const odd = {
+      Records: [
+        { messageId: "../../escape", body: "a prompt" },
+        { messageId: "ok-id-1", body: undefined },
+      ],
+    } as unknown as SQSEvent;
     const answer = await handler(odd);
     assert.deepEqual(answer.batchItemFailures, [{ itemIdentifier: "../../escape" }]);
     assert.deepEqual(await listKeys(peers.s3, peers.bucket, `${peers.prefix}/escape`), []);
-    assert.equal((await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/ok-id-1.failed.json`)).code, "invalid-request");
+    assert.equal(
+      (await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/ok-id-1.failed.json`)).code,
+      "invalid-request",
+    );
   });
 
   it("a misconfigured function keeps every message for a retry and says why", async () => {
@@ -300,12 +368,27 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     peers.bedrock.failWhenPromptIncludes("[prompt]", "filter-prompt");
     peers.bedrock.failWhenPromptIncludes("[output]", "filter-output-image");
     peers.bedrock.failWhenPromptIncludes("[inference]", "inference-error");
-    const ids = { prompt: await send("[prompt] x"), output: await send("[output] y"), inference: await send("[inference] z") };
+    const ids = {
+      prompt: await send("[prompt] x"),
+      output: await send("[output] y"),
+      inference: await send("[inference] z"),
+    };
     const delivery = await deliverBatch(peers.sqs, peers.queueUrl, worker(), { visibilityTimeoutSeconds: 1 });
     assert.deepEqual(delivery?.response.batchItemFailures, [{ itemIdentifier: ids.inference }]);
-    assert.deepEqual(await jobKeys(ids.inference), [marker(ids.inference)], "an image in an 'Inference error' answer is not stored");
-    for (const [id, reason] of [[ids.prompt, /Filter reason: prompt/], [ids.output, /Filter reason: output image/]] as const) {
-      assert.deepEqual(await jobKeys(id), [`${peers.prefix}/images/${id}.failed.json`], "the filtered image is not stored");
+    assert.deepEqual(
+      await jobKeys(ids.inference),
+      [marker(ids.inference)],
+      "an image in an 'Inference error' answer is not stored",
+    );
+    for (const [id, reason] of [
+      [ids.prompt, /Filter reason: prompt/],
+      [ids.output, /Filter reason: output image/],
+    ] as const) {
+      assert.deepEqual(
+        await jobKeys(id),
+        [`${peers.prefix}/images/${id}.failed.json`],
+        "the filtered image is not stored",
+      );
       const record = await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.failed.json`);
       assert.deepEqual([record.kind, record.code, record.redrivable], ["permanent", "content-filtered", false]);
       assert.match(record.reason, reason);
@@ -325,28 +408,64 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
       assert.deepEqual(first?.response.batchItemFailures, [{ itemIdentifier: id }]);
       assert.deepEqual(await jobKeys(id), [marker(id)], "not the last delivery: no record yet");
       const line = JSON.parse(logs[0]);
-      assert.deepEqual([line.kind, line.code, line.outcome, line.FailureKind], ["operator", "model-retired", "failed-operator", "operator"]);
-      assert.match(line.error, /amazon\.titan-image-generator-v1 in us-east-1 has reached the end of its life; set the stack's modelId/);
-      assert.match(line.error, /This model version has reached the end of its life/, "Bedrock's own words stay in the log");
+      assert.deepEqual(
+        [line.kind, line.code, line.outcome, line.FailureKind],
+        ["operator", "model-retired", "failed-operator", "operator"],
+      );
+      assert.match(
+        line.error,
+        /amazon\.titan-image-generator-v1 in us-east-1 has reached the end of its life; set the stack's modelId/,
+      );
+      assert.match(
+        line.error,
+        /This model version has reached the end of its life/,
+        "Bedrock's own words stay in the log",
+      );
 
-      const last = await deliverBatch(peers.sqs, peers.queueUrl, retired, { visibilityTimeoutSeconds: 1, waitTimeSeconds: 3 });
-      assert.deepEqual(last?.response.batchItemFailures, [{ itemIdentifier: id }], "still returned, so SQS moves it to the DLQ");
+      const last = await deliverBatch(peers.sqs, peers.queueUrl, retired, {
+        visibilityTimeoutSeconds: 1,
+        waitTimeSeconds: 3,
+      });
+      assert.deepEqual(
+        last?.response.batchItemFailures,
+        [{ itemIdentifier: id }],
+        "still returned, so SQS moves it to the DLQ",
+      );
       const record = await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.failed.json`);
-      assert.deepEqual([record.kind, record.code, record.redrivable, record.model], ["operator", "model-retired", true, TITAN]);
-      assert.match(record.reason, /^gave up after 2 deliveries: the Bedrock model amazon\.titan-image-generator-v1 in us-east-1 has reached the end of its life/);
-      assert.match(record.reason, /kept in the dead-letter queue; redrive it once the cause is fixed \(aws sqs start-message-move-task --source-arn <dead-letter queue ARN>\)/);
+      assert.deepEqual(
+        [record.kind, record.code, record.redrivable, record.model],
+        ["operator", "model-retired", true, TITAN],
+      );
+      assert.match(
+        record.reason,
+        /^gave up after 2 deliveries: the Bedrock model amazon\.titan-image-generator-v1 in us-east-1 has reached the end of its life/,
+      );
+      assert.match(
+        record.reason,
+        /kept in the dead-letter queue; redrive it once the cause is fixed \(aws sqs start-message-move-task --source-arn <dead-letter queue ARN>\)/,
+      );
 
       const dead = await receive(peers.sqs, peers.dlqUrl, { waitTimeSeconds: 3 });
-      assert.deepEqual(dead.map((m) => [m.MessageId, m.Body]), [[id, "me on top of a pyramid"]], "the prompt reaches the DLQ intact");
+      assert.deepEqual(
+        dead.map((m) => [m.MessageId, m.Body]),
+        [[id, "me on top of a pyramid"]],
+        "the prompt reaches the DLQ intact",
+      );
       await peers.sqs.send(new DeleteMessageCommand({ QueueUrl: peers.dlqUrl, ReceiptHandle: dead[0].ReceiptHandle! }));
       // The operator switches to an active model and redrives. SQS gives a redriven message a new id
       // (SQS developer guide, "Configure a dead-letter queue redrive"); its picture is stored under it.
       peers.bedrock.reset();
       const fixed = worker({ [ENV.maxReceiveCount]: "2" });
       const redrivenId = "0b5e0c6e-3d0a-4c47-9d6c-5f2a8e1d7b42";
-      assert.deepEqual(await fixed(sqsEvent([{ ...dead[0], MessageId: redrivenId, Attributes: { ApproximateReceiveCount: "1" } }])), { batchItemFailures: [] });
+      assert.deepEqual(
+        await fixed(sqsEvent([{ ...dead[0], MessageId: redrivenId, Attributes: { ApproximateReceiveCount: "1" } }])),
+        { batchItemFailures: [] },
+      );
       assert.ok((await jobKeys(redrivenId)).includes(`${peers.prefix}/images/${redrivenId}.png`));
-      assert.equal((await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${redrivenId}.json`)).prompt, "me on top of a pyramid");
+      assert.equal(
+        (await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${redrivenId}.json`)).prompt,
+        "me on top of a pyramid",
+      );
     });
 
     it("access denied (no agreement, no grant) and an unknown model id are kept too, never acknowledged", async () => {
@@ -358,7 +477,12 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
       await settle();
       // An id Bedrock does not know in that region (Ultra's retired 1.0) is the operator's too.
       const unknown = await send("lighthouse again");
-      const other = await deliverBatch(peers.sqs, peers.queueUrl, worker({ [ENV.modelId]: "stability.stable-image-ultra-v1:0" }), { visibilityTimeoutSeconds: 1 });
+      const other = await deliverBatch(
+        peers.sqs,
+        peers.queueUrl,
+        worker({ [ENV.modelId]: "stability.stable-image-ultra-v1:0" }),
+        { visibilityTimeoutSeconds: 1 },
+      );
       assert.deepEqual(other?.response.batchItemFailures, [{ itemIdentifier: unknown }]);
       const codes = logs.map((l) => JSON.parse(l)).map((l) => [l.messageId, l.kind, l.code]);
       assert.ok(codes.some(([m, kind, code]) => m === denied && kind === "operator" && code === "access-denied"));

@@ -13,14 +13,23 @@ import chromiumPackage from "@sparticuz/chromium";
 import { chromium, type Browser } from "playwright-core";
 
 /** The installed package's version (its exports hide package.json from require). */
-const { version } = JSON.parse(readFileSync(join(dirname(require.resolve("@sparticuz/chromium")), "..", "package.json"), "utf8")) as { version: string };
+const { version } = JSON.parse(
+  readFileSync(join(dirname(require.resolve("@sparticuz/chromium")), "..", "package.json"), "utf8"),
+) as { version: string };
 
 /**
  * Flags for a closed network and a shared machine: no GPU, no QUIC, and nothing that phones home
  * (first-run, background networking, component updates, sync). playwright-core adds --headless,
  * --no-sandbox (chromiumSandbox: false) and a fresh --user-data-dir per launch.
  */
-const ARGS = ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const ARGS = [
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 
 /**
  * Where this version's binary lives once unpacked: beside the checkout's other caches, not in
@@ -45,7 +54,8 @@ export async function chromiumExecutable(): Promise<string> {
     else process.env.TMPDIR = saved;
   }
   try {
-    if ((await unpacked) !== join(staging, "chromium")) throw new Error(`@sparticuz/chromium unpacked to ${await unpacked}, not ${staging}`);
+    if ((await unpacked) !== join(staging, "chromium"))
+      throw new Error(`@sparticuz/chromium unpacked to ${await unpacked}, not ${staging}`);
     renameSync(staging, home);
   } catch (err) {
     rmSync(staging, { recursive: true, force: true });
@@ -56,5 +66,10 @@ export async function chromiumExecutable(): Promise<string> {
 }
 
 export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: await chromiumExecutable(), headless: true, chromiumSandbox: false, args: ARGS });
+  return chromium.launch({
+    executablePath: await chromiumExecutable(),
+    headless: true,
+    chromiumSandbox: false,
+    args: ARGS,
+  });
 }

@@ -25,9 +25,11 @@ export interface S3Proxy {
 }
 
 /** A listing of any kind: GET on the bucket itself (ListObjects, ListObjectsV2). */
-export const isListing = (call: S3Call, bucket: string): boolean => call.method === "GET" && /^\/[^/]+\/?$/.test(call.path) && call.path.startsWith(`/${bucket}`);
+export const isListing = (call: S3Call, bucket: string): boolean =>
+  call.method === "GET" && /^\/[^/]+\/?$/.test(call.path) && call.path.startsWith(`/${bucket}`);
 
-const SLOW_DOWN = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>';
+const SLOW_DOWN =
+  '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>';
 
 export async function startS3Proxy(target: string): Promise<S3Proxy> {
   const upstream = new URL(target);
@@ -35,7 +37,11 @@ export async function startS3Proxy(target: string): Promise<S3Proxy> {
   let refused: ((call: S3Call) => boolean) | undefined;
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://proxy");
-    const call: S3Call = { method: req.method ?? "GET", path: decodeURIComponent(url.pathname), query: url.search.replace(/^\?/, "") };
+    const call: S3Call = {
+      method: req.method ?? "GET",
+      path: decodeURIComponent(url.pathname),
+      query: url.search.replace(/^\?/, ""),
+    };
     calls.push(call);
     if (refused?.(call)) {
       req.resume();
@@ -44,7 +50,13 @@ export async function startS3Proxy(target: string): Promise<S3Proxy> {
       return;
     }
     const forward = http.request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: upstream.host },
+      },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);

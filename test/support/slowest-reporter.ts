@@ -10,7 +10,11 @@ const { EVENT_HOOK_END, EVENT_RUN_END, EVENT_TEST_FAIL, EVENT_TEST_PASS } = Moch
 const SHOWN_RUNNABLES = 10;
 const SHOWN_FILES = 5;
 
-interface Timed { title: string; file: string; ms: number }
+interface Timed {
+  title: string;
+  file: string;
+  ms: number;
+}
 
 class SpecWithSlowest extends Mocha.reporters.Spec {
   constructor(runner: Mocha.Runner, options?: Mocha.MochaOptions) {
@@ -34,11 +38,13 @@ function printSlowest(timed: Timed[]): void {
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`.padStart(7);
   const log = Mocha.reporters.Base.consoleLog;
   log(`  Slowest tests and hooks:`);
-  for (const { title, file, ms } of [...timed].sort((a, b) => b.ms - a.ms).slice(0, SHOWN_RUNNABLES)) log(`  ${seconds(ms)}  ${title} (${file})`);
+  for (const { title, file, ms } of [...timed].sort((a, b) => b.ms - a.ms).slice(0, SHOWN_RUNNABLES))
+    log(`  ${seconds(ms)}  ${title} (${file})`);
   const perFile = new Map<string, number>();
   for (const { file, ms } of timed) perFile.set(file, (perFile.get(file) ?? 0) + ms);
   log(`  Slowest files (their tests and hooks added up):`);
-  for (const [file, ms] of [...perFile].sort((a, b) => b[1] - a[1]).slice(0, SHOWN_FILES)) log(`  ${seconds(ms)}  ${file}`);
+  for (const [file, ms] of [...perFile].sort((a, b) => b[1] - a[1]).slice(0, SHOWN_FILES))
+    log(`  ${seconds(ms)}  ${file}`);
   log();
 }
 
