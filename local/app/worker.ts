@@ -275,8 +275,9 @@ async function poll(run: Run): Promise<void> {
   }
 }
 
-export function startWorker(opts: WorkerOptions): Worker {
-  const stats: WorkerStats = {
+/** A worker's counters before its first receive. */
+export function initialWorkerStats(): WorkerStats {
+  return {
     batches: 0,
     received: 0,
     deleted: 0,
@@ -286,6 +287,10 @@ export function startWorker(opts: WorkerOptions): Worker {
     consecutiveErrors: 0,
     state: "running",
   };
+}
+
+export function startWorker(opts: WorkerOptions): Worker {
+  const stats = initialWorkerStats();
   const run: Run = { opts, log: opts.log ?? ((line: string) => console.error(line)), stats, stopping: false };
   const loops = Array.from({ length: opts.pollers }, () => poll(run));
   return {

@@ -9,11 +9,11 @@ import * as http from "node:http";
 import * as net from "node:net";
 import { rmSync } from "node:fs";
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { DEFAULTS } from "../../runtime/defaults";
 import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
 import type { LocalMode } from "../../local/app/start";
-import { startInProcess } from "./in-process";
+import { sdkClientsOf, startInProcess } from "./in-process";
 
 interface Answer {
   status: number;
@@ -191,13 +191,7 @@ describe("local mode: a local server that serves only this machine, with JSON er
     assert.equal(sqsForm.status, 403);
     isErrorJson(sqsForm.body, "forbidden-origin");
 
-    const s3 = new S3Client({
-      region: mode.config.region,
-      endpoint: mode.objectStore.url,
-      forcePathStyle: true,
-      credentials: LOCAL_CREDENTIALS,
-    });
-    const sqs = new SQSClient({ region: mode.config.region, endpoint: mode.queue.url, credentials: LOCAL_CREDENTIALS });
+    const { s3, sqs } = sdkClientsOf(mode);
     try {
       await s3.send(
         new PutObjectCommand({

@@ -7,12 +7,11 @@ import { strict as assert } from "node:assert";
 import * as http from "node:http";
 import { rmSync } from "node:fs";
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { S3Client } from "@aws-sdk/client-s3";
 import { DEFAULTS } from "../../runtime/defaults";
 import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
 import type { LocalMode } from "../../local/app/start";
 import { getJson, listKeys, waitFor } from "../../tools/local-child";
-import { startInProcess } from "./in-process";
+import { sdkClientsOf, startInProcess } from "./in-process";
 
 interface HealthBody {
   status: string;
@@ -180,13 +179,7 @@ describe("local mode in process: a model slower than the queue handler's budget"
     });
     assert.equal(res.status, 202);
     const { id } = (await res.json()) as { id: string };
-    const s3 = new S3Client({
-      region: mode.config.region,
-      endpoint: mode.objectStore.url,
-      forcePathStyle: true,
-      credentials: LOCAL_CREDENTIALS,
-    });
-    const sqs = new SQSClient({ region: mode.config.region, endpoint: mode.queue.url, credentials: LOCAL_CREDENTIALS });
+    const { s3, sqs } = sdkClientsOf(mode);
     try {
       const dead = await waitFor(
         "the job in the DLQ",

@@ -1,22 +1,13 @@
 /** The local mode started in this process (local/app/start.ts startLocalMode) on ephemeral ports and its own data directory. */
 import { mkdtempSync } from "node:fs";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { loadLocalConfig } from "../../local/app/config";
-import { useDummyCredentials } from "../../local/fakes/credentials";
+import { LOCAL_CREDENTIALS, useDummyCredentials } from "../../local/fakes/credentials";
 import { startLocalMode, type LocalMode } from "../../local/app/start";
-
-/** The environment of a local mode on ephemeral ports with `dataDir` as its data directory. */
-export function inProcessEnv(dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    LOCAL_API_PORT: "0",
-    LOCAL_S3_PORT: "0",
-    LOCAL_SQS_PORT: "0",
-    LOCAL_BEDROCK_PORT: "0",
-    LOCAL_DATA_DIR: dataDir,
-    ...extra,
-  };
-}
+import { freshEnv } from "../../tools/local-child";
 
 export async function startInProcess(
   extra: Record<string, string> = {},
@@ -24,6 +15,15 @@ export async function startInProcess(
 ): Promise<{ mode: LocalMode; dataDir: string; logs: string[] }> {
   useDummyCredentials();
   const logs: string[] = [];
-  const mode = await startLocalMode(loadLocalConfig(inProcessEnv(dataDir, extra)), { log: (line) => logs.push(line) });
+  const mode = await startLocalMode(loadLocalConfig(freshEnv(extra, dataDir)), { log: (line) => logs.push(line) });
   return { mode, dataDir, logs };
+}
+
+/** The real SDK clients of the mode's S3 and SQS servers, as a caller outside the mode would make them. */
+export function sdkClientsOf(mode: LocalMode): { s3: S3Client; sqs: SQSClient } {
+  const { region } = mode.config;
+  return {
+    s3: new S3Client({ region, endpoint: mode.objectStore.url, forcePathStyle: true, credentials: LOCAL_CREDENTIALS }),
+    sqs: new SQSClient({ region, endpoint: mode.queue.url, credentials: LOCAL_CREDENTIALS }),
+  };
 }

@@ -13,13 +13,14 @@ import { DeleteObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client
 import { loadLocalConfig } from "../../local/app/config";
 import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
 import { createHealthCheck } from "../../local/app/health";
+import { initialWorkerStats } from "../../local/app/worker";
 import { renderPostcard } from "../../local/fakes/renderer";
 import { sidecarKeyOf } from "../../runtime/storage";
 import { startQueueServer } from "../../local/fakes/queue-server";
 import { objectStoreDirectory, type LocalMode } from "../../local/app/start";
-import { listKeys, REPO_ROOT } from "../../tools/local-child";
+import { freshEnv, listKeys, REPO_ROOT } from "../../tools/local-child";
 import { launchChromium } from "../support/browser";
-import { inProcessEnv, startInProcess } from "./in-process";
+import { startInProcess } from "./in-process";
 
 const PICTURES = 1500;
 const FAILURES = 30;
@@ -68,7 +69,7 @@ describe("local mode: listings of any size", function () {
 
   before(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), "local-listing-"));
-    const { bucket, prefix } = loadLocalConfig(inProcessEnv(dataDir));
+    const { bucket, prefix } = loadLocalConfig(freshEnv({}, dataDir));
     const png = renderPostcard({ prompt: "many", seed: 1, width: 16, height: 16 });
     const objects = Array.from({ length: PICTURES }, (_, i) => ({
       Bucket: bucket,
@@ -291,18 +292,7 @@ describe("local mode: GET /health when listings are broken", function () {
       objectStore: { url: store.url, bucket: "b", prefix: "p", directory: store.directory },
       queue: { url: queue.url, queueUrl: queue.queueUrl, dlqUrl: queue.dlqUrl },
       model: { modelId: "m", bedrockRegion: "us-east-1" },
-      worker: {
-        stats: {
-          batches: 0,
-          received: 0,
-          deleted: 0,
-          failed: 0,
-          handlerErrors: 0,
-          inFlight: 0,
-          consecutiveErrors: 0,
-          state: "running",
-        },
-      },
+      worker: { stats: initialWorkerStats() },
       apiUrl: () => "http://127.0.0.1:0",
     });
     try {

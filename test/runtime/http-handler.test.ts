@@ -5,7 +5,7 @@ import { deliverBatch, receive, timeLeft } from "../../tools/events";
 import { invoke, PAYLOAD_FORMATS } from "../../tools/http";
 import { getJson, getObject, listKeys } from "../../tools/objects";
 import type { Peers } from "../../tools/peers";
-import { withPeers } from "../support/with-peers";
+import { quickRetryEnv, withPeers } from "../support/with-peers";
 
 const json = (value: unknown) => JSON.stringify(value);
 /** The exam's model: the tests written around its TEXT_IMAGE shape, sizes and 512-character prompts use it. */
@@ -16,7 +16,7 @@ describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", 
   let logs: string[];
   /** A handler with the SDK retrying at most once more than asked, so failure tests stay quick. */
   const handlerWith = (extra: Record<string, string> = {}): HttpHandler =>
-    createHttpHandler({ ...peers.env, [ENV.bedrockMaxAttempts]: "1", ...extra }, { log: (line) => logs.push(line) });
+    createHttpHandler(quickRetryEnv(peers, extra), { log: (line) => logs.push(line) });
   const titanWith = (extra: Record<string, string> = {}): HttpHandler =>
     handlerWith({ [ENV.modelId]: TITAN, ...extra });
   const generatedKeys = () => listKeys(peers.s3, peers.bucket, `${peers.prefix}/generated_images/`);

@@ -6,7 +6,7 @@ import { createQueueHandler, DEFAULTS, ENV, METRICS, type QueueHandler } from ".
 import { deliverBatch, receive, sqsEvent, timeLeft } from "../../tools/events";
 import { getJson, getObject, listKeys } from "../../tools/objects";
 import type { Peers } from "../../tools/peers";
-import { withPeers } from "../support/with-peers";
+import { quickRetryEnv, withPeers } from "../support/with-peers";
 import { startS3Proxy } from "../support/s3-proxy";
 
 const TITAN = "amazon.titan-image-generator-v1";
@@ -15,7 +15,7 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
   let peers: Peers;
   let logs: string[];
   const worker = (extra: Record<string, string> = {}): QueueHandler =>
-    createQueueHandler({ ...peers.env, [ENV.bedrockMaxAttempts]: "1", ...extra }, { log: (line) => logs.push(line) });
+    createQueueHandler(quickRetryEnv(peers, extra), { log: (line) => logs.push(line) });
   /** The exam's model, for the tests written around its TEXT_IMAGE shape and 512-character prompts. */
   const titanWorker = (extra: Record<string, string> = {}) => worker({ [ENV.modelId]: TITAN, ...extra });
   const send = async (body: string): Promise<string> =>
