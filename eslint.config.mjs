@@ -11,17 +11,11 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.node } },
     rules: {
       // `_`-prefixed names say "deliberately unused" (callback signatures, rest omissions).
-      "@typescript-eslint/no-unused-vars": [
-        "error",
-        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" },
-      ],
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
       // require() only where an import can't do it: a package read at run time (the client's
       // engines), a module loaded with a patched crypto (s3rver), a handler loaded lazily so the
       // Lambda archive never needs it (@smithy/node-http-handler).
-      "@typescript-eslint/no-require-imports": [
-        "error",
-        { allow: ["package\\.json$", "^s3rver", "^@smithy/node-http-handler$"] },
-      ],
+      "@typescript-eslint/no-require-imports": ["error", { allow: ["package\\.json$", "^s3rver", "^@smithy/node-http-handler$"] }],
     },
   },
   {

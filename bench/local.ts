@@ -34,9 +34,7 @@ async function timeToFirstPicture(): Promise<void> {
     if (res.status !== 201) throw new Error(`POST /generate answered ${res.status}: ${await res.text()}`);
     const first = performance.now() - t0;
     console.log(`npm start → ready line:      ${(ready / 1000).toFixed(2)} s`);
-    console.log(
-      `npm start → first picture:   ${(first / 1000).toFixed(2)} s (POST /generate ${(first - ready).toFixed(0)} ms)`,
-    );
+    console.log(`npm start → first picture:   ${(first / 1000).toFixed(2)} s (POST /generate ${(first - ready).toFixed(0)} ms)`);
   } finally {
     // cleanup() returns once npm and node have exited (the whole process group), so the data
     // directory is not recreated after it is removed.
@@ -66,16 +64,12 @@ async function queueThroughput(label: string, extraEnv: Record<string, string>):
     await waitFor(
       `${MESSAGES} pictures`,
       async () =>
-        (await listKeys(local!.s3, bucket, `${prefix}/images/`)).filter((k) => k.endsWith(".png")).length >= MESSAGES
-          ? true
-          : undefined,
+        (await listKeys(local!.s3, bucket, `${prefix}/images/`)).filter((k) => k.endsWith(".png")).length >= MESSAGES ? true : undefined,
       300000,
       50,
     );
     const seconds = (performance.now() - t0) / 1000;
-    console.log(
-      `${label.padEnd(52)} ${MESSAGES} pictures in ${seconds.toFixed(2)} s = ${(MESSAGES / seconds).toFixed(1)} pictures/s`,
-    );
+    console.log(`${label.padEnd(52)} ${MESSAGES} pictures in ${seconds.toFixed(2)} s = ${(MESSAGES / seconds).toFixed(1)} pictures/s`);
   } finally {
     await cleanup(local, false);
     rmSync(env.LOCAL_DATA_DIR, { recursive: true, force: true }); // also when the start failed

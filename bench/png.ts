@@ -35,9 +35,7 @@ export const pngSection: BenchSection = {
     });
     const { rgba } = decodePng(png);
     timed("encode, the renderer's settings (encodePng)", ROUNDS, () => encodePng(SIDE, SIDE, rgba));
-    timed("encode, pngjs's defaults", 2, () =>
-      PNG.sync.write(Object.assign(new PNG({ width: SIDE, height: SIDE }), { data: rgba })),
-    );
+    timed("encode, pngjs's defaults", 2, () => PNG.sync.write(Object.assign(new PNG({ width: SIDE, height: SIDE }), { data: rgba })));
     timed("decode (decodePng)", ROUNDS, () => decodePng(png));
   },
 };

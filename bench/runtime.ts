@@ -56,10 +56,7 @@ async function batchEvent(peers: Peers): Promise<SQSEvent> {
 }
 
 /** The original queue Lambda: for each record, the body is the prompt; generate, store, next. */
-async function sequentialBaseline(
-  services: { generator: ImageGenerator; store: ImageStore },
-  event: SQSEvent,
-): Promise<void> {
+async function sequentialBaseline(services: { generator: ImageGenerator; store: ImageStore }, event: SQSEvent): Promise<void> {
   for (const record of event.Records) {
     const checked = validateImageRequest(parseQueueBody(record.body).input, services.generator.adapter, {
       defaultSize: DEFAULTS.queueImageSize,
@@ -89,10 +86,7 @@ async function queueBatch(peers: Peers): Promise<void> {
     store: pictureStore.create(config),
   };
   const handlers = new Map(
-    concurrencies.map((c) => [
-      c,
-      createQueueHandler({ ...peers.env, [ENV.workerConcurrency]: String(c) }, { log: () => undefined }),
-    ]),
+    concurrencies.map((c) => [c, createQueueHandler({ ...peers.env, [ENV.workerConcurrency]: String(c) }, { log: () => undefined })]),
   );
   const event = await batchEvent(peers);
   // Warm-up: connections, credential resolution, module loading.
@@ -118,9 +112,7 @@ async function queueBatch(peers: Peers): Promise<void> {
   console.log(`  one after another (original algorithm): ${ms(seq)}`);
   for (const c of concurrencies) {
     const wall = percentile(concurrent.get(c)!, 50);
-    console.log(
-      `  queue handler, WORKER_CONCURRENCY=${String(c).padEnd(2)}:       ${ms(wall)}   speed-up ${(seq / wall).toFixed(2)}x`,
-    );
+    console.log(`  queue handler, WORKER_CONCURRENCY=${String(c).padEnd(2)}:       ${ms(wall)}   speed-up ${(seq / wall).toFixed(2)}x`);
   }
 }
 

@@ -64,12 +64,9 @@ const preview = new CiRole("preview", {
 const policiesOf = (role: string) => [`${role}-state`, `${role}-app`, `${role}-iam`];
 const protectedArns = [
   ...[names.preview, ...DEPLOYMENTS.map((d) => names.deploy(d.stack))].map((role) => scope.iamArn(`role/${role}`)),
-  ...[
-    names.boundary,
-    names.read,
-    `${names.preview}-state`,
-    ...DEPLOYMENTS.flatMap((d) => policiesOf(names.deploy(d.stack))),
-  ].map((policy) => scope.iamArn(`policy/${policy}`)),
+  ...[names.boundary, names.read, `${names.preview}-state`, ...DEPLOYMENTS.flatMap((d) => policiesOf(names.deploy(d.stack)))].map(
+    (policy) => scope.iamArn(`policy/${policy}`),
+  ),
 ];
 
 // One deploy role per environment, each trusting only jobs in that environment (which only main may deploy).
@@ -108,9 +105,7 @@ const apiGatewayLogs = config.requireBoolean("manageApiGatewayLogsRole")
 const reviewerUserIds = config.requireObject<number[]>("productionReviewerUserIds");
 const reviewerTeamIds = config.requireObject<number[]>("productionReviewerTeamIds");
 if (reviewerUserIds.length + reviewerTeamIds.length === 0) {
-  throw new Error(
-    "production needs at least one required reviewer: set productionReviewerUserIds or productionReviewerTeamIds",
-  );
+  throw new Error("production needs at least one required reviewer: set productionReviewerUserIds or productionReviewerTeamIds");
 }
 new GithubDeployments(
   "repository",

@@ -44,8 +44,7 @@ export class BucketPrefixAccess extends pulumi.ComponentResource {
     const parent = { parent: this };
 
     const prefix = normalizePrefix(args.imagePrefix);
-    if (!prefix)
-      throw new Error(`imagePrefix must be a non-empty S3 key prefix without "*" or "..", got "${args.imagePrefix}"`);
+    if (!prefix) throw new Error(`imagePrefix must be a non-empty S3 key prefix without "*" or "..", got "${args.imagePrefix}"`);
     this.prefix = prefix;
 
     let bucketArn: pulumi.Output<string>;
@@ -77,9 +76,7 @@ export class BucketPrefixAccess extends pulumi.ComponentResource {
         Condition: { StringLike: { "s3:prefix": [`${this.prefix}/*`] } },
       },
     ];
-    const write: PolicyStatement[] = [
-      { Sid: "WritePicturesUnderPrefix", Effect: "Allow", Action: ["s3:PutObject"], Resource: objects },
-    ];
+    const write: PolicyStatement[] = [{ Sid: "WritePicturesUnderPrefix", Effect: "Allow", Action: ["s3:PutObject"], Resource: objects }];
     this.readPolicy = new aws.iam.Policy(
       `${name}-read`,
       {

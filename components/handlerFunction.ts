@@ -100,8 +100,7 @@ export class HandlerFunction<E, R> extends pulumi.ComponentResource {
       parent,
     );
     const attachments = Object.entries(args.policyArns ?? {}).map(
-      ([key, policyArn]) =>
-        new aws.iam.RolePolicyAttachment(`${name}-${key}`, { role: this.role.name, policyArn }, parent),
+      ([key, policyArn]) => new aws.iam.RolePolicyAttachment(`${name}-${key}`, { role: this.role.name, policyArn }, parent),
     );
 
     this.function = new aws.lambda.CallbackFunction<E, R>(

@@ -309,11 +309,7 @@ export class ImageApi extends pulumi.ComponentResource {
     this.mockAnswer(`${name}-any-path-not-found`, anyPath.id, notFoundAnswer(ROUTES));
     for (const path of new Set(ROUTES.map((r) => r.path))) {
       const allowed = ROUTES.filter((r) => r.path === path).map((r) => r.method);
-      this.mockAnswer(
-        `${name}-${resourceKey(path)}-other-methods`,
-        resources[path].id,
-        methodNotAllowedAnswer(path, allowed),
-      );
+      this.mockAnswer(`${name}-${resourceKey(path)}-other-methods`, resources[path].id, methodNotAllowedAnswer(path, allowed));
     }
   }
 
@@ -357,11 +353,7 @@ export class ImageApi extends pulumi.ComponentResource {
   }
 
   /** One API key per configured name, in the usage plan: key name → value, a secret. */
-  private callerKeys(
-    name: string,
-    args: ImageApiArgs,
-    usagePlan: aws.apigateway.UsagePlan,
-  ): pulumi.Output<Record<string, string>> {
+  private callerKeys(name: string, args: ImageApiArgs, usagePlan: aws.apigateway.UsagePlan): pulumi.Output<Record<string, string>> {
     const keys = args.apiKeyNames.map((keyName) => {
       const key = new aws.apigateway.ApiKey(
         `${name}-key-${keyName}`,
@@ -405,13 +397,7 @@ export class ImageApi extends pulumi.ComponentResource {
   }
 
   /** A route's method, proxied to its function (payload 1.0), and API Gateway's permission to invoke it. */
-  private routeMethod(
-    name: string,
-    route: Route,
-    resource: aws.apigateway.Resource,
-    fn: RouteFunction,
-    apiKeyRequired: boolean,
-  ): void {
+  private routeMethod(name: string, route: Route, resource: aws.apigateway.Resource, fn: RouteFunction, apiKeyRequired: boolean): void {
     const parent = this.parent;
     const method = new aws.apigateway.Method(
       `${name}-${route.key}`,
@@ -461,11 +447,7 @@ export class ImageApi extends pulumi.ComponentResource {
     const parent = this.parent;
     const statusCode = String(answer.statusCode);
     const headers = Object.keys(answer.headers ?? {});
-    const method = new aws.apigateway.Method(
-      name,
-      { restApi: this.api.id, resourceId, httpMethod: "ANY", authorization: "NONE" },
-      parent,
-    );
+    const method = new aws.apigateway.Method(name, { restApi: this.api.id, resourceId, httpMethod: "ANY", authorization: "NONE" }, parent);
     const integration = new aws.apigateway.Integration(
       name,
       {
@@ -474,9 +456,7 @@ export class ImageApi extends pulumi.ComponentResource {
         httpMethod: method.httpMethod,
         type: "MOCK",
         passthroughBehavior: "NEVER",
-        requestTemplates: Object.fromEntries(
-          MOCK_BODY_TYPES.map((type) => [type, JSON.stringify({ statusCode: answer.statusCode })]),
-        ),
+        requestTemplates: Object.fromEntries(MOCK_BODY_TYPES.map((type) => [type, JSON.stringify({ statusCode: answer.statusCode })])),
       },
       parent,
     );
@@ -499,9 +479,7 @@ export class ImageApi extends pulumi.ComponentResource {
         httpMethod: method.httpMethod,
         statusCode: methodResponse.statusCode,
         responseTemplates: { "application/json": gatewayAnswerBody(answer) },
-        responseParameters: Object.fromEntries(
-          headers.map((h) => [`method.response.header.${h}`, `'${answer.headers![h]}'`]),
-        ),
+        responseParameters: Object.fromEntries(headers.map((h) => [`method.response.header.${h}`, `'${answer.headers![h]}'`])),
       },
       { ...parent, dependsOn: [integration] },
     );

@@ -51,33 +51,17 @@ export class ImageDashboard extends pulumi.ComponentResource {
     ];
 
     const widgets = [
-      widget(
-        0,
-        0,
-        "Oldest prompt in the queue (s)",
-        [sqs("ApproximateAgeOfOldestMessage", args.queueName, "age of oldest message")],
-        { annotations: { horizontal: [{ label: "alarm", value: args.alarmAgeThresholdSeconds }] } },
-      ),
+      widget(0, 0, "Oldest prompt in the queue (s)", [sqs("ApproximateAgeOfOldestMessage", args.queueName, "age of oldest message")], {
+        annotations: { horizontal: [{ label: "alarm", value: args.alarmAgeThresholdSeconds }] },
+      }),
       widget(12, 0, "Queue and dead-letter depth", [
         sqs("ApproximateNumberOfMessagesVisible", args.queueName, "waiting"),
         sqs("ApproximateNumberOfMessagesNotVisible", args.queueName, "in progress"),
         sqs("ApproximateNumberOfMessagesVisible", args.deadLetterQueueName, "dead letters"),
       ]),
       widget(0, 6, "Picture generation latency (ms)", [
-        [
-          METRICS.namespace,
-          METRICS.generationLatency.name,
-          METRICS.serviceDimension,
-          args.serviceName,
-          { stat: "p50", label: "p50" },
-        ],
-        [
-          METRICS.namespace,
-          METRICS.generationLatency.name,
-          METRICS.serviceDimension,
-          args.serviceName,
-          { stat: "p95", label: "p95" },
-        ],
+        [METRICS.namespace, METRICS.generationLatency.name, METRICS.serviceDimension, args.serviceName, { stat: "p50", label: "p50" }],
+        [METRICS.namespace, METRICS.generationLatency.name, METRICS.serviceDimension, args.serviceName, { stat: "p95", label: "p95" }],
       ]),
       widget(12, 6, "Failures by kind", [
         [

@@ -147,12 +147,7 @@ export class ImageJobs extends pulumi.ComponentResource {
     // refused here, at preview, instead of Lambda cutting off every batch and bringing it back.
     workerModelBudget(timeoutSeconds, { batchSize, workerConcurrency });
 
-    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = jobQueues(
-      name,
-      timeoutSeconds,
-      args.maxReceiveCount,
-      parent,
-    ));
+    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = jobQueues(name, timeoutSeconds, args.maxReceiveCount, parent));
     this.worker = workerFunction(name, args, this.queue, parent);
     this.subscription = this.queue.onEvent(
       `${name}-subscription`,

@@ -24,10 +24,7 @@ interface AgreementOffer {
  * The token of the model's public offer. Without one nothing can be accepted automatically, so the
  * preview stops and says what to do instead.
  */
-export function publicOfferToken(
-  offers: readonly AgreementOffer[] | undefined,
-  model: Pick<FoundationModel, "id" | "region">,
-): string {
+export function publicOfferToken(offers: readonly AgreementOffer[] | undefined, model: Pick<FoundationModel, "id" | "region">): string {
   const token = offers?.find((o) => o.offerToken)?.offerToken;
   if (!token) {
     throw new Error(

@@ -18,9 +18,7 @@ export const CANDIDATE_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
 /** Throws unless `candidate` matches CANDIDATE_PATTERN. */
 export function checkCandidate(candidate: string): string {
   if (!CANDIDATE_PATTERN.test(candidate)) {
-    throw new Error(
-      `candidate must be 1-32 lowercase letters, digits or inner dashes (e.g. candidate-42), got "${candidate}"`,
-    );
+    throw new Error(`candidate must be 1-32 lowercase letters, digits or inner dashes (e.g. candidate-42), got "${candidate}"`);
   }
   return candidate;
 }

@@ -33,11 +33,7 @@ export class QueueAgeAlarm extends pulumi.ComponentResource {
     const periodSeconds = args.alarmPeriodSeconds;
 
     this.topic = new aws.sns.Topic(`${name}-topic`, { displayName: `${name} alarms` }, parent);
-    new aws.sns.TopicSubscription(
-      `${name}-email`,
-      { topic: this.topic.arn, protocol: "email", endpoint: args.alarmEmail },
-      parent,
-    );
+    new aws.sns.TopicSubscription(`${name}-email`, { topic: this.topic.arn, protocol: "email", endpoint: args.alarmEmail }, parent);
     const actions = {
       alarmActions: [this.topic.arn],
       okActions: [this.topic.arn],

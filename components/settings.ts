@@ -71,8 +71,7 @@ const RULES: Array<{ key: keyof Raw; holds(s: Raw): boolean; says: string }> = [
     // to a throttled function dead-letter healthy jobs
     // (https://aws.amazon.com/premiumsupport/knowledge-center/lambda-retrying-valid-sqs-messages/).
     key: "maxReceiveCount",
-    holds: (s) =>
-      Number.isInteger(s.maxReceiveCount) && s.maxReceiveCount >= MIN_MAX_RECEIVE_COUNT && s.maxReceiveCount <= 1000,
+    holds: (s) => Number.isInteger(s.maxReceiveCount) && s.maxReceiveCount >= MIN_MAX_RECEIVE_COUNT && s.maxReceiveCount <= 1000,
     says: `must be an integer from ${MIN_MAX_RECEIVE_COUNT} (AWS's guidance for SQS event sources) to 1000`,
   },
   {
@@ -90,8 +89,7 @@ const RULES: Array<{ key: keyof Raw; holds(s: Raw): boolean; says: string }> = [
 /** Throws, naming the key, when a setting breaks a rule the schema cannot express. */
 export function checkStackSettings(settings: Raw): StackSettings {
   for (const rule of RULES) {
-    if (!rule.holds(settings))
-      throw new Error(`config ${rule.key} ${rule.says}; got ${JSON.stringify(settings[rule.key])}`);
+    if (!rule.holds(settings)) throw new Error(`config ${rule.key} ${rule.says}; got ${JSON.stringify(settings[rule.key])}`);
   }
   return settings as StackSettings;
 }
@@ -104,7 +102,5 @@ export function readStackSettings(config = new pulumi.Config()): StackSettings {
     boolean: (key: string) => config.requireBoolean(key),
     array: (key: string) => config.requireObject<string[]>(key),
   };
-  return checkStackSettings(
-    Object.fromEntries(Object.entries(KEYS).map(([key, type]) => [key, read[type](key)])) as Raw,
-  );
+  return checkStackSettings(Object.fromEntries(Object.entries(KEYS).map(([key, type]) => [key, read[type](key)])) as Raw);
 }

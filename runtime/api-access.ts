@@ -94,11 +94,7 @@ export function notFoundAnswer(routes: readonly RouteLine[], request?: string): 
 }
 
 /** A route's path with a method it does not have, worded once for the router, the gateway and the local mode. */
-export function methodNotAllowedAnswer(
-  path: string,
-  allowed: readonly string[],
-  method = "this method",
-): GatewayAnswer {
+export function methodNotAllowedAnswer(path: string, allowed: readonly string[], method = "this method"): GatewayAnswer {
   const allow = allowed.join(", ");
   return {
     statusCode: 405,

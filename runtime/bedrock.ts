@@ -1,9 +1,5 @@
 /** Image generation over Bedrock Runtime InvokeModel, one picture per call. */
-import {
-  BedrockRuntimeClient,
-  InvokeModelCommand,
-  type BedrockRuntimeClientConfig,
-} from "@aws-sdk/client-bedrock-runtime";
+import { BedrockRuntimeClient, InvokeModelCommand, type BedrockRuntimeClientConfig } from "@aws-sdk/client-bedrock-runtime";
 import { clientEndpoint, type RuntimeConfig } from "./config";
 import { DEFAULTS } from "./defaults";
 import { classifyBedrockError, ClassifiedError } from "./errors";

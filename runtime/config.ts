@@ -171,10 +171,7 @@ function endpointsOf(env: Env): Partial<Record<Service, string>> {
  * the SDK then finds the same variables itself (env.ts); the override when the handler was given
  * another env object (tests, local mode), which the SDK never sees.
  */
-export function clientEndpoint(
-  config: Pick<RuntimeConfig, "endpoints" | "fromProcessEnv">,
-  service: Service,
-): string | undefined {
+export function clientEndpoint(config: Pick<RuntimeConfig, "endpoints" | "fromProcessEnv">, service: Service): string | undefined {
   return config.fromProcessEnv ? undefined : config.endpoints[service];
 }
 
@@ -193,8 +190,7 @@ export function requireSettings<K extends OptionalSetting>(
   needed: readonly K[],
 ): RuntimeConfig & Required<Pick<RuntimeConfig, K>> {
   for (const key of needed) {
-    if (config[key] === undefined)
-      throw new ConfigError(`environment variable ${VARIABLE_OF[key]} is required but not set`);
+    if (config[key] === undefined) throw new ConfigError(`environment variable ${VARIABLE_OF[key]} is required but not set`);
   }
   return config as RuntimeConfig & Required<Pick<RuntimeConfig, K>>;
 }

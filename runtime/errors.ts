@@ -173,11 +173,9 @@ export function classifyBedrockError(err: unknown, model?: ModelRef): Classified
   const message = e.message || name;
   const status = e.$metadata?.httpStatusCode;
   const attempts = e.$metadata?.attempts ?? model?.attempts;
-  const ours = (kind: FailureKind, code: FailureCode, text: string) =>
-    new ClassifiedError(kind, code, text, { cause: err });
+  const ours = (kind: FailureKind, code: FailureCode, text: string) => new ClassifiedError(kind, code, text, { cause: err });
   const operator = (code: FailureCode) => ours("operator", code, operatorMessage(code, model));
-  const transient = (code: FailureCode) =>
-    ours("transient", code, transientMessage(code, name, status, model, attempts));
+  const transient = (code: FailureCode) => ours("transient", code, transientMessage(code, name, status, model, attempts));
   if (name === "ValidationException" && CONTENT_FILTER.test(message)) {
     return ours("permanent", "content-filtered", "the model's content filter refused the prompt or the picture");
   }
@@ -185,11 +183,7 @@ export function classifyBedrockError(err: unknown, model?: ModelRef): Classified
   if (name === "ResourceNotFoundException" && END_OF_LIFE.test(message)) return operator("model-retired");
   if (OPERATOR_BEDROCK[name]) return operator(OPERATOR_BEDROCK[name]);
   if (PERMANENT_BEDROCK[name])
-    return ours(
-      "permanent",
-      PERMANENT_BEDROCK[name],
-      "the model refused the request as invalid; check the prompt and its parameters",
-    );
+    return ours("permanent", PERMANENT_BEDROCK[name], "the model refused the request as invalid; check the prompt and its parameters");
   if (TRANSIENT_BEDROCK[name] === "throttled" || (status === 429 && !TRANSIENT_BEDROCK[name])) {
     return ours("transient", "throttled", throttledMessage(model));
   }

@@ -9,15 +9,7 @@ import { methodNotAllowedAnswer, notFoundAnswer } from "./api-access";
 import { readConfig, type Env } from "./config";
 import { DEFAULTS } from "./defaults";
 import { ClassifiedError, logMessage, type FailureCode } from "./errors";
-import {
-  errorResponse,
-  HttpError,
-  toApiRequest,
-  type ApiRequest,
-  type HttpEvent,
-  type LogContext,
-  type RouteResult,
-} from "./http";
+import { errorResponse, HttpError, toApiRequest, type ApiRequest, type HttpEvent, type LogContext, type RouteResult } from "./http";
 import { configured, handlerLogger, type Configured, type HandlerOptions } from "./pipeline";
 import { pathPattern, ROUTES, type Route, type RouteAnswer } from "./routes";
 import type { InvocationClock } from "./time-budget";
@@ -119,18 +111,11 @@ function failed(err: unknown): { result: RouteResult; failure: Record<string, un
  * A handler answering `routes`; configuration is read from `env` and each route's clients are
  * built once, here. A route whose set-up failed answers 500 (the reason is logged once).
  */
-export function createRouter(
-  routes: readonly Route[],
-  env: Env = process.env,
-  options: HandlerOptions = {},
-): HttpHandler {
+export function createRouter(routes: readonly Route[], env: Env = process.env, options: HandlerOptions = {}): HttpHandler {
   const logger = handlerLogger(env, options);
   const config = configured(logger, "http", () => readConfig(env));
   const mounted = routes.map((route) =>
-    mount(
-      route,
-      config.error ? config : configured(logger, `${route.method} ${route.path}`, () => route.setup(config.value)),
-    ),
+    mount(route, config.error ? config : configured(logger, `${route.method} ${route.path}`, () => route.setup(config.value))),
   );
 
   return async (event, context) => {
@@ -138,21 +123,13 @@ export function createRouter(
     const log: LogContext = {};
     const { req, result, failure } = await respond(mounted, event, context, log);
     const statusCode = result.response.statusCode;
-    logger.write(
-      { ...requestLine(req, statusCode, started, config.value?.modelId), ...log, ...failure },
-      result.metrics,
-    );
+    logger.write({ ...requestLine(req, statusCode, started, config.value?.modelId), ...log, ...failure }, result.metrics);
     return result.response;
   };
 }
 
 /** The route's answer to one event, or the answer to what went wrong, with the request when it could be read. */
-async function respond(
-  mounted: readonly Mounted[],
-  event: HttpEvent,
-  context: InvocationClock | undefined,
-  log: LogContext,
-) {
+async function respond(mounted: readonly Mounted[], event: HttpEvent, context: InvocationClock | undefined, log: LogContext) {
   let req: ApiRequest | undefined;
   try {
     req = toApiRequest(event, context?.getRemainingTimeInMillis());

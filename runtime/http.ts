@@ -66,9 +66,7 @@ export function errorResponse(
 export function toApiRequest(event: HttpEvent, timeLeftMs: number | undefined): ApiRequest {
   const v2 = (event as APIGatewayProxyEventV2).version === "2.0";
   const method =
-    (v2
-      ? (event as APIGatewayProxyEventV2).requestContext?.http?.method
-      : (event as APIGatewayProxyEvent).httpMethod) ?? "GET";
+    (v2 ? (event as APIGatewayProxyEventV2).requestContext?.http?.method : (event as APIGatewayProxyEvent).httpMethod) ?? "GET";
   let path = (v2 ? (event as APIGatewayProxyEventV2).rawPath : (event as APIGatewayProxyEvent).path) ?? "/";
   const stage = event.requestContext?.stage;
   let basePath = "";
@@ -79,8 +77,7 @@ export function toApiRequest(event: HttpEvent, timeLeftMs: number | undefined): 
   }
   path = path.length > 1 ? path.replace(/\/+$/, "") : path;
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(event.headers ?? {}))
-    if (typeof value === "string") headers[name.toLowerCase()] = value;
+  for (const [name, value] of Object.entries(event.headers ?? {})) if (typeof value === "string") headers[name.toLowerCase()] = value;
   const raw = event.body ?? "";
   const body = event.isBase64Encoded ? Buffer.from(raw, "base64") : Buffer.from(raw, "utf8");
   return {
@@ -102,11 +99,7 @@ export function toApiRequest(event: HttpEvent, timeLeftMs: number | undefined): 
  */
 export function requestObject(req: ApiRequest): unknown {
   if (req.body.length > DEFAULTS.maxBodyBytes) {
-    throw new HttpError(
-      413,
-      "payload-too-large",
-      `request body is ${req.body.length} bytes; the limit is ${DEFAULTS.maxBodyBytes} bytes`,
-    );
+    throw new HttpError(413, "payload-too-large", `request body is ${req.body.length} bytes; the limit is ${DEFAULTS.maxBodyBytes} bytes`);
   }
   const text = req.body.toString("utf8");
   const type = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
@@ -119,10 +112,6 @@ export function requestObject(req: ApiRequest): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new HttpError(
-      400,
-      "invalid-request",
-      'request body is not valid JSON; send {"prompt": "…"} or a text/plain prompt',
-    );
+    throw new HttpError(400, "invalid-request", 'request body is not valid JSON; send {"prompt": "…"} or a text/plain prompt');
   }
 }

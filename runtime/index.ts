@@ -7,25 +7,10 @@ export { ENV } from "./env";
 export { METRICS } from "./metric-names";
 export { createHttpHandler, createRouter, type HttpEvent, type HttpHandler } from "./http-handler";
 export { createQueueHandler, type QueueHandler } from "./queue-handler";
-export {
-  readConfig,
-  requireSettings,
-  toHandlerEnv,
-  type Env,
-  type HandlerSettings,
-  type RuntimeConfig,
-} from "./config";
+export { readConfig, requireSettings, toHandlerEnv, type Env, type HandlerSettings, type RuntimeConfig } from "./config";
 export { ConfigError, ClassifiedError, classifyBedrockError, type FailureCode, type FailureKind } from "./errors";
 export type { GeneratedImage, ImageGenerator } from "./bedrock";
-export type {
-  ImageStore,
-  ImageSidecar,
-  FailureRecord,
-  JobStatus,
-  ListPage,
-  PictureLinks,
-  StoredObject,
-} from "./storage";
+export type { ImageStore, ImageSidecar, FailureRecord, JobStatus, ListPage, PictureLinks, StoredObject } from "./storage";
 export type { JobQueue } from "./job-queue";
 export { generateAndStore, type HandlerOptions } from "./pipeline";
 export { ROUTES, type Permission, type Route } from "./routes";

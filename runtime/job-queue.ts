@@ -23,8 +23,7 @@ export function createJobQueue(config: Pick<RuntimeConfig, "region" | "endpoints
     async send(params, jobId) {
       const body = { ...params, [JOB_ID_FIELD]: jobId };
       try {
-        return (await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(body) })))
-          .MessageId;
+        return (await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(body) }))).MessageId;
       } catch (err) {
         throw toClassifiedError(err, "queue-failed");
       }

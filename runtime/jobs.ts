@@ -24,16 +24,7 @@ export interface ValidationOptions {
 }
 
 /** Fields a request may carry. */
-const REQUEST_FIELDS = [
-  "prompt",
-  "negativeText",
-  "width",
-  "height",
-  "aspectRatio",
-  "quality",
-  "cfgScale",
-  "seed",
-] as const;
+const REQUEST_FIELDS = ["prompt", "negativeText", "width", "height", "aspectRatio", "quality", "cfgScale", "seed"] as const;
 
 const fail = (message: string): Validation => ({ ok: false, message });
 
@@ -62,13 +53,7 @@ export function nearestAspectRatio(width: number, height: number, ratios: readon
   return best;
 }
 
-function checkText(
-  value: unknown,
-  field: string,
-  min: number,
-  max: number,
-  required: boolean,
-): string | undefined | { error: string } {
+function checkText(value: unknown, field: string, min: number, max: number, required: boolean): string | undefined | { error: string } {
   if (value === undefined || value === null) return required ? { error: `"${field}" is required` } : undefined;
   if (typeof value !== "string") return { error: `"${field}" must be a string` };
   const text = value.trim();
@@ -79,13 +64,7 @@ function checkText(
   return text;
 }
 
-function checkNumber(
-  value: unknown,
-  field: string,
-  min: number,
-  max: number,
-  integer: boolean,
-): number | undefined | { error: string } {
+function checkNumber(value: unknown, field: string, min: number, max: number, integer: boolean): number | undefined | { error: string } {
   if (value === undefined || value === null) return undefined;
   const ok = typeof value === "number" && (integer ? Number.isInteger(value) : Number.isFinite(value));
   if (!ok || (value as number) < min || (value as number) > max) {
@@ -139,8 +118,7 @@ function ratioSize(body: Record<string, unknown>, sizing: AspectRatioSizing): Si
 
 /** Validates a request object against the model's limits and fills in defaults. */
 export function validateImageRequest(input: unknown, adapter: ModelAdapter, opts: ValidationOptions): Validation {
-  if (typeof input !== "object" || input === null || Array.isArray(input))
-    return fail("request body must be a JSON object");
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return fail("request body must be a JSON object");
   const body = { ...(input as Record<string, unknown>) };
   const unknown = Object.keys(body).filter((k) => !(REQUEST_FIELDS as readonly string[]).includes(k));
   if (unknown.length) return fail(`unknown field(s): ${unknown.join(", ")}; allowed: ${REQUEST_FIELDS.join(", ")}`);
@@ -162,16 +140,13 @@ export function validateImageRequest(input: unknown, adapter: ModelAdapter, opts
     : undefined;
   if (isError(negativeText)) return fail(negativeText.error);
 
-  const size =
-    adapter.sizing.kind === "pixels" ? pixelSize(body, adapter, adapter.sizing, opts) : ratioSize(body, adapter.sizing);
+  const size = adapter.sizing.kind === "pixels" ? pixelSize(body, adapter, adapter.sizing, opts) : ratioSize(body, adapter.sizing);
   if (isError(size)) return fail(size.error);
 
   if (given(body.quality) && body.quality !== "standard" && body.quality !== "premium") {
     return fail(`"quality" must be "standard" or "premium"`);
   }
-  const cfgScale = adapter.cfgScale
-    ? checkNumber(body.cfgScale, "cfgScale", adapter.cfgScale.min, adapter.cfgScale.max, false)
-    : undefined;
+  const cfgScale = adapter.cfgScale ? checkNumber(body.cfgScale, "cfgScale", adapter.cfgScale.min, adapter.cfgScale.max, false) : undefined;
   if (isError(cfgScale)) return fail(cfgScale.error);
   const seed = checkNumber(body.seed, "seed", adapter.seed.min, adapter.seed.max, true);
   if (isError(seed)) return fail(seed.error);
@@ -182,9 +157,7 @@ export function validateImageRequest(input: unknown, adapter: ModelAdapter, opts
       prompt: prompt as string,
       ...(negativeText ? { negativeText } : {}),
       ...size,
-      ...(adapter.takesQuality
-        ? { quality: (body.quality as ImageParams["quality"] | undefined) ?? DEFAULTS.quality }
-        : {}),
+      ...(adapter.takesQuality ? { quality: (body.quality as ImageParams["quality"] | undefined) ?? DEFAULTS.quality } : {}),
       ...(adapter.cfgScale ? { cfgScale: cfgScale ?? DEFAULTS.cfgScale } : {}),
       seed: seed ?? (opts.seedWhenMissing ?? randomSeed)(adapter),
     },

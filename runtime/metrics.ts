@@ -49,8 +49,7 @@ export function emfFields(
     plain.push({ Name: METRICS.imagesGenerated.name, Unit: METRICS.imagesGenerated.unit });
     fields[METRICS.imagesGenerated.name] = values.imagesGenerated;
   }
-  if (plain.length)
-    directives.push({ Namespace: METRICS.namespace, Dimensions: [[METRICS.serviceDimension]], Metrics: plain });
+  if (plain.length) directives.push({ Namespace: METRICS.namespace, Dimensions: [[METRICS.serviceDimension]], Metrics: plain });
   if (values.failureKind) {
     directives.push({
       Namespace: METRICS.namespace,

@@ -50,12 +50,7 @@ async function clearMarker(store: Services["store"], jobId: string): Promise<Rec
 }
 
 /** What the failure record says to whoever asks GET /images/{id}: our words, and what to do next. */
-function failureReason(
-  failure: ClassifiedError,
-  redrivable: boolean,
-  deliveries: number | undefined,
-  carriesJobId: boolean,
-): string {
+function failureReason(failure: ClassifiedError, redrivable: boolean, deliveries: number | undefined, carriesJobId: boolean): string {
   if (!redrivable) return failure.message;
   const newId = carriesJobId ? "" : "; SQS gives it a new message id then, and its picture is stored under that id";
   return `gave up after ${deliveries} ${deliveries === 1 ? "delivery" : "deliveries"}: ${failure.message}. The job is kept in the dead-letter queue; redrive it once the cause is fixed (aws sqs start-message-move-task --source-arn <dead-letter queue ARN>)${newId}`;
@@ -114,12 +109,7 @@ async function runJob({ generator, store }: Services, job: Job, tryTimeoutMs: ()
   });
 }
 
-async function logStored(
-  { store }: Services,
-  logger: Logger,
-  job: Job,
-  { image, stored }: GenerationResult,
-): Promise<void> {
+async function logStored({ store }: Services, logger: Logger, job: Job, { image, stored }: GenerationResult): Promise<void> {
   const markerLeft = await clearMarker(store, job.jobId);
   logger.write(
     {
@@ -165,10 +155,7 @@ async function settle({ config, store }: Services, logger: Logger, job: Job, fai
       // Without the failure record nobody could learn what happened: let SQS try again.
       const notWritten = toClassifiedError(storeErr);
       const error = `${fields.error}; failure record not written: ${logMessage(notWritten)}`;
-      logger.write(
-        { level: "error", ...fields, outcome: "failed-transient", error, ...latency() },
-        { failureKind: "transient" },
-      );
+      logger.write({ level: "error", ...fields, outcome: "failed-transient", error, ...latency() }, { failureKind: "transient" });
       throw notWritten;
     });
   const markerLeft = await clearMarker(store, job.jobId);
@@ -180,12 +167,7 @@ async function settle({ config, store }: Services, logger: Logger, job: Job, fai
 }
 
 /** One record: resolves when SQS may forget it, throws when SQS must deliver it again (partialBatch). */
-async function processRecord(
-  services: Services,
-  logger: Logger,
-  record: SQSRecord,
-  tryTimeoutMs: () => number,
-): Promise<void> {
+async function processRecord(services: Services, logger: Logger, record: SQSRecord, tryTimeoutMs: () => number): Promise<void> {
   const job = jobOf(record, services.config);
   const result = await runJob(services, job, tryTimeoutMs).catch((err: unknown) => toClassifiedError(err));
   if (result instanceof ClassifiedError) return settle(services, logger, job, result);
@@ -230,16 +212,10 @@ export function createQueueHandler(env: Env = process.env, options: HandlerOptio
     const rounds = Math.ceil(records.length / concurrency);
     // A record of a later round shares what is left with the rounds still to come.
     const budgetAt = (index: number) => () =>
-      modelTryTimeoutMs(
-        context?.getRemainingTimeInMillis(),
-        services.generator.attempts,
-        rounds - Math.floor(index / concurrency),
-      );
-    const batch = partialBatch().register(
-      records,
-      (record, index) => processRecord(services, logger, record, budgetAt(index)),
-      { concurrency },
-    );
+      modelTryTimeoutMs(context?.getRemainingTimeInMillis(), services.generator.attempts, rounds - Math.floor(index / concurrency));
+    const batch = partialBatch().register(records, (record, index) => processRecord(services, logger, record, budgetAt(index)), {
+      concurrency,
+    });
     await batch.process();
     return batch.response();
   };

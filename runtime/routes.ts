@@ -63,9 +63,7 @@ function route<C extends Record<string, Client<unknown>>>({ clients, handle, ...
     ...entry,
     settings: [...new Set(Object.values(clients).flatMap((c) => c.settings))],
     setup(config) {
-      const built = Object.fromEntries(
-        Object.entries(clients).map(([name, c]) => [name, c.create(config)]),
-      ) as Built<C>;
+      const built = Object.fromEntries(Object.entries(clients).map(([name, c]) => [name, c.create(config)])) as Built<C>;
       return (req, log) => handle(req, built, log);
     },
   };
@@ -156,8 +154,7 @@ const status = route({
   clients: { store: pictureStore, links: pictureLinks },
   async handle(req, { store, links }, log) {
     const { id } = req.params;
-    if (!JOB_ID_PATTERN.test(id))
-      throw new HttpError(400, "invalid-request", "image id must be 1-128 letters, digits, '-' or '_'");
+    if (!JOB_ID_PATTERN.test(id)) throw new HttpError(400, "invalid-request", "image id must be 1-128 letters, digits, '-' or '_'");
     const job = await store.jobStatus(id);
     log.jobStatus = job.status;
     if (job.status === "unknown")

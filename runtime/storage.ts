@@ -271,11 +271,7 @@ function isReadable(prefix: string, key: string): boolean {
 /** Three reads at once, whatever the bucket holds: the picture, the marker, the failure record. */
 async function readJobStatus(bucket: Bucket, keys: ReturnType<typeof jobKeys>): Promise<JobStatus> {
   const [image, marker, failure] = await storing(() =>
-    Promise.all([
-      exists(bucket, keys.image),
-      readJson<JobMarker>(bucket, keys.marker),
-      readJson<FailureRecord>(bucket, keys.failure),
-    ]),
+    Promise.all([exists(bucket, keys.image), readJson<JobMarker>(bucket, keys.marker), readJson<FailureRecord>(bucket, keys.failure)]),
   );
   if (image) return { status: "done", key: keys.image };
   // A marker written after the failure record: the job was redriven and runs again.
@@ -292,9 +288,7 @@ async function readJobStatus(bucket: Bucket, keys: ReturnType<typeof jobKeys>): 
 }
 
 async function listPage({ s3, name }: Bucket, prefix: string, next: string | undefined): Promise<ListPage> {
-  const page = await storing(() =>
-    s3.send(new ListObjectsV2Command({ Bucket: name, Prefix: `${prefix}/`, ContinuationToken: next })),
-  );
+  const page = await storing(() => s3.send(new ListObjectsV2Command({ Bucket: name, Prefix: `${prefix}/`, ContinuationToken: next })));
   return {
     objects: (page.Contents ?? []).map((o) => ({ key: o.Key!, lastModified: o.LastModified, size: o.Size })),
     next: page.IsTruncated ? page.NextContinuationToken : undefined,
@@ -319,15 +313,12 @@ export function createImageStore(config: StorageSettings): ImageStore {
     bucket: bucket.name,
     prefix,
     jobImageKey: (jobId) => keysOf(jobId).image,
-    generatedImageKey: (seed, at = new Date()) =>
-      `${prefix}/generated_images/${at.toISOString().replace(/[-:.]/g, "")}-${seed}.png`,
+    generatedImageKey: (seed, at = new Date()) => `${prefix}/generated_images/${at.toISOString().replace(/[-:.]/g, "")}-${seed}.png`,
 
     async saveImage(key, png, sidecar) {
       const sidecarKey = sidecarKeyOf(key);
       await storing(async () => {
-        await bucket.s3.send(
-          new PutObjectCommand({ Bucket: bucket.name, Key: key, Body: png, ContentType: "image/png" }),
-        );
+        await bucket.s3.send(new PutObjectCommand({ Bucket: bucket.name, Key: key, Body: png, ContentType: "image/png" }));
         await putJson(bucket, sidecarKey, sidecar);
       });
       return { key, s3Uri: `s3://${bucket.name}/${key}`, sidecarKey };

@@ -22,10 +22,7 @@ export interface ModelBudget {
 
 /** `timeLeftMs` less the time kept for storing, shared by `rounds` calls one after another of `attempts` tries each. */
 function share(timeLeftMs: number, attempts: number, rounds: number): number {
-  return Math.min(
-    DEFAULTS.bedrockTimeoutMs,
-    Math.floor((timeLeftMs - DEFAULTS.storeReserveSeconds * 1000) / (rounds * attempts)),
-  );
+  return Math.min(DEFAULTS.bedrockTimeoutMs, Math.floor((timeLeftMs - DEFAULTS.storeReserveSeconds * 1000) / (rounds * attempts)));
 }
 
 /**
@@ -74,9 +71,5 @@ export function workerModelBudget(
   timeoutSeconds: number,
   o: { batchSize: number; workerConcurrency: number; attempts?: number },
 ): ModelBudget {
-  return modelCallBudget(
-    timeoutSeconds,
-    o.attempts ?? DEFAULTS.bedrockMaxAttempts,
-    Math.ceil(o.batchSize / o.workerConcurrency),
-  );
+  return modelCallBudget(timeoutSeconds, o.attempts ?? DEFAULTS.bedrockMaxAttempts, Math.ceil(o.batchSize / o.workerConcurrency));
 }

@@ -50,9 +50,7 @@ function settings(r: EvaluatedResource, stack: EvaluatedStack): string {
     case "aws:apigateway/method:Method":
       return `${i.httpMethod}${i.apiKeyRequired ? " api key required" : ""}`;
     case "aws:apigateway/integration:Integration":
-      return i.type === "AWS_PROXY"
-        ? `AWS_PROXY → ${stack.resources.find((x) => x.state.invokeArn === i.uri)?.name ?? i.uri}`
-        : i.type;
+      return i.type === "AWS_PROXY" ? `AWS_PROXY → ${stack.resources.find((x) => x.state.invokeArn === i.uri)?.name ?? i.uri}` : i.type;
     case "aws:apigateway/integrationResponse:IntegrationResponse":
       return `${i.statusCode} ${i.responseTemplates?.["application/json"]}`;
     case "aws:apigateway/response:Response":
@@ -93,12 +91,8 @@ function renderGraph(stack: EvaluatedStack): string {
   const children = new Map<string | undefined, EvaluatedResource[]>();
   for (const r of stack.resources) children.set(r.parent, [...(children.get(r.parent) ?? []), r]);
   // Registration order varies with timing; sorted output diffs cleanly between two commits.
-  for (const kids of children.values())
-    kids.sort((a, b) => a.name.localeCompare(b.name) || a.type.localeCompare(b.type));
-  const lines = [
-    `Stack ${stack.project}/${stack.stack} — Pulumi.${stack.stack}.yaml under mocks; ${stack.resources.length} resources`,
-    "",
-  ];
+  for (const kids of children.values()) kids.sort((a, b) => a.name.localeCompare(b.name) || a.type.localeCompare(b.type));
+  const lines = [`Stack ${stack.project}/${stack.stack} — Pulumi.${stack.stack}.yaml under mocks; ${stack.resources.length} resources`, ""];
   const walk = (parent: string | undefined, indent: string) => {
     const kids = children.get(parent) ?? [];
     kids.forEach((r, n) => {
@@ -113,9 +107,7 @@ function renderGraph(stack: EvaluatedStack): string {
   lines.push("", "Outputs:");
   // Secrets (the API keys) are listed by name only, as `pulumi stack output` shows them.
   for (const [name, value] of Object.entries(stack.outputs))
-    lines.push(
-      `  ${name} = ${name === "apiKeys" ? `[secret] ${Object.keys(value as object).join(", ") || "(none)"}` : value}`,
-    );
+    lines.push(`  ${name} = ${name === "apiKeys" ? `[secret] ${Object.keys(value as object).join(", ") || "(none)"}` : value}`);
   return lines.join("\n");
 }
 

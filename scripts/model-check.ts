@@ -57,10 +57,8 @@ function legacyLine(lifecycle: FoundationModelLifecycle): string {
 
 /** Checks the model of `stack`; never throws. */
 export async function checkModel(stack: string | undefined, root = REPO_ROOT): Promise<ModelCheckResult> {
-  if (!stack || stack.startsWith("-"))
-    return done(2, err("usage: npm run model-check -- <stack>   (e.g. dev or prod)"));
-  if (!existsSync(join(root, `Pulumi.${stack}.yaml`)))
-    return done(2, err(`model-check: there is no Pulumi.${stack}.yaml`));
+  if (!stack || stack.startsWith("-")) return done(2, err("usage: npm run model-check -- <stack>   (e.g. dev or prod)"));
+  if (!existsSync(join(root, `Pulumi.${stack}.yaml`))) return done(2, err(`model-check: there is no Pulumi.${stack}.yaml`));
   let config: StackConfig;
   try {
     config = readStackConfig(root, stack);
@@ -70,9 +68,7 @@ export async function checkModel(stack: string | undefined, root = REPO_ROOT): P
   if (config.values.modelId === undefined || config.values.bedrockRegion === undefined) {
     return done(
       2,
-      err(
-        `model-check: modelId and bedrockRegion must be set in Pulumi.${stack}.yaml or declared with a default in Pulumi.yaml`,
-      ),
+      err(`model-check: modelId and bedrockRegion must be set in Pulumi.${stack}.yaml or declared with a default in Pulumi.yaml`),
     );
   }
   const modelId = String(config.values.modelId);
@@ -128,10 +124,7 @@ export async function checkModel(stack: string | undefined, root = REPO_ROOT): P
         ),
       );
     }
-    return done(
-      2,
-      err(`${subject}: could not ask Bedrock (${name ?? "Error"}: ${message}); check the credentials and the network`),
-    );
+    return done(2, err(`${subject}: could not ask Bedrock (${name ?? "Error"}: ${message}); check the credentials and the network`));
   } finally {
     client.destroy();
   }
@@ -139,8 +132,7 @@ export async function checkModel(stack: string | undefined, root = REPO_ROOT): P
 
 if (require.main === module) {
   checkModel(process.argv[2]).then((result) => {
-    for (const line of result.lines)
-      (line.stream === "stdout" ? process.stdout : process.stderr).write(`${line.text}\n`);
+    for (const line of result.lines) (line.stream === "stdout" ? process.stdout : process.stderr).write(`${line.text}\n`);
     process.exitCode = result.exitCode;
   });
 }

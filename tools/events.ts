@@ -18,9 +18,7 @@ export interface HttpRequest {
 function encodeBody(req: HttpRequest): { body: string | null; isBase64Encoded: boolean } {
   if (req.body === undefined) return { body: null, isBase64Encoded: false };
   const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.from(req.body, "utf8");
-  return req.base64
-    ? { body: bytes.toString("base64"), isBase64Encoded: true }
-    : { body: bytes.toString("utf8"), isBase64Encoded: false };
+  return req.base64 ? { body: bytes.toString("base64"), isBase64Encoded: true } : { body: bytes.toString("utf8"), isBase64Encoded: false };
 }
 
 /** REST API (payload format 1.0) proxy event. */
@@ -153,8 +151,7 @@ export async function deliverBatch(
   const response = await handler(event, opts.context);
   const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
   for (const m of messages) {
-    if (!failed.has(m.MessageId!))
-      await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle! }));
+    if (!failed.has(m.MessageId!)) await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle! }));
   }
   return { event, response };
 }

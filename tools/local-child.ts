@@ -136,11 +136,7 @@ async function stopChild(
   }
 }
 
-export async function startLocalChild(
-  env: Record<string, string>,
-  readyTimeoutMs = 45000,
-  viaNpm = false,
-): Promise<LocalChild> {
+export async function startLocalChild(env: Record<string, string>, readyTimeoutMs = 45000, viaNpm = false): Promise<LocalChild> {
   const child = spawnStart(env, viaNpm);
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
@@ -148,10 +144,7 @@ export async function startLocalChild(
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
 
   const apiUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no ready line within ${readyTimeoutMs} ms:\n${out}`)),
-      readyTimeoutMs,
-    );
+    const timer = setTimeout(() => reject(new Error(`no ready line within ${readyTimeoutMs} ms:\n${out}`)), readyTimeoutMs);
     const check = () => {
       const m = /Local mode ready: (http:\/\/\S+)/.exec(out);
       if (m) {
@@ -212,12 +205,7 @@ export async function cleanup(local: LocalChild | undefined, removeData = true):
 }
 
 /** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30000,
-  intervalMs = 100,
-): Promise<T> {
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30000, intervalMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {

@@ -12,11 +12,7 @@ export async function listKeys(s3: S3Client, bucket: string, prefix = ""): Promi
   return keys.sort();
 }
 
-export async function getObject(
-  s3: S3Client,
-  bucket: string,
-  key: string,
-): Promise<{ body: Buffer; contentType?: string }> {
+export async function getObject(s3: S3Client, bucket: string, key: string): Promise<{ body: Buffer; contentType?: string }> {
   const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return { body: Buffer.from(await answer.Body!.transformToByteArray()), contentType: answer.ContentType };
 }

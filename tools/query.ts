@@ -79,9 +79,7 @@ export function pathOf(stack: EvaluatedStack, resourceId: string): string {
 }
 
 /** The route functions and the worker, by their short key. */
-export function functionsByKey(
-  stack: EvaluatedStack,
-): Record<"generate" | "enqueue" | "status" | "worker", EvaluatedResource> {
+export function functionsByKey(stack: EvaluatedStack): Record<"generate" | "enqueue" | "status" | "worker", EvaluatedResource> {
   return {
     generate: one(stack, TYPES.function, "-api-generate"),
     enqueue: one(stack, TYPES.function, "-api-enqueue"),
@@ -99,8 +97,7 @@ export interface Statement {
   Principal?: unknown;
 }
 
-export const list = <T>(value: T | T[] | undefined): T[] =>
-  value === undefined ? [] : Array.isArray(value) ? value : [value];
+export const list = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
 /** Where a statement of a function's role came from, for failure messages. */
 export interface GrantedStatement extends Statement {
@@ -135,8 +132,7 @@ export function archiveOf(fn: EvaluatedResource): Record<string, string> {
   if (!archive) throw new Error(`${fn.name} has no archive`);
   const files: Record<string, string> = {};
   for (const [file, asset] of Object.entries<any>(archive)) {
-    if (typeof asset?.text !== "string")
-      throw new Error(`${fn.name}: ${file} is not text in the archive (${JSON.stringify(asset)})`);
+    if (typeof asset?.text !== "string") throw new Error(`${fn.name}: ${file} is not text in the archive (${JSON.stringify(asset)})`);
     files[file] = asset.text;
   }
   return files;

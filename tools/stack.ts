@@ -70,8 +70,7 @@ export function stackConfig(stack: string, overrides: Record<string, string | nu
   // The same reader the local mode uses (stack file over Pulumi.yaml defaults), namespaced again.
   const config: Record<string, string> = {};
   for (const [key, value] of Object.entries(readStackConfig(REPO_ROOT, stack).values)) {
-    config[key.includes(":") ? key : `${project.name}:${key}`] =
-      typeof value === "object" ? JSON.stringify(value) : String(value);
+    config[key.includes(":") ? key : `${project.name}:${key}`] = typeof value === "object" ? JSON.stringify(value) : String(value);
   }
   for (const [key, value] of Object.entries(overrides)) {
     if (value !== null) config[key] = value;
@@ -152,10 +151,7 @@ function sharedBase(shared: string, key: string): string {
  * `evaluate(outFile)` once per run across the test workers when they share a directory (else here
  * and now); `key` names the evaluation (program, stack and options).
  */
-export function evaluateOncePerRun<R extends MockedResource>(
-  key: string,
-  evaluate: (outFile: string) => Published<R>,
-): Published<R> {
+export function evaluateOncePerRun<R extends MockedResource>(key: string, evaluate: (outFile: string) => Published<R>): Published<R> {
   const shared = process.env[SHARED_STACKS_DIR];
   if (shared) return evaluateOnce(sharedBase(shared, key), key, evaluate);
   const dir = mkdtempSync(join(tmpdir(), "pulumi-eval-"));
@@ -239,17 +235,12 @@ process.on("exit", () => {
  * one child, so that a later `evaluateStack` of it waits less; the child publishes each result
  * itself. A no-op outside a shared run (a single file evaluates on demand).
  */
-export function evaluateInBackground(
-  evaluations: Array<[stack: string, overrides: Record<string, string | null>]>,
-): void {
+export function evaluateInBackground(evaluations: Array<[stack: string, overrides: Record<string, string | null>]>): void {
   const shared = process.env[SHARED_STACKS_DIR];
   if (shared) startInBackground(shared, evaluations);
 }
 
-function startInBackground(
-  shared: string,
-  evaluations: Array<[stack: string, overrides: Record<string, string | null>]>,
-): void {
+function startInBackground(shared: string, evaluations: Array<[stack: string, overrides: Record<string, string | null>]>): void {
   const outs = claimInBackground(evaluations.map(([stack, overrides]) => JSON.stringify([stack, overrides])));
   const jobs = evaluations.flatMap(([stack, overrides], i) => (outs[i] ? [{ stack, overrides, out: outs[i] }] : []));
   if (jobs.length) startPublisher(childArgs(jobs), REPO_ROOT, outs);
@@ -343,12 +334,7 @@ async function plain(value: any): Promise<any> {
 }
 
 /** Outputs the mocks report for a new resource: plausible names, ARNs, URLs and ids per type. */
-function mockState(
-  type: string,
-  name: string,
-  inputs: any,
-  region: string,
-): { id: string; state: Record<string, unknown> } {
+function mockState(type: string, name: string, inputs: any, region: string): { id: string; state: Record<string, unknown> } {
   const [, mod = "", kind = ""] = /^aws:([^/]+)\/([^:]+):/.exec(type) ?? [];
   const physical: string = inputs.name ?? inputs.bucket ?? inputs.dashboardName ?? `${name}-${shortHash(name)}`;
   const state: Record<string, unknown> = { ...inputs, name: physical };
@@ -416,8 +402,7 @@ function provideGlobOnNode20(): void {
   const fsp = require("node:fs/promises") as { glob?: unknown };
   if (fsp.glob) return;
   fsp.glob = async function* literalGlob(pattern: string) {
-    if (/[*?[\]{}!]/.test(pattern))
-      throw new Error(`package.json workspaces with wildcards (${pattern}) need Node.js 22 or newer`);
+    if (/[*?[\]{}!]/.test(pattern)) throw new Error(`package.json workspaces with wildcards (${pattern}) need Node.js 22 or newer`);
     if (existsSync(pattern)) yield pattern;
   };
 }
@@ -568,9 +553,7 @@ async function runChild(stack: string, overrides: Record<string, string | null>)
         record.urn = res.getUrn();
         record.parent = req.getParent() || undefined;
         const urns: string[] = [...req.getDependenciesList()];
-        req
-          .getPropertydependenciesMap()
-          .forEach((deps: { getUrnsList(): string[] }) => urns.push(...deps.getUrnsList()));
+        req.getPropertydependenciesMap().forEach((deps: { getUrnsList(): string[] }) => urns.push(...deps.getUrnsList()));
         record.dependencies = [...new Set(urns)];
         record.retainOnDelete = req.getRetainondelete() ?? false;
         record.ignoreChanges = req.getIgnorechangesList();
@@ -604,7 +587,5 @@ async function runChild(stack: string, overrides: Record<string, string | null>)
 
 if (require.main === module) {
   const jobs = JSON.parse(process.argv[2]) as StackJob[];
-  evaluateInTurn(jobs, (job) => runChild(job.stack, job.overrides)).then((allEvaluated) =>
-    process.exit(allEvaluated ? 0 : 1),
-  );
+  evaluateInTurn(jobs, (job) => runChild(job.stack, job.overrides)).then((allEvaluated) => process.exit(allEvaluated ? 0 : 1));
 }

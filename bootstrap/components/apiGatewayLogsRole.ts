@@ -25,9 +25,7 @@ export class ApiGatewayLogsRole extends pulumi.ComponentResource {
         name: args.roleName,
         assumeRolePolicy: JSON.stringify({
           Version: "2012-10-17",
-          Statement: [
-            { Effect: "Allow", Principal: { Service: "apigateway.amazonaws.com" }, Action: "sts:AssumeRole" },
-          ],
+          Statement: [{ Effect: "Allow", Principal: { Service: "apigateway.amazonaws.com" }, Action: "sts:AssumeRole" }],
         }),
       },
       parent,
@@ -41,11 +39,7 @@ export class ApiGatewayLogsRole extends pulumi.ComponentResource {
       },
       parent,
     );
-    new aws.apigateway.Account(
-      `${name}-account`,
-      { cloudwatchRoleArn: this.role.arn },
-      { ...parent, dependsOn: [attachment] },
-    );
+    new aws.apigateway.Account(`${name}-account`, { cloudwatchRoleArn: this.role.arn }, { ...parent, dependsOn: [attachment] });
     this.registerOutputs({ roleArn: this.role.arn });
   }
 }

@@ -60,8 +60,7 @@ export function appScope(args: AppScopeArgs): AppScope {
     partition,
     region,
     namePattern: `*${args.candidate}*`,
-    arn: (service, resource) =>
-      pulumi.interpolate`arn:${partition}:${service}:${region}:${identity.accountId}:${resource}`,
+    arn: (service, resource) => pulumi.interpolate`arn:${partition}:${service}:${region}:${identity.accountId}:${resource}`,
     arnIn,
     iamArn: (resource) => arnIn("", "iam", resource),
     s3Arn: (path) => pulumi.interpolate`arn:${partition}:s3:::${path}`,

@@ -131,11 +131,7 @@ export function readStatements(scope: AppScope): PolicyStatement[] {
     {
       Sid: "ReadModelAgreements",
       Effect: "Allow",
-      Action: [
-        "bedrock:ListFoundationModelAgreementOffers",
-        "bedrock:GetFoundationModelAvailability",
-        "aws-marketplace:ViewSubscriptions",
-      ],
+      Action: ["bedrock:ListFoundationModelAgreementOffers", "bedrock:GetFoundationModelAvailability", "aws-marketplace:ViewSubscriptions"],
       Resource: "*",
     },
   ];
@@ -237,12 +233,7 @@ export function deployStatements(scope: AppScope, marketplaceProductIds: string[
     {
       Sid: "ManageAlarms",
       Effect: "Allow",
-      Action: [
-        "cloudwatch:PutMetricAlarm",
-        "cloudwatch:DeleteAlarms",
-        "cloudwatch:TagResource",
-        "cloudwatch:UntagResource",
-      ],
+      Action: ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource", "cloudwatch:UntagResource"],
       Resource: scope.arn("cloudwatch", `alarm:${names}`),
     },
     {

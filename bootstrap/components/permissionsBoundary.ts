@@ -77,13 +77,7 @@ export function boundaryStatements(scope: AppScope): PolicyStatement[] {
     {
       Sid: "CandidateQueues",
       Effect: "Allow",
-      Action: [
-        "sqs:SendMessage",
-        "sqs:ReceiveMessage",
-        "sqs:DeleteMessage",
-        "sqs:ChangeMessageVisibility",
-        "sqs:GetQueueAttributes",
-      ],
+      Action: ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
       Resource: scope.arn("sqs", names),
     },
     {

@@ -48,9 +48,7 @@ export function parseQueueUrl(raw: string): QueueUrl {
     throw new CliError(`SQS_QUEUE_URL has extra path segments: "${raw}" (${EXPECTED}).`, EXIT.config);
   }
   const region =
-    AWS_SQS_HOST.exec(host)?.[1] ??
-    AWS_LEGACY_HOST.exec(host)?.[1] ??
-    (host === "queue.amazonaws.com" ? "us-east-1" : undefined);
+    AWS_SQS_HOST.exec(host)?.[1] ?? AWS_LEGACY_HOST.exec(host)?.[1] ?? (host === "queue.amazonaws.com" ? "us-east-1" : undefined);
   if (isAws && !region) {
     throw new CliError(`SQS_QUEUE_URL is not an SQS host: "${url.hostname}" (${EXPECTED}).`, EXIT.config);
   }

@@ -93,10 +93,7 @@ export function validatePrompts(prompts: readonly string[]): string[] {
     if (prompt === "") throw new CliError(`${label} is blank.`, EXIT.usage);
     const length = promptLength(prompt);
     if (length > MAX_PROMPT_LENGTH) {
-      throw new CliError(
-        `${label} is ${length} characters long; the image model accepts at most ${MAX_PROMPT_LENGTH}.`,
-        EXIT.usage,
-      );
+      throw new CliError(`${label} is ${length} characters long; the image model accepts at most ${MAX_PROMPT_LENGTH}.`, EXIT.usage);
     }
     if (!SQS_BODY_CHARS.test(prompt)) {
       throw new CliError(`${label} contains control characters that SQS does not accept.`, EXIT.usage);

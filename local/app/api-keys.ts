@@ -29,21 +29,15 @@ export interface ApiKeyGate {
 export function readApiKeyGate(access: LocalConfig["apiAccess"], env: Env = process.env): ApiKeyGate | undefined {
   if (access.auth === "none") return undefined;
   const given = env[API_KEY_ENV.keys]?.trim();
-  const keys = given
-    ? parseKeys(given)
-    : Object.fromEntries(access.keyNames.map((name) => [name, randomBytes(20).toString("hex")]));
+  const keys = given ? parseKeys(given) : Object.fromEntries(access.keyNames.map((name) => [name, randomBytes(20).toString("hex")]));
   return createApiKeyGate({ keys, dailyQuota: access.dailyQuota });
 }
 
 function parseKeys(text: string): Record<string, string> {
   const pairs = text.split(",").map((pair) => pair.trim().split("="));
   // API Gateway's key values are 20-128 alphanumeric characters.
-  if (
-    !pairs.every(([name, value, ...rest]) => name && /^[A-Za-z0-9]{20,128}$/.test(value ?? "") && rest.length === 0)
-  ) {
-    throw new LocalConfigError(
-      `${API_KEY_ENV.keys} must be name=value pairs separated by commas, each value 20-128 letters or digits`,
-    );
+  if (!pairs.every(([name, value, ...rest]) => name && /^[A-Za-z0-9]{20,128}$/.test(value ?? "") && rest.length === 0)) {
+    throw new LocalConfigError(`${API_KEY_ENV.keys} must be name=value pairs separated by commas, each value 20-128 letters or digits`);
   }
   return Object.fromEntries(pairs);
 }

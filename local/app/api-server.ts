@@ -137,10 +137,7 @@ function toRestApiEvent(req: http.IncomingMessage, body: Buffer, now = new Date(
  * method gets 501, as RFC 9110 §9.1 asks (https://www.rfc-editor.org/rfc/rfc9110#section-9.1).
  * (The request never reached a handler: the connection is closed after the answer.)
  */
-function answerUnparsable(
-  err: NodeJS.ErrnoException,
-  socket: Duplex & { _httpMessage?: { headersSent?: boolean } },
-): void {
+function answerUnparsable(err: NodeJS.ErrnoException, socket: Duplex & { _httpMessage?: { headersSent?: boolean } }): void {
   // As Node's own handler: no answer on a dead socket, or into an answer already being written.
   if (err.code === "ECONNRESET" || !socket.writable || socket._httpMessage?.headersSent) return void socket.destroy();
   const [status, error, code]: [number, string, string] =
@@ -170,11 +167,7 @@ function positiveInt(value: string | null, fallback: number): number {
 
 type LocalRoute = (url: URL, res: http.ServerResponse) => Promise<void> | void;
 
-async function serveObject(
-  store: ApiServerOptions["store"],
-  res: http.ServerResponse,
-  key: string | null,
-): Promise<void> {
+async function serveObject(store: ApiServerOptions["store"], res: http.ServerResponse, key: string | null): Promise<void> {
   // The store reads only pictures and their JSON under the prefix: this is a viewer, not an open proxy.
   const object = key ? await store.readObject(key).catch(() => undefined) : undefined;
   if (!object) return sendError(res, 404, "no such picture", "not-found");
@@ -186,8 +179,7 @@ function localRoutes(opts: ApiServerOptions): Record<string, LocalRoute> {
   const page = galleryHtml(opts.maxPromptLength);
   const gallery = createGalleryData(opts);
   const routes: Record<string, LocalRoute> = {
-    "/": (_url, res) =>
-      send(res, 200, page, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" }),
+    "/": (_url, res) => send(res, 200, page, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" }),
     "/health": async (_url, res) => {
       const report = await opts.health();
       sendJson(res, report.status === "ok" ? 200 : 503, report);
@@ -217,9 +209,7 @@ async function serveDeployedRoute(
   const event = toRestApiEvent(req, await readBody(req));
   const result = await opts.handler(event, clock);
   const headers: Record<string, string | number | boolean> = { ...(result.headers ?? {}) };
-  const body = result.isBase64Encoded
-    ? Buffer.from(result.body ?? "", "base64")
-    : Buffer.from(result.body ?? "", "utf8");
+  const body = result.isBase64Encoded ? Buffer.from(result.body ?? "", "base64") : Buffer.from(result.body ?? "", "utf8");
   send(res, result.statusCode, body, headers);
 }
 

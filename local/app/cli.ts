@@ -57,9 +57,7 @@ function stopOnSignals(mode: LocalMode): void {
     mode
       .stop()
       .then(({ queued, deadLetters }) => {
-        process.stdout.write(
-          `Stopped. ${queued} queued and ${deadLetters} dead-letter message(s) kept for the next start.\n`,
-        );
+        process.stdout.write(`Stopped. ${queued} queued and ${deadLetters} dead-letter message(s) kept for the next start.\n`);
         process.exit(0);
       })
       .catch((err) => {

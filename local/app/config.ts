@@ -137,9 +137,7 @@ function setting(env: Env, envName: string | undefined, stack?: StackConfig, key
 /** A value the stack must define (Pulumi.yaml declares a default for most of them). */
 function requiredSetting(s: Setting, key: string, envName?: string): Setting & { raw: string } {
   if (s.raw === undefined) {
-    throw new LocalConfigError(
-      `${key} is not set in Pulumi.dev.yaml or Pulumi.yaml; set it there${envName ? ` or set ${envName}` : ""}`,
-    );
+    throw new LocalConfigError(`${key} is not set in Pulumi.dev.yaml or Pulumi.yaml; set it there${envName ? ` or set ${envName}` : ""}`);
   }
   return s as Setting & { raw: string };
 }
@@ -158,9 +156,7 @@ function number(s: Setting, { min, max }: Range, integer = true): number | undef
   if (s.raw === undefined) return undefined;
   const value = Number(s.raw);
   if (!Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
-    throw new LocalConfigError(
-      `${s.source} must be ${integer ? "an integer" : "a number"} in [${min}, ${max}], got "${s.raw}"`,
-    );
+    throw new LocalConfigError(`${s.source} must be ${integer ? "an integer" : "a number"} in [${min}, ${max}], got "${s.raw}"`);
   }
   return value;
 }
@@ -204,9 +200,7 @@ function apiBudget(timeoutSeconds: number, attempts: number | undefined, stack: 
   try {
     return apiModelBudget(timeoutSeconds, attempts);
   } catch (err) {
-    throw new LocalConfigError(
-      `apiTimeoutSeconds in ${stack.origins.apiTimeoutSeconds ?? "Pulumi.dev.yaml"}: ${(err as Error).message}`,
-    );
+    throw new LocalConfigError(`apiTimeoutSeconds in ${stack.origins.apiTimeoutSeconds ?? "Pulumi.dev.yaml"}: ${(err as Error).message}`);
   }
 }
 
@@ -296,18 +290,12 @@ type QueueSettings = Pick<
 function queueSettings(read: Reader, model: LocalConfig["model"]): QueueSettings {
   const queueName = read.env[LOCAL_ENV.queueName]?.trim() || LOCAL_DEFAULTS.queueName;
   const batchSize = read.stackNumber("queueBatchSize", LOCAL_ENV.batchSize, { min: 1, max: 10000 });
-  const maxReceiveCount = read.stackNumber(
-    "maxReceiveCount",
-    LOCAL_ENV.maxReceiveCount,
-    NUMBER_VARIABLES.maxReceiveCount,
-  );
+  const maxReceiveCount = read.stackNumber("maxReceiveCount", LOCAL_ENV.maxReceiveCount, NUMBER_VARIABLES.maxReceiveCount);
   // Only the stack defines it (no variable): the function timeout behind the stack's visibility timeout.
   const workerTimeoutSeconds = read.stackNumber("workerTimeoutSeconds", undefined, FUNCTION_TIMEOUT_SECONDS);
   const visibilityTimeoutSeconds =
     read.envNumber(LOCAL_ENV.visibilityTimeout, { min: 1, max: 43200 }) ??
-    (model === "bedrock"
-      ? DEFAULTS.visibilityTimeoutFactor * workerTimeoutSeconds
-      : LOCAL_DEFAULTS.visibilityTimeoutSeconds);
+    (model === "bedrock" ? DEFAULTS.visibilityTimeoutFactor * workerTimeoutSeconds : LOCAL_DEFAULTS.visibilityTimeoutSeconds);
   return {
     queueName,
     dlqName: `${queueName}-dlq`,
@@ -322,22 +310,14 @@ function queueSettings(read: Reader, model: LocalConfig["model"]): QueueSettings
 
 type HandlerSettings = Pick<
   LocalConfig,
-  | "bucket"
-  | "prefix"
-  | "modelId"
-  | "bedrockRegion"
-  | "workerConcurrency"
-  | "urlExpirySeconds"
-  | "modelAttempts"
-  | "apiTimeoutSeconds"
+  "bucket" | "prefix" | "modelId" | "bedrockRegion" | "workerConcurrency" | "urlExpirySeconds" | "modelAttempts" | "apiTimeoutSeconds"
 >;
 
 /** What the handlers are told, in the ranges they accept (runtime/config.ts). */
 function handlerSettings(read: Reader): HandlerSettings {
   // An empty bucketName makes the stack create a private bucket of its own: locally, one named after project and stack.
   const bucket =
-    setting(read.env, ENV.bucket, read.stack, "bucketName").raw ??
-    (read.stack.project ? `${read.stack.project}-dev` : undefined);
+    setting(read.env, ENV.bucket, read.stack, "bucketName").raw ?? (read.stack.project ? `${read.stack.project}-dev` : undefined);
   return {
     bucket: requiredSetting({ raw: bucket, source: ENV.bucket }, "bucketName", ENV.bucket).raw,
     // An unusable prefix is kept as given: readConfig rejects it at startup with the variable's name.
@@ -365,14 +345,10 @@ function localModelKnobs(read: Reader): LocalConfig["localModel"] {
 function apiAccess({ env, stack }: Reader): LocalConfig["apiAccess"] {
   const auth = (env[LOCAL_ENV.apiAuth]?.trim() || String(stack.values.apiAuth)) as ApiAuth;
   if (!API_AUTH_MODES.includes(auth))
-    throw new LocalConfigError(
-      `apiAuth (${LOCAL_ENV.apiAuth}) must be one of ${API_AUTH_MODES.join(", ")}, got "${auth}"`,
-    );
+    throw new LocalConfigError(`apiAuth (${LOCAL_ENV.apiAuth}) must be one of ${API_AUTH_MODES.join(", ")}, got "${auth}"`);
   if (auth === "none") return { auth };
   const dailyQuota = Number(env[LOCAL_ENV.apiKeyDailyQuota]?.trim() || stack.values.apiKeyDailyQuota);
   if (!isDailyQuota(dailyQuota))
-    throw new LocalConfigError(
-      `apiKeyDailyQuota (${LOCAL_ENV.apiKeyDailyQuota}) must be a positive integer, got "${dailyQuota}"`,
-    );
+    throw new LocalConfigError(`apiKeyDailyQuota (${LOCAL_ENV.apiKeyDailyQuota}) must be a positive integer, got "${dailyQuota}"`);
   return { auth, keyNames: stack.values.apiKeyNames as string[], dailyQuota };
 }

@@ -55,8 +55,7 @@ function cardOf(o: StoredObject, prompt: unknown) {
 
 const time = (o: StoredObject) => o.lastModified?.getTime() ?? 0;
 /** LastModified (1 s resolution), then the key: a total order, so pages neither skip nor repeat. */
-const newestFirst = (a: StoredObject, b: StoredObject) =>
-  time(b) - time(a) || (b.key < a.key ? -1 : b.key > a.key ? 1 : 0);
+const newestFirst = (a: StoredObject, b: StoredObject) => time(b) - time(a) || (b.key < a.key ? -1 : b.key > a.key ? 1 : 0);
 
 type JsonRecord = Record<string, unknown>;
 
@@ -65,10 +64,7 @@ export function createGalleryData(opts: GalleryDataOptions) {
   const jsonCache = new Map<string, JsonRecord>();
 
   /** A sidecar or failure record (`key` is the object listed), through a cache: they never change once written. */
-  async function readCached(
-    key: string,
-    read: (key: string) => Promise<JsonRecord | undefined>,
-  ): Promise<JsonRecord | undefined> {
+  async function readCached(key: string, read: (key: string) => Promise<JsonRecord | undefined>): Promise<JsonRecord | undefined> {
     const hit = jsonCache.get(key);
     if (hit) {
       jsonCache.delete(key); // re-inserted below: Map order is the eviction order

@@ -41,10 +41,9 @@ export interface HealthReport {
 
 /** Depth of one queue. local-aws-sqs counts in-flight messages in ApproximateNumberOfMessages too (SQS does not). */
 export async function queueDepth(sqs: SQSClient, queueUrl: string, abortSignal?: AbortSignal): Promise<QueueDepth> {
-  const { Attributes: a = {} } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["All"] }),
-    { abortSignal },
-  );
+  const { Attributes: a = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["All"] }), {
+    abortSignal,
+  });
   const inFlight = Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
   return {
     url: queueUrl,
@@ -91,16 +90,9 @@ async function objectStoreHealth(s3: S3Client, store: HealthCheckOptions["object
 }
 
 /** One key, then the next page through its continuation token: a listing of any size works. */
-async function listTwoPages(
-  s3: S3Client,
-  store: HealthCheckOptions["objectStore"],
-  abortSignal: AbortSignal,
-): Promise<void> {
+async function listTwoPages(s3: S3Client, store: HealthCheckOptions["objectStore"], abortSignal: AbortSignal): Promise<void> {
   const list = (ContinuationToken?: string) =>
-    s3.send(
-      new ListObjectsV2Command({ Bucket: store.bucket, Prefix: `${store.prefix}/`, MaxKeys: 1, ContinuationToken }),
-      { abortSignal },
-    );
+    s3.send(new ListObjectsV2Command({ Bucket: store.bucket, Prefix: `${store.prefix}/`, MaxKeys: 1, ContinuationToken }), { abortSignal });
   const first = await list();
   if (first.IsTruncated) await list(first.NextContinuationToken);
 }
@@ -112,20 +104,14 @@ async function queueHealth(
   const base = { endpoint: queue.url };
   try {
     const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
-    const [q, dlq] = await Promise.all([
-      queueDepth(sqs, queue.queueUrl, signal),
-      queueDepth(sqs, queue.dlqUrl, signal),
-    ]);
+    const [q, dlq] = await Promise.all([queueDepth(sqs, queue.queueUrl, signal), queueDepth(sqs, queue.dlqUrl, signal)]);
     return { health: { status: "ok", ...base }, depths: { queue: q, dlq } };
   } catch (err) {
     return { health: { status: "unreachable", ...base, error: message(err) } };
   }
 }
 
-async function modelHealth({
-  localModelUrl,
-  model,
-}: Pick<HealthCheckOptions, "localModelUrl" | "model">): Promise<ComponentHealth> {
+async function modelHealth({ localModelUrl, model }: Pick<HealthCheckOptions, "localModelUrl" | "model">): Promise<ComponentHealth> {
   const { modelId, bedrockRegion } = model;
   if (!localModelUrl) {
     return {
@@ -168,11 +154,7 @@ export function createHealthCheck(opts: HealthCheckOptions): HealthCheck {
   });
   return {
     async check() {
-      const [store, q, m] = await Promise.all([
-        objectStoreHealth(s3, opts.objectStore),
-        queueHealth(sqs, opts.queue),
-        modelHealth(opts),
-      ]);
+      const [store, q, m] = await Promise.all([objectStoreHealth(s3, opts.objectStore), queueHealth(sqs, opts.queue), modelHealth(opts)]);
       const components: Record<string, ComponentHealth> = {
         api: { status: "ok", endpoint: opts.apiUrl() },
         objectStore: store,

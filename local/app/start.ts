@@ -102,10 +102,7 @@ export function objectStoreDirectory(config: Pick<LocalConfig, "dataDir">): stri
 }
 
 /** The failures LOCAL_MODEL_* asks of the local model. */
-function injectModelFailures(
-  bedrock: BedrockServer,
-  { transient, permanent, failWhenPromptIncludes }: LocalConfig["localModel"],
-): void {
+function injectModelFailures(bedrock: BedrockServer, { transient, permanent, failWhenPromptIncludes }: LocalConfig["localModel"]): void {
   if (transient || permanent) bedrock.setFailureRate({ transient, permanent });
   for (const { marker, mode } of failWhenPromptIncludes) bedrock.failWhenPromptIncludes(marker, mode as FailureMode);
 }

@@ -116,10 +116,7 @@ export function toSqsRecord(m: Message, queueArn: string, region: string): SQSRe
  * The ids to leave in the queue, per Lambda's ReportBatchItemFailures rules: a thrown error, or a
  * response naming an id that is empty or not in the batch, fails the whole batch.
  */
-export function failedIds(
-  records: SQSRecord[],
-  outcome: { response?: SQSBatchResponse | void; error?: unknown },
-): Set<string> {
+export function failedIds(records: SQSRecord[], outcome: { response?: SQSBatchResponse | void; error?: unknown }): Set<string> {
   const all = new Set(records.map((r) => r.messageId));
   if (outcome.error !== undefined) return all;
   const failures = outcome.response?.batchItemFailures ?? [];
@@ -194,15 +191,11 @@ async function deleteChunk({ opts, log, stats }: Run, chunk: SQSRecord[]): Promi
     );
     stats.deleted += res.Successful?.length ?? 0;
     for (const f of res.Failed ?? []) {
-      log(
-        `worker: could not delete a processed message (${f.Code}: ${f.Message}); it comes back after the visibility timeout`,
-      );
+      log(`worker: could not delete a processed message (${f.Code}: ${f.Message}); it comes back after the visibility timeout`);
     }
   } catch (error) {
     stats.lastError = `delete: ${messageOf(error)}`;
-    log(
-      `worker: could not delete ${chunk.length} processed message(s) (${messageOf(error)}); they come back after the visibility timeout`,
-    );
+    log(`worker: could not delete ${chunk.length} processed message(s) (${messageOf(error)}); they come back after the visibility timeout`);
   }
 }
 
@@ -221,9 +214,7 @@ async function invokeHandler(
     return { response: await run.opts.handler({ Records: records }, invocationClock(run.opts, receivedAt)) };
   } catch (error) {
     run.stats.handlerErrors++;
-    run.log(
-      `worker: the queue handler threw (${messageOf(error)}); the whole batch of ${records.length} returns to the queue`,
-    );
+    run.log(`worker: the queue handler threw (${messageOf(error)}); the whole batch of ${records.length} returns to the queue`);
     return { error };
   }
 }

@@ -28,11 +28,7 @@ export interface WireError {
 export const wireError = (status: number, type: string, message: string): WireError => ({ status, type, message });
 
 export const malformed = (path: string, detail: string): WireError =>
-  wireError(
-    400,
-    "ValidationException",
-    `Malformed input request: #/${path}: ${detail}, please reformat your input and try again.`,
-  );
+  wireError(400, "ValidationException", `Malformed input request: #/${path}: ${detail}, please reformat your input and try again.`);
 
 /** A validated request, whatever its shape. */
 export interface ImageRequest {
@@ -103,8 +99,7 @@ const chars = (text: string): number => [...text].length;
 /** Checks a TEXT_IMAGE body against a model's limits, the way Bedrock reports it. */
 function validateTextImage(body: unknown, spec: TextImageSpec): ImageRequest | WireError {
   if (!isObject(body)) return malformed("", "expected type: JSONObject");
-  if (body.taskType !== "TEXT_IMAGE")
-    return malformed("taskType", `${JSON.stringify(body.taskType ?? null)} is not a valid enum value`);
+  if (body.taskType !== "TEXT_IMAGE") return malformed("taskType", `${JSON.stringify(body.taskType ?? null)} is not a valid enum value`);
   const params = body.textToImageParams;
   if (!isObject(params)) return malformed("", "required key [textToImageParams] not found");
   const text = params.text;
@@ -120,14 +115,11 @@ function validateTextImage(body: unknown, spec: TextImageSpec): ImageRequest | W
   const cfg = body.imageGenerationConfig ?? {};
   if (!isObject(cfg)) return malformed("imageGenerationConfig", "expected type: JSONObject");
   const count = cfg.numberOfImages ?? 1;
-  if (!inRange(count, 1, 5, true))
-    return malformed("imageGenerationConfig/numberOfImages", `${count} is not an integer between 1 and 5`);
+  if (!inRange(count, 1, 5, true)) return malformed("imageGenerationConfig/numberOfImages", `${count} is not an integer between 1 and 5`);
   const width = cfg.width ?? spec.defaultSize;
   const height = cfg.height ?? spec.defaultSize;
-  if (!inRange(width, 1, 100000, true))
-    return malformed("imageGenerationConfig/width", `${JSON.stringify(width)} is not an integer`);
-  if (!inRange(height, 1, 100000, true))
-    return malformed("imageGenerationConfig/height", `${JSON.stringify(height)} is not an integer`);
+  if (!inRange(width, 1, 100000, true)) return malformed("imageGenerationConfig/width", `${JSON.stringify(width)} is not an integer`);
+  if (!inRange(height, 1, 100000, true)) return malformed("imageGenerationConfig/height", `${JSON.stringify(height)} is not an integer`);
   const sizeError = spec.sizeError(width as number, height as number);
   if (sizeError) return malformed("imageGenerationConfig", sizeError);
   if (cfg.quality !== undefined && cfg.quality !== "standard" && cfg.quality !== "premium") {
@@ -137,11 +129,9 @@ function validateTextImage(body: unknown, spec: TextImageSpec): ImageRequest | W
     return malformed("imageGenerationConfig/cfgScale", `${JSON.stringify(cfg.cfgScale)} is not between 1.1 and 10.0`);
   }
   const seed = cfg.seed ?? 0;
-  if (typeof seed !== "number" || !Number.isInteger(seed))
-    return malformed("imageGenerationConfig/seed", "expected type: Integer");
+  if (typeof seed !== "number" || !Number.isInteger(seed)) return malformed("imageGenerationConfig/seed", "expected type: Integer");
   if (seed < 0) return malformed("imageGenerationConfig/seed", `${seed} is not greater or equal to 0`);
-  if (seed > spec.maxSeed)
-    return malformed("imageGenerationConfig/seed", `${seed} is not less or equal to ${spec.maxSeed}`);
+  if (seed > spec.maxSeed) return malformed("imageGenerationConfig/seed", `${seed} is not less or equal to ${spec.maxSeed}`);
   return {
     shape: "text-image",
     prompt: text,
@@ -184,17 +174,10 @@ function validateStability(body: unknown, maxSeed: number): ImageRequest | WireE
   if (!isObject(body)) return malformed("", "expected type: JSONObject");
   const extra = Object.keys(body).find((k) => !STABILITY_KEYS.includes(k));
   if (extra) return malformed("", `extraneous key [${extra}] is not permitted`);
-  const {
-    prompt,
-    negative_prompt: negative,
-    aspect_ratio: ratio = "1:1",
-    mode = "text-to-image",
-    output_format: format = "png",
-  } = body;
+  const { prompt, negative_prompt: negative, aspect_ratio: ratio = "1:1", mode = "text-to-image", output_format: format = "png" } = body;
   if (typeof prompt !== "string") return malformed("", "required key [prompt] not found or not a string");
   if (chars(prompt) < 1) return malformed("prompt", "expected minLength: 1, actual: 0");
-  if (chars(prompt) > STABILITY_MAX_TEXT)
-    return malformed("prompt", `expected maxLength: ${STABILITY_MAX_TEXT}, actual: ${chars(prompt)}`);
+  if (chars(prompt) > STABILITY_MAX_TEXT) return malformed("prompt", `expected maxLength: ${STABILITY_MAX_TEXT}, actual: ${chars(prompt)}`);
   if (negative !== undefined && (typeof negative !== "string" || chars(negative) > STABILITY_MAX_TEXT)) {
     return malformed("negative_prompt", `expected a string of at most ${STABILITY_MAX_TEXT} characters`);
   }
@@ -202,8 +185,7 @@ function validateStability(body: unknown, maxSeed: number): ImageRequest | WireE
   if (!pixels) return malformed("aspect_ratio", `${JSON.stringify(ratio)} is not a valid enum value`);
   if (mode !== "text-to-image") return malformed("mode", `${JSON.stringify(mode)} is not a valid enum value`);
   // Bedrock also renders jpeg (and webp for SD3.5); the offline renderer makes PNGs only.
-  if (format !== "png")
-    return malformed("output_format", `${JSON.stringify(format)} is not served by this local server (png only)`);
+  if (format !== "png") return malformed("output_format", `${JSON.stringify(format)} is not served by this local server (png only)`);
   const seed = body.seed ?? 0;
   if (typeof seed !== "number" || !Number.isInteger(seed)) return malformed("seed", "expected type: Integer");
   if (seed < 0) return malformed("seed", `${seed} is not greater or equal to 0`);

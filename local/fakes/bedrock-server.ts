@@ -127,26 +127,10 @@ const END_OF_LIFE = err(
   "ResourceNotFoundException",
   "This model version has reached the end of its life. Please refer to the AWS documentation for more details.",
 );
-const NO_SUCH_MODEL = err(
-  404,
-  "ResourceNotFoundException",
-  "Could not resolve the foundation model from the provided model identifier.",
-);
-const INTERNAL = err(
-  500,
-  "InternalServerException",
-  "The server encountered an internal error while processing the request.",
-);
-const UNAVAILABLE = err(
-  503,
-  "ServiceUnavailableException",
-  "The service is temporarily unavailable. Please try again later.",
-);
-const MODEL_TIMEOUT = err(
-  408,
-  "ModelTimeoutException",
-  "Model has timed out in processing the request. Try your request again.",
-);
+const NO_SUCH_MODEL = err(404, "ResourceNotFoundException", "Could not resolve the foundation model from the provided model identifier.");
+const INTERNAL = err(500, "InternalServerException", "The server encountered an internal error while processing the request.");
+const UNAVAILABLE = err(503, "ServiceUnavailableException", "The service is temporarily unavailable. Please try again later.");
+const MODEL_TIMEOUT = err(408, "ModelTimeoutException", "Model has timed out in processing the request. Try your request again.");
 
 const SIGV4 =
   /^AWS4-HMAC-SHA256 Credential=[^/\s,]+\/\d{8}\/[^/\s,]+\/[^/\s,]+\/aws4_request,\s*SignedHeaders=[a-z0-9;-]+,\s*Signature=[0-9a-f]{64}$/;
@@ -164,13 +148,7 @@ function resolveModelId(raw: string): string {
 }
 
 /** Answers on the wire: the status and body, Bedrock's headers, and the status in the recorded call. */
-function send(
-  res: http.ServerResponse,
-  call: RecordedCall,
-  status: number,
-  body: Buffer | string,
-  errorType?: string,
-): void {
+function send(res: http.ServerResponse, call: RecordedCall, status: number, body: Buffer | string, errorType?: string): void {
   if (res.destroyed || res.writableEnded) {
     call.status = 499; // the client went away before the answer was ready
     return;
@@ -206,9 +184,7 @@ const picture = (req: ImageRequest, list: string[]): string =>
 
 /** Stability's way of saying there is no usable picture: HTTP 200 with a finish reason. */
 const finished = (req: ImageRequest, reason: string, withImage: boolean): string =>
-  JSON.stringify(
-    withImage ? { seeds: [req.seed], finish_reasons: [reason], images: images(req, 1) } : { finish_reasons: [reason] },
-  );
+  JSON.stringify(withImage ? { seeds: [req.seed], finish_reasons: [reason], images: images(req, 1) } : { finish_reasons: [reason] });
 
 /** Content filter and model error, each family in its own words. */
 function refusal(res: http.ServerResponse, call: RecordedCall, req: ImageRequest, failure: FailureMode): void {
@@ -220,12 +196,7 @@ function refusal(res: http.ServerResponse, call: RecordedCall, req: ImageRequest
       : send(res, call, 200, finished(req, "Filter reason: prompt", false));
   }
   if (modelError)
-    return send(
-      res,
-      call,
-      200,
-      JSON.stringify({ images: [], error: "The model could not generate an image for this request." }),
-    );
+    return send(res, call, 200, JSON.stringify({ images: [], error: "The model could not generate an image for this request." }));
   return sendError(res, call, FAILURE_ERRORS["content-filter"]!);
 }
 
@@ -358,13 +329,7 @@ async function answer(res: http.ServerResponse, call: RecordedCall, req: ImageRe
 }
 
 /** GetFoundationModel: the model's lifecycle, or 404 for one Bedrock no longer (or never) listed. */
-function describe(
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-  modelId: string,
-  lookups: string[],
-  plan: FailurePlan,
-): void {
+function describe(req: http.IncomingMessage, res: http.ServerResponse, modelId: string, lookups: string[], plan: FailurePlan): void {
   const call: RecordedCall = { modelId, body: undefined, status: 0 }; // answered, not kept in `calls`
   const denied = authFailure(req.headers.authorization);
   if (denied) return sendError(res, call, denied);
@@ -375,12 +340,7 @@ function describe(
   const entry = MODELS[modelId];
   if (!entry) return sendError(res, call, NO_SUCH_MODEL);
   if (entry.lifecycle === "EOL") return sendError(res, call, END_OF_LIFE);
-  send(
-    res,
-    call,
-    200,
-    JSON.stringify(foundationModelDetails(modelId, entry, signedRegion(req.headers.authorization!))),
-  );
+  send(res, call, 200, JSON.stringify(foundationModelDetails(modelId, entry, signedRegion(req.headers.authorization!))));
 }
 
 /** The body as text (at most MAX_BODY_BYTES of it) and its whole size. */

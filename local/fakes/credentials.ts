@@ -9,9 +9,7 @@ export const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local
  * dummy keys, so no real credential is ever looked up (no profile, SSO or instance metadata) and none
  * is sent to a loopback server.
  */
-export function useDummyCredentials(
-  credentials: { accessKeyId: string; secretAccessKey: string } = LOCAL_CREDENTIALS,
-): void {
+export function useDummyCredentials(credentials: { accessKeyId: string; secretAccessKey: string } = LOCAL_CREDENTIALS): void {
   process.env.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
   process.env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
   delete process.env.AWS_SESSION_TOKEN;

@@ -20,13 +20,7 @@ export class PortInUseError extends Error {
 }
 
 /** Starts `server` on host:port and resolves with the port actually bound (port 0 picks a free one). */
-export function listen(
-  server: Server,
-  host: string,
-  port: number,
-  component: string,
-  envName?: string,
-): Promise<number> {
+export function listen(server: Server, host: string, port: number, component: string, envName?: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       server.off("listening", onListening);
@@ -46,9 +40,7 @@ export function listen(
 }
 
 /** Closes a server, also ending idle keep-alive connections so close() does not wait for them. */
-export function closeServer(
-  server: Server & { closeIdleConnections?: () => void; closeAllConnections?: () => void },
-): Promise<void> {
+export function closeServer(server: Server & { closeIdleConnections?: () => void; closeAllConnections?: () => void }): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) return resolve();
     server.close(() => resolve());

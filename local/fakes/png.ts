@@ -59,8 +59,7 @@ function verifyChunks(buf: Buffer): void {
     const len = buf.readUInt32BE(pos);
     const type = buf.toString("latin1", pos + 4, pos + 8);
     if (pos + 12 + len > buf.length) throw new Error(`truncated ${type} chunk`);
-    if (crc32(buf.subarray(pos + 4, pos + 8 + len)) !== buf.readUInt32BE(pos + 8 + len))
-      throw new Error(`bad CRC in ${type} chunk`);
+    if (crc32(buf.subarray(pos + 4, pos + 8 + len)) !== buf.readUInt32BE(pos + 8 + len)) throw new Error(`bad CRC in ${type} chunk`);
     pos += 12 + len;
   }
 }

@@ -69,13 +69,7 @@ const isQueueKey = (q: unknown): q is QueueKey => q === "queue" || q === "dlq";
 
 function isStoredMessage(m: unknown): m is StoredMessage {
   const x = m as StoredMessage;
-  return (
-    !!x &&
-    typeof x.id === "string" &&
-    typeof x.body === "string" &&
-    Number.isFinite(x.sentAt) &&
-    Number.isInteger(x.receiveCount)
-  );
+  return !!x && typeof x.id === "string" && typeof x.body === "string" && Number.isFinite(x.sentAt) && Number.isInteger(x.receiveCount);
 }
 
 function isEntry(e: unknown): e is Entry {
@@ -160,9 +154,7 @@ function lock(file: string): void {
     }
     const owner = Number(readFileSync(lockFile, "utf8"));
     if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) {
-      throw new Error(
-        `${file} is in use by another local mode (pid ${owner}); stop it, or give this one its own LOCAL_DATA_DIR`,
-      );
+      throw new Error(`${file} is in use by another local mode (pid ${owner}); stop it, or give this one its own LOCAL_DATA_DIR`);
     }
     rmSync(lockFile, { force: true }); // left by a process that is gone
   }
@@ -242,8 +234,7 @@ export class QueueJournal {
   /** Writes the current state as one "send" line per message and returns a descriptor appending to it. */
   private rewrite(): number {
     const lines: string[] = [];
-    for (const q of ["queue", "dlq"] as const)
-      for (const m of this.state[q].values()) lines.push(JSON.stringify({ op: "send", q, m }));
+    for (const q of ["queue", "dlq"] as const) for (const m of this.state[q].values()) lines.push(JSON.stringify({ op: "send", q, m }));
     const tmp = `${this.file}.tmp`;
     const fd = openSync(tmp, "w");
     try {

@@ -174,8 +174,7 @@ function followRecords(
     live.set(id, w);
     from?.delete(id);
     const j = journal();
-    if (from && j?.state.queue.has(id))
-      j.move(id, Number(w.record.attributes.SentTimestamp), systemAttributes(w.record.attributes));
+    if (from && j?.state.queue.has(id)) j.move(id, Number(w.record.attributes.SentTimestamp), systemAttributes(w.record.attributes));
     else j?.send(key, storedMessage(w, delay === undefined || Number.isNaN(delay) ? queue.DelaySeconds : delay));
     return w;
   };
@@ -203,8 +202,7 @@ function followRecords(
   queue.changeVisibility = (handle, timeout) => {
     const changed = changeVisibility(handle, timeout);
     const w = live.get(idOfReceiptHandle(handle) ?? "");
-    if (changed && w)
-      journal()?.receive(key, w.record.MessageId, Number(w.record.attributes.ApproximateReceiveCount), Date.now());
+    if (changed && w) journal()?.receive(key, w.record.MessageId, Number(w.record.attributes.ApproximateReceiveCount), Date.now());
     return changed;
   };
   const clearRecords = queue.clearRecords.bind(queue);
@@ -223,12 +221,10 @@ function readLegacyState(file: string | undefined, warn: (line: string) => void)
   if (!file || !existsSync(file)) return { queue: [], dlq: [] };
   type Saved = { id: string; body: string; attributes?: Record<string, unknown> };
   const valid = (list: unknown): list is Saved[] | undefined =>
-    list === undefined ||
-    (Array.isArray(list) && list.every((m) => m && typeof m.id === "string" && typeof m.body === "string"));
+    list === undefined || (Array.isArray(list) && list.every((m) => m && typeof m.id === "string" && typeof m.body === "string"));
   try {
     const state = JSON.parse(readFileSync(file, "utf8")) as { queue?: unknown; dlq?: unknown };
-    if (!state || typeof state !== "object" || !valid(state.queue) || !valid(state.dlq))
-      throw new Error("not a saved queue state");
+    if (!state || typeof state !== "object" || !valid(state.queue) || !valid(state.dlq)) throw new Error("not a saved queue state");
     const now = Date.now();
     const stored = (list: Saved[] = []) =>
       list.map((m) => ({

@@ -12,22 +12,7 @@
  * scene in a white instant-photo frame with faded tones. The prompt is written on every picture,
  * so each one says which prompt made it. Same input, same bytes.
  */
-import {
-  canvas,
-  ellipse,
-  fillBelow,
-  glow,
-  gradient,
-  line,
-  mix,
-  polygon,
-  rect,
-  shade,
-  span,
-  text,
-  type Canvas,
-  type Rgb,
-} from "./canvas";
+import { canvas, ellipse, fillBelow, glow, gradient, line, mix, polygon, rect, shade, span, text, type Canvas, type Rgb } from "./canvas";
 import { GLYPH_HEIGHT, GLYPH_WIDTH, toFontText } from "./font";
 import { encodePng } from "./png";
 import {
@@ -148,19 +133,7 @@ const WORDS = {
     "mont blanc",
     "dolomites",
   ],
-  summit: [
-    "k2",
-    "everest",
-    "summit",
-    "peak",
-    "kilimanjaro",
-    "matterhorn",
-    "mont blanc",
-    "denali",
-    "aconcagua",
-    "climb",
-    "mountaineer",
-  ],
+  summit: ["k2", "everest", "summit", "peak", "kilimanjaro", "matterhorn", "mont blanc", "denali", "aconcagua", "climb", "mountaineer"],
   top: ["top", "atop"],
   cliff: ["cliff", "precipice", "ledge"],
   pyramids: ["pyramid", "egypt", "giza", "cairo"],
@@ -204,19 +177,11 @@ function prng(seed: number): () => number {
 
 export function chooseScene(prompt: string): SceneChoice {
   const p = prompt.toLowerCase();
-  const sky: SceneChoice["sky"] = has(p, WORDS.night)
-    ? "night"
-    : has(p, WORDS.sunset)
-      ? "sunset"
-      : has(p, WORDS.snowSky)
-        ? "snow"
-        : "day";
+  const sky: SceneChoice["sky"] = has(p, WORDS.night) ? "night" : has(p, WORDS.sunset) ? "sunset" : has(p, WORDS.snowSky) ? "snow" : "day";
   const mountains = has(p, WORDS.mountains);
   const vantage: SceneChoice["vantage"] =
     has(p, WORDS.summit) || (mountains && has(p, WORDS.top)) ? "summit" : has(p, WORDS.cliff) ? "cliff" : "ground";
-  const named = (["beach", "desert", "savanna", "sea", "snow", "forest", "city", "hills"] as const).find((g) =>
-    has(p, WORDS[g]),
-  );
+  const named = (["beach", "desert", "savanna", "sea", "snow", "forest", "city", "hills"] as const).find((g) => has(p, WORDS[g]));
   // Without a named landscape: high snow below a summit, the sea below a cliff, hills under mountains.
   const ground: SceneChoice["ground"] =
     named ?? (vantage === "summit" ? "snow" : vantage === "cliff" ? "sea" : mountains ? "hills" : "meadow");
@@ -319,8 +284,7 @@ function drawSky(c: Canvas, ch: SceneChoice, pal: Palette, horizon: number, rnd:
     }
   }
   const sunX = c.w * (0.15 + rnd() * 0.7);
-  const sunY =
-    ch.sky === "sunset" && !ch.mountains ? horizon - s * (0.02 + rnd() * 0.08) : horizon * (0.22 + rnd() * 0.25);
+  const sunY = ch.sky === "sunset" && !ch.mountains ? horizon - s * (0.02 + rnd() * 0.08) : horizon * (0.22 + rnd() * 0.25);
   const sunR = s * (ch.sky === "sunset" ? 0.09 : 0.06);
   glow(c, sunX, sunY, sunR * 4, pal.sun, ch.sky === "night" ? 0.25 : 0.6);
   ellipse(c, sunX, sunY, sunR, sunR, pal.sun);
@@ -420,13 +384,8 @@ function drawBeach(g: GroundPainter): void {
   const shore = horizon + (c.h - horizon) * (0.45 + rnd() * 0.15);
   const amp = s * 0.02;
   const ph = rnd() * 6;
-  const pts = fillBelow(
-    c,
-    (x) => shore + Math.sin(x / (s * 0.08) + ph) * amp + (x / c.w) * s * 0.05,
-    shade([235, 210, 160], L),
-  );
-  for (let k = 0; k < pts.length - 4; k += 2)
-    span(c, Math.floor(pts[k + 3]) - 1, pts[k + 2], pts[k + 4] + 1, [250, 250, 245], 0.9);
+  const pts = fillBelow(c, (x) => shore + Math.sin(x / (s * 0.08) + ph) * amp + (x / c.w) * s * 0.05, shade([235, 210, 160], L));
+  for (let k = 0; k < pts.length - 4; k += 2) span(c, Math.floor(pts[k + 3]) - 1, pts[k + 2], pts[k + 4] + 1, [250, 250, 245], 0.9);
 }
 
 function drawDesert({ c, horizon, rnd, s, L }: GroundPainter): void {
@@ -558,10 +517,7 @@ function drawCity(c: Canvas, pal: Palette, horizon: number, rnd: () => number, n
       const bh = s * (layer === 0 ? 0.15 + rnd() * 0.3 : 0.08 + rnd() * 0.18);
       const baseY = horizon + s * 0.02 * (layer + 1);
       const tone = 80 + rnd() * 90;
-      const col = shade(
-        layer === 0 ? mix([tone, tone, tone + 15], pal.far, 0.5) : [tone * 0.8, tone * 0.75, tone * 0.7],
-        pal.light,
-      );
+      const col = shade(layer === 0 ? mix([tone, tone, tone + 15], pal.far, 0.5) : [tone * 0.8, tone * 0.75, tone * 0.7], pal.light);
       rect(c, x, baseY - bh, x + bw, baseY, col);
       const win: Rgb = night ? [255, 215, 110] : [200, 225, 245];
       const step = s * 0.022;
@@ -630,11 +586,7 @@ function drawTrees(c: Canvas, ch: SceneChoice, pal: Palette, horizon: number, fl
   const s = Math.min(c.w, c.h);
   const L = pal.light;
   const treeCount =
-    ch.ground === "forest"
-      ? 14 + Math.floor(rnd() * 8)
-      : ch.ground === "hills" || ch.ground === "snow"
-        ? 3 + Math.floor(rnd() * 4)
-        : 0;
+    ch.ground === "forest" ? 14 + Math.floor(rnd() * 8) : ch.ground === "hills" || ch.ground === "snow" ? 3 + Math.floor(rnd() * 4) : 0;
   const trees: Array<[number, number, number]> = [];
   for (let i = 0; i < treeCount; i++) {
     const depth = rnd();
@@ -642,8 +594,7 @@ function drawTrees(c: Canvas, ch: SceneChoice, pal: Palette, horizon: number, fl
   }
   trees.sort((a, b) => a[1] - b[1]);
   const leaf = shade(ch.ground === "snow" ? [60, 100, 80] : [30, 95, 45], L);
-  for (const [x, y, size] of trees)
-    drawConifer(c, x, y, size, mix(leaf, [0, 0, 0], (y - horizon) / c.h / 2), shade([90, 60, 35], L));
+  for (const [x, y, size] of trees) drawConifer(c, x, y, size, mix(leaf, [0, 0, 0], (y - horizon) / c.h / 2), shade([90, 60, 35], L));
   if (ch.palms) {
     const palms = 1 + Math.floor(rnd() * 3);
     for (let i = 0; i < palms; i++) {
@@ -670,13 +621,7 @@ function drawSafari(c: Canvas, ch: SceneChoice, pal: Palette, horizon: number, f
     const count = 2 + Math.floor(rnd() * 2);
     for (let i = 0; i < count; i++) {
       const depth = rnd() * 0.35;
-      drawAcacia(
-        c,
-        c.w * ((i + 0.2 + rnd() * 0.6) / count),
-        horizon + (floor - horizon) * depth,
-        s * (0.25 + depth * 0.5),
-        L,
-      );
+      drawAcacia(c, c.w * ((i + 0.2 + rnd() * 0.6) / count), horizon + (floor - horizon) * depth, s * (0.25 + depth * 0.5), L);
     }
   }
   const slots = [0.2, 0.48, 0.76];
@@ -741,14 +686,7 @@ function paintScene(w: number, h: number, ch: SceneChoice, promptHash: number, s
       ],
     ];
     for (let i = 0; i < 3; i++)
-      drawBalloon(
-        c,
-        w * (0.15 + i * 0.33 + rnd() * 0.1),
-        horizon * (0.2 + rnd() * 0.4),
-        s * (0.16 - i * 0.04),
-        colours[i],
-        L,
-      );
+      drawBalloon(c, w * (0.15 + i * 0.33 + rnd() * 0.1), horizon * (0.2 + rnd() * 0.4), s * (0.16 - i * 0.04), colours[i], L);
   }
   if (ch.mountains) drawMountains(c, ch, pal, horizon, rnd);
   drawGround(c, ch, pal, horizon, rnd);
@@ -756,8 +694,7 @@ function paintScene(w: number, h: number, ch: SceneChoice, promptHash: number, s
   if (ch.pyramids) drawPyramids(c, pal, horizon, rnd);
   if (ch.eiffel) drawEiffel(c, pal, horizon, rnd);
   if (ch.lighthouse) drawLighthouse(c, w * (0.78 + rnd() * 0.1), horizon + s * 0.03, s * 0.32, L, ch.sky === "night");
-  if (ch.sailboat)
-    drawSailboat(c, w * (0.2 + rnd() * 0.4), horizon + (h - horizon) * (0.15 + rnd() * 0.15), s * 0.18, L);
+  if (ch.sailboat) drawSailboat(c, w * (0.2 + rnd() * 0.4), horizon + (h - horizon) * (0.15 + rnd() * 0.15), s * 0.18, L);
   if (ch.vantage === "summit") {
     drawCloudSea(c, horizon + s * 0.02, L, rnd);
     const apex = drawSummit(c, L, rnd);
@@ -828,13 +765,7 @@ function writeCaption(c: Canvas, layout: ReturnType<typeof captionLayout>, x: nu
  */
 export function renderPostcard(req: PostcardRequest): Buffer {
   const { width, height } = req;
-  if (
-    !Number.isInteger(width) ||
-    !Number.isInteger(height) ||
-    width < 16 ||
-    height < 16 ||
-    width * height > 4096 * 4096
-  ) {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 16 || height < 16 || width * height > 4096 * 4096) {
     throw new RangeError(`unsupported picture size ${width}x${height}`);
   }
   const ch = chooseScene(req.prompt);

@@ -52,11 +52,7 @@ export function drawSummit(c: Canvas, light: number, rnd: Rnd): { x: number; y: 
   polygon(c, [apex.x, apex.y, ...leftRidge, left[0], left[1], right[0], right[1], ...reversed(rightRidge)], rock);
   // The shadowed face: from the apex down to a point right of the middle of the base.
   const foot = apex.x + s * (0.15 + rnd() * 0.1);
-  polygon(
-    c,
-    [apex.x, apex.y, foot, c.h * 1.02, right[0], right[1], ...reversed(rightRidge)],
-    mix(rock, [20, 20, 40], 0.35),
-  );
+  polygon(c, [apex.x, apex.y, foot, c.h * 1.02, right[0], right[1], ...reversed(rightRidge)], mix(rock, [20, 20, 40], 0.35));
   // Snow down to about a third of the way on both ridges, with a ragged lower edge.
   const snowLeft = [leftRidge[2], leftRidge[3]];
   const snowRight = [rightRidge[2], rightRidge[3]];
@@ -79,11 +75,7 @@ export function drawSummit(c: Canvas, light: number, rnd: Rnd): { x: number; y: 
     ],
     snow,
   );
-  polygon(
-    c,
-    [apex.x, apex.y, snowRight[0], snowRight[1], rightRidge[0], rightRidge[1]],
-    mix(snow, [120, 140, 190], 0.3),
-  );
+  polygon(c, [apex.x, apex.y, snowRight[0], snowRight[1], rightRidge[0], rightRidge[1]], mix(snow, [120, 140, 190], 0.3));
   return apex;
 }
 
@@ -112,11 +104,7 @@ export function drawCliff(c: Canvas, topY: number, light: number, bare: boolean,
   ];
   const rock = shade([140, 120, 100], light);
   polygon(c, [0, c.h, 0, topY - s * 0.015, edgeX * 0.5, topY - s * 0.01, edgeX, topY, ...face], rock);
-  polygon(
-    c,
-    [edgeX, topY, ...face, edgeX - s * 0.06, c.h, edgeX - s * 0.05, topY + s * 0.1],
-    mix(rock, [30, 25, 40], 0.3),
-  );
+  polygon(c, [edgeX, topY, ...face, edgeX - s * 0.06, c.h, edgeX - s * 0.05, topY + s * 0.1], mix(rock, [30, 25, 40], 0.3));
   if (!bare)
     polygon(
       c,
@@ -171,15 +159,7 @@ export function drawElephant(c: Canvas, x: number, baseY: number, size: number, 
   ellipse(c, hx - dir * size * 0.1, hy + size * 0.02, size * 0.13, size * 0.2, dark); // ear
   line(c, hx + dir * size * 0.14, hy + size * 0.05, hx + dir * size * 0.22, hy + size * 0.35, size * 0.08, skin); // trunk
   line(c, hx + dir * size * 0.22, hy + size * 0.35, hx + dir * size * 0.3, hy + size * 0.5, size * 0.06, skin);
-  line(
-    c,
-    hx + dir * size * 0.1,
-    hy + size * 0.14,
-    hx + dir * size * 0.24,
-    hy + size * 0.2,
-    size * 0.025,
-    shade([245, 240, 225], light),
-  ); // tusk
+  line(c, hx + dir * size * 0.1, hy + size * 0.14, hx + dir * size * 0.24, hy + size * 0.2, size * 0.025, shade([245, 240, 225], light)); // tusk
 }
 
 /** A lion in side view: tawny body, dark mane, tail with a tuft. */
@@ -253,14 +233,7 @@ export function drawAwning(c: Canvas, light: number): void {
 }
 
 /** A round bistro table with a cup of coffee on its saucer, and a croissant on a plate when asked. */
-export function drawCafeTable(
-  c: Canvas,
-  x: number,
-  topY: number,
-  size: number,
-  croissant: boolean,
-  light: number,
-): void {
+export function drawCafeTable(c: Canvas, x: number, topY: number, size: number, croissant: boolean, light: number): void {
   const metal = shade([45, 45, 50], light);
   const marble = shade([236, 232, 224], light);
   const china = shade([250, 250, 248], light);
@@ -312,16 +285,7 @@ export function drawCafeTable(
 export function drawSailboat(c: Canvas, x: number, waterY: number, size: number, light: number): void {
   polygon(
     c,
-    [
-      x - size * 0.5,
-      waterY - size * 0.12,
-      x + size * 0.5,
-      waterY - size * 0.12,
-      x + size * 0.35,
-      waterY,
-      x - size * 0.38,
-      waterY,
-    ],
+    [x - size * 0.5, waterY - size * 0.12, x + size * 0.5, waterY - size * 0.12, x + size * 0.35, waterY, x - size * 0.38, waterY],
     shade([150, 40, 35], light),
   );
   line(c, x, waterY - size * 0.12, x, waterY - size * 1.1, Math.max(1, size * 0.03), shade([70, 55, 40], light));
@@ -332,14 +296,7 @@ export function drawSailboat(c: Canvas, x: number, waterY: number, size: number,
   );
   polygon(
     c,
-    [
-      x - size * 0.03,
-      waterY - size * 0.9,
-      x - size * 0.03,
-      waterY - size * 0.22,
-      x - size * 0.35,
-      waterY - size * 0.22,
-    ],
+    [x - size * 0.03, waterY - size * 0.9, x - size * 0.03, waterY - size * 0.22, x - size * 0.35, waterY - size * 0.22],
     shade([235, 232, 222], light),
   );
 }
@@ -361,37 +318,19 @@ export function drawLighthouse(c: Canvas, x: number, baseY: number, size: number
   }
   const glass: Rgb = night ? [255, 225, 120] : shade([60, 70, 80], light);
   rect(c, x - size * 0.08, top - size * 0.12, x + size * 0.08, top, glass);
-  polygon(
-    c,
-    [x - size * 0.12, top - size * 0.12, x + size * 0.12, top - size * 0.12, x, top - size * 0.24],
-    shade([170, 35, 35], light),
-  );
-  if (night)
-    polygon(
-      c,
-      [x, top - size * 0.06, x - size * 2.5, top - size * 0.3, x - size * 2.5, top + size * 0.15],
-      [255, 230, 140],
-      0.25,
-    );
+  polygon(c, [x - size * 0.12, top - size * 0.12, x + size * 0.12, top - size * 0.12, x, top - size * 0.24], shade([170, 35, 35], light));
+  if (night) polygon(c, [x, top - size * 0.06, x - size * 2.5, top - size * 0.3, x - size * 2.5, top + size * 0.15], [255, 230, 140], 0.25);
 }
 
 /** A hot-air balloon: a striped envelope narrowing to ropes and a basket. */
 export function drawBalloon(c: Canvas, x: number, y: number, size: number, colours: [Rgb, Rgb], light: number): void {
   const [a, b] = colours.map((col) => shade(col, light));
   const r = size * 0.5;
-  polygon(
-    c,
-    [x - r * 0.93, y + r * 0.35, x + r * 0.93, y + r * 0.35, x + r * 0.3, y + r * 1.35, x - r * 0.3, y + r * 1.35],
-    a,
-  );
+  polygon(c, [x - r * 0.93, y + r * 0.35, x + r * 0.93, y + r * 0.35, x + r * 0.3, y + r * 1.35, x - r * 0.3, y + r * 1.35], a);
   ellipse(c, x, y, r, r * 1.1, a);
   ellipse(c, x, y, r * 0.62, r * 1.1, b);
   ellipse(c, x, y, r * 0.25, r * 1.1, a);
-  polygon(
-    c,
-    [x - r * 0.55, y + r * 0.6, x + r * 0.55, y + r * 0.6, x + r * 0.18, y + r * 1.35, x - r * 0.18, y + r * 1.35],
-    b,
-  );
+  polygon(c, [x - r * 0.55, y + r * 0.6, x + r * 0.55, y + r * 0.6, x + r * 0.18, y + r * 1.35, x - r * 0.18, y + r * 1.35], b);
   const rope = shade([90, 70, 50], light);
   line(c, x - r * 0.28, y + r * 1.35, x - r * 0.15, y + r * 1.65, Math.max(1, size * 0.012), rope);
   line(c, x + r * 0.28, y + r * 1.35, x + r * 0.15, y + r * 1.65, Math.max(1, size * 0.012), rope);

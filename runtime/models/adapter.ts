@@ -79,7 +79,5 @@ export interface ModelAdapter {
 /** Matches "<family id>" with an optional cross-region inference-profile prefix ("us.", "eu.", …). */
 export function idMatcher(id: string): (modelId: string) => boolean {
   return (modelId) =>
-    modelId === id ||
-    modelId.startsWith(`${id}:`) ||
-    new RegExp(`^[a-z]{2,4}\\.${id.replace(/\./g, "\\.")}(:|$)`).test(modelId);
+    modelId === id || modelId.startsWith(`${id}:`) || new RegExp(`^[a-z]{2,4}\\.${id.replace(/\./g, "\\.")}(:|$)`).test(modelId);
 }

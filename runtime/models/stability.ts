@@ -34,11 +34,7 @@ function buildStabilityBody(p: ImageParams): unknown {
 function refusal(reason: unknown): ClassifiedError {
   const text = String(reason);
   if (text.startsWith("Filter reason:")) {
-    return new ClassifiedError(
-      "permanent",
-      "content-filtered",
-      `the model's content filter refused the picture (${text})`,
-    );
+    return new ClassifiedError("permanent", "content-filtered", `the model's content filter refused the picture (${text})`);
   }
   // "Inference error" (or a reason newer than this code): the same request may succeed later.
   return new ClassifiedError("transient", "inference-error", `the model did not finish the picture (${text})`);
@@ -48,11 +44,7 @@ function parseStabilityResponse(body: unknown): ParsedImages {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new Error("model response is not a JSON object");
   }
-  const {
-    seeds,
-    finish_reasons: reasons,
-    images,
-  } = body as { seeds?: unknown; finish_reasons?: unknown; images?: unknown };
+  const { seeds, finish_reasons: reasons, images } = body as { seeds?: unknown; finish_reasons?: unknown; images?: unknown };
   const reason = Array.isArray(reasons) ? reasons[0] : undefined;
   if (reason !== null && reason !== undefined) throw refusal(reason);
   if (!Array.isArray(images)) throw new Error("model response has no images array");

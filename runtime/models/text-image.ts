@@ -27,12 +27,9 @@ function parseTextImageResponse(body: unknown): ParsedImages {
   }
   const { images, error } = body as { images?: unknown; error?: unknown };
   if (typeof error === "string" && error.trim()) {
-    throw new ClassifiedError(
-      "permanent",
-      "model-error",
-      "the model reported an error about this request and made no picture",
-      { cause: new Error(error) },
-    );
+    throw new ClassifiedError("permanent", "model-error", "the model reported an error about this request and made no picture", {
+      cause: new Error(error),
+    });
   }
   if (!Array.isArray(images)) throw new Error("model response has no images array");
   return { images: images.filter((i): i is string => typeof i === "string") };
@@ -109,15 +106,7 @@ export const novaCanvas: ModelAdapter = {
     kind: "pixels",
     // Each side 320–4096 and divisible by 16, aspect ratio within 1:4..4:1, at most 4.19 million pixels.
     isAllowed: (w, h) =>
-      w >= 320 &&
-      h >= 320 &&
-      w <= 4096 &&
-      h <= 4096 &&
-      w % 16 === 0 &&
-      h % 16 === 0 &&
-      w / h <= 4 &&
-      h / w <= 4 &&
-      w * h <= 4194304,
+      w >= 320 && h >= 320 && w <= 4096 && h <= 4096 && w % 16 === 0 && h % 16 === 0 && w / h <= 4 && h / w <= 4 && w * h <= 4194304,
     hint: "sides 320–4096 divisible by 16, aspect ratio up to 4:1",
   },
 };

@@ -9,8 +9,7 @@ import { decide, statementsOf, type IamRequest } from "./iam-eval";
 
 const BOUNDARY_NAME = "couch-explorers-candidate-42-boundary";
 const JOB_ID = "3ce3b775-378b-47f5-bada-cc1982527121";
-const logs = (group: string) =>
-  `arn:aws:logs:eu-west-1:${MOCK_ACCOUNT}:log-group:${group}:log-stream:2026/12/01/[$LATEST]abc`;
+const logs = (group: string) => `arn:aws:logs:eu-west-1:${MOCK_ACCOUNT}:log-group:${group}:log-stream:2026/12/01/[$LATEST]abc`;
 
 describe("bootstrap: the permissions boundary", function () {
   this.timeout(120000);
@@ -51,12 +50,10 @@ describe("bootstrap: the permissions boundary", function () {
         action: "s3:DeleteObject",
         resource: `arn:aws:s3:::candidate-42-dev-images-bucket-1a2b3c4/${jobKeys("candidate-42", JOB_ID).marker}`,
       },
-      ...["SendMessage", "ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility", "GetQueueAttributes"].map(
-        (a) => ({
-          action: `sqs:${a}`,
-          resource: `arn:aws:sqs:eu-west-1:${MOCK_ACCOUNT}:couch-explorers-candidate-42-prod-jobs-queue-1a2b3c4`,
-        }),
-      ),
+      ...["SendMessage", "ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility", "GetQueueAttributes"].map((a) => ({
+        action: `sqs:${a}`,
+        resource: `arn:aws:sqs:eu-west-1:${MOCK_ACCOUNT}:couch-explorers-candidate-42-prod-jobs-queue-1a2b3c4`,
+      })),
     ];
     for (const req of allowed) assert.equal(decide(boundary, req), "allow", `${req.action} ${req.resource}`);
   });
@@ -100,8 +97,7 @@ describe("bootstrap: the permissions boundary", function () {
       },
       {
         action: "s3:DeleteObject",
-        resource:
-          "arn:aws:s3:::pgr301-2024-terraform-state/candidate-42/.pulumi/stacks/couch-explorers/prod.queued.json",
+        resource: "arn:aws:s3:::pgr301-2024-terraform-state/candidate-42/.pulumi/stacks/couch-explorers/prod.queued.json",
       },
       {
         action: "sqs:SendMessage",
@@ -162,9 +158,7 @@ describe("bootstrap: the permissions boundary", function () {
 function requestsOf(stack: EvaluatedStack, statement: GrantedStatement): IamRequest[] {
   const appAccount = /^arn:aws:iam::(\d{12}):/.exec(ofType(stack, TYPES.role)[0].state.arn)![1];
   const context = Object.fromEntries(
-    Object.values(statement.Condition ?? {}).flatMap((keys) =>
-      Object.entries(keys).map(([key, values]) => [key, list(values)[0]]),
-    ),
+    Object.values(statement.Condition ?? {}).flatMap((keys) => Object.entries(keys).map(([key, values]) => [key, list(values)[0]])),
   );
   return list(statement.Action).flatMap((action) =>
     list(statement.Resource).map((resource) => ({

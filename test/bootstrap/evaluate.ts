@@ -139,11 +139,7 @@ export function evaluateBootstrap(stack = "course", options: BootstrapOptions = 
 // Child process.
 
 /** What the mocked account answers for a new resource: ARNs that follow AWS's formats. */
-function mockedState(
-  type: string,
-  name: string,
-  inputs: Record<string, any>,
-): { id: string; state: Record<string, unknown> } {
+function mockedState(type: string, name: string, inputs: Record<string, any>): { id: string; state: Record<string, unknown> } {
   const iam = (path: string) => `arn:aws:iam::${MOCK_ACCOUNT}:${path}`;
   switch (type) {
     case "aws:iam/role:Role":

@@ -30,8 +30,7 @@ const roleArn = (name: string) => `arn:aws:iam::${MOCK_ACCOUNT}:role/couch-explo
 
 /** A secret's value as the mocks saw it (Pulumi secrets arrive wrapped). */
 const plain = (value: any): unknown => (value && typeof value === "object" && "value" in value ? value.value : value);
-const secretsOf = (resources: MockedResource[]) =>
-  Object.fromEntries(resources.map((s) => [s.inputs.secretName, plain(s.inputs.value)]));
+const secretsOf = (resources: MockedResource[]) => Object.fromEntries(resources.map((s) => [s.inputs.secretName, plain(s.inputs.value)]));
 
 /** The course stack's option sets evaluated below besides its own, all started when the file loads (one child evaluates them in turn). */
 const VARIANTS = {
@@ -69,11 +68,7 @@ describe("bootstrap: the GitHub repository", function () {
     for (const env of environments) {
       assert.equal(env.inputs.repository, REPOSITORY);
       assert.equal(env.inputs.canAdminsBypass, false, env.inputs.environment);
-      assert.deepEqual(
-        env.inputs.deploymentBranchPolicy,
-        { protectedBranches: false, customBranchPolicies: true },
-        env.inputs.environment,
-      );
+      assert.deepEqual(env.inputs.deploymentBranchPolicy, { protectedBranches: false, customBranchPolicies: true }, env.inputs.environment);
       const policies = ofType(stack, GH.branchPolicy).filter((p) => p.inputs.environment === env.inputs.environment);
       assert.deepEqual(
         policies.map((p) => p.inputs),
@@ -90,8 +85,7 @@ describe("bootstrap: the GitHub repository", function () {
   });
 
   it("stores each deploy role's ARN in its own environment and the rest as repository secrets", () => {
-    const inEnvironment = (env: string) =>
-      secretsOf(ofType(stack, GH.environmentSecret).filter((s) => s.inputs.environment === env));
+    const inEnvironment = (env: string) => secretsOf(ofType(stack, GH.environmentSecret).filter((s) => s.inputs.environment === env));
     assert.deepEqual(inEnvironment("dev"), { AWS_DEPLOY_ROLE_ARN: roleArn("deploy-dev") });
     assert.deepEqual(inEnvironment("production"), { AWS_DEPLOY_ROLE_ARN: roleArn("deploy-prod") });
     assert.deepEqual(secretsOf(ofType(stack, GH.secret)), {
@@ -99,20 +93,17 @@ describe("bootstrap: the GitHub repository", function () {
       PULUMI_BACKEND_URL: "s3://pgr301-2024-terraform-state/candidate-42",
       PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE,
     });
-    for (const s of [...ofType(stack, GH.secret), ...ofType(stack, GH.environmentSecret)])
-      assert.equal(s.inputs.repository, REPOSITORY);
+    for (const s of [...ofType(stack, GH.secret), ...ofType(stack, GH.environmentSecret)]) assert.equal(s.inputs.repository, REPOSITORY);
   });
 
   it("provides every secret infra.yml reads to the job that reads it, and its environments deploy the stacks bootstrap scoped them to", () => {
     const workflow = parse(readFileSync(resolve(__dirname, "../../.github/workflows/infra.yml"), "utf8"));
-    const referenced = (value: unknown) =>
-      [...JSON.stringify(value ?? {}).matchAll(/secrets\.([A-Z0-9_]+)/g)].map((m) => m[1]);
+    const referenced = (value: unknown) => [...JSON.stringify(value ?? {}).matchAll(/secrets\.([A-Z0-9_]+)/g)].map((m) => m[1]);
     const repositoryLevel = new Set(ofType(stack, GH.secret).map((s) => s.inputs.secretName));
     let checked = 0;
     for (const [id, job] of Object.entries<any>(workflow.jobs)) {
       if (job.uses) continue; // a reusable workflow gets only what it is passed
-      const environment: string | undefined =
-        typeof job.environment === "string" ? job.environment : job.environment?.name;
+      const environment: string | undefined = typeof job.environment === "string" ? job.environment : job.environment?.name;
       const environmentLevel = new Set(
         ofType(stack, GH.environmentSecret)
           .filter((s) => s.inputs.environment === environment)
@@ -130,11 +121,7 @@ describe("bootstrap: the GitHub repository", function () {
         const deployment = DEPLOYMENTS.find((d) => d.environment === environment);
         assert.ok(deployment, `job ${id} runs in environment ${environment}, which bootstrap does not create`);
         const stackNames = (job.steps ?? []).map((s: any) => s.with?.["stack-name"]).filter(Boolean);
-        assert.deepEqual(
-          stackNames,
-          [deployment.stack],
-          `job ${id} in ${environment} must deploy the ${deployment.stack} stack`,
-        );
+        assert.deepEqual(stackNames, [deployment.stack], `job ${id} in ${environment} must deploy the ${deployment.stack} stack`);
       }
     }
     assert.ok(checked >= 5, `only ${checked} secret uses found`);
@@ -179,12 +166,8 @@ describe("bootstrap: options and refusals", function () {
 
   it("limits Marketplace subscriptions to the configured product ids", () => {
     const stack = evaluateBootstrap("course", VARIANTS.marketplace);
-    const app = ofType(stack, TYPES.policy).find(
-      (p) => p.inputs.name === "couch-explorers-candidate-42-ci-deploy-prod-app",
-    )!;
-    const subscribe = JSON.parse(app.inputs.policy).Statement.find((s: any) =>
-      s.Action.includes("aws-marketplace:Subscribe"),
-    );
+    const app = ofType(stack, TYPES.policy).find((p) => p.inputs.name === "couch-explorers-candidate-42-ci-deploy-prod-app")!;
+    const subscribe = JSON.parse(app.inputs.policy).Statement.find((s: any) => s.Action.includes("aws-marketplace:Subscribe"));
     assert.deepEqual(subscribe.Condition, {
       "ForAnyValue:StringEquals": { "aws-marketplace:ProductId": ["prod-abc123"] },
     });
@@ -222,8 +205,6 @@ describe("bootstrap: the Pulumi project", () => {
     const project = parse(readFileSync(resolve(__dirname, "../../bootstrap/Pulumi.yaml"), "utf8"));
     assert.equal(project.main, "index.ts");
     assert.equal(project.name, "couch-explorers-bootstrap");
-    assert.ok(
-      readFileSync(resolve(__dirname, "../../bootstrap", project.main), "utf8").includes("new GithubOidcProvider("),
-    );
+    assert.ok(readFileSync(resolve(__dirname, "../../bootstrap", project.main), "utf8").includes("new GithubOidcProvider("));
   });
 });

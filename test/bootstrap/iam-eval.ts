@@ -50,14 +50,9 @@ function conditionsHold(condition: Statement["Condition"], context: Record<strin
 }
 
 function applies(s: Statement & { NotAction?: unknown; NotResource?: unknown }, req: IamRequest): boolean {
-  if (s.NotAction !== undefined || s.NotResource !== undefined)
-    throw new Error("the test evaluator does not read NotAction/NotResource");
+  if (s.NotAction !== undefined || s.NotResource !== undefined) throw new Error("the test evaluator does not read NotAction/NotResource");
   if (!list(s.Action).some((a) => glob(a, "i").test(req.action))) return false;
-  if (
-    s.Resource !== undefined &&
-    !list(s.Resource).some((r) => req.resource !== undefined && glob(r).test(req.resource))
-  )
-    return false;
+  if (s.Resource !== undefined && !list(s.Resource).some((r) => req.resource !== undefined && glob(r).test(req.resource))) return false;
   return conditionsHold(s.Condition, req.context ?? {});
 }
 

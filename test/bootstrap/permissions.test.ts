@@ -77,13 +77,10 @@ const CREATES: Record<string, IamRequest[]> = (() => {
       { action: "iam:AttachRolePolicy", resource: role, context: withBoundary },
       { action: "iam:DetachRolePolicy", resource: role, context: withBoundary },
     ],
-    [TYPES.policy]: [
-      "CreatePolicy",
-      "CreatePolicyVersion",
-      "DeletePolicyVersion",
-      "DeletePolicy",
-      "GetPolicyVersion",
-    ].map((a) => ({ action: `iam:${a}`, resource: iam(`policy/${appName("images-write-1a2b3c4")}`) })),
+    [TYPES.policy]: ["CreatePolicy", "CreatePolicyVersion", "DeletePolicyVersion", "DeletePolicy", "GetPolicyVersion"].map((a) => ({
+      action: `iam:${a}`,
+      resource: iam(`policy/${appName("images-write-1a2b3c4")}`),
+    })),
     [TYPES.logGroup]: ["CreateLogGroup", "PutRetentionPolicy", "DeleteLogGroup"].map((a) => ({
       action: `logs:${a}`,
       resource: logGroup,
@@ -113,27 +110,16 @@ const CREATES: Record<string, IamRequest[]> = (() => {
       },
     ],
     // The REST API with its API keys and usage plan.
-    "aws:apigateway/restApi:RestApi": [
-      api("POST", "/restapis"),
-      api("PUT", "/restapis/r1s2t3"),
-      api("DELETE", "/restapis/r1s2t3"),
-    ],
+    "aws:apigateway/restApi:RestApi": [api("POST", "/restapis"), api("PUT", "/restapis/r1s2t3"), api("DELETE", "/restapis/r1s2t3")],
     "aws:apigateway/resource:Resource": [api("POST", "/restapis/r1s2t3/resources/p4r5n6")],
     "aws:apigateway/method:Method": [api("PUT", "/restapis/r1s2t3/resources/p4r5n6/methods/POST")],
-    "aws:apigateway/integration:Integration": [
-      api("PUT", "/restapis/r1s2t3/resources/p4r5n6/methods/POST/integration"),
-    ],
-    "aws:apigateway/methodResponse:MethodResponse": [
-      api("PUT", "/restapis/r1s2t3/resources/p4r5n6/methods/POST/responses/200"),
-    ],
+    "aws:apigateway/integration:Integration": [api("PUT", "/restapis/r1s2t3/resources/p4r5n6/methods/POST/integration")],
+    "aws:apigateway/methodResponse:MethodResponse": [api("PUT", "/restapis/r1s2t3/resources/p4r5n6/methods/POST/responses/200")],
     "aws:apigateway/integrationResponse:IntegrationResponse": [
       api("PUT", "/restapis/r1s2t3/resources/p4r5n6/methods/POST/integration/responses/200"),
     ],
     "aws:apigateway/deployment:Deployment": [api("POST", "/restapis/r1s2t3/deployments")],
-    "aws:apigateway/stage:Stage": [
-      api("POST", "/restapis/r1s2t3/stages"),
-      api("PATCH", "/restapis/r1s2t3/stages/prod"),
-    ],
+    "aws:apigateway/stage:Stage": [api("POST", "/restapis/r1s2t3/stages"), api("PATCH", "/restapis/r1s2t3/stages/prod")],
     "aws:apigateway/methodSettings:MethodSettings": [api("PATCH", "/restapis/r1s2t3/stages/prod")],
     "aws:apigateway/response:Response": [api("PUT", "/restapis/r1s2t3/gatewayresponses/MISSING_AUTHENTICATION_TOKEN")],
     "aws:apigateway/usagePlan:UsagePlan": [api("POST", "/usageplans"), api("PATCH", "/usageplans/u1p2")],
@@ -146,12 +132,8 @@ const CREATES: Record<string, IamRequest[]> = (() => {
       { action: "s3:GetBucketTagging", resource: bucket },
       { action: "s3:ListBucket", resource: bucket },
     ],
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": [
-      { action: "s3:PutBucketPublicAccessBlock", resource: bucket },
-    ],
-    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": [
-      { action: "s3:PutBucketOwnershipControls", resource: bucket },
-    ],
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": [{ action: "s3:PutBucketPublicAccessBlock", resource: bucket }],
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": [{ action: "s3:PutBucketOwnershipControls", resource: bucket }],
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": [
       { action: "s3:PutEncryptionConfiguration", resource: bucket },
     ],
@@ -206,8 +188,7 @@ describe("bootstrap: what the CI roles may do", function () {
           assert.notEqual(action, "*", source);
           if (action.startsWith("iam:")) assert.doesNotMatch(action, /[*?]/, `${source} allows ${action}`);
           // Wildcards only ever complete a read: Get*, List*, Describe*.
-          if (/[*?]/.test(action))
-            assert.match(action, /^[a-z0-9-]+:(Get|List|Describe)[A-Za-z]*\*$/, `${source} allows ${action}`);
+          if (/[*?]/.test(action)) assert.match(action, /^[a-z0-9-]+:(Get|List|Describe)[A-Za-z]*\*$/, `${source} allows ${action}`);
         }
       }
     }
@@ -216,8 +197,7 @@ describe("bootstrap: what the CI roles may do", function () {
   it("allows the actions that give a role permissions only with the boundary attached, in both deploy roles", () => {
     for (const role of ["dev", "prod"] as const) {
       const granting = can[role].filter(
-        (s) =>
-          s.Effect === "Allow" && list(s.Action).some((a) => (BOUNDED_ROLE_ACTIONS as readonly string[]).includes(a)),
+        (s) => s.Effect === "Allow" && list(s.Action).some((a) => (BOUNDED_ROLE_ACTIONS as readonly string[]).includes(a)),
       );
       assert.equal(granting.length, 1, role);
       assert.deepEqual([...list(granting[0].Action)].sort(), [...BOUNDED_ROLE_ACTIONS].sort(), role);
@@ -229,11 +209,7 @@ describe("bootstrap: what the CI roles may do", function () {
           "allow",
           `${role} ${action} with the boundary`,
         );
-        assert.equal(
-          decide(can[role], { action, resource: appRole }),
-          "implicit-deny",
-          `${role} ${action} without a boundary`,
-        );
+        assert.equal(decide(can[role], { action, resource: appRole }), "implicit-deny", `${role} ${action} without a boundary`);
         assert.equal(
           decide(can[role], {
             action,
@@ -250,21 +226,12 @@ describe("bootstrap: what the CI roles may do", function () {
 
   it("denies removing any boundary and editing or deleting the boundary policy", () => {
     for (const role of ["dev", "prod"] as const) {
-      for (const target of [
-        iam(`role/${appName("api-status-role-9f8e7d6")}`),
-        iam("role/anything"),
-        iam("user/anyone"),
-      ]) {
+      for (const target of [iam(`role/${appName("api-status-role-9f8e7d6")}`), iam("role/anything"), iam("user/anyone")]) {
         for (const action of ["iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary"]) {
           assert.equal(decide(can[role], { action, resource: target }), "deny", `${role} ${action} ${target}`);
         }
       }
-      for (const action of [
-        "iam:CreatePolicyVersion",
-        "iam:DeletePolicy",
-        "iam:DeletePolicyVersion",
-        "iam:SetDefaultPolicyVersion",
-      ]) {
+      for (const action of ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion"]) {
         assert.equal(decide(can[role], { action, resource: BOUNDARY }), "deny", `${role} ${action} on the boundary`);
       }
     }
@@ -281,17 +248,9 @@ describe("bootstrap: what the CI roles may do", function () {
           action.includes("Polic") && !action.includes("Role")
             ? iam(`policy/${appName("images-read-1a2b3c4")}`)
             : iam(`role/${appName("api-status-role-9f8e7d6")}`);
-        assert.equal(
-          decide(can[role], { action, resource: onApp, context }),
-          "allow",
-          `${role} may ${action} on the app's ${onApp}`,
-        );
+        assert.equal(decide(can[role], { action, resource: onApp, context }), "allow", `${role} may ${action} on the app's ${onApp}`);
         for (const target of [...ciRoles, ...ciPolicies]) {
-          assert.equal(
-            decide(can[role], { action, resource: target, context }),
-            "deny",
-            `${role} may ${action} on ${target}`,
-          );
+          assert.equal(decide(can[role], { action, resource: target, context }), "deny", `${role} may ${action} on ${target}`);
         }
       }
     }
@@ -318,11 +277,7 @@ describe("bootstrap: what the CI roles may do", function () {
       ["logs:GetLogEvents", arn("logs", `log-group:/aws/lambda/${appName("api-generate")}:log-stream:x`)],
       ["s3:GetObject", `arn:aws:s3:::pgr301-couch-explorers/${CANDIDATE}/dev/generated_images/a.png`],
     ])
-      assert.notEqual(
-        decide(can.preview, { action, resource, context: withBoundary }),
-        "allow",
-        `preview may ${action} ${resource}`,
-      );
+      assert.notEqual(decide(can.preview, { action, resource, context: withBoundary }), "allow", `preview may ${action} ${resource}`);
   });
 
   it("gives each deploy role its own stack's state, the backend metadata to read, and nothing of the other stack or candidate", () => {
@@ -421,21 +376,12 @@ describe("bootstrap: what the CI roles may do", function () {
   });
 
   it("covers every resource type the app program creates in dev, prod and a stack with its own bucket", () => {
-    const appStacks = [
-      evaluateStack("dev"),
-      evaluateStack("prod"),
-      evaluateStack("dev", OWN_BUCKET_OF_ANOTHER_CANDIDATE),
-    ];
-    const types = new Set(
-      appStacks.flatMap((s) => s.resources.filter((r) => r.custom && r.type.startsWith("aws:")).map((r) => r.type)),
-    );
+    const appStacks = [evaluateStack("dev"), evaluateStack("prod"), evaluateStack("dev", OWN_BUCKET_OF_ANOTHER_CANDIDATE)];
+    const types = new Set(appStacks.flatMap((s) => s.resources.filter((r) => r.custom && r.type.startsWith("aws:")).map((r) => r.type)));
     assert.ok(types.size >= 15, [...types].join(", "));
     for (const type of types) {
       const requests = CREATES[type];
-      assert.ok(
-        requests,
-        `the app creates ${type}: add what creating it takes to CREATES and check the deploy roles allow it`,
-      );
+      assert.ok(requests, `the app creates ${type}: add what creating it takes to CREATES and check the deploy roles allow it`);
       for (const role of ["dev", "prod"] as const) {
         for (const req of requests)
           assert.equal(decide(can[role], req), "allow", `${role} cannot ${req.action} ${req.resource} for ${type}`);
@@ -443,8 +389,7 @@ describe("bootstrap: what the CI roles may do", function () {
     }
     // The table itself is checked in full, so types the app may add (REST API, usage plans, agreements) are ready.
     for (const [type, requests] of Object.entries(CREATES)) {
-      for (const req of requests)
-        assert.equal(decide(can.dev, req), "allow", `dev cannot ${req.action} ${req.resource} for ${type}`);
+      for (const req of requests) assert.equal(decide(can.dev, req), "allow", `dev cannot ${req.action} ${req.resource} for ${type}`);
     }
   });
 });

@@ -3,13 +3,7 @@
 import assert from "node:assert/strict";
 import { ofType } from "../../tools/query";
 import type { EvaluatedStack, MockedResource } from "../../tools/stack";
-import {
-  evaluateBootstrap,
-  MOCK_ACCOUNT,
-  runBootstrap,
-  runBootstrapInBackground,
-  type BootstrapOptions,
-} from "./evaluate";
+import { evaluateBootstrap, MOCK_ACCOUNT, runBootstrap, runBootstrapInBackground, type BootstrapOptions } from "./evaluate";
 import { decide, roleNamed, statementsOf } from "./iam-eval";
 
 const REPO = "couch-explorers/couch-explorers-images";
@@ -21,10 +15,7 @@ const ROLES = {
 };
 
 /** Adopting the account's existing provider (PROVIDER) that answers as `found`. */
-const adopting = (
-  found: { url: string; clientIdLists: string[] },
-  overrides: Record<string, unknown> = {},
-): BootstrapOptions => ({
+const adopting = (found: { url: string; clientIdLists: string[] }, overrides: Record<string, unknown> = {}): BootstrapOptions => ({
   overrides: { githubOidcProviderArn: PROVIDER, ...overrides },
   existingOidcProviders: { [PROVIDER]: found },
 });
@@ -42,8 +33,7 @@ const ADOPTED = {
 // The course stack and the adopting variants below, started when the file loads (one child evaluates them in turn).
 runBootstrapInBackground([{}, ...Object.values(ADOPTED)].map((options) => ["course", options]));
 
-const trustOf = (stack: EvaluatedStack<MockedResource>, roleName: string) =>
-  JSON.parse(roleNamed(stack, roleName).inputs.assumeRolePolicy);
+const trustOf = (stack: EvaluatedStack<MockedResource>, roleName: string) => JSON.parse(roleNamed(stack, roleName).inputs.assumeRolePolicy);
 
 /** The trust document a role must have, written out in full. */
 function expectedTrust(provider: string, condition: Record<string, Record<string, string | string[]>>) {
@@ -162,8 +152,7 @@ describe("bootstrap: adopting the account's existing OIDC provider", function ()
     const stack = evaluateBootstrap("course", ADOPTED.github);
     assert.equal(ofType(stack, "aws:iam/openIdConnectProvider:OpenIdConnectProvider").length, 0);
     assert.equal(stack.outputs.githubOidcProviderArn, existing);
-    for (const role of Object.values(ROLES))
-      assert.deepEqual(trustOf(stack, role).Statement[0].Principal, { Federated: existing }, role);
+    for (const role of Object.values(ROLES)) assert.deepEqual(trustOf(stack, role).Statement[0].Principal, { Federated: existing }, role);
     assert.equal(
       trustOf(stack, ROLES.prod).Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:sub"],
       "repo:couch-explorers@4242/couch-explorers-images@987654:environment:production",
@@ -176,9 +165,6 @@ describe("bootstrap: adopting the account's existing OIDC provider", function ()
     assert.match(gitlab.error, /is the provider for gitlab\.com, not token\.actions\.githubusercontent\.com/);
     const noAudience = runBootstrap("course", ADOPTED.noAudience);
     assert.equal(noAudience.ok, false);
-    assert.match(
-      noAudience.error,
-      /does not accept the audience sts\.amazonaws\.com \(it has: https:\/\/github\.com\/couch-explorers\)/,
-    );
+    assert.match(noAudience.error, /does not accept the audience sts\.amazonaws\.com \(it has: https:\/\/github\.com\/couch-explorers\)/);
   });
 });

@@ -24,9 +24,7 @@ async function run(argv: string[], env: Record<string, string>, stdin?: string |
   const out = sink();
   const err = sink();
   const input =
-    stdin === "tty"
-      ? Object.assign(Readable.from([]), { isTTY: true })
-      : Readable.from(stdin === undefined ? [] : [Buffer.from(stdin)]);
+    stdin === "tty" ? Object.assign(Readable.from([]), { isTTY: true }) : Readable.from(stdin === undefined ? [] : [Buffer.from(stdin)]);
   const io: Io = { env, stdin: input, stdout: out, stderr: err };
   const code = await main(argv, io);
   return { code, stdout: out.text(), stderr: err.text() };
@@ -126,10 +124,7 @@ describe("couch-send (in-process, local SQS)", () => {
   });
 
   it("keeps its own prompt limit equal to the default model's in the runtime (it is built alone and cannot import it)", () => {
-    assert.equal(
-      MAX_PROMPT_LENGTH,
-      adapterFor(String(readStackConfig(resolve(__dirname, "../.."), null).values.modelId)).maxPromptLength,
-    );
+    assert.equal(MAX_PROMPT_LENGTH, adapterFor(String(readStackConfig(resolve(__dirname, "../.."), null).values.modelId)).maxPromptLength);
   });
 
   it("accepts a prompt of exactly the model's limit", async () => {
@@ -190,9 +185,7 @@ describe("couch-send (in-process, local SQS)", () => {
         name: "over-long prompt",
         argv: ["y".repeat(MAX_PROMPT_LENGTH + 1)],
         code: EXIT.usage,
-        message: new RegExp(
-          `${MAX_PROMPT_LENGTH + 1} characters long; the image model accepts at most ${MAX_PROMPT_LENGTH}`,
-        ),
+        message: new RegExp(`${MAX_PROMPT_LENGTH + 1} characters long; the image model accepts at most ${MAX_PROMPT_LENGTH}`),
       },
       {
         name: "over-long line among good ones on stdin",

@@ -31,11 +31,9 @@ describe("couch-send (compiled, as a child process)", function () {
     appDir = mkdtempSync(join(tmpdir(), "couch-send-app-"));
     home = mkdtempSync(join(tmpdir(), "couch-send-home-"));
     const tsconfig = JSON.parse(readFileSync(join(CLIENT, "tsconfig.json"), "utf8")).compilerOptions;
-    execFileSync(
-      process.execPath,
-      [require.resolve("typescript/bin/tsc"), "-p", CLIENT, "--outDir", join(appDir, tsconfig.outDir)],
-      { stdio: "pipe" },
-    );
+    execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", CLIENT, "--outDir", join(appDir, tsconfig.outDir)], {
+      stdio: "pipe",
+    });
     copyFileSync(join(CLIENT, "package.json"), join(appDir, "package.json"));
     const pkg = JSON.parse(readFileSync(join(CLIENT, "package.json"), "utf8"));
     bin = join(appDir, pkg.bin["couch-send"]);

@@ -109,9 +109,7 @@ export async function startSqsPeer(): Promise<SqsPeer> {
     async drain(queueUrl) {
       const received: { body: string; messageId: string }[] = [];
       for (;;) {
-        const out = await admin.send(
-          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-        );
+        const out = await admin.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
         if (!out.Messages?.length) return received;
         received.push(...out.Messages.map((m) => ({ body: m.Body ?? "", messageId: m.MessageId ?? "" })));
       }

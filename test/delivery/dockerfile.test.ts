@@ -81,10 +81,7 @@ describe("client/Dockerfile", () => {
     assert.match(runText(runtime), /npm ci --omit=dev\b/);
     const fromBuild = of(runtime, "COPY").filter((c) => copyFrom(c) === "build");
     assert.deepEqual(fromBuild.map(args), [["/src/dist", "./dist"]]);
-    assert.ok(
-      !of(runtime, "COPY").some((c) => /node_modules/.test(c.getArgumentsContent() ?? "")),
-      "no dev node_modules copied",
-    );
+    assert.ok(!of(runtime, "COPY").some((c) => /node_modules/.test(c.getArgumentsContent() ?? "")), "no dev node_modules copied");
   });
 
   it("runs npm ci without lifecycle scripts: the package's prepare (the workspace build) needs src/, copied later", () => {
@@ -123,9 +120,7 @@ describe("client/Dockerfile", () => {
     const pkg = JSON.parse(readFileSync(join(CLIENT, "package.json"), "utf8"));
     assert.deepEqual(exec, ["node", `${workdir}/${pkg.bin["couch-send"]}`], "exec form, node + the bin");
     const tsconfig = JSON.parse(readFileSync(join(CLIENT, "tsconfig.json"), "utf8")).compilerOptions;
-    const source = pkg.bin["couch-send"]
-      .replace(new RegExp(`^${tsconfig.outDir}/`), `${tsconfig.rootDir}/`)
-      .replace(/\.js$/, ".ts");
+    const source = pkg.bin["couch-send"].replace(new RegExp(`^${tsconfig.outDir}/`), `${tsconfig.rootDir}/`).replace(/\.js$/, ".ts");
     assert.ok(existsSync(join(CLIENT, source)), `${source} exists`);
     assert.equal(of(runtime, "CMD").length, 0, "no CMD: arguments after the image name are the prompts");
   });
@@ -156,8 +151,7 @@ describe("client/package.json and its lockfile", () => {
     for (const [name, version] of Object.entries({ ...pkg.dependencies, ...pkg.devDependencies })) {
       assert.match(String(version), /^\d+\.\d+\.\d+$/, name);
     }
-    for (const name of Object.keys(pkg.devDependencies))
-      assert.equal(pkg.devDependencies[name], rootPkg.devDependencies[name], name);
+    for (const name of Object.keys(pkg.devDependencies)) assert.equal(pkg.devDependencies[name], rootPkg.devDependencies[name], name);
   });
 
   it("has a lockfile in step with package.json (npm ci would refuse otherwise)", () => {

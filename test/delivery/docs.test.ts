@@ -24,9 +24,7 @@ const workflows = readdirSync(join(ROOT, ".github/workflows"))
 
 describe("README.md: deploy and client sections", () => {
   it("documents exactly the secrets the workflows read", () => {
-    const used = new Set(
-      [...workflows.matchAll(/secrets\.([A-Z0-9_]+)/g)].map((m) => m[1]).filter((s) => s !== "GITHUB_TOKEN"),
-    );
+    const used = new Set([...workflows.matchAll(/secrets\.([A-Z0-9_]+)/g)].map((m) => m[1]).filter((s) => s !== "GITHUB_TOKEN"));
     const table = between(delivery, "### Secrets the workflows need", "### Deploying: run bootstrap once, then push");
     const documented = new Set([...table.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]));
     assert.ok(used.size >= 5);
@@ -67,11 +65,7 @@ describe("README.md: deploy and client sections", () => {
 
   it("names the state backend the workflows use: the candidate's prefix, from bootstrap's secret", () => {
     assert.match(delivery, /pulumi login s3:\/\/pgr301-2024-terraform-state\/<candidate>/);
-    assert.doesNotMatch(
-      delivery,
-      /pulumi login s3:\/\/pgr301-2024-terraform-state\s*$/m,
-      "no login at the bucket's root",
-    );
+    assert.doesNotMatch(delivery, /pulumi login s3:\/\/pgr301-2024-terraform-state\s*$/m, "no login at the bucket's root");
     assert.match(workflows, /PULUMI_BACKEND_URL: \$\{\{ secrets\.PULUMI_BACKEND_URL \}\}/);
   });
 
@@ -98,10 +92,7 @@ describe("docs/adr/0001-serverless-vs-containers.md", () => {
   it("computes the Bedrock line of the cost table from the unit price it cites (the default model's)", () => {
     const price = Number(/^\| Stable Image Core \(the default model\)[^|]*\| \$([0-9.]+) per image \|/m.exec(adr)?.[1]);
     assert.ok(price > 0, "the default model's price row");
-    const line =
-      /^\| Bedrock \| 1000 × \$([0-9.]+) = \*\*\$([0-9.]+)\*\* \| 1000 × \$([0-9.]+) = \*\*\$([0-9.]+)\*\* \|$/m.exec(
-        adr,
-      );
+    const line = /^\| Bedrock \| 1000 × \$([0-9.]+) = \*\*\$([0-9.]+)\*\* \| 1000 × \$([0-9.]+) = \*\*\$([0-9.]+)\*\* \|$/m.exec(adr);
     assert.ok(line, "Bedrock row");
     assert.equal(Number(line[1]), price);
     assert.equal(Number(line[3]), price);

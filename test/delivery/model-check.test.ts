@@ -82,10 +82,7 @@ describe("npm run model-check -- <stack> (the lifecycle gate)", function () {
     assert.equal(result.exitCode, 1);
     assert.equal(result.lines.length, 1);
     assert.equal(result.lines[0].stream, "stderr");
-    assert.match(
-      result.lines[0].text,
-      /^model-check legacy: amazon\.nova-canvas-v1:0 in us-east-1 is LEGACY \(end of life 2026-09-30\)/,
-    );
+    assert.match(result.lines[0].text, /^model-check legacy: amazon\.nova-canvas-v1:0 in us-east-1 is LEGACY \(end of life 2026-09-30\)/);
     assert.match(
       result.lines[0].text,
       /Set modelId \(and bedrockRegion\) in Pulumi\.legacy\.yaml to an active model such as stability\.stable-image-core-v1:1 \(bedrockRegion us-west-2\), or set allowLegacyModel: true there/,
@@ -133,10 +130,7 @@ describe("npm run model-check -- <stack> (the lifecycle gate)", function () {
     stack("typo", { modelId: "stability.sd3-large-v1:0" });
     const typo = await checkModel("typo", root);
     assert.equal(typo.exitCode, 1);
-    assert.match(
-      typo.lines[0].text,
-      /the functions cannot call it: no request adapter for model "stability\.sd3-large-v1:0"/,
-    );
+    assert.match(typo.lines[0].text, /the functions cannot call it: no request adapter for model "stability\.sd3-large-v1:0"/);
     assert.deepEqual(server.lookups, []);
     assert.match(text(await checkModel(undefined)), /usage: npm run model-check -- <stack>/);
     assert.equal((await checkModel(undefined)).exitCode, 2);
@@ -167,10 +161,7 @@ describe("npm run model-check -- <stack> (the lifecycle gate)", function () {
       });
     const ok = await run("dev");
     assert.equal(ok.code, 0, ok.stderr);
-    assert.equal(
-      ok.stdout,
-      "model-check dev: stability.stable-image-core-v1:1 in us-west-2 is ACTIVE (set in Pulumi.dev.yaml)\n",
-    );
+    assert.equal(ok.stdout, "model-check dev: stability.stable-image-core-v1:1 in us-west-2 is ACTIVE (set in Pulumi.dev.yaml)\n");
     assert.deepEqual(server.lookups, ["stability.stable-image-core-v1:1"]);
     const missing = await run("staging");
     assert.equal(missing.code, 2);

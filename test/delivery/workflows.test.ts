@@ -178,11 +178,7 @@ describe("GitHub Actions workflows", () => {
       for (const [name, job] of Object.entries(load(file).jobs)) {
         for (const step of job.steps ?? []) {
           if (!step.uses) continue;
-          assert.match(
-            step.uses,
-            /^[\w.-]+\/[\w./-]+@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$/,
-            `${file} ${name}: ${step.uses}`,
-          );
+          assert.match(step.uses, /^[\w.-]+\/[\w./-]+@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$/, `${file} ${name}: ${step.uses}`);
         }
       }
     }
@@ -190,11 +186,7 @@ describe("GitHub Actions workflows", () => {
 
   it("use no long-lived AWS keys", () => {
     for (const file of FILES) {
-      assert.doesNotMatch(
-        text(file),
-        /aws-access-key-id|aws-secret-access-key|AWS_SECRET_ACCESS_KEY|AWS_ACCESS_KEY_ID/,
-        file,
-      );
+      assert.doesNotMatch(text(file), /aws-access-key-id|aws-secret-access-key|AWS_SECRET_ACCESS_KEY|AWS_ACCESS_KEY_ID/, file);
     }
   });
 
@@ -221,12 +213,8 @@ describe("GitHub Actions workflows", () => {
 
   describe("infra.yml", () => {
     const wf = load("infra.yml");
-    const upJobs = Object.entries(wf.jobs).filter(([, j]) =>
-      pulumiSteps(j).some((s) => ["up", "update"].includes(commandOf(s))),
-    );
-    const previewJobs = Object.entries(wf.jobs).filter(([, j]) =>
-      pulumiSteps(j).some((s) => commandOf(s) === "preview"),
-    );
+    const upJobs = Object.entries(wf.jobs).filter(([, j]) => pulumiSteps(j).some((s) => ["up", "update"].includes(commandOf(s))));
+    const previewJobs = Object.entries(wf.jobs).filter(([, j]) => pulumiSteps(j).some((s) => commandOf(s) === "preview"));
 
     it("has preview and up jobs, and every pulumi step runs one of those two commands", () => {
       assert.deepEqual(
@@ -237,8 +225,7 @@ describe("GitHub Actions workflows", () => {
         upJobs.map(([n]) => n),
         ["up-dev", "up-prod"],
       );
-      for (const job of Object.values(wf.jobs))
-        for (const s of pulumiSteps(job)) assert.ok(["preview", "up"].includes(commandOf(s)));
+      for (const job of Object.values(wf.jobs)) for (const s of pulumiSteps(job)) assert.ok(["preview", "up"].includes(commandOf(s)));
     });
 
     it("preview never runs up (no up command, no pulumi up in a shell step)", () => {
@@ -287,8 +274,7 @@ describe("GitHub Actions workflows", () => {
         assert.match(String(steps[aws].with?.["role-to-assume"]), /^\$\{\{ secrets\.AWS_\w+_ROLE_ARN \}\}$/);
       }
       // Branches and pull requests get the read-only preview role; only the environments' jobs a deploy role.
-      for (const [name, job] of previewJobs)
-        assert.equal(credentials(job), "${{ secrets.AWS_PREVIEW_ROLE_ARN }}", name);
+      for (const [name, job] of previewJobs) assert.equal(credentials(job), "${{ secrets.AWS_PREVIEW_ROLE_ARN }}", name);
       for (const [name, job] of upJobs) {
         assert.equal(credentials(job), "${{ secrets.AWS_DEPLOY_ROLE_ARN }}", name);
         assert.ok(["dev", "production"].includes(String(job.environment)), `${name} runs in no deploy environment`);
@@ -301,20 +287,10 @@ describe("GitHub Actions workflows", () => {
         const aws = steps.findIndex((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"));
         const pulumi = steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@"));
         const check = steps.findIndex((s) => /\bmodel-check\b/.test(s.run ?? ""));
-        assert.ok(
-          aws >= 0 && check === pulumi - 1 && check > aws,
-          `${name}: credentials, then model-check, then pulumi`,
-        );
-        assert.equal(
-          steps[check].run?.trim(),
-          `npm run model-check -- ${pulumiSteps(job)[0].with?.["stack-name"]}`,
-          name,
-        );
+        assert.ok(aws >= 0 && check === pulumi - 1 && check > aws, `${name}: credentials, then model-check, then pulumi`);
+        assert.equal(steps[check].run?.trim(), `npm run model-check -- ${pulumiSteps(job)[0].with?.["stack-name"]}`, name);
       }
-      assert.match(
-        readFileSync(join(ROOT, "package.json"), "utf8"),
-        /"model-check": "ts-node --transpile-only scripts\/model-check\.ts"/,
-      );
+      assert.match(readFileSync(join(ROOT, "package.json"), "utf8"), /"model-check": "ts-node --transpile-only scripts\/model-check\.ts"/);
     });
 
     it("logs in to the candidate's prefix of the S3 state backend and takes the passphrase, both from bootstrap's secrets", () => {

@@ -39,10 +39,7 @@ for (const stackName of ["dev", "prod"]) {
         );
         for (const name of required) {
           const pkg = name.startsWith("@") ? name.split("/").slice(0, 2).join("/") : name.split("/")[0];
-          assert.ok(
-            builtins.has(name) || PROVIDED_BY_LAMBDA.includes(pkg),
-            `${key} requires ${name}, which Lambda does not provide`,
-          );
+          assert.ok(builtins.has(name) || PROVIDED_BY_LAMBDA.includes(pkg), `${key} requires ${name}, which Lambda does not provide`);
         }
         assert.match(code, /exports\.handler = /);
       }
@@ -72,11 +69,7 @@ for (const stackName of ["dev", "prod"]) {
             /^(?:var (\w+) = Object\.create|Object\.defineProperty\((\w+), "\w+").*global\.(Set|Map|WeakSet|WeakMap|Buffer|Uint8Array)\.prototype/gm,
           ),
         ].map((m) => `${(m[1] ?? m[2]).replace(/^__/, "")} (a ${m[3]})`);
-        assert.deepEqual(
-          [...new Set(broken)],
-          [],
-          `${key}: create these inside a function, or use an array/object instead`,
-        );
+        assert.deepEqual([...new Set(broken)], [], `${key}: create these inside a function, or use an array/object instead`);
       }
     });
   });

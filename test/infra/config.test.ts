@@ -47,11 +47,7 @@ describe("infra: Pulumi.yaml config schema and stack files", () => {
       if (entry.default !== undefined) {
         if (entry.type === "array") assert.ok(Array.isArray(entry.default), `${key}: default is not an array`);
         else
-          assert.equal(
-            typeof entry.default,
-            entry.type === "integer" ? "number" : entry.type,
-            `${key}: default does not match its type`,
-          );
+          assert.equal(typeof entry.default, entry.type === "integer" ? "number" : entry.type, `${key}: default does not match its type`);
       }
     }
   });
@@ -67,10 +63,7 @@ describe("infra: Pulumi.yaml config schema and stack files", () => {
   });
 
   it("requires every declared key without a default, as the Pulumi CLI does", () => {
-    assert.throws(
-      () => stackConfig("dev", { "couch-explorers:alarmEmail": null }),
-      /missing configuration value\(s\): alarmEmail/,
-    );
+    assert.throws(() => stackConfig("dev", { "couch-explorers:alarmEmail": null }), /missing configuration value\(s\): alarmEmail/);
     assert.doesNotThrow(() => stackConfig("dev", { "couch-explorers:bucketName": null }));
   });
 
@@ -78,11 +71,9 @@ describe("infra: Pulumi.yaml config schema and stack files", () => {
     it(`${stack}: sets aws:region eu-west-1 and the project's keys, all declared in the schema`, () => {
       const config = stackFile(stack);
       assert.equal(config["aws:region"], "eu-west-1");
-      for (const key of STACK_KEYS)
-        assert.notEqual(config[`${project.name}:${key}`], undefined, `${stack} does not set ${key}`);
+      for (const key of STACK_KEYS) assert.notEqual(config[`${project.name}:${key}`], undefined, `${stack} does not set ${key}`);
       for (const key of Object.keys(config)) {
-        if (key.startsWith(`${project.name}:`))
-          assert.ok(schema[key.slice(project.name.length + 1)], `${stack} sets undeclared ${key}`);
+        if (key.startsWith(`${project.name}:`)) assert.ok(schema[key.slice(project.name.length + 1)], `${stack} sets undeclared ${key}`);
         else assert.ok(key.startsWith("aws:"), `${stack} sets ${key} of an unexpected namespace`);
       }
       assert.equal(config[`${project.name}:bucketName`], "pgr301-couch-explorers");
@@ -94,13 +85,7 @@ describe("infra: Pulumi.yaml config schema and stack files", () => {
     const dev = stackFile("dev");
     const prod = stackFile("prod");
     const key = (k: string) => `${project.name}:${k}`;
-    for (const k of [
-      "imagePrefix",
-      "alarmEmail",
-      "apiThrottleRateLimit",
-      "apiThrottleBurstLimit",
-      "alarmAgeThresholdSeconds",
-    ]) {
+    for (const k of ["imagePrefix", "alarmEmail", "apiThrottleRateLimit", "apiThrottleBurstLimit", "alarmAgeThresholdSeconds"]) {
       assert.notEqual(dev[key(k)], prod[key(k)], `${k} is the same in dev and prod`);
     }
     // prod serves users: it lets more requests through and raises the alarm sooner.
@@ -120,22 +105,13 @@ describe("infra: Pulumi.yaml config schema and stack files", () => {
       const values = readStackConfig(REPO_ROOT, stack).values as any;
       assert.ok(values.maxReceiveCount >= 5, `${stack}: maxReceiveCount ${values.maxReceiveCount}`);
       assert.doesNotThrow(() => checkStackSettings(values));
-      assert.throws(
-        () => checkStackSettings({ ...values, maxReceiveCount: 4 }),
-        /config maxReceiveCount must be an integer from 5/,
-      );
-      assert.throws(
-        () => checkStackSettings({ ...values, apiAuth: "cognito" }),
-        /config apiAuth must be one of none, apiKey/,
-      );
+      assert.throws(() => checkStackSettings({ ...values, maxReceiveCount: 4 }), /config maxReceiveCount must be an integer from 5/);
+      assert.throws(() => checkStackSettings({ ...values, apiAuth: "cognito" }), /config apiAuth must be one of none, apiKey/);
       assert.throws(
         () => checkStackSettings({ ...values, apiAuth: "apiKey", apiKeyNames: [] }),
         /config apiKeyNames must name at least one key/,
       );
-      assert.throws(
-        () => checkStackSettings({ ...values, apiAuth: "apiKey", apiKeyNames: ["web", "web"] }),
-        /apiKeyNames/,
-      );
+      assert.throws(() => checkStackSettings({ ...values, apiAuth: "apiKey", apiKeyNames: ["web", "web"] }), /apiKeyNames/);
     }
   });
 
@@ -147,14 +123,8 @@ describe("infra: Pulumi.yaml config schema and stack files", () => {
       () => candidateOf({ candidate: "candidate-7", imagePrefix: "candidate-42/dev" }),
       /imagePrefix must start with the candidate id "candidate-7"/,
     );
-    assert.throws(
-      () => candidateOf({ candidate: "", imagePrefix: "Candidate_42/dev" }),
-      /candidate must be 1-32 lowercase letters/,
-    );
+    assert.throws(() => candidateOf({ candidate: "", imagePrefix: "Candidate_42/dev" }), /candidate must be 1-32 lowercase letters/);
     assert.throws(() => candidateOf({ candidate: "", imagePrefix: `${"c".repeat(33)}/dev` }), /candidate must be 1-32/);
-    assert.throws(
-      () => candidateOf({ candidate: "", imagePrefix: "/" }),
-      /imagePrefix must be a non-empty S3 key prefix/,
-    );
+    assert.throws(() => candidateOf({ candidate: "", imagePrefix: "/" }), /imagePrefix must be a non-empty S3 key prefix/);
   });
 });

@@ -54,14 +54,7 @@ if (typeof handler !== "function") { console.error("no handler export " + handle
 /** Wiring variables the local servers replace when the function has them. */
 const REPLACED_IF_SET = [ENV.bucket, ENV.prefix, ENV.queueUrl];
 /** Always added: the local servers as endpoint overrides, the clients' region and dummy credentials. Every other variable is the program's. */
-const LOCAL_ONLY = [
-  ENV.s3Endpoint,
-  ENV.sqsEndpoint,
-  ENV.bedrockEndpoint,
-  ENV.region,
-  "AWS_ACCESS_KEY_ID",
-  "AWS_SECRET_ACCESS_KEY",
-];
+const LOCAL_ONLY = [ENV.s3Endpoint, ENV.sqsEndpoint, ENV.bedrockEndpoint, ENV.region, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
 
 interface Invocation<R> {
   results: R[];
@@ -135,12 +128,7 @@ describe("infra: the deployed code is executed (dev archives against local S3/SQ
   }
 
   /** A REST API (payload 1.0) event for a concrete route of the stack's stage, as API Gateway sends it for that route. */
-  function routeEvent(
-    routeKey: string,
-    path: string,
-    body?: unknown,
-    pathParameters?: Record<string, string>,
-  ): APIGatewayProxyEvent {
+  function routeEvent(routeKey: string, path: string, body?: unknown, pathParameters?: Record<string, string>): APIGatewayProxyEvent {
     const [method, resource] = routeKey.split(" ");
     const event = restEvent({
       method,
@@ -166,9 +154,7 @@ describe("infra: the deployed code is executed (dev archives against local S3/SQ
   async function sendPrompts(...bodies: string[]): Promise<string[]> {
     const ids: string[] = [];
     for (const body of bodies)
-      ids.push(
-        (await peers.sqs.send(new SendMessageCommand({ QueueUrl: peers.queueUrl, MessageBody: body }))).MessageId!,
-      );
+      ids.push((await peers.sqs.send(new SendMessageCommand({ QueueUrl: peers.queueUrl, MessageBody: body }))).MessageId!);
     return ids;
   }
 
@@ -200,16 +186,10 @@ describe("infra: the deployed code is executed (dev archives against local S3/SQ
     ]);
     assert.equal(queued.results[0].statusCode, 202, queued.logs);
     const { id, statusUrl } = JSON.parse(queued.results[0].body);
-    assert.equal(
-      statusUrl,
-      `/${STAGE_NAME}/images/${id}`,
-      "a REST API's stage is the first segment of the URL callers use",
-    );
+    assert.equal(statusUrl, `/${STAGE_NAME}/images/${id}`, "a REST API's stage is the first segment of the URL callers use");
 
     // Pending from the moment it was accepted: the enqueue archive wrote the job's marker.
-    const pending = await invoke<APIGatewayProxyResult>("status", [
-      routeEvent("GET /images/{id}", `/images/${id}`, undefined, { id }),
-    ]);
+    const pending = await invoke<APIGatewayProxyResult>("status", [routeEvent("GET /images/{id}", `/images/${id}`, undefined, { id })]);
     assert.equal(pending.results[0].statusCode, 202, pending.logs);
     const messages = await receive(peers.sqs, peers.queueUrl);
     assert.deepEqual(
@@ -224,9 +204,7 @@ describe("infra: the deployed code is executed (dev archives against local S3/SQ
     await assertPng(`${peers.prefix}/images/${id}.png`);
     assert.equal((await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.json`)).source, "queue");
 
-    const status = await invoke<APIGatewayProxyResult>("status", [
-      routeEvent("GET /images/{id}", `/images/${id}`, undefined, { id }),
-    ]);
+    const status = await invoke<APIGatewayProxyResult>("status", [routeEvent("GET /images/{id}", `/images/${id}`, undefined, { id })]);
     assert.equal(status.results[0].statusCode, 200, status.logs);
     const answer = JSON.parse(status.results[0].body);
     assert.equal(answer.status, "done");
@@ -276,10 +254,6 @@ describe("infra: the deployed code is executed (dev archives against local S3/SQ
     const unknown = await invoke<APIGatewayProxyResult>("status", [
       routeEvent("GET /images/{id}", "/images/never-submitted", undefined, { id: "never-submitted" }),
     ]);
-    assert.deepEqual(
-      [unknown.results[0].statusCode, JSON.parse(unknown.results[0].body).code],
-      [404, "unknown-job"],
-      unknown.logs,
-    );
+    assert.deepEqual([unknown.results[0].statusCode, JSON.parse(unknown.results[0].body).code], [404, "unknown-job"], unknown.logs);
   });
 });

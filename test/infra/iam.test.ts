@@ -43,8 +43,7 @@ for (const stackName of ["dev", "prod"]) {
           trust.Statement.map((s: any) => [s.Effect, s.Principal, s.Action]),
           [["Allow", { Service: "lambda.amazonaws.com" }, "sts:AssumeRole"]],
         );
-        for (const arn of attachedArns)
-          assert.doesNotMatch(arn, /:iam::aws:policy\//, `${fn.name} has AWS-managed ${arn}`);
+        for (const arn of attachedArns) assert.doesNotMatch(arn, /:iam::aws:policy\//, `${fn.name} has AWS-managed ${arn}`);
       }
       // CallbackFunction's defaults (AWSLambda_FullAccess, AmazonS3FullAccess, …) appear nowhere.
       for (const a of ofType(stack, TYPES.attachment)) assert.doesNotMatch(a.inputs.policyArn, /FullAccess|PowerUser/);
@@ -53,9 +52,7 @@ for (const stackName of ["dev", "prod"]) {
     it("grants bedrock:InvokeModel only on Stable Image Core in us-west-2, to the two functions that draw", () => {
       const model = "arn:aws:bedrock:us-west-2::foundation-model/stability.stable-image-core-v1:1";
       for (const [key, fn] of Object.entries(functionsByKey(stack))) {
-        const bedrock = roleOf(stack, fn).statements.filter((s) =>
-          list(s.Action).some((a) => a.startsWith("bedrock:")),
-        );
+        const bedrock = roleOf(stack, fn).statements.filter((s) => list(s.Action).some((a) => a.startsWith("bedrock:")));
         if (key === "generate" || key === "worker") {
           assert.deepEqual(
             bedrock.map((s) => [s.Effect, list(s.Action), list(s.Resource)]),
@@ -122,9 +119,7 @@ for (const stackName of ["dev", "prod"]) {
                 assert.equal(resource, `arn:aws:s3:::${bucket}/${jobMarkerPattern(prefix)}`, where);
               } else {
                 assert.ok(
-                  [`arn:aws:s3:::${bucket}/${prefix}/*`, `arn:aws:s3:::${bucket}/${jobMarkerPattern(prefix)}`].includes(
-                    resource,
-                  ),
+                  [`arn:aws:s3:::${bucket}/${prefix}/*`, `arn:aws:s3:::${bucket}/${jobMarkerPattern(prefix)}`].includes(resource),
                   `${where}: ${resource}`,
                 );
               }
@@ -153,8 +148,7 @@ for (const stackName of ["dev", "prod"]) {
       const bucket = cfg(stack, "bucketName");
       const prefix = cfg(stack, "imagePrefix");
       const fns = functionsByKey(stack);
-      const may = (key: keyof typeof fns, req: IamRequest) =>
-        decide(roleOf(stack, fns[key]).statements, req) === "allow";
+      const may = (key: keyof typeof fns, req: IamRequest) => decide(roleOf(stack, fns[key]).statements, req) === "allow";
       const object = (action: string, key: string): IamRequest => ({
         action,
         resource: `arn:aws:s3:::${bucket}/${key}`,
@@ -191,10 +185,7 @@ for (const stackName of ["dev", "prod"]) {
 
       for (const key of [job.image, job.sidecar, job.failure, job.marker])
         assert.ok(may("worker", object("s3:PutObject", key)), `worker writes ${key}`);
-      assert.ok(
-        may("worker", object("s3:DeleteObject", job.marker)),
-        "the worker removes the marker of a finished job",
-      );
+      assert.ok(may("worker", object("s3:DeleteObject", job.marker)), "the worker removes the marker of a finished job");
       for (const key of [job.image, job.sidecar, job.failure])
         assert.ok(!may("worker", object("s3:DeleteObject", key)), `worker must not delete ${key}`);
     });

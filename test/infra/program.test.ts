@@ -41,14 +41,9 @@ const DEV_VARIANTS = {
 } satisfies Record<string, Record<string, string | null>>;
 evaluateInBackground(Object.values(DEV_VARIANTS).map((overrides) => ["dev", overrides]));
 
-const COMPONENT_TYPES = [
-  "ModelAccess",
-  "BucketPrefixAccess",
-  "ImageJobs",
-  "ImageApi",
-  "QueueAgeAlarm",
-  "ImageDashboard",
-].map((c) => `couch-explorers:components:${c}`);
+const COMPONENT_TYPES = ["ModelAccess", "BucketPrefixAccess", "ImageJobs", "ImageApi", "QueueAgeAlarm", "ImageDashboard"].map(
+  (c) => `couch-explorers:components:${c}`,
+);
 
 for (const stackName of ["dev", "prod"]) {
   describe(`infra: the ${stackName} stack under mocks`, function () {
@@ -64,8 +59,7 @@ for (const stackName of ["dev", "prod"]) {
       const topLevel = stack.resources.filter((r) => !r.parent).map((r) => r.type);
       assert.deepEqual([...topLevel].sort(), [...COMPONENT_TYPES].sort(), "only the components sit at the stack root");
       const urns = new Set(stack.resources.map((r) => r.urn));
-      for (const r of stack.resources)
-        if (r.parent) assert.ok(urns.has(r.parent), `${r.name}'s parent is not in the stack`);
+      for (const r of stack.resources) if (r.parent) assert.ok(urns.has(r.parent), `${r.name}'s parent is not in the stack`);
     });
 
     it("routes POST /generate, POST /images and GET /images/{id} of a REST API to their own functions (AWS_PROXY, payload 1.0)", () => {
@@ -78,8 +72,7 @@ for (const stackName of ["dev", "prod"]) {
       );
       const targets = new Set<string>();
       for (const method of routeMethods) {
-        const routeKey =
-          `${method.inputs.httpMethod} ${pathOf(stack, method.inputs.resourceId)}` as keyof typeof ROUTES;
+        const routeKey = `${method.inputs.httpMethod} ${pathOf(stack, method.inputs.resourceId)}` as keyof typeof ROUTES;
         const expected = ROUTES[routeKey];
         const fn = fns[expected.fn];
         assert.equal(method.inputs.restApi, api.id);
@@ -123,15 +116,9 @@ for (const stackName of ["dev", "prod"]) {
             `the catch-all on ${path} has no template for ${type} (curl -d sends form-urlencoded, Postman's raw text text/plain)`,
           );
         }
-        const response = ofType(stack, TYPES.integrationResponse).find(
-          (r) => r.inputs.resourceId === method.inputs.resourceId,
-        );
+        const response = ofType(stack, TYPES.integrationResponse).find((r) => r.inputs.resourceId === method.inputs.resourceId);
         assert.ok(response, `no answer on ${path}`);
-        assert.equal(
-          response.inputs.selectionPattern,
-          undefined,
-          "the default integration response answers whatever the request",
-        );
+        assert.equal(response.inputs.selectionPattern, undefined, "the default integration response answers whatever the request");
         // Every template asks the mock for the status the default integration response answers.
         for (const [type, template] of Object.entries(templates))
           assert.deepEqual(JSON.parse(template), { statusCode: Number(response.inputs.statusCode) }, `${path} ${type}`);
@@ -160,9 +147,7 @@ for (const stackName of ["dev", "prod"]) {
     });
 
     it("answers the gateway's own errors as {error, code}: bad or missing key, quota, throttling, a body type the catch-alls do not read, anything else", () => {
-      const responses = Object.fromEntries(
-        ofType(stack, TYPES.gatewayResponse).map((r) => [r.inputs.responseType, r.inputs]),
-      );
+      const responses = Object.fromEntries(ofType(stack, TYPES.gatewayResponse).map((r) => [r.inputs.responseType, r.inputs]));
       const expected = {
         INVALID_API_KEY: [403, "invalid-api-key"],
         QUOTA_EXCEEDED: [429, "quota-exceeded"],
@@ -200,10 +185,7 @@ for (const stackName of ["dev", "prod"]) {
       const settings = one(stack, TYPES.methodSettings);
       assert.equal(settings.inputs.methodPath, "*/*");
       const routes = Object.keys(ROUTES).length;
-      assert.ok(
-        Math.abs(settings.inputs.settings.throttlingRateLimit * routes - cfgNumber(stack, "apiThrottleRateLimit")) <
-          1e-9,
-      );
+      assert.ok(Math.abs(settings.inputs.settings.throttlingRateLimit * routes - cfgNumber(stack, "apiThrottleRateLimit")) < 1e-9);
       assert.ok(settings.inputs.settings.throttlingBurstLimit >= 1);
       assert.ok(settings.inputs.settings.throttlingBurstLimit * routes <= cfgNumber(stack, "apiThrottleBurstLimit"));
       const logs = one(stack, TYPES.logGroup, "-api-access-logs");
@@ -214,22 +196,14 @@ for (const stackName of ["dev", "prod"]) {
       assert.equal(format.status, "$context.status");
       assert.equal(format.apiKeyId, "$context.identity.apiKeyId");
       assert.equal(stack.outputs.apiUrl, `${stage.state.invokeUrl}/`);
-      assert.deepEqual(
-        ofType(stack, "aws:apigateway/account:Account"),
-        [],
-        "the account's API Gateway settings belong to bootstrap/",
-      );
+      assert.deepEqual(ofType(stack, "aws:apigateway/account:Account"), [], "the account's API Gateway settings belong to bootstrap/");
     });
 
     it("gives every role the candidate's permissions boundary", () => {
       const roles = ofType(stack, TYPES.role);
       assert.equal(roles.length, 4);
       for (const role of roles)
-        assert.equal(
-          role.inputs.permissionsBoundary,
-          "arn:aws:iam::123456789012:policy/couch-explorers-candidate-42-boundary",
-          role.name,
-        );
+        assert.equal(role.inputs.permissionsBoundary, "arn:aws:iam::123456789012:policy/couch-explorers-candidate-42-boundary", role.name);
     });
 
     it("feeds the worker from the queue with partial batch responses, batch size and maximum concurrency from config", () => {
@@ -243,9 +217,7 @@ for (const stackName of ["dev", "prod"]) {
       assert.equal(mapping.inputs.scalingConfig.maximumConcurrency, cfgNumber(stack, "queueMaxConcurrency"));
       assert.equal(mapping.inputs.enabled, true);
       // the subscription's own Lambda permission is narrowed from lambda:* to invoking
-      const subscriptionPermission = ofType(stack, TYPES.permission).find(
-        (p) => p.inputs.principal === "sqs.amazonaws.com",
-      );
+      const subscriptionPermission = ofType(stack, TYPES.permission).find((p) => p.inputs.principal === "sqs.amazonaws.com");
       assert.equal(subscriptionPermission?.inputs.action, "lambda:InvokeFunction");
     });
 
@@ -302,11 +274,7 @@ for (const stackName of ["dev", "prod"]) {
         const api = key !== "worker";
         assert.equal(fn.inputs.runtime, LAMBDA_RUNTIME);
         assert.equal(fn.inputs.handler, "__index.handler");
-        assert.equal(
-          fn.inputs.timeout,
-          cfgNumber(stack, api ? "apiTimeoutSeconds" : "workerTimeoutSeconds"),
-          `${key} timeout`,
-        );
+        assert.equal(fn.inputs.timeout, cfgNumber(stack, api ? "apiTimeoutSeconds" : "workerTimeoutSeconds"), `${key} timeout`);
         assert.equal(fn.inputs.memorySize, cfgNumber(stack, api ? "apiMemoryMb" : "workerMemoryMb"), `${key} memory`);
         const logGroup = ofType(stack, TYPES.logGroup).find((g) => g.state.name === fn.inputs.loggingConfig.logGroup);
         assert.ok(logGroup, `${key} logs to a group the program does not create`);
@@ -330,13 +298,8 @@ for (const stackName of ["dev", "prod"]) {
         for (const value of Object.values(vars)) assert.equal(typeof value, "string");
         // Model calls (rounds × attempts × per-attempt wait) end before the function's timeout: the
         // handlers take their budget from the invocation's context, which counts down from it.
-        assert.equal(
-          vars.BEDROCK_TIMEOUT_MS,
-          undefined,
-          `${key}: the model's time comes from the invocation, not the environment`,
-        );
-        const rounds =
-          key === "worker" ? Math.ceil(cfgNumber(stack, "queueBatchSize") / Number(vars[ENV.workerConcurrency])) : 1;
+        assert.equal(vars.BEDROCK_TIMEOUT_MS, undefined, `${key}: the model's time comes from the invocation, not the environment`);
+        const rounds = key === "worker" ? Math.ceil(cfgNumber(stack, "queueBatchSize") / Number(vars[ENV.workerConcurrency])) : 1;
         const budget =
           key === "worker"
             ? workerModelBudget(fn.inputs.timeout, {
@@ -345,10 +308,7 @@ for (const stackName of ["dev", "prod"]) {
               })
             : apiModelBudget(fn.inputs.timeout);
         const worstCaseMs = rounds * budget.attempts * budget.tryTimeoutMs;
-        assert.ok(
-          worstCaseMs < fn.inputs.timeout * 1000,
-          `${key}: ${worstCaseMs} ms of model calls in a ${fn.inputs.timeout} s function`,
-        );
+        assert.ok(worstCaseMs < fn.inputs.timeout * 1000, `${key}: ${worstCaseMs} ms of model calls in a ${fn.inputs.timeout} s function`);
       }
       assert.equal(fns.worker.inputs.environment.variables[ENV.workerConcurrency], cfg(stack, "workerConcurrency"));
       assert.equal(
@@ -356,10 +316,7 @@ for (const stackName of ["dev", "prod"]) {
         cfg(stack, "maxReceiveCount"),
         "the worker knows the redrive limit",
       );
-      assert.ok(
-        apiModelBudget(fns.generate.inputs.timeout).tryTimeoutMs < DEFAULTS.bedrockTimeoutMs,
-        "the API's model calls are bounded",
-      );
+      assert.ok(apiModelBudget(fns.generate.inputs.timeout).tryTimeoutMs < DEFAULTS.bedrockTimeoutMs, "the API's model calls are bounded");
       assert.equal(fns.generate.inputs.environment.variables[ENV.urlExpirySeconds], cfg(stack, "urlExpirySeconds"));
       assert.equal(stack.outputs.imageLocation, `s3://${cfg(stack, "bucketName")}/${cfg(stack, "imagePrefix")}/`);
     });
@@ -369,8 +326,7 @@ for (const stackName of ["dev", "prod"]) {
       assert.equal(dashboard.inputs.dashboardName, `candidate-42-${stackName}`);
       const body = JSON.parse(dashboard.inputs.dashboardBody);
       const metrics = body.widgets.flatMap((w: any) => w.properties.metrics);
-      const has = (pred: (m: any[]) => boolean, what: string) =>
-        assert.ok(metrics.some(pred), `dashboard lacks ${what}`);
+      const has = (pred: (m: any[]) => boolean, what: string) => assert.ok(metrics.some(pred), `dashboard lacks ${what}`);
       const queue = one(stack, TYPES.queue, "-jobs-queue").state.name;
       const dlq = one(stack, TYPES.queue, "-jobs-dlq").state.name;
       const api = one(stack, TYPES.api).inputs.name;
@@ -397,10 +353,7 @@ for (const stackName of ["dev", "prod"]) {
         "failures by kind of this stack",
       );
       for (const code of ["4XXError", "5XXError"])
-        has(
-          (m) => m[0] === "AWS/ApiGateway" && m[1] === code && m[2] === "ApiName" && m[3] === api && m[5] === "v1",
-          `API ${code}`,
-        );
+        has((m) => m[0] === "AWS/ApiGateway" && m[1] === code && m[2] === "ApiName" && m[3] === api && m[5] === "v1", `API ${code}`);
       for (const w of body.widgets) assert.equal(w.properties.region, "eu-west-1");
     });
   });
@@ -521,8 +474,7 @@ describe("infra: candidates and stacks in one account", function () {
         );
       }
       // Auto-named resources get candidate and stack in their logical name, so their physical names differ too.
-      for (const r of stack.resources)
-        assert.ok(r.name.startsWith(`${candidate}-${stack.stack}-`), `logical name ${r.name}`);
+      for (const r of stack.resources) assert.ok(r.name.startsWith(`${candidate}-${stack.stack}-`), `logical name ${r.name}`);
       const boundaries = new Set(ofType(stack, TYPES.role).map((r) => r.inputs.permissionsBoundary));
       assert.deepEqual([...boundaries], [`arn:aws:iam::123456789012:policy/couch-explorers-${candidate}-boundary`]);
     }
@@ -556,10 +508,7 @@ describe("infra: a stack that names no bucket (fresh account)", function () {
     assert.equal(block.inputs.bucket, bucket.id);
     for (const flag of ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"])
       assert.equal(block.inputs[flag], true, flag);
-    const encryption = one(
-      stack,
-      "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-    );
+    const encryption = one(stack, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
     assert.equal(encryption.inputs.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm, "AES256");
     const policy = JSON.parse(one(stack, "aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
     const tls = policy.Statement.find((s: any) => s.Condition?.Bool?.["aws:SecureTransport"] === "false");
@@ -570,8 +519,7 @@ describe("infra: a stack that names no bucket (fresh account)", function () {
 
   it("points the functions and the prefix policies at that bucket", () => {
     const bucket = one(stack, TYPES.bucket);
-    for (const fn of Object.values(functionsByKey(stack)))
-      assert.equal(fn.inputs.environment.variables[ENV.bucket], bucket.state.bucket);
+    for (const fn of Object.values(functionsByKey(stack))) assert.equal(fn.inputs.environment.variables[ENV.bucket], bucket.state.bucket);
     const write = JSON.parse(one(stack, TYPES.policy, "-images-write").inputs.policy);
     assert.deepEqual(write.Statement[0].Resource, `${bucket.state.arn}/${cfg(stack, "imagePrefix")}/*`);
     assert.equal(stack.outputs.bucketName, bucket.state.bucket);
@@ -627,10 +575,7 @@ describe("infra: model access as part of pulumi up", function () {
 describe("infra: config errors", function () {
   this.timeout(120000);
   it("stops with a clear message when no runtime adapter speaks the model", () => {
-    assert.throws(
-      () => evaluateStack("dev", DEV_VARIANTS.noAdapter),
-      /no request adapter for model "stability\.sd3-large-v1:0"/,
-    );
+    assert.throws(() => evaluateStack("dev", DEV_VARIANTS.noAdapter), /no request adapter for model "stability\.sd3-large-v1:0"/);
   });
 
   it("stops with a clear message when the model id is an inference profile its IAM grant would not cover", () => {
@@ -638,9 +583,6 @@ describe("infra: config errors", function () {
   });
 
   it("stops with a clear message when the prefix would reach the whole bucket", () => {
-    assert.throws(
-      () => evaluateStack("dev", DEV_VARIANTS.wholeBucketPrefix),
-      /imagePrefix must be a non-empty S3 key prefix/,
-    );
+    assert.throws(() => evaluateStack("dev", DEV_VARIANTS.wholeBucketPrefix), /imagePrefix must be a non-empty S3 key prefix/);
   });
 });

@@ -22,12 +22,7 @@ interface Answer {
 }
 
 /** One request with exactly these headers (fetch would not let a test set Host). */
-function request(
-  url: string,
-  method: string,
-  headers: Record<string, string | number>,
-  body?: Buffer | string,
-): Promise<Answer> {
+function request(url: string, method: string, headers: Record<string, string | number>, body?: Buffer | string): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method, headers, agent: false }, (res) => {
       let text = "";
@@ -104,12 +99,7 @@ describe("local mode: a local server that serves only this machine, with JSON er
     for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`]) {
       assert.equal((await request(`${api}/health`, "GET", { host })).status, 200, host);
     }
-    for (const host of [
-      `evil.example:${port}`,
-      "127.0.0.1",
-      `127.0.0.1:${port + 1}`,
-      `rebind.127.0.0.1.nip.io:${port}`,
-    ]) {
+    for (const host of [`evil.example:${port}`, "127.0.0.1", `127.0.0.1:${port + 1}`, `rebind.127.0.0.1.nip.io:${port}`]) {
       const res = await request(`${api}/health`, "GET", { host });
       assert.equal(res.status, 403, host);
       assert.equal(res.headers["content-type"], "application/json");
@@ -144,19 +134,10 @@ describe("local mode: a local server that serves only this machine, with JSON er
       JSON.stringify({ prompt: "from the gallery" }),
     );
     assert.equal(own.status, 202, own.body);
-    const tool = await request(
-      `${api}/images`,
-      "POST",
-      { host: `127.0.0.1:${port}`, ...json },
-      JSON.stringify({ prompt: "from curl" }),
-    );
+    const tool = await request(`${api}/images`, "POST", { host: `127.0.0.1:${port}`, ...json }, JSON.stringify({ prompt: "from curl" }));
     assert.equal(tool.status, 202, tool.body);
     // Reading with a foreign Origin changes nothing (and the browser keeps the answer from that page).
-    assert.equal(
-      (await request(`${api}/local/queues`, "GET", { host: `127.0.0.1:${port}`, origin: "http://evil.example" }))
-        .status,
-      200,
-    );
+    assert.equal((await request(`${api}/local/queues`, "GET", { host: `127.0.0.1:${port}`, origin: "http://evil.example" })).status, 200);
   });
 
   it("guards the object store and the queue the same way, while the SDK clients work", async () => {
@@ -200,10 +181,7 @@ describe("local mode: a local server that serves only this machine, with JSON er
           Body: Buffer.from("ok"),
         }),
       );
-      assert.ok(
-        (await sqs.send(new SendMessageCommand({ QueueUrl: mode.queue.queueUrl, MessageBody: "through the SDK" })))
-          .MessageId,
-      );
+      assert.ok((await sqs.send(new SendMessageCommand({ QueueUrl: mode.queue.queueUrl, MessageBody: "through the SDK" }))).MessageId);
     } finally {
       s3.destroy();
       sqs.destroy();
@@ -212,12 +190,7 @@ describe("local mode: a local server that serves only this machine, with JSON er
 
   it("answers 413 JSON for every body over the limit, small or huge, and lets the limit itself through", async () => {
     for (const size of [DEFAULTS.maxBodyBytes + 1, 1024 * 1024, 20 * 1024 * 1024]) {
-      const res = await request(
-        `${api}/generate`,
-        "POST",
-        { ...json, "content-length": size },
-        Buffer.alloc(size, 0x61),
-      ).catch((err) => {
+      const res = await request(`${api}/generate`, "POST", { ...json, "content-length": size }, Buffer.alloc(size, 0x61)).catch((err) => {
         throw new Error(`${size} bytes: ${err.message}`);
       });
       assert.equal(res.status, 413, `${size} bytes`);
@@ -231,15 +204,11 @@ describe("local mode: a local server that serves only this machine, with JSON er
   });
 
   it("answers oversized headers with 431 JSON, an unknown method with 501 JSON, a malformed request with 400 JSON", async () => {
-    const big = parseRaw(
-      await raw(port, `GET /health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Big: ${"a".repeat(20000)}\r\n\r\n`),
-    );
+    const big = parseRaw(await raw(port, `GET /health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Big: ${"a".repeat(20000)}\r\n\r\n`));
     assert.deepEqual([big.status, big.contentType, big.json.code], [431, "application/json", "headers-too-large"]);
     const foo = parseRaw(await raw(port, `FOO / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`));
     assert.deepEqual([foo.status, foo.contentType, foo.json.code], [501, "application/json", "method-not-implemented"]);
-    const junk = parseRaw(
-      await raw(port, `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\na header without a colon\r\n\r\n`),
-    );
+    const junk = parseRaw(await raw(port, `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\na header without a colon\r\n\r\n`));
     assert.deepEqual([junk.status, junk.json.code], [400, "bad-request"]);
     assert.ok(junk.json.error);
   });

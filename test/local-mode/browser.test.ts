@@ -28,9 +28,7 @@ describe("local mode: the gallery in headless Chromium", function () {
     // The model takes 6 s: long enough for the page to draw a queued job's pending card before
     // its picture exists, even on a loaded machine (with 0.5 s, and once with 2.5 s, the worker
     // finished first, and a job already done rightly never shows as pending).
-    local = await startLocalChild(
-      freshEnv({ LOCAL_MODEL_LATENCY_MS: "6000", LOCAL_MODEL_FAIL_WHEN_PROMPT_INCLUDES: "[held]=throttle" }),
-    );
+    local = await startLocalChild(freshEnv({ LOCAL_MODEL_LATENCY_MS: "6000", LOCAL_MODEL_FAIL_WHEN_PROMPT_INCLUDES: "[held]=throttle" }));
     browser = await launchChromium();
   });
   after(async () => {
@@ -69,9 +67,7 @@ describe("local mode: the gallery in headless Chromium", function () {
     await card.waitFor({ timeout: 30000 });
     await page.locator(".card.pending").waitFor({ state: "detached", timeout: 15000 });
     assert.equal(await card.locator(".source").textContent(), "via queue");
-    assert.ok(
-      await card.locator("img").evaluate((el: Img) => new URL(el.src).searchParams.get("key")?.includes("/images/")),
-    );
+    assert.ok(await card.locator("img").evaluate((el: Img) => new URL(el.src).searchParams.get("key")?.includes("/images/")));
     await page.close();
   });
 

@@ -12,15 +12,7 @@ import { strict as assert } from "node:assert";
 import { rmSync } from "node:fs";
 import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient, type Message } from "@aws-sdk/client-sqs";
 import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
-import {
-  cleanup,
-  freshEnv,
-  getJson,
-  listKeys,
-  startLocalChild,
-  waitFor,
-  type LocalChild,
-} from "../../tools/local-child";
+import { cleanup, freshEnv, getJson, listKeys, startLocalChild, waitFor, type LocalChild } from "../../tools/local-child";
 
 const ENV = freshEnv({
   LOCAL_MODEL_LATENCY_MS: "50",
@@ -33,8 +25,7 @@ const ENV = freshEnv({
 });
 
 /** Every tenth prompt is refused for good, every tenth throttled until it is a dead letter. */
-const bodyOf = (n: number) =>
-  n % 10 === 3 ? `job ${n} [blocked]` : n % 10 === 7 ? `job ${n} [always-throttle]` : `job ${n} by the sea`;
+const bodyOf = (n: number) => (n % 10 === 3 ? `job ${n} [blocked]` : n % 10 === 7 ? `job ${n} [always-throttle]` : `job ${n} by the sea`);
 
 interface WorkerHealth {
   inFlight: number;
@@ -100,9 +91,7 @@ function startSender(local: LocalChild, from: number, limit: number) {
 async function receiveAll(sqs: SQSClient, url: string, visibilityTimeout: number): Promise<Message[]> {
   const all: Message[] = [];
   for (;;) {
-    const r = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: visibilityTimeout }),
-    );
+    const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: visibilityTimeout }));
     if (!r.Messages?.length) return all;
     all.push(...r.Messages);
   }
@@ -165,12 +154,9 @@ describe("local mode: kill -9 of the npm start process tree loses and duplicates
       90000,
       200,
     );
-    await waitFor(
-      "work in flight",
-      async () => ((await worker(second)).inFlight > 0 ? true : undefined),
-      30000,
-      HEALTH_POLL_MS,
-    ).catch(() => undefined);
+    await waitFor("work in flight", async () => ((await worker(second)).inFlight > 0 ? true : undefined), 30000, HEALTH_POLL_MS).catch(
+      () => undefined,
+    );
     await second.stop("SIGKILL");
 
     // 3. Start again and let everything settle.
@@ -195,8 +181,7 @@ describe("local mode: kill -9 of the npm start process tree loses and duplicates
     };
     const dead = await receiveAll(third.sqs, dlqUrl, 600); // held now: step 4 stops while they are received
     deadLetterIds = dead.map((m) => m.MessageId!);
-    for (const m of held)
-      assert.ok(deadLetterIds.includes(m.MessageId!), `the dead letter received at the kill (${m.MessageId}) is back`);
+    for (const m of held) assert.ok(deadLetterIds.includes(m.MessageId!), `the dead letter received at the kill (${m.MessageId}) is back`);
 
     const idOf = (key: string, suffix: string) => key.slice(`${prefix}/images/`.length, -suffix.length);
     const kinds = await Promise.all(
@@ -224,8 +209,7 @@ describe("local mode: kill -9 of the npm start process tree loses and duplicates
     const duplicated = ended.filter((id, i) => ended.indexOf(id) !== i);
     assert.deepEqual(lost, [], `${lost.length} lost of ${acknowledged.size} acknowledged`);
     assert.deepEqual(duplicated, [], "no message ends in two places");
-    for (const [id, body] of acknowledged)
-      assert.equal(bodies.get(id), body, `message ${id} ended with its own prompt`);
+    for (const [id, body] of acknowledged) assert.equal(bodies.get(id), body, `message ${id} ended with its own prompt`);
     // A message beyond the acknowledged ones was sent in a batch the kill cut off: each at most once.
     const extra = ended.filter((id) => !acknowledged.has(id)).map((id) => bodies.get(id)!);
     assert.ok(
@@ -247,11 +231,7 @@ describe("local mode: kill -9 of the npm start process tree loses and duplicates
         : deadLetterIds.includes(id)
           ? "dlq"
           : "failure record";
-      const promptSends = body.includes("[blocked]")
-        ? "failure record"
-        : body.includes("[always-throttle]")
-          ? "dlq"
-          : "picture";
+      const promptSends = body.includes("[blocked]") ? "failure record" : body.includes("[always-throttle]") ? "dlq" : "picture";
       assert.equal(
         where,
         outOfTime.has(id) ? "dlq" : promptSends,
@@ -266,10 +246,7 @@ describe("local mode: kill -9 of the npm start process tree loses and duplicates
     const third = children[children.length - 1];
     assert.ok(deadLetterIds.length > 0);
     await third.stop("SIGINT"); // the whole group, as a terminal's Ctrl-C: npm itself ends by the signal
-    assert.match(
-      third.output(),
-      new RegExp(`Stopped\\. 0 queued and ${deadLetterIds.length} dead-letter message\\(s\\) kept`),
-    );
+    assert.match(third.output(), new RegExp(`Stopped\\. 0 queued and ${deadLetterIds.length} dead-letter message\\(s\\) kept`));
     const fourth = await start();
     const back = await receiveAll(fourth.sqs, fourth.health.dlqUrl, 600);
     assert.deepEqual(back.map((m) => m.MessageId).sort(), [...deadLetterIds].sort());

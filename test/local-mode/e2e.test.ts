@@ -11,16 +11,7 @@ import { startObjectStore } from "../../local/fakes/object-store";
 import { readPngHeader, PNG_SIGNATURE } from "../../local/fakes/png";
 import { readJournal } from "../../local/fakes/queue-journal";
 import { objectStoreDirectory, queueJournalFile } from "../../local/app/start";
-import {
-  cleanup,
-  freshEnv,
-  getJson,
-  getObject,
-  listKeys,
-  startLocalChild,
-  waitFor,
-  type LocalChild,
-} from "../../tools/local-child";
+import { cleanup, freshEnv, getJson, getObject, listKeys, startLocalChild, waitFor, type LocalChild } from "../../tools/local-child";
 
 async function exists(local: LocalChild, key: string): Promise<true | undefined> {
   try {
@@ -44,14 +35,11 @@ describe("local mode: npm start end to end", function () {
   it("reports every component, the queues, the bucket and the prefix on GET /health", async () => {
     const h = local!.health;
     assert.equal(h.status, "ok");
-    for (const name of ["api", "objectStore", "queue", "model", "worker"])
-      assert.equal(h.components[name]?.status, "ok", name);
+    for (const name of ["api", "objectStore", "queue", "model", "worker"]) assert.equal(h.components[name]?.status, "ok", name);
     assert.match(h.queueUrl, /^http:\/\/127\.0\.0\.1:\d+\/\d+\/[\w-]+$/);
     assert.match(h.dlqUrl, /-dlq$/);
     assert.ok(h.bucket && h.prefix);
-    const attrs = await local!.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: h.queueUrl, AttributeNames: ["RedrivePolicy"] }),
-    );
+    const attrs = await local!.sqs.send(new GetQueueAttributesCommand({ QueueUrl: h.queueUrl, AttributeNames: ["RedrivePolicy"] }));
     assert.ok(JSON.parse(attrs.Attributes!.RedrivePolicy!).deadLetterTargetArn.endsWith(h.dlqUrl.split("/").pop()!));
   });
 
@@ -90,23 +78,13 @@ describe("local mode: npm start end to end", function () {
     });
     const sidecar = await getJson(local!.s3, local!.health.bucket, body.key.replace(/\.png$/, ".json"));
     assert.deepEqual(
-      [
-        sidecar.prompt,
-        sidecar.model,
-        sidecar.aspectRatio,
-        sidecar.seed,
-        sidecar.width,
-        sidecar.height,
-        "cfgScale" in sidecar,
-      ],
+      [sidecar.prompt, sidecar.model, sidecar.aspectRatio, sidecar.seed, sidecar.width, sidecar.height, "cfgScale" in sidecar],
       ["Me on top of K2", "stability.stable-image-core-v1:1", "1:1", body.seed, 1024, 1024, false],
     );
   });
 
   it("a plain-text message sent with @aws-sdk/client-sqs becomes a picture", async () => {
-    const sent = await local!.sqs.send(
-      new SendMessageCommand({ QueueUrl: local!.health.queueUrl, MessageBody: "me on top of a pyramid" }),
-    );
+    const sent = await local!.sqs.send(new SendMessageCommand({ QueueUrl: local!.health.queueUrl, MessageBody: "me on top of a pyramid" }));
     const key = `${local!.health.prefix}/images/${sent.MessageId}.png`;
     await waitFor(`picture ${key}`, () => exists(local!, key));
     assert.ok(readPngHeader((await getObject(local!.s3, local!.health.bucket, key)).body));
@@ -157,10 +135,7 @@ describe("local mode: npm start end to end", function () {
     assert.equal(img.headers.get("content-type"), "image/png");
     assert.ok(readPngHeader(Buffer.from(await img.arrayBuffer())));
     // The viewer route only serves objects under the prefix.
-    assert.equal(
-      (await fetch(`${local!.apiUrl}/local/object?key=${encodeURIComponent("elsewhere/x.png")}`)).status,
-      404,
-    );
+    assert.equal((await fetch(`${local!.apiUrl}/local/object?key=${encodeURIComponent("elsewhere/x.png")}`)).status, 404);
   });
 });
 
@@ -203,10 +178,7 @@ describe("local mode: Ctrl-C finishes the batch in flight and keeps the rest; fi
       return w.inFlight === busy && w.deleted === 0 ? true : undefined;
     });
     assert.equal(await first.stop("SIGINT"), 0);
-    assert.match(
-      first.output(),
-      new RegExp(`Stopped\\. ${sent.size - busy} queued and 0 dead-letter message\\(s\\) kept`),
-    );
+    assert.match(first.output(), new RegExp(`Stopped\\. ${sent.size - busy} queued and 0 dead-letter message\\(s\\) kept`));
 
     saved = [...readJournal(journalFile).state.queue.values()];
     assert.equal(saved.length, sent.size - busy);
@@ -238,14 +210,10 @@ describe("local mode: Ctrl-C finishes the batch in flight and keeps the rest; fi
   it("the next start restores the saved messages with the same ids, once", async () => {
     second = await startLocalChild(env);
     assert.match(second.output(), new RegExp(`restored\\s+${saved.length} queued`));
-    for (const m of saved)
-      await waitFor(`the saved message's picture ${m.id}`, () => exists(second!, `${prefix}/images/${m.id}.png`));
-    for (const [id, body] of sent)
-      assert.equal((await getJson(second.s3, bucket, `${prefix}/images/${id}.json`)).prompt, body);
+    for (const m of saved) await waitFor(`the saved message's picture ${m.id}`, () => exists(second!, `${prefix}/images/${m.id}.png`));
+    for (const [id, body] of sent) assert.equal((await getJson(second.s3, bucket, `${prefix}/images/${id}.json`)).prompt, body);
     // Every job finished: the journal holds nothing, so a kill (SIGKILL, like a crash) brings nothing back.
-    await waitFor("the journal to be empty", async () =>
-      readJournal(journalFile).state.queue.size === 0 ? true : undefined,
-    );
+    await waitFor("the journal to be empty", async () => (readJournal(journalFile).state.queue.size === 0 ? true : undefined));
     await second.stop("SIGKILL");
     third = await startLocalChild(env);
     assert.doesNotMatch(third.output(), /restored/);

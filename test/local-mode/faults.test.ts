@@ -6,15 +6,7 @@
  */
 import { strict as assert } from "node:assert";
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand } from "@aws-sdk/client-sqs";
-import {
-  cleanup,
-  freshEnv,
-  getJson,
-  listKeys,
-  startLocalChild,
-  waitFor,
-  type LocalChild,
-} from "../../tools/local-child";
+import { cleanup, freshEnv, getJson, listKeys, startLocalChild, waitFor, type LocalChild } from "../../tools/local-child";
 
 const N = 30;
 
@@ -40,11 +32,7 @@ describe("local mode: transient and permanent model failures", function () {
   it(`accounts for all ${N} messages: pictures + failure records + DLQ messages, no duplicates`, async () => {
     const { bucket, prefix, queueUrl, dlqUrl } = local!.health;
     const bodies = Array.from({ length: N }, (_, i) =>
-      i % 10 === 3
-        ? `desert pyramid ${i} [always-throttle]`
-        : i % 10 === 7
-          ? `city at night ${i} [blocked]`
-          : `postcard ${i} from the sea`,
+      i % 10 === 3 ? `desert pyramid ${i} [always-throttle]` : i % 10 === 7 ? `city at night ${i} [blocked]` : `postcard ${i} from the sea`,
     );
     const sent = new Map<string, string>(); // messageId → body
     for (let i = 0; i < N; i += 10) {
@@ -62,9 +50,7 @@ describe("local mode: transient and permanent model failures", function () {
     // Settled: the source queue is empty (nothing visible, in flight or delayed) and every
     // message is accounted for somewhere.
     const settle = async () => {
-      const { Attributes: a = {} } = await local!.sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["All"] }),
-      );
+      const { Attributes: a = {} } = await local!.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["All"] }));
       const inQueue =
         Number(a.ApproximateNumberOfMessages) +
         Number(a.ApproximateNumberOfMessagesNotVisible) +
@@ -87,9 +73,7 @@ describe("local mode: transient and permanent model failures", function () {
 
     const dlqIds: string[] = [];
     for (;;) {
-      const r = await local!.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 300 }),
-      );
+      const r = await local!.sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 300 }));
       if (!r.Messages?.length) break;
       for (const m of r.Messages) {
         dlqIds.push(m.MessageId!);
@@ -101,11 +85,7 @@ describe("local mode: transient and permanent model failures", function () {
     const failureIds = permanent.map(idOf);
     const all = [...pictureIds, ...failureIds, ...dlqIds];
 
-    assert.equal(
-      all.length,
-      N,
-      `pictures ${pictureIds.length} + permanent failures ${failureIds.length} + DLQ ${dlqIds.length}`,
-    );
+    assert.equal(all.length, N, `pictures ${pictureIds.length} + permanent failures ${failureIds.length} + DLQ ${dlqIds.length}`);
     assert.equal(new Set(all).size, N, "no message ends in two places");
     assert.deepEqual([...all].sort(), [...sent.keys()].sort(), "exactly the messages sent");
     assert.deepEqual(
@@ -125,7 +105,6 @@ describe("local mode: transient and permanent model failures", function () {
       }
     }
     // Every picture has its sidecar with the message's own prompt.
-    for (const id of pictureIds)
-      assert.equal((await getJson(local!.s3, bucket, `${prefix}/images/${id}.json`)).prompt, sent.get(id));
+    for (const id of pictureIds) assert.equal((await getJson(local!.s3, bucket, `${prefix}/images/${id}.json`)).prompt, sent.get(id));
   });
 });

@@ -98,9 +98,7 @@ describe("local mode in process: API, queue listing and health", function () {
         body: JSON.stringify({ prompt: "queued through the API [held]" }),
       })
     ).json()) as { id: string };
-    const viaSqs = await sqs.send(
-      new SendMessageCommand({ QueueUrl: mode.queue.queueUrl, MessageBody: "sent with the SDK [held]" }),
-    );
+    const viaSqs = await sqs.send(new SendMessageCommand({ QueueUrl: mode.queue.queueUrl, MessageBody: "sent with the SDK [held]" }));
     const jobs = await waitFor("both jobs listed", async () => {
       const q = (await (await fetch(`${mode.api.url}/local/queues`)).json()) as {
         jobs: Array<{ id: string; prompt: string; state: string }>;
@@ -121,8 +119,7 @@ describe("local mode in process: API, queue listing and health", function () {
     const ok = await health(mode);
     assert.equal(ok.code, 200);
     assert.equal(ok.body.status, "ok");
-    for (const name of ["api", "objectStore", "queue", "model", "worker"])
-      assert.equal(ok.body.components[name].status, "ok", name);
+    for (const name of ["api", "objectStore", "queue", "model", "worker"]) assert.equal(ok.body.components[name].status, "ok", name);
     assert.equal(ok.body.components.worker.state, "running");
     assert.ok(ok.body.components.worker.lastPollAt && ok.body.components.worker.lastPollOutcome);
 

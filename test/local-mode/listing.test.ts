@@ -38,8 +38,7 @@ interface PicturesPage {
 type Fixture = { Key: string; Body: Buffer; Bucket: string };
 
 async function putAll(s3: S3Client, objects: Fixture[]): Promise<void> {
-  for (let i = 0; i < objects.length; i += 20)
-    await Promise.all(objects.slice(i, i + 20).map((o) => s3.send(new PutObjectCommand(o))));
+  for (let i = 0; i < objects.length; i += 20) await Promise.all(objects.slice(i, i + 20).map((o) => s3.send(new PutObjectCommand(o))));
 }
 
 /**
@@ -54,9 +53,7 @@ async function storeBeforeStart(directory: string, objects: Fixture[]): Promise<
   const S3ObjectClass = require("s3rver/lib/models/object") as S3Object;
   const store = new Store(directory);
   for (let i = 0; i < objects.length; i += 50) {
-    await Promise.all(
-      objects.slice(i, i + 50).map((o) => store.putObject(new S3ObjectClass(o.Bucket, o.Key, o.Body, {}))),
-    );
+    await Promise.all(objects.slice(i, i + 50).map((o) => store.putObject(new S3ObjectClass(o.Bucket, o.Key, o.Body, {}))));
   }
 }
 
@@ -147,17 +144,10 @@ describe("local mode: listings of any size", function () {
     assert.equal(p.failures.length, 20);
     for (const f of p.failures) {
       assert.equal(f.promptLength, 5000);
-      assert.ok(
-        [...f.prompt!].length <= 301 && [...f.reason!].length <= 301,
-        "clipped to 300 characters and an ellipsis",
-      );
+      assert.ok([...f.prompt!].length <= 301 && [...f.reason!].length <= 301, "clipped to 300 characters and an ellipsis");
     }
     const past = await page("page=9999&pageSize=1000");
-    assert.deepEqual(
-      [past.page, past.pages, past.pageSize, past.pictures.length],
-      [15, 15, 100, 100],
-      "pageSize is capped at 100",
-    );
+    assert.deepEqual([past.page, past.pages, past.pageSize, past.pictures.length], [15, 15, 100, 100], "pageSize is capped at 100");
   });
 
   it("the gallery page shows one page of cards and moves to older ones", async () => {
@@ -167,9 +157,7 @@ describe("local mode: listings of any size", function () {
       await page.goto(`${mode.api.url}/`);
       await page.locator("#page-info", { hasText: "page 1 of 63" }).waitFor({ timeout: 30000 });
       const keys = () =>
-        page
-          .locator(".card")
-          .evaluateAll((cards) => cards.map((c) => (c as unknown as { dataset: { key: string } }).dataset.key));
+        page.locator(".card").evaluateAll((cards) => cards.map((c) => (c as unknown as { dataset: { key: string } }).dataset.key));
       const first = await keys();
       assert.equal(first.length, 24);
       await page.click("#older");
@@ -212,11 +200,7 @@ describe("local mode: listings of any size", function () {
       }),
     );
     const withSidecar = await page("pageSize=100");
-    assert.equal(
-      withSidecar.pictures[0].prompt,
-      "late",
-      "a sidecar written after the listing is read on the next request",
-    );
+    assert.equal(withSidecar.pictures[0].prompt, "late", "a sidecar written after the listing is read on the next request");
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: SidecarKey }));
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key }));
     const again = await page("pageSize=100");

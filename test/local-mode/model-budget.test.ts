@@ -29,11 +29,7 @@ describe("local mode: the API's model budget is the deployed API's", function ()
     assert.equal(deployed.attempts, DEFAULTS.apiModelAttempts);
     assert.ok(deployed.tryTimeoutMs < DEFAULTS.bedrockTimeoutMs, "fitted to the API timeout, not the runtime's 60 s");
     const local = loadLocalConfig({ ...PORTS });
-    assert.equal(
-      local.apiTimeoutSeconds,
-      generate.inputs.timeout,
-      "the local API's context counts down from the same timeout",
-    );
+    assert.equal(local.apiTimeoutSeconds, generate.inputs.timeout, "the local API's context counts down from the same timeout");
     assert.deepEqual(local.apiModelBudget, deployed);
     // A variable given in the environment still wins, as for the queue handler.
     assert.equal(loadLocalConfig({ ...PORTS, BEDROCK_MAX_ATTEMPTS: "1" }).apiModelBudget.attempts, 1);
@@ -74,10 +70,7 @@ describe("local mode: the API's model budget is the deployed API's", function ()
       const body = (await res.json()) as { code: string; error: string };
       assert.equal(res.status, 503);
       assert.equal(body.code, "timeout");
-      assert.match(
-        body.error,
-        /^the model stability\.stable-image-core-v1:1 did not answer within 1 s, 2 tries; retry later$/,
-      );
+      assert.match(body.error, /^the model stability\.stable-image-core-v1:1 did not answer within 1 s, 2 tries; retry later$/);
       // The local model holds a hung call for 30 s: both tries are still unanswered there.
       const calls = mode.bedrock!.calls;
       assert.equal(calls.length, 2);

@@ -92,9 +92,7 @@ describe("local mode: the queue server's journal and job list", function () {
     });
     const b = await send("deleted before the restart");
     const c = await send('{"prompt":"waiting"}');
-    const got = await sqs!.send(
-      new ReceiveMessageCommand({ QueueUrl: server!.queueUrl, MaxNumberOfMessages: 2, VisibilityTimeout: 300 }),
-    );
+    const got = await sqs!.send(new ReceiveMessageCommand({ QueueUrl: server!.queueUrl, MaxNumberOfMessages: 2, VisibilityTimeout: 300 }));
     assert.deepEqual(got.Messages!.map((m) => m.MessageId).sort(), [a, b].sort());
     await sqs!.send(
       new DeleteMessageCommand({
@@ -126,8 +124,7 @@ describe("local mode: the queue server's journal and job list", function () {
     await sqs!.send(new ReceiveMessageCommand({ QueueUrl: server!.queueUrl, VisibilityTimeout: 1 }));
     const dead = await waitFor(
       "the redrive",
-      async () =>
-        (await sqs!.send(new ReceiveMessageCommand({ QueueUrl: server!.dlqUrl, VisibilityTimeout: 300 }))).Messages,
+      async () => (await sqs!.send(new ReceiveMessageCommand({ QueueUrl: server!.dlqUrl, VisibilityTimeout: 300 }))).Messages,
       10000,
     );
     assert.deepEqual(
@@ -151,9 +148,7 @@ describe("local mode: the queue server's journal and job list", function () {
     for (const visibility of [0, 0, 300]) {
       const r = await waitFor(
         "a delivery",
-        async () =>
-          (await sqs!.send(new ReceiveMessageCommand({ QueueUrl: server!.queueUrl, VisibilityTimeout: visibility })))
-            .Messages,
+        async () => (await sqs!.send(new ReceiveMessageCommand({ QueueUrl: server!.queueUrl, VisibilityTimeout: visibility }))).Messages,
       );
       assert.equal(r[0].MessageId, id);
     }
@@ -222,10 +217,7 @@ describe("local mode: the queue server's journal and job list", function () {
     const other = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
     try {
       writeFileSync(`${journalFile}.lock`, String(other.pid));
-      await assert.rejects(
-        start(),
-        new RegExp(`queue-journal\\.jsonl is in use by another local mode \\(pid ${other.pid}\\)`),
-      );
+      await assert.rejects(start(), new RegExp(`queue-journal\\.jsonl is in use by another local mode \\(pid ${other.pid}\\)`));
     } finally {
       other.kill("SIGKILL");
       await new Promise((r) => other.once("exit", r));
@@ -241,10 +233,7 @@ describe("local mode: the queue server's journal and job list", function () {
 
   it("moves the messages of an earlier version's queues.json into the journal once, then removes the file", async () => {
     const file = path.join(dir, "queues.json");
-    writeFileSync(
-      file,
-      JSON.stringify({ queue: [{ id: "job-1", body: "saved prompt" }], dlq: [{ id: "dead-1", body: "dead prompt" }] }),
-    );
+    writeFileSync(file, JSON.stringify({ queue: [{ id: "job-1", body: "saved prompt" }], dlq: [{ id: "dead-1", body: "dead prompt" }] }));
     const first = await start();
     assert.deepEqual(first.restored, { queue: 1, dlq: 1 });
     assert.equal(existsSync(file), false, "the file is gone once its messages are in the journal");
@@ -282,9 +271,7 @@ describe("local mode: the queue server's journal and job list", function () {
     const s = await start(1, 1);
     const a = await send('{"prompt":"json job"}');
     const b = await send("plain text job");
-    await waitFor("both waiting", async () =>
-      s.jobs().filter((j) => j.state === "waiting").length === 2 ? true : undefined,
-    );
+    await waitFor("both waiting", async () => (s.jobs().filter((j) => j.state === "waiting").length === 2 ? true : undefined));
     assert.deepEqual(
       s.jobs().map((j) => [j.id, j.body]),
       [
@@ -292,9 +279,7 @@ describe("local mode: the queue server's journal and job list", function () {
         [b, "plain text job"],
       ],
     );
-    const got = await sqs!.send(
-      new ReceiveMessageCommand({ QueueUrl: s.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-    );
+    const got = await sqs!.send(new ReceiveMessageCommand({ QueueUrl: s.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
     assert.equal(got.Messages?.length, 2);
     assert.deepEqual(
       s.jobs().map((j) => [j.state, j.receiveCount]),

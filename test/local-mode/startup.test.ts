@@ -70,23 +70,14 @@ describe("local mode: configuration", () => {
   });
 
   it("uses the stack's visibility timeout (DEFAULTS.visibilityTimeoutFactor × the worker timeout) with MODEL=bedrock", () => {
-    assert.equal(
-      loadLocalConfig({ MODEL: "bedrock" }, root).visibilityTimeoutSeconds,
-      DEFAULTS.visibilityTimeoutFactor * 150,
-    );
-    assert.equal(
-      loadLocalConfig({ MODEL: "bedrock", LOCAL_VISIBILITY_TIMEOUT_SECONDS: "40" }, root).visibilityTimeoutSeconds,
-      40,
-    );
+    assert.equal(loadLocalConfig({ MODEL: "bedrock" }, root).visibilityTimeoutSeconds, DEFAULTS.visibilityTimeoutFactor * 150);
+    assert.equal(loadLocalConfig({ MODEL: "bedrock", LOCAL_VISIBILITY_TIMEOUT_SECONDS: "40" }, root).visibilityTimeoutSeconds, 40);
   });
 
   it("rejects bad values naming the variable, or the YAML key and file they came from", () => {
     assert.throws(() => loadLocalConfig({ LOCAL_SQS_PORT: "nine" }, root), /LOCAL_SQS_PORT/);
     assert.throws(() => loadLocalConfig({ MODEL: "dall-e" }, root), /MODEL must be "local" or "bedrock"/);
-    assert.throws(
-      () => loadLocalConfig({ LOCAL_MODEL_TRANSIENT_FAILURE_RATE: "2" }, root),
-      /LOCAL_MODEL_TRANSIENT_FAILURE_RATE/,
-    );
+    assert.throws(() => loadLocalConfig({ LOCAL_MODEL_TRANSIENT_FAILURE_RATE: "2" }, root), /LOCAL_MODEL_TRANSIENT_FAILURE_RATE/);
     const bad = mkdtempSync(path.join(tmpdir(), "local-config-"));
     try {
       writeFileSync(
@@ -95,14 +86,8 @@ describe("local mode: configuration", () => {
           HANDLER_SETTINGS,
       );
       writeFileSync(path.join(bad, "Pulumi.dev.yaml"), "config:\n  p:imagePrefix: x\n  p:queueBatchSize: lots\n");
-      assert.throws(
-        () => loadLocalConfig({}, bad),
-        /^LocalConfigError: queueBatchSize in Pulumi\.dev\.yaml must be an integer.*"lots"/,
-      );
-      assert.throws(
-        () => loadLocalConfig({ QUEUE_BATCH_SIZE: "0" }, bad),
-        /^LocalConfigError: QUEUE_BATCH_SIZE must be an integer/,
-      );
+      assert.throws(() => loadLocalConfig({}, bad), /^LocalConfigError: queueBatchSize in Pulumi\.dev\.yaml must be an integer.*"lots"/);
+      assert.throws(() => loadLocalConfig({ QUEUE_BATCH_SIZE: "0" }, bad), /^LocalConfigError: QUEUE_BATCH_SIZE must be an integer/);
       writeFileSync(path.join(bad, "Pulumi.dev.yaml"), "config:\n  p:queueBatchSize: 2\n");
       assert.throws(
         () => loadLocalConfig({}, bad),
@@ -149,10 +134,7 @@ describe("local mode: configuration", () => {
     assert.deepEqual(small.queueModelBudget, { attempts: 2, tryTimeoutMs: 4000 });
     // With MODEL=bedrock the stack's worker timeout (shorter than the visibility timeout) sets it, as on AWS.
     const bedrock = loadLocalConfig({ MODEL: "bedrock" }, root);
-    assert.deepEqual(
-      bedrock.queueModelBudget,
-      modelCallBudget(150, DEFAULTS.bedrockMaxAttempts, Math.ceil(3 / bedrock.workerConcurrency)),
-    );
+    assert.deepEqual(bedrock.queueModelBudget, modelCallBudget(150, DEFAULTS.bedrockMaxAttempts, Math.ceil(3 / bedrock.workerConcurrency)));
     assert.throws(
       () => loadLocalConfig({ LOCAL_VISIBILITY_TIMEOUT_SECONDS: "4" }, root),
       /leaves under 1 s per model call.*LOCAL_VISIBILITY_TIMEOUT_SECONDS/,

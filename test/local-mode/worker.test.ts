@@ -17,9 +17,7 @@ import { failedIds, startWorker, type Worker } from "../../local/app/worker";
 import { waitFor } from "../../tools/local-child";
 
 async function depth(sqs: SQSClient, url: string): Promise<{ visible: number; inFlight: number }> {
-  const { Attributes: a = {} } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["All"] }),
-  );
+  const { Attributes: a = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["All"] }));
   return { visible: Number(a.ApproximateNumberOfMessages), inFlight: Number(a.ApproximateNumberOfMessagesNotVisible) };
 }
 
@@ -68,9 +66,7 @@ describe("local mode: the queue worker", function () {
       seen.push(...event.Records);
       return { batchItemFailures: [] };
     });
-    const sent = await sqs.send(
-      new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: "me on top of a pyramid" }),
-    );
+    const sent = await sqs.send(new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: "me on top of a pyramid" }));
     await waitFor("the record", async () => (seen.length ? true : undefined));
     const r = seen[0];
     assert.equal(r.messageId, sent.MessageId);
@@ -115,11 +111,7 @@ describe("local mode: the queue worker", function () {
       return { batchItemFailures: [] };
     });
     await sqs.send(new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: "retry me" }));
-    await waitFor(
-      "the second delivery to succeed",
-      async () => (worker!.stats.deleted === 1 ? true : undefined),
-      10000,
-    );
+    await waitFor("the second delivery to succeed", async () => (worker!.stats.deleted === 1 ? true : undefined), 10000);
     assert.equal(calls, 2);
     assert.equal(worker!.stats.handlerErrors, 1);
   });
@@ -130,9 +122,7 @@ describe("local mode: the queue worker", function () {
     await waitFor(
       `${count} message(s) delivered again`,
       async () => {
-        const r = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: server.queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }),
-        );
+        const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: server.queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }));
         for (const m of r.Messages ?? []) got.set(m.MessageId!, m.Body!);
         return got.size >= count ? true : undefined;
       },
@@ -150,9 +140,7 @@ describe("local mode: the queue worker", function () {
       await gate;
       return { batchItemFailures: [{ itemIdentifier: event.Records[0].messageId }] };
     });
-    const sent = await sqs.send(
-      new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: "in flight at shutdown" }),
-    );
+    const sent = await sqs.send(new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: "in flight at shutdown" }));
     await waitFor("the batch to start", async () => (started ? true : undefined));
     const stopped = worker!.stop();
     let finished = false;
@@ -233,12 +221,8 @@ describe("local mode: the queue worker", function () {
 
   it("leaves in the queue the records whose DeleteMessageBatch threw, and the failures of that batch", async () => {
     const client = failingClient("DeleteMessageBatchCommand", () => true);
-    const ok = await sqs.send(
-      new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: "done, but the delete fails" }),
-    );
-    const bad = await sqs.send(
-      new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: "reported as failed" }),
-    );
+    const ok = await sqs.send(new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: "done, but the delete fails" }));
+    const bad = await sqs.send(new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: "reported as failed" }));
     let handled = 0;
     worker = startWorker({
       sqs: client,
@@ -258,9 +242,7 @@ describe("local mode: the queue worker", function () {
         };
       },
     });
-    await waitFor("both records handled", async () =>
-      handled >= 2 && worker!.stats.inFlight === 0 ? true : undefined,
-    );
+    await waitFor("both records handled", async () => (handled >= 2 && worker!.stats.inFlight === 0 ? true : undefined));
     await worker.stop();
     client.destroy();
     assert.equal(worker.stats.deleted, 0);
@@ -278,14 +260,8 @@ describe("local mode: the queue worker", function () {
     assert.deepEqual([...failedIds(records, { response: { batchItemFailures: [{ itemIdentifier: "b" }] } })], ["b"]);
     assert.deepEqual([...failedIds(records, { response: { batchItemFailures: [] } })], []);
     assert.deepEqual([...failedIds(records, { response: undefined })], []);
-    assert.deepEqual([...failedIds(records, { response: { batchItemFailures: [{ itemIdentifier: "zzz" }] } })].sort(), [
-      "a",
-      "b",
-    ]);
-    assert.deepEqual([...failedIds(records, { response: { batchItemFailures: [{ itemIdentifier: "" }] } })].sort(), [
-      "a",
-      "b",
-    ]);
+    assert.deepEqual([...failedIds(records, { response: { batchItemFailures: [{ itemIdentifier: "zzz" }] } })].sort(), ["a", "b"]);
+    assert.deepEqual([...failedIds(records, { response: { batchItemFailures: [{ itemIdentifier: "" }] } })].sort(), ["a", "b"]);
     assert.deepEqual([...failedIds(records, { error: new Error("x") })].sort(), ["a", "b"]);
   });
 });

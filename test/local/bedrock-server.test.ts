@@ -160,19 +160,9 @@ describe("local/bedrock-server with the real BedrockRuntimeClient", function () 
         /textToImageParams\/text: expected maxLength: 1024, actual: 1025/,
       ],
       ["an empty prompt", textImage(""), TITAN_V1, /expected minLength: 1/],
-      [
-        "a size Titan does not support",
-        textImage("x", { width: 500, height: 500 }),
-        TITAN_V1,
-        /500x500 is not a supported image size/,
-      ],
+      ["a size Titan does not support", textImage("x", { width: 500, height: 500 }), TITAN_V1, /500x500 is not a supported image size/],
       ["a Nova size not divisible by 16", textImage("x", { width: 1000, height: 1000 }), NOVA, /divisible by 16/],
-      [
-        "another task type",
-        { ...textImage("x"), taskType: "INPAINTING" },
-        TITAN_V1,
-        /taskType: "INPAINTING" is not a valid enum value/,
-      ],
+      ["another task type", { ...textImage("x"), taskType: "INPAINTING" }, TITAN_V1, /taskType: "INPAINTING" is not a valid enum value/],
       ["a cfgScale out of range", textImage("x", { cfgScale: 11 }), TITAN_V1, /cfgScale/],
       ["too many images", textImage("x", { numberOfImages: 6 }), TITAN_V1, /numberOfImages/],
     ];
@@ -240,11 +230,7 @@ describe("local/bedrock-server with the real BedrockRuntimeClient", function () 
 
     it("server-error alternates InternalServerException 500 and ServiceUnavailableException 503", async () => {
       server.failNext("server-error", 3);
-      const errors = [
-        await invokeError(textImage("x")),
-        await invokeError(textImage("x")),
-        await invokeError(textImage("x")),
-      ];
+      const errors = [await invokeError(textImage("x")), await invokeError(textImage("x")), await invokeError(textImage("x"))];
       assert.deepEqual(
         errors.map((e) => [e.name, e.$metadata.httpStatusCode]),
         [
@@ -405,10 +391,7 @@ describe("local/bedrock-server with the real BedrockRuntimeClient", function () 
       }
       assert.equal(Object.keys(STABILITY_PIXELS).length, 9);
       for (const { width, height } of Object.values(STABILITY_PIXELS)) {
-        assert.ok(
-          width >= 640 && width <= 1536 && height >= 640 && height <= 1536,
-          "inside the documented 640–1,536 px",
-        );
+        assert.ok(width >= 640 && width <= 1536 && height >= 640 && height <= 1536, "inside the documented 640–1,536 px");
       }
     });
 
@@ -425,30 +408,15 @@ describe("local/bedrock-server with the real BedrockRuntimeClient", function () 
     const cases: Array<[string, unknown, string, RegExp]> = [
       ["Titan's fields", { ...stabilityBody("x"), cfgScale: 8 }, CORE, /extraneous key \[cfgScale\] is not permitted/],
       ["a TEXT_IMAGE body", textImage("x"), ULTRA, /extraneous key \[taskType\] is not permitted/],
-      [
-        "an undocumented ratio",
-        stabilityBody("x", { aspect_ratio: "4:3" }),
-        CORE,
-        /aspect_ratio: "4:3" is not a valid enum value/,
-      ],
-      [
-        "a prompt over 10,000 characters",
-        stabilityBody("p".repeat(10001)),
-        CORE,
-        /prompt: expected maxLength: 10000, actual: 10001/,
-      ],
+      ["an undocumented ratio", stabilityBody("x", { aspect_ratio: "4:3" }), CORE, /aspect_ratio: "4:3" is not a valid enum value/],
+      ["a prompt over 10,000 characters", stabilityBody("p".repeat(10001)), CORE, /prompt: expected maxLength: 10000, actual: 10001/],
       [
         "SD3.5 Large's seed above 4294967294",
         stabilityBody("x", { seed: 4294967295 }),
         SD35,
         /seed: 4294967295 is not less or equal to 4294967294/,
       ],
-      [
-        "image-to-image",
-        stabilityBody("x", { mode: "image-to-image" }),
-        SD35,
-        /mode: "image-to-image" is not a valid enum value/,
-      ],
+      ["image-to-image", stabilityBody("x", { mode: "image-to-image" }), SD35, /mode: "image-to-image" is not a valid enum value/],
       ["a format the local renderer does not make", stabilityBody("x", { output_format: "jpeg" }), CORE, /png only/],
     ];
     for (const [what, body, model, message] of cases) {
@@ -568,10 +536,7 @@ describe("local/bedrock-server with the real BedrockRuntimeClient", function () 
     it("rejects a request without an Authorization header (403 UnrecognizedClientException)", async () => {
       const res = await rawInvoke(server.url, { accept: "application/json" });
       assert.equal(res.status, 403);
-      assert.equal(
-        res.headers.get("x-amzn-errortype"),
-        "UnrecognizedClientException:http://internal.amazon.com/coral/com.amazon.bedrock/",
-      );
+      assert.equal(res.headers.get("x-amzn-errortype"), "UnrecognizedClientException:http://internal.amazon.com/coral/com.amazon.bedrock/");
       assert.deepEqual(await res.json(), { message: "Missing Authentication Token" });
       assert.ok(res.headers.get("x-amzn-requestid"));
     });

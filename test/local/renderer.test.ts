@@ -10,11 +10,7 @@ function picture(prompt: string, seed = 7, width = SIZE, height = SIZE) {
 }
 
 /** Mean [r, g, b] over a band of rows given as fractions of the height. */
-function meanColour(
-  img: { width: number; height: number; rgba: Buffer },
-  from: number,
-  to: number,
-): [number, number, number] {
+function meanColour(img: { width: number; height: number; rgba: Buffer }, from: number, to: number): [number, number, number] {
   const sum = [0, 0, 0];
   let n = 0;
   for (let y = Math.floor(img.height * from); y < Math.floor(img.height * to); y++) {
@@ -147,8 +143,7 @@ describe("local/renderer", () => {
     let darkest = 255;
     for (let i = 0; i < framed.rgba.length; i += 4) darkest = Math.min(darkest, framed.rgba[i], framed.rgba[i + 1]);
     let plainDarkest = 255;
-    for (let i = 0; i < plain.rgba.length; i += 4)
-      plainDarkest = Math.min(plainDarkest, plain.rgba[i], plain.rgba[i + 1]);
+    for (let i = 0; i < plain.rgba.length; i += 4) plainDarkest = Math.min(plainDarkest, plain.rgba[i], plain.rgba[i + 1]);
     assert.ok(darkest >= 25 && plainDarkest < 25, `darkest framed ${darkest}, plain ${plainDarkest}`);
   });
 
@@ -161,10 +156,7 @@ describe("local/renderer", () => {
     const k2 = chooseScene("me on top of K2");
     assert.deepEqual([k2.vantage, k2.mountains, k2.traveller, k2.known], ["summit", true, true, true]);
     // The traveller stands on the peak, high in the picture, not on the ground by the sea.
-    assert.ok(
-      countColour(picture("me on top of K2", 1, 512, 512), TRAVELLER, 0, 0.5) > 300,
-      "the figure is in the upper half",
-    );
+    assert.ok(countColour(picture("me on top of K2", 1, 512, 512), TRAVELLER, 0, 0.5) > 300, "the figure is in the upper half");
     assert.equal(countColour(picture("me by the sea", 1, 512, 512), TRAVELLER, 0, 0.5), 0);
     for (const prompt of ["me on the summit of Everest", "me at the top of a mountain", "climbing the Matterhorn"])
       assert.equal(chooseScene(prompt).vantage, "summit", prompt);
@@ -174,25 +166,14 @@ describe("local/renderer", () => {
     const safari = chooseScene("me on a savanna safari with acacia trees, lions, elephants and a jeep");
     assert.deepEqual([safari.ground, safari.acacias, safari.jeep, safari.traveller], ["savanna", true, true, true]);
     assert.deepEqual([...safari.animals].sort(), ["elephant", "lion"]);
-    const grass = meanColour(
-      picture("me on a savanna safari with acacia trees, lions, elephants and a jeep", 2, 512, 512),
-      0.66,
-      0.72,
-    );
+    const grass = meanColour(picture("me on a savanna safari with acacia trees, lions, elephants and a jeep", 2, 512, 512), 0.66, 0.72);
     assert.ok(grass[0] > grass[2] + 60 && grass[1] > grass[2] + 30, `golden grass, not water: ${grass}`);
-    assert.deepEqual(
-      chooseScene("a safari in Kenya").animals,
-      ["elephant"],
-      "a safari without named animals still has one",
-    );
+    assert.deepEqual(chooseScene("a safari in Kenya").animals, ["elephant"], "a safari without named animals still has one");
 
     const cafe = chooseScene("me at a Parisian café with coffee and a croissant");
     assert.deepEqual([cafe.cafe, cafe.croissant, cafe.eiffel, cafe.ground], [true, true, true, "city"]);
     // The café's awning: red stripes along the top.
-    assert.ok(
-      countColour(picture("me at a Parisian café with coffee and a croissant", 3, 512, 512), [190, 40, 45], 0, 0.08) >
-        5000,
-    );
+    assert.ok(countColour(picture("me at a Parisian café with coffee and a croissant", 3, 512, 512), [190, 40, 45], 0, 0.08) > 5000);
   });
 
   it("reads common travel words", () => {
@@ -221,10 +202,7 @@ describe("local/renderer", () => {
     const prompts = ["me in Reykjavik", "me in Ulaanbaatar", "a quiet afternoon", "zxcv qwerty"];
     const scenes = prompts.map((p) => ({ ...chooseScene(p), traveller: false }));
     for (const scene of scenes) assert.deepEqual(scene, scenes[0]);
-    assert.deepEqual(
-      [scenes[0].known, scenes[0].ground, scenes[0].mountains, scenes[0].vantage],
-      [false, "meadow", false, "ground"],
-    );
+    assert.deepEqual([scenes[0].known, scenes[0].ground, scenes[0].mountains, scenes[0].vantage], [false, "meadow", false, "ground"]);
     for (const prompt of prompts) {
       const ground = meanColour(picture(prompt, 4), 0.7, 0.85);
       assert.ok(ground[1] > ground[0] + 20 && ground[1] > ground[2] + 20, `${prompt}: a green meadow ${ground}`);

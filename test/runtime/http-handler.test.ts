@@ -17,8 +17,7 @@ describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", 
   /** A handler with the SDK retrying at most once more than asked, so failure tests stay quick. */
   const handlerWith = (extra: Record<string, string> = {}): HttpHandler =>
     createHttpHandler(quickRetryEnv(peers, extra), { log: (line) => logs.push(line) });
-  const titanWith = (extra: Record<string, string> = {}): HttpHandler =>
-    handlerWith({ [ENV.modelId]: TITAN, ...extra });
+  const titanWith = (extra: Record<string, string> = {}): HttpHandler => handlerWith({ [ENV.modelId]: TITAN, ...extra });
   const generatedKeys = () => listKeys(peers.s3, peers.bucket, `${peers.prefix}/generated_images/`);
 
   withPeers({ bedrockTimeoutHangMs: 5000 }, (started) => (peers = started));
@@ -79,11 +78,7 @@ describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", 
         for (const c of cases) {
           it(`POST ${path} (${format}): ${c.name} → 400`, async () => {
             const before = await listKeys(peers.s3, peers.bucket);
-            const answer = await invoke(
-              titanWith(),
-              { method: "POST", path, body: c.body, headers: c.headers },
-              format,
-            );
+            const answer = await invoke(titanWith(), { method: "POST", path, body: c.body, headers: c.headers }, format);
             assert.equal(answer.status, 400);
             assert.equal(answer.json.code, "invalid-request");
             assert.match(answer.json.error, c.message);
@@ -166,10 +161,7 @@ describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", 
         assert.deepEqual(readPngHeader(stored.body), { width: 512, height: 512 });
         const sidecar = await getJson(peers.s3, peers.bucket, key.replace(/\.png$/, ".json"));
         assert.equal(sidecar.prompt, "me at a Parisian café, old polaroid look");
-        assert.deepEqual(
-          [sidecar.model, sidecar.seed, sidecar.width, sidecar.height, sidecar.source],
-          [TITAN, seed, 512, 512, "api"],
-        );
+        assert.deepEqual([sidecar.model, sidecar.seed, sidecar.width, sidecar.height, sidecar.source], [TITAN, seed, 512, 512, "api"]);
         assert.ok(!Number.isNaN(Date.parse(sidecar.createdAt)));
 
         // The presigned URL really serves the picture.
@@ -229,10 +221,7 @@ describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", 
       for (const [body, prompt] of cases) {
         const answer = await invoke(titanWith(), { method: "POST", path: "/generate", body, headers: form });
         assert.equal(answer.status, 201, answer.raw.body);
-        assert.equal(
-          (await getJson(peers.s3, peers.bucket, answer.json.key.replace(/\.png$/, ".json"))).prompt,
-          prompt,
-        );
+        assert.equal((await getJson(peers.s3, peers.bucket, answer.json.key.replace(/\.png$/, ".json"))).prompt, prompt);
       }
     });
 
@@ -339,8 +328,7 @@ describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", 
       before = await generatedKeys();
     });
     afterEach(async function () {
-      if (this.currentTest?.state === "passed")
-        assert.deepEqual(await generatedKeys(), before, "nothing stored after a failure");
+      if (this.currentTest?.state === "passed") assert.deepEqual(await generatedKeys(), before, "nothing stored after a failure");
     });
 
     const unavailable: [string, Parameters<Peers["bedrock"]["failNext"]>[0], string][] = [
@@ -476,11 +464,7 @@ describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", 
     for (const format of PAYLOAD_FORMATS) {
       it(`pending, then done with a URL (${format})`, async () => {
         const api = titanWith();
-        const accepted = await invoke(
-          api,
-          { method: "POST", path: "/images", body: json({ prompt: "me on a beach", seed: 77 }) },
-          format,
-        );
+        const accepted = await invoke(api, { method: "POST", path: "/images", body: json({ prompt: "me on a beach", seed: 77 }) }, format);
         assert.equal(accepted.status, 202, accepted.raw.body);
         const { id, key, statusUrl } = accepted.json;
         assert.equal(key, `${peers.prefix}/images/${id}.png`);
@@ -586,15 +570,7 @@ describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", 
       assert.deepEqual(readPngHeader(stored.body), { width: 1024, height: 1024 });
       const sidecar = await getJson(peers.s3, peers.bucket, answer.json.key.replace(/\.png$/, ".json"));
       assert.deepEqual(
-        [
-          sidecar.model,
-          sidecar.seed,
-          sidecar.width,
-          sidecar.height,
-          sidecar.aspectRatio,
-          "quality" in sidecar,
-          "cfgScale" in sidecar,
-        ],
+        [sidecar.model, sidecar.seed, sidecar.width, sidecar.height, sidecar.aspectRatio, "quality" in sidecar, "cfgScale" in sidecar],
         [peers.settings.modelId, call.body.seed, 1024, 1024, "1:1", false, false],
       );
     });
@@ -623,19 +599,11 @@ describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", 
     });
 
     const invalid: [string, unknown, RegExp][] = [
-      [
-        "Titan-only fields",
-        { prompt: "x", quality: "premium", cfgScale: 7 },
-        /Stable Image Core does not take "quality", "cfgScale"/,
-      ],
+      ["Titan-only fields", { prompt: "x", quality: "premium", cfgScale: 7 }, /Stable Image Core does not take "quality", "cfgScale"/],
       ["seed 0 (the model's 'random')", { prompt: "x", seed: 0 }, /"seed" must be an integer between 1 and 4294967294/],
       ["an undocumented ratio", { prompt: "x", aspectRatio: "4:3" }, /"aspectRatio" must be one of/],
       ["a ratio and a size", { prompt: "x", aspectRatio: "1:1", height: 512 }, /not both/],
-      [
-        "a prompt over the model's 10,000 characters",
-        { prompt: "p".repeat(10001) },
-        /at most 10000 characters \(got 10001\)/,
-      ],
+      ["a prompt over the model's 10,000 characters", { prompt: "p".repeat(10001) }, /at most 10000 characters \(got 10001\)/],
     ];
     for (const [what, body, message] of invalid) {
       it(`rejects ${what} with a 400, before the model`, async () => {
@@ -674,11 +642,7 @@ describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", 
         body: json({ prompt: "snowy cabin", aspectRatio: "9:16" }),
       });
       assert.equal(accepted.status, 202, accepted.raw.body);
-      const delivery = await deliverBatch(
-        peers.sqs,
-        peers.queueUrl,
-        createQueueHandler(peers.env, { log: () => undefined }),
-      );
+      const delivery = await deliverBatch(peers.sqs, peers.queueUrl, createQueueHandler(peers.env, { log: () => undefined }));
       assert.deepEqual(delivery?.response, { batchItemFailures: [] });
       assert.deepEqual(JSON.parse(delivery!.event.Records[0].body), {
         prompt: "snowy cabin",
@@ -727,35 +691,22 @@ describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", 
         body: json({ prompt: "me on top of a pyramid" }),
       });
       assert.equal(accepted.status, 202);
-      const worker = createQueueHandler(
-        { ...peers.env, ...retiredEnv, [ENV.maxReceiveCount]: "1" },
-        { log: () => undefined },
-      );
+      const worker = createQueueHandler({ ...peers.env, ...retiredEnv, [ENV.maxReceiveCount]: "1" }, { log: () => undefined });
       const delivery = await deliverBatch(peers.sqs, peers.queueUrl, worker, { visibilityTimeoutSeconds: 1 });
       const [record] = delivery!.event.Records;
       assert.equal(JSON.parse(record.body).jobId, accepted.json.id);
-      assert.deepEqual(
-        delivery?.response.batchItemFailures,
-        [{ itemIdentifier: record.messageId }],
-        "kept: it goes to the DLQ intact",
-      );
+      assert.deepEqual(delivery?.response.batchItemFailures, [{ itemIdentifier: record.messageId }], "kept: it goes to the DLQ intact");
       const failed = await invoke(api, { method: "GET", path: `/images/${accepted.json.id}` });
       assert.equal(failed.status, 200);
-      assert.deepEqual(
-        [failed.json.status, failed.json.code, failed.json.redrivable],
-        ["failed", "model-retired", true],
-      );
+      assert.deepEqual([failed.json.status, failed.json.code, failed.json.redrivable], ["failed", "model-retired", true]);
       assert.match(failed.json.reason, /amazon\.titan-image-generator-v1 in us-east-1 has reached the end of its life/);
       assert.match(failed.json.reason, /kept in the dead-letter queue; redrive it once the cause is fixed/);
       // Delivered again from the work queue (its redrive limit is higher than this worker's last
       // delivery), the same job turns into a picture once the model is an active one.
       peers.bedrock.reset();
-      const redrive = await deliverBatch(
-        peers.sqs,
-        peers.queueUrl,
-        createQueueHandler(peers.env, { log: () => undefined }),
-        { waitTimeSeconds: 3 },
-      );
+      const redrive = await deliverBatch(peers.sqs, peers.queueUrl, createQueueHandler(peers.env, { log: () => undefined }), {
+        waitTimeSeconds: 3,
+      });
       assert.deepEqual(redrive?.response, { batchItemFailures: [] });
       assert.equal((await invoke(api, { method: "GET", path: `/images/${accepted.json.id}` })).json.status, "done");
     });
@@ -785,10 +736,7 @@ describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", 
     });
 
     it("a model id without an adapter → 500, named in the log", async () => {
-      const handler = createHttpHandler(
-        { ...peers.env, [ENV.modelId]: "stability.sd3-large-v1:0" },
-        { log: (l) => logs.push(l) },
-      );
+      const handler = createHttpHandler({ ...peers.env, [ENV.modelId]: "stability.sd3-large-v1:0" }, { log: (l) => logs.push(l) });
       const answer = await invoke(handler, { method: "POST", path: "/generate", body: json({ prompt: "x" }) });
       assert.equal(answer.status, 500);
       assert.ok(logs.some((l) => /no request adapter for model "stability.sd3-large-v1:0"/.test(JSON.parse(l).error)));

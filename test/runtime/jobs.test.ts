@@ -6,12 +6,7 @@
  * on local-aws-sqs), records of bounded size and reasons in our words.
  */
 import { strict as assert } from "node:assert";
-import {
-  GetQueueAttributesCommand,
-  SendMessageCommand,
-  StartMessageMoveTaskCommand,
-  type SQSClient,
-} from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, SendMessageCommand, StartMessageMoveTaskCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { createHttpHandler, createQueueHandler, DEFAULTS, ENV, type HttpHandler } from "../../runtime";
 import { startSqsPeer, type SqsPeer } from "../client/sqs-peer";
@@ -65,19 +60,13 @@ describe("runtime jobs: status, markers, redrive, bounded records, clean reasons
     it("done, pending, failed and unknown each cost the same three reads, however full the prefix is", async () => {
       // A full prefix: a listing would grow with it, the reads of a job's keys do not.
       for (let i = 0; i < 150; i++) {
-        await peers.s3.send(
-          new PutObjectCommand({ Bucket: peers.bucket, Key: `${images()}/filler-${i}.png`, Body: Buffer.from("x") }),
-        );
+        await peers.s3.send(new PutObjectCommand({ Bucket: peers.bucket, Key: `${images()}/filler-${i}.png`, Body: Buffer.from("x") }));
       }
-      const done = (
-        await invoke(api(), { method: "POST", path: "/images", body: json({ prompt: "lighthouse at dusk" }) })
-      ).json.id;
+      const done = (await invoke(api(), { method: "POST", path: "/images", body: json({ prompt: "lighthouse at dusk" }) })).json.id;
       peers.bedrock.failWhenPromptIncludes("[blocked]", "content-filter");
       const failed = await sendText("[blocked] something");
       assert.deepEqual((await deliverBatch(peers.sqs, peers.queueUrl, worker()))?.response, { batchItemFailures: [] });
-      const pending = (
-        await invoke(api(), { method: "POST", path: "/images", body: json({ prompt: "harbour at dawn" }) })
-      ).json.id;
+      const pending = (await invoke(api(), { method: "POST", path: "/images", body: json({ prompt: "harbour at dawn" }) })).json.id;
 
       const viaProxy = api({ [ENV.s3Endpoint]: proxy.url });
       const answers: [string, number, string][] = [];
@@ -229,9 +218,8 @@ describe("runtime jobs: status, markers, redrive, bounded records, clean reasons
     before(async () => {
       sqsPeer = await startSqsPeer();
       dlqUrl = await sqsPeer.createQueue("jobs-dlq");
-      dlqArn = (
-        await sqsPeer.admin.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["QueueArn"] }))
-      ).Attributes!.QueueArn!;
+      dlqArn = (await sqsPeer.admin.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["QueueArn"] }))).Attributes!
+        .QueueArn!;
       queueUrl = await sqsPeer.createQueue("jobs", {
         RedrivePolicy: json({ deadLetterTargetArn: dlqArn, maxReceiveCount: 1 }),
       });
@@ -262,9 +250,7 @@ describe("runtime jobs: status, markers, redrive, bounded records, clean reasons
 
     it("POST /images: the redriven message has a new message id and the same jobId; GET /images/{id} goes failed → pending → done", async () => {
       const handler = api(env);
-      const id = (
-        await invoke(handler, { method: "POST", path: "/images", body: json({ prompt: "me on top of a pyramid" }) })
-      ).json.id;
+      const id = (await invoke(handler, { method: "POST", path: "/images", body: json({ prompt: "me on top of a pyramid" }) })).json.id;
       const { messageId } = await deadLetter();
       const failed = (await status(handler, id)).json;
       assert.deepEqual([failed.status, failed.code, failed.redrivable], ["failed", "model-retired", true]);
@@ -275,11 +261,7 @@ describe("runtime jobs: status, markers, redrive, bounded records, clean reasons
       peers.bedrock.setLatency(1500);
       const delivering = deliverBatch(sqsPeer.admin, queueUrl, worker(env), { waitTimeSeconds: 5 });
       let seenPending = false;
-      for (
-        const deadline = Date.now() + 6000;
-        !seenPending && Date.now() < deadline;
-        await new Promise((r) => setTimeout(r, 50))
-      ) {
+      for (const deadline = Date.now() + 6000; !seenPending && Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
         seenPending = (await status(handler, id)).json.status === "pending";
       }
       const again = await delivering;
@@ -291,19 +273,12 @@ describe("runtime jobs: status, markers, redrive, bounded records, clean reasons
 
       const done = (await status(handler, id)).json;
       assert.deepEqual([done.status, done.key], ["done", `${images()}/${id}.png`]);
-      assert.deepEqual(
-        await listKeys(peers.s3, peers.bucket, `${images()}/${record.messageId}`),
-        [],
-        "nothing under the message's new id",
-      );
+      assert.deepEqual(await listKeys(peers.s3, peers.bucket, `${images()}/${record.messageId}`), [], "nothing under the message's new id");
     });
 
     it("a plain-text message from another sender comes back under its new message id, and its record says so", async () => {
-      const oldId = (
-        await sqsPeer.admin.send(
-          new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: "me on top of a pyramid, plain" }),
-        )
-      ).MessageId!;
+      const oldId = (await sqsPeer.admin.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: "me on top of a pyramid, plain" })))
+        .MessageId!;
       await deadLetter();
       const failed = (await status(api(env), oldId)).json;
       assert.match(failed.reason, /SQS gives it a new message id then, and its picture is stored under that id$/);
@@ -361,9 +336,7 @@ describe("runtime jobs: status, markers, redrive, bounded records, clean reasons
     it("a model that never answers: the record and GET /images/{id} say how long we waited, the SDK's words stay in the log", async () => {
       peers.bedrock.failWhenPromptIncludes("[hang]", "timeout");
       const handler = api();
-      const id = (
-        await invoke(handler, { method: "POST", path: "/images", body: json({ prompt: "[hang] desert at noon" }) })
-      ).json.id;
+      const id = (await invoke(handler, { method: "POST", path: "/images", body: json({ prompt: "[hang] desert at noon" }) })).json.id;
       const hung = worker({ [ENV.maxReceiveCount]: "1" });
       // The invocation has the storing reserve plus 1 s left: 1 s for the record's one try.
       const context = timeLeft(DEFAULTS.storeReserveSeconds * 1000 + 1000);
@@ -375,10 +348,7 @@ describe("runtime jobs: status, markers, redrive, bounded records, clean reasons
       );
       assert.doesNotMatch(reason, /@smithy|\[ERROR\]|requestTimeout|exceeded/);
       const line = logs.map((l) => JSON.parse(l)).find((l) => l.msg === "record");
-      assert.match(
-        line.error,
-        /@smithy\/node-http-handler - \[ERROR\] a request has exceeded the configured 1000 ms requestTimeout/,
-      );
+      assert.match(line.error, /@smithy\/node-http-handler - \[ERROR\] a request has exceeded the configured 1000 ms requestTimeout/);
     });
   });
 });

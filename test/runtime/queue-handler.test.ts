@@ -90,15 +90,7 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     assert.deepEqual(readPngHeader(png.body), { width: 1024, height: 1024 });
     const sidecar = await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.json`);
     assert.deepEqual(
-      [
-        sidecar.model,
-        sidecar.seed,
-        sidecar.width,
-        sidecar.height,
-        sidecar.aspectRatio,
-        sidecar.quality,
-        sidecar.cfgScale,
-      ],
+      [sidecar.model, sidecar.seed, sidecar.width, sidecar.height, sidecar.aspectRatio, sidecar.quality, sidecar.cfgScale],
       [peers.settings.modelId, call.body.seed, 1024, 1024, "1:1", undefined, undefined],
     );
   });
@@ -129,10 +121,7 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
   it("text that merely starts with '{' is still a prompt", async () => {
     const id = await send("{curly} castle by the sea");
     assert.deepEqual((await deliverBatch(peers.sqs, peers.queueUrl, worker()))?.response, { batchItemFailures: [] });
-    assert.equal(
-      (await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.json`)).prompt,
-      "{curly} castle by the sea",
-    );
+    assert.equal((await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.json`)).prompt, "{curly} castle by the sea");
   });
 
   it("a mixed batch: only transient failures are returned; permanent ones get a failure record; nothing raises (Titan)", async () => {
@@ -159,10 +148,7 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
       context,
     });
     assert.equal(delivery?.event.Records.length, 8);
-    assert.deepEqual(
-      delivery!.response.batchItemFailures.map((f) => f.itemIdentifier).sort(),
-      [ids.busy, ids.garbled, ids.slow].sort(),
-    );
+    assert.deepEqual(delivery!.response.batchItemFailures.map((f) => f.itemIdentifier).sort(), [ids.busy, ids.garbled, ids.slow].sort());
     const images = `${peers.prefix}/images`;
     assert.deepEqual(await jobKeys(ids.ok), [`${images}/${ids.ok}.json`, `${images}/${ids.ok}.png`]);
     for (const id of [ids.busy, ids.garbled, ids.slow])
@@ -266,11 +252,7 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
       waitTimeSeconds: 3,
     });
     assert.equal(last?.event.Records[0].attributes.ApproximateReceiveCount, "2");
-    assert.deepEqual(
-      last?.response.batchItemFailures,
-      [{ itemIdentifier: id }],
-      "still returned, so SQS moves it to the DLQ",
-    );
+    assert.deepEqual(last?.response.batchItemFailures, [{ itemIdentifier: id }], "still returned, so SQS moves it to the DLQ");
     const record = await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.failed.json`);
     assert.deepEqual([record.kind, record.code], ["transient", "throttled"]);
     assert.match(record.reason, /^gave up after 2 deliveries: /);
@@ -349,10 +331,7 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     const answer = await handler(odd);
     assert.deepEqual(answer.batchItemFailures, [{ itemIdentifier: "../../escape" }]);
     assert.deepEqual(await listKeys(peers.s3, peers.bucket, `${peers.prefix}/escape`), []);
-    assert.equal(
-      (await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/ok-id-1.failed.json`)).code,
-      "invalid-request",
-    );
+    assert.equal((await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/ok-id-1.failed.json`)).code, "invalid-request");
   });
 
   it("a misconfigured function keeps every message for a retry and says why", async () => {
@@ -375,20 +354,12 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     };
     const delivery = await deliverBatch(peers.sqs, peers.queueUrl, worker(), { visibilityTimeoutSeconds: 1 });
     assert.deepEqual(delivery?.response.batchItemFailures, [{ itemIdentifier: ids.inference }]);
-    assert.deepEqual(
-      await jobKeys(ids.inference),
-      [marker(ids.inference)],
-      "an image in an 'Inference error' answer is not stored",
-    );
+    assert.deepEqual(await jobKeys(ids.inference), [marker(ids.inference)], "an image in an 'Inference error' answer is not stored");
     for (const [id, reason] of [
       [ids.prompt, /Filter reason: prompt/],
       [ids.output, /Filter reason: output image/],
     ] as const) {
-      assert.deepEqual(
-        await jobKeys(id),
-        [`${peers.prefix}/images/${id}.failed.json`],
-        "the filtered image is not stored",
-      );
+      assert.deepEqual(await jobKeys(id), [`${peers.prefix}/images/${id}.failed.json`], "the filtered image is not stored");
       const record = await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.failed.json`);
       assert.deepEqual([record.kind, record.code, record.redrivable], ["permanent", "content-filtered", false]);
       assert.match(record.reason, reason);
@@ -412,30 +383,16 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
         [line.kind, line.code, line.outcome, line.FailureKind],
         ["operator", "model-retired", "failed-operator", "operator"],
       );
-      assert.match(
-        line.error,
-        /amazon\.titan-image-generator-v1 in us-east-1 has reached the end of its life; set the stack's modelId/,
-      );
-      assert.match(
-        line.error,
-        /This model version has reached the end of its life/,
-        "Bedrock's own words stay in the log",
-      );
+      assert.match(line.error, /amazon\.titan-image-generator-v1 in us-east-1 has reached the end of its life; set the stack's modelId/);
+      assert.match(line.error, /This model version has reached the end of its life/, "Bedrock's own words stay in the log");
 
       const last = await deliverBatch(peers.sqs, peers.queueUrl, retired, {
         visibilityTimeoutSeconds: 1,
         waitTimeSeconds: 3,
       });
-      assert.deepEqual(
-        last?.response.batchItemFailures,
-        [{ itemIdentifier: id }],
-        "still returned, so SQS moves it to the DLQ",
-      );
+      assert.deepEqual(last?.response.batchItemFailures, [{ itemIdentifier: id }], "still returned, so SQS moves it to the DLQ");
       const record = await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${id}.failed.json`);
-      assert.deepEqual(
-        [record.kind, record.code, record.redrivable, record.model],
-        ["operator", "model-retired", true, TITAN],
-      );
+      assert.deepEqual([record.kind, record.code, record.redrivable, record.model], ["operator", "model-retired", true, TITAN]);
       assert.match(
         record.reason,
         /^gave up after 2 deliveries: the Bedrock model amazon\.titan-image-generator-v1 in us-east-1 has reached the end of its life/,
@@ -457,15 +414,11 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
       peers.bedrock.reset();
       const fixed = worker({ [ENV.maxReceiveCount]: "2" });
       const redrivenId = "0b5e0c6e-3d0a-4c47-9d6c-5f2a8e1d7b42";
-      assert.deepEqual(
-        await fixed(sqsEvent([{ ...dead[0], MessageId: redrivenId, Attributes: { ApproximateReceiveCount: "1" } }])),
-        { batchItemFailures: [] },
-      );
+      assert.deepEqual(await fixed(sqsEvent([{ ...dead[0], MessageId: redrivenId, Attributes: { ApproximateReceiveCount: "1" } }])), {
+        batchItemFailures: [],
+      });
       assert.ok((await jobKeys(redrivenId)).includes(`${peers.prefix}/images/${redrivenId}.png`));
-      assert.equal(
-        (await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${redrivenId}.json`)).prompt,
-        "me on top of a pyramid",
-      );
+      assert.equal((await getJson(peers.s3, peers.bucket, `${peers.prefix}/images/${redrivenId}.json`)).prompt, "me on top of a pyramid");
     });
 
     it("access denied (no agreement, no grant) and an unknown model id are kept too, never acknowledged", async () => {
@@ -477,12 +430,9 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
       await settle();
       // An id Bedrock does not know in that region (Ultra's retired 1.0) is the operator's too.
       const unknown = await send("lighthouse again");
-      const other = await deliverBatch(
-        peers.sqs,
-        peers.queueUrl,
-        worker({ [ENV.modelId]: "stability.stable-image-ultra-v1:0" }),
-        { visibilityTimeoutSeconds: 1 },
-      );
+      const other = await deliverBatch(peers.sqs, peers.queueUrl, worker({ [ENV.modelId]: "stability.stable-image-ultra-v1:0" }), {
+        visibilityTimeoutSeconds: 1,
+      });
       assert.deepEqual(other?.response.batchItemFailures, [{ itemIdentifier: unknown }]);
       const codes = logs.map((l) => JSON.parse(l)).map((l) => [l.messageId, l.kind, l.code]);
       assert.ok(codes.some(([m, kind, code]) => m === denied && kind === "operator" && code === "access-denied"));

@@ -24,8 +24,7 @@ import { emfFields } from "../../runtime/metrics";
 import { pngSize } from "../../runtime/png";
 
 const TITAN = "amazon.titan-image-generator-v1";
-const allowed = (adapter: ModelAdapter, w: number, h: number) =>
-  adapter.sizing.kind === "pixels" && adapter.sizing.isAllowed(w, h);
+const allowed = (adapter: ModelAdapter, w: number, h: number) => adapter.sizing.kind === "pixels" && adapter.sizing.isAllowed(w, h);
 const png = encodePng(2, 2, Buffer.alloc(16, 255));
 const answer = (body: unknown) => Buffer.from(JSON.stringify(body));
 
@@ -84,11 +83,7 @@ describe("runtime building blocks", () => {
     it("only Stability's models are sold through AWS Marketplace, and only Titan / Nova take quality and cfgScale", () => {
       for (const id of [STABLE_IMAGE_CORE, "stability.stable-image-ultra-v1:1", "stability.sd3-5-large-v1:0"]) {
         const a = adapterFor(id);
-        assert.deepEqual(
-          [a.marketplace, a.takesQuality, a.cfgScale, a.negativeText],
-          [true, false, undefined, { min: 1, max: 10000 }],
-          id,
-        );
+        assert.deepEqual([a.marketplace, a.takesQuality, a.cfgScale, a.negativeText], [true, false, undefined, { min: 1, max: 10000 }], id);
       }
       for (const id of [TITAN, "amazon.titan-image-generator-v2:0", "amazon.nova-canvas-v1:0"]) {
         const a = adapterFor(id);
@@ -179,11 +174,11 @@ describe("runtime building blocks", () => {
     it("Stability: any valid PNG is accepted at the size the model chose, with the model's seed", () => {
       const core = adapterFor(STABLE_IMAGE_CORE);
       const wide = encodePng(3, 2, Buffer.alloc(24, 255));
-      const image = decodeModelAnswer(
-        core,
-        answer({ seeds: [99], finish_reasons: [null], images: [wide.toString("base64")] }),
-        { prompt: "p", aspectRatio: "3:2", seed: 5 },
-      );
+      const image = decodeModelAnswer(core, answer({ seeds: [99], finish_reasons: [null], images: [wide.toString("base64")] }), {
+        prompt: "p",
+        aspectRatio: "3:2",
+        seed: 5,
+      });
       assert.deepEqual([image.width, image.height, image.seed], [3, 2, 99]);
       throwsClassifiedError(
         () =>
@@ -204,12 +199,7 @@ describe("runtime building blocks", () => {
         [answer({ images: [], error: "filtered" }), "permanent", "model-error", /reported an error about this request/],
         [answer({ images: [png.toString("base64"), png.toString("base64")] }), "transient", "bad-response", /2 images/],
         [answer({ images: [Buffer.from("GIF89a").toString("base64")] }), "transient", "bad-response", /not a PNG/],
-        [
-          answer({ images: [encodePng(3, 2, Buffer.alloc(24)).toString("base64")] }),
-          "transient",
-          "bad-response",
-          /3x2 PNG, expected 2x2/,
-        ],
+        [answer({ images: [encodePng(3, 2, Buffer.alloc(24)).toString("base64")] }), "transient", "bad-response", /3x2 PNG, expected 2x2/],
       ];
       for (const [raw, kind, code, message] of cases) {
         assert.throws(
@@ -239,11 +229,7 @@ describe("runtime building blocks", () => {
       [sdkError("ModelTimeoutException", 408), "transient", "timeout"],
       [sdkError("InternalServerException", 500), "transient", "service-unavailable"],
       [sdkError("ServiceUnavailableException", 503), "transient", "service-unavailable"],
-      [
-        sdkError("ValidationException", 400, "This request has been blocked by our content filters."),
-        "permanent",
-        "content-filtered",
-      ],
+      [sdkError("ValidationException", 400, "This request has been blocked by our content filters."), "permanent", "content-filtered"],
       [sdkError("ValidationException", 400, "Malformed input request"), "permanent", "invalid-request"],
       [sdkError("AccessDeniedException", 403), "operator", "access-denied"],
       [sdkError("ResourceNotFoundException", 404), "operator", "model-not-found"],
@@ -299,17 +285,13 @@ describe("runtime building blocks", () => {
 
     it("every message is ours: how long we waited and how often we tried; the SDK's and the service's words only in the log", () => {
       const model = { modelId: STABLE_IMAGE_CORE, region: "us-west-2", timeoutMs: 8666, attempts: 3 };
-      const smithy =
-        "@smithy/node-http-handler - [ERROR] a request has exceeded the configured 8666 ms requestTimeout.";
+      const smithy = "@smithy/node-http-handler - [ERROR] a request has exceeded the configured 8666 ms requestTimeout.";
       const cases: [unknown, RegExp][] = [
         [
           Object.assign(new Error(smithy), { name: "TimeoutError", $metadata: { attempts: 3 } }),
           /^the model stability\.stable-image-core-v1:1 did not answer within 8\.7 s, 3 tries$/,
         ],
-        [
-          Object.assign(new Error("aborted"), { name: "AbortError", $metadata: { attempts: 1 } }),
-          /did not answer within 8\.7 s, 1 try$/,
-        ],
+        [Object.assign(new Error("aborted"), { name: "AbortError", $metadata: { attempts: 1 } }), /did not answer within 8\.7 s, 1 try$/],
         [
           sdkError("ModelTimeoutException", 408, "Model has timed out in processing the request."),
           /timed out while drawing the picture, 3 tries$/,
@@ -328,10 +310,7 @@ describe("runtime building blocks", () => {
           sdkError("ValidationException", 400, "This request has been blocked by our content filters."),
           /^the model's content filter refused the prompt or the picture$/,
         ],
-        [
-          sdkError("SomethingNew", 418, "I'm a teapot at arn:aws:x"),
-          /^the Bedrock service refused the request \(HTTP 418\)/,
-        ],
+        [sdkError("SomethingNew", 418, "I'm a teapot at arn:aws:x"), /^the Bedrock service refused the request \(HTTP 418\)/],
       ];
       for (const [err, ours] of cases) {
         const classified = classifyBedrockError(err, model);
@@ -432,30 +411,18 @@ describe("runtime building blocks", () => {
         rejection({ prompt: "x", aspectRatio: "4:3" }),
         /"aspectRatio" must be one of 21:9, 16:9, 3:2, 5:4, 1:1, 4:5, 2:3, 9:16, 9:21/,
       );
-      assert.match(
-        rejection({ prompt: "x", aspectRatio: "1:1", width: 512 }),
-        /give "aspectRatio" or "width"\/"height", not both/,
-      );
-      assert.match(
-        rejection({ prompt: "x", width: 2048, height: 1024 }),
-        /"width" must be an integer between 1 and 1536/,
-      );
+      assert.match(rejection({ prompt: "x", aspectRatio: "1:1", width: 512 }), /give "aspectRatio" or "width"\/"height", not both/);
+      assert.match(rejection({ prompt: "x", width: 2048, height: 1024 }), /"width" must be an integer between 1 and 1536/);
     });
 
     it("Stability: Titan-only fields are refused by the API and dropped from queued jobs", () => {
-      assert.match(
-        rejection({ prompt: "x", quality: "premium", cfgScale: 6 }),
-        /Stable Image Core does not take "quality", "cfgScale"/,
-      );
+      assert.match(rejection({ prompt: "x", quality: "premium", cfgScale: 6 }), /Stable Image Core does not take "quality", "cfgScale"/);
       const queued = params({ prompt: "x", width: 512, height: 512, quality: "standard", cfgScale: 8, seed: 5 }, core, {
         ...opts,
         dropUnsupported: true,
       });
       assert.deepEqual(queued, { prompt: "x", aspectRatio: "1:1", seed: 5 });
-      assert.match(
-        rejection({ prompt: "x", aspectRatio: "1:1" }, titan),
-        /Titan Image Generator v1 does not take "aspectRatio"/,
-      );
+      assert.match(rejection({ prompt: "x", aspectRatio: "1:1" }, titan), /Titan Image Generator v1 does not take "aspectRatio"/);
       assert.equal(params({ prompt: "x".repeat(10000), negativeText: "n" }).negativeText, "n");
       assert.match(rejection({ prompt: "x".repeat(10001) }), /at most 10000 characters/);
     });
@@ -464,15 +431,8 @@ describe("runtime building blocks", () => {
       const emoji = "\u{1F5FB}"; // 🗻, two UTF-16 units
       assert.equal(params({ prompt: emoji.repeat(512) }, titan).prompt, emoji.repeat(512));
       assert.match(rejection({ prompt: emoji.repeat(513) }, titan), /at most 512 characters \(got 513\)/);
-      assert.match(
-        rejection({ prompt: "ok", negativeText: "\u{1F981}\u{1F981}" }, titan),
-        /"negativeText" must be at least 3 characters/,
-      );
-      assert.equal(
-        codePointLength("e\u0301\u{1F5FB}x"),
-        4,
-        "combining marks are characters of their own; an astral one is one",
-      );
+      assert.match(rejection({ prompt: "ok", negativeText: "\u{1F981}\u{1F981}" }, titan), /"negativeText" must be at least 3 characters/);
+      assert.equal(codePointLength("e\u0301\u{1F5FB}x"), 4, "combining marks are characters of their own; an astral one is one");
     });
 
     it("records keep the first characters and the whole length, never half a character", () => {
@@ -491,11 +451,7 @@ describe("runtime building blocks", () => {
         input: { prompt: "x", seed: 5 },
       });
       const bad = jobOfRecord({ prompt: "x", jobId: "../../escape" }, "m-1");
-      assert.deepEqual(
-        [bad.jobId, bad.input],
-        ["m-1", { prompt: "x" }],
-        "a jobId that is not an id never becomes a key",
-      );
+      assert.deepEqual([bad.jobId, bad.input], ["m-1", { prompt: "x" }], "a jobId that is not an id never becomes a key");
       assert.match(bad.error ?? "", /"jobId" must be 1-128 letters, digits/);
       assert.ok(jobOfRecord({ prompt: "x", jobId: 7 }, "m-1").error);
     });
@@ -526,10 +482,7 @@ describe("runtime building blocks", () => {
         () => readConfig({ [ENV.bucket]: "b", [ENV.prefix]: "cand/*" }),
         /IMAGE_PREFIX must be a non-empty key prefix without "\*" or "\.\."/,
       );
-      assert.throws(
-        () => readConfig({ [ENV.bucket]: "b", [ENV.prefix]: "///" }),
-        /IMAGE_PREFIX must be a non-empty key prefix/,
-      );
+      assert.throws(() => readConfig({ [ENV.bucket]: "b", [ENV.prefix]: "///" }), /IMAGE_PREFIX must be a non-empty key prefix/);
     });
 
     it("requires the model, reads the rest as toHandlerEnv wrote it, and trims the prefix", () => {
@@ -561,20 +514,10 @@ describe("runtime building blocks", () => {
       };
       const config = readConfig(toHandlerEnv(settings));
       assert.deepEqual(
-        [
-          config.prefix,
-          config.modelId,
-          config.bedrockRegion,
-          config.urlExpirySeconds,
-          config.workerConcurrency,
-          config.queueUrl,
-        ],
+        [config.prefix, config.modelId, config.bedrockRegion, config.urlExpirySeconds, config.workerConcurrency, config.queueUrl],
         ["cand", STABLE_IMAGE_CORE, "us-west-2", 3600, 5, "http://q"],
       );
-      assert.throws(
-        () => requireSettings(minimal, ["queueUrl"]),
-        /environment variable QUEUE_URL is required but not set/,
-      );
+      assert.throws(() => requireSettings(minimal, ["queueUrl"]), /environment variable QUEUE_URL is required but not set/);
     });
 
     it("rejects numbers that make no sense", () => {
@@ -589,11 +532,7 @@ describe("runtime building blocks", () => {
 
   describe("embedded metric format", () => {
     it("success: latency and count with the Service dimension only", () => {
-      const fields = emfFields(
-        { generationLatencyMs: 812.4, imagesGenerated: 1 },
-        "couch-explorers-dev",
-        1700000000000,
-      ) as any;
+      const fields = emfFields({ generationLatencyMs: 812.4, imagesGenerated: 1 }, "couch-explorers-dev", 1700000000000) as any;
       assert.deepEqual(fields._aws, {
         Timestamp: 1700000000000,
         CloudWatchMetrics: [
@@ -621,10 +560,7 @@ describe("runtime building blocks", () => {
           Metrics: [{ Name: "Failures", Unit: "Count" }],
         },
       ]);
-      assert.deepEqual(
-        [fields.FailureKind, fields.Failures, fields.Service],
-        ["transient", 1, DEFAULTS.metricsService],
-      );
+      assert.deepEqual([fields.FailureKind, fields.Failures, fields.Service], ["transient", 1, DEFAULTS.metricsService]);
       assert.deepEqual(emfFields({}), {});
     });
   });

@@ -13,9 +13,9 @@ import chromiumPackage from "@sparticuz/chromium";
 import { chromium, type Browser } from "playwright-core";
 
 /** The installed package's version (its exports hide package.json from require). */
-const { version } = JSON.parse(
-  readFileSync(join(dirname(require.resolve("@sparticuz/chromium")), "..", "package.json"), "utf8"),
-) as { version: string };
+const { version } = JSON.parse(readFileSync(join(dirname(require.resolve("@sparticuz/chromium")), "..", "package.json"), "utf8")) as {
+  version: string;
+};
 
 /**
  * Flags for a closed network and a shared machine: no GPU, no QUIC, and nothing that phones home

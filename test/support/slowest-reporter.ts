@@ -43,8 +43,7 @@ function printSlowest(timed: Timed[]): void {
   const perFile = new Map<string, number>();
   for (const { file, ms } of timed) perFile.set(file, (perFile.get(file) ?? 0) + ms);
   log(`  Slowest files (their tests and hooks added up):`);
-  for (const [file, ms] of [...perFile].sort((a, b) => b[1] - a[1]).slice(0, SHOWN_FILES))
-    log(`  ${seconds(ms)}  ${file}`);
+  for (const [file, ms] of [...perFile].sort((a, b) => b[1] - a[1]).slice(0, SHOWN_FILES)) log(`  ${seconds(ms)}  ${file}`);
   log();
 }
 
