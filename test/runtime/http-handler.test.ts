@@ -6,10 +6,9 @@ import { invoke, PAYLOAD_FORMATS } from "../../tools/http";
 import { getJson, getObject, listKeys } from "../../tools/objects";
 import type { Peers } from "../../tools/peers";
 import { quickRetryEnv, withPeers } from "../support/with-peers";
+import { assertStabilityTextToImage, TITAN } from "../support/models";
 
 const json = (value: unknown) => JSON.stringify(value);
-/** The exam's model: the tests written around its TEXT_IMAGE shape, sizes and 512-character prompts use it. */
-const TITAN = "amazon.titan-image-generator-v1";
 
 describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", function () {
   let peers: Peers;
@@ -554,14 +553,7 @@ describe("runtime HTTP handler (s3rver + local-aws-sqs + Bedrock test server)", 
       });
       assert.equal(answer.status, 201, answer.raw.body);
       const [call] = peers.bedrock.calls;
-      assert.equal(call.modelId, peers.settings.modelId);
-      assert.deepEqual(call.body, {
-        prompt: "Me on top of K2",
-        aspect_ratio: "1:1",
-        mode: "text-to-image",
-        output_format: "png",
-        seed: call.body.seed,
-      });
+      assertStabilityTextToImage(call, peers.settings.modelId, "Me on top of K2");
       assert.deepEqual(
         [answer.json.model, answer.json.width, answer.json.height, answer.json.seed],
         [peers.settings.modelId, 1024, 1024, call.body.seed],

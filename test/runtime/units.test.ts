@@ -22,8 +22,8 @@ import { codePointLength, excerpt } from "../../runtime/text";
 import type { ModelAdapter } from "../../runtime/models";
 import { emfFields } from "../../runtime/metrics";
 import { pngSize } from "../../runtime/png";
+import { TITAN } from "../support/models";
 
-const TITAN = "amazon.titan-image-generator-v1";
 const allowed = (adapter: ModelAdapter, w: number, h: number) => adapter.sizing.kind === "pixels" && adapter.sizing.isAllowed(w, h);
 const png = encodePng(2, 2, Buffer.alloc(16, 255));
 const answer = (body: unknown) => Buffer.from(JSON.stringify(body));
