@@ -24,11 +24,14 @@ describe("local mode: the gallery in headless Chromium", function () {
   let browser: Browser | undefined;
 
   before(async () => {
-    // Prompts with "[held]" are throttled every time: they stay in the queue, retried.
+    // Prompts with "[held]" are throttled every time: they stay in the queue, retried. One try per
+    // delivery (BEDROCK_MAX_ATTEMPTS=1), so the stop at the end need not wait out the SDK's backoff.
     // The model takes 6 s: long enough for the page to draw a queued job's pending card before
     // its picture exists, even on a loaded machine (with 0.5 s, and once with 2.5 s, the worker
     // finished first, and a job already done rightly never shows as pending).
-    local = await startLocalChild(freshEnv({ LOCAL_MODEL_LATENCY_MS: "6000", LOCAL_MODEL_FAIL_WHEN_PROMPT_INCLUDES: "[held]=throttle" }));
+    local = await startLocalChild(
+      freshEnv({ BEDROCK_MAX_ATTEMPTS: "1", LOCAL_MODEL_LATENCY_MS: "6000", LOCAL_MODEL_FAIL_WHEN_PROMPT_INCLUDES: "[held]=throttle" }),
+    );
     browser = await launchChromium();
   });
   after(async () => {
