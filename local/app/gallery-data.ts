@@ -59,53 +59,99 @@ const newestFirst = (a: StoredObject, b: StoredObject) => time(b) - time(a) || (
 
 type JsonRecord = Record<string, unknown>;
 
-export function createGalleryData(opts: GalleryDataOptions) {
-  const { store } = opts;
-  const jsonCache = new Map<string, JsonRecord>();
+type ReadRecord = (key: string) => Promise<JsonRecord | undefined>;
 
-  /** A sidecar or failure record (`key` is the object listed), through a cache: they never change once written. */
-  async function readCached(key: string, read: (key: string) => Promise<JsonRecord | undefined>): Promise<JsonRecord | undefined> {
-    const hit = jsonCache.get(key);
+/** Sidecars and failure records through a bounded cache (least recently used out): they never change once written. */
+function recordCache(): (key: string, read: ReadRecord) => Promise<JsonRecord | undefined> {
+  const cache = new Map<string, JsonRecord>();
+  return async (key, read) => {
+    const hit = cache.get(key);
     if (hit) {
-      jsonCache.delete(key); // re-inserted below: Map order is the eviction order
-      jsonCache.set(key, hit);
+      cache.delete(key); // re-inserted below: Map order is the eviction order
+      cache.set(key, hit);
       return hit;
     }
     // Not written yet (the sidecar follows its picture) or unreadable: nothing to show.
     const value = await read(key).catch(() => undefined);
     if (!value || Object.keys(value).length === 0) return undefined;
-    jsonCache.set(key, value);
-    if (jsonCache.size > JSON_CACHE_ENTRIES) jsonCache.delete(jsonCache.keys().next().value!);
+    cache.set(key, value);
+    if (cache.size > JSON_CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
     return value;
-  }
+  };
+}
 
+/** Every object under the prefix, page after page of the store's listing (local/fakes/s3rver.ts makes its tokens work). */
+async function listFromStore(store: ImageStore): Promise<StoredObject[]> {
+  const objects: StoredObject[] = [];
+  let next: string | undefined;
+  do {
+    const page = await store.list(next);
+    objects.push(...page.objects);
+    next = page.next;
+  } while (next);
+  return objects;
+}
+
+/** Every object under the prefix; the last listing while the store has not changed since it began. */
+function cachedListing(store: ImageStore, storeVersion: (() => number) | undefined): () => Promise<StoredObject[]> {
   let listed: { version: number; objects: Promise<StoredObject[]> } | undefined;
-
-  /** Every object under the prefix; the last listing while the store has not changed since it began. */
-  function listAll(): Promise<StoredObject[]> {
-    const version = opts.storeVersion?.();
-    if (version === undefined) return listFromStore();
+  return () => {
+    const version = storeVersion?.();
+    if (version === undefined) return listFromStore(store);
     if (listed?.version !== version) {
-      const objects = listFromStore();
+      const objects = listFromStore(store);
       listed = { version, objects };
       objects.catch(() => {
         if (listed?.objects === objects) listed = undefined;
       });
     }
     return listed.objects;
-  }
+  };
+}
 
-  /** Every object under the prefix, page after page of the store's listing (local/fakes/s3rver.ts makes its tokens work). */
-  async function listFromStore(): Promise<StoredObject[]> {
-    const objects: StoredObject[] = [];
-    let next: string | undefined;
-    do {
-      const page = await store.list(next);
-      objects.push(...page.objects);
-      next = page.next;
-    } while (next);
-    return objects;
-  }
+/** A picture's card: the object, and what its sidecar says of it. */
+function pictureCard(o: StoredObject, sidecar: JsonRecord) {
+  return {
+    ...cardOf(o, sidecar.prompt),
+    url: `/local/object?key=${encodeURIComponent(o.key)}`,
+    size: o.size,
+    source: sidecar.source,
+    jobId: sidecar.jobId,
+    seed: sidecar.seed,
+    width: sidecar.width,
+    height: sidecar.height,
+    model: sidecar.model,
+    createdAt: sidecar.createdAt,
+  };
+}
+
+/** A failed job's card: the failure record's prompt, reason and kind. */
+function failureCard(o: StoredObject, record: JsonRecord) {
+  return {
+    ...cardOf(o, record.prompt),
+    reason: clipped(record.reason).text,
+    code: record.code,
+    kind: record.kind,
+    failedAt: record.failedAt,
+  };
+}
+
+/** A message of the image queue as a pending card, listed by job id (a POST /images job carries its own in the body). */
+function pendingCard(j: QueuedJob) {
+  const { jobId, input } = jobOfRecord(parseQueueBody(j.body).input, j.id);
+  return {
+    id: jobId,
+    prompt: clipped(input.prompt).text ?? "",
+    state: j.state,
+    receiveCount: j.receiveCount,
+    sentAt: new Date(j.sentAt).toISOString(),
+  };
+}
+
+export function createGalleryData(opts: GalleryDataOptions) {
+  const { store } = opts;
+  const readCached = recordCache();
+  const listAll = cachedListing(store, opts.storeVersion);
 
   /**
    * A page's pictures with their sidecars; within one second, the sidecar's createdAt (ms) orders them.
@@ -115,24 +161,12 @@ export function createGalleryData(opts: GalleryDataOptions) {
     const sidecarOf = async (o: StoredObject) =>
       listedKeys.has(sidecarKeyOf(o.key)) ? await readCached(o.key, store.readSidecar) : undefined;
     const read = await Promise.all(page.map(async (o) => ({ o, sidecar: (await sidecarOf(o)) ?? {} })));
-    const created = (x: { sidecar: Record<string, unknown> }) => Date.parse(String(x.sidecar.createdAt ?? "")) || 0;
+    const created = (x: { sidecar: JsonRecord }) => Date.parse(String(x.sidecar.createdAt ?? "")) || 0;
     return read.sort((a, b) => time(b.o) - time(a.o) || created(b) - created(a) || newestFirst(a.o, b.o));
   }
 
-  async function failures(failed: StoredObject[]) {
-    return Promise.all(
-      failed.slice(0, FAILURES_SHOWN).map(async (o) => {
-        const record = (await readCached(o.key, store.readFailure)) ?? {};
-        return {
-          ...cardOf(o, record.prompt),
-          reason: clipped(record.reason).text,
-          code: record.code,
-          kind: record.kind,
-          failedAt: record.failedAt,
-        };
-      }),
-    );
-  }
+  const failures = (failed: StoredObject[]) =>
+    Promise.all(failed.slice(0, FAILURES_SHOWN).map(async (o) => failureCard(o, (await readCached(o.key, store.readFailure)) ?? {})));
 
   return {
     /** Page `page` (from 1) of the pictures, newest first; a page past the end gives the last one. */
@@ -151,18 +185,7 @@ export function createGalleryData(opts: GalleryDataOptions) {
         page: current,
         pageSize,
         pages,
-        pictures: cards.map(({ o, sidecar }) => ({
-          ...cardOf(o, sidecar.prompt),
-          url: `/local/object?key=${encodeURIComponent(o.key)}`,
-          size: o.size,
-          source: sidecar.source,
-          jobId: sidecar.jobId,
-          seed: sidecar.seed,
-          width: sidecar.width,
-          height: sidecar.height,
-          model: sidecar.model,
-          createdAt: sidecar.createdAt,
-        })),
+        pictures: cards.map(({ o, sidecar }) => pictureCard(o, sidecar)),
         failedTotal: failed.length,
         failures: await failures(failed),
       };
@@ -171,18 +194,7 @@ export function createGalleryData(opts: GalleryDataOptions) {
     /** Depths of both queues, and the image queue's oldest messages (at most a page) with their prompts. */
     async queues() {
       const [queue, dlq] = await Promise.all([queueDepth(opts.sqs, opts.queueUrl), queueDepth(opts.sqs, opts.dlqUrl)]);
-      const jobs = (opts.jobs?.(PAGE_SIZE.default) ?? []).map((j) => {
-        // Listed by job id (a POST /images job carries its own in the body), as GET /images/{id} knows it.
-        const { jobId, input } = jobOfRecord(parseQueueBody(j.body).input, j.id);
-        const prompt = clipped(input.prompt);
-        return {
-          id: jobId,
-          prompt: prompt.text ?? "",
-          state: j.state,
-          receiveCount: j.receiveCount,
-          sentAt: new Date(j.sentAt).toISOString(),
-        };
-      });
+      const jobs = (opts.jobs?.(PAGE_SIZE.default) ?? []).map(pendingCard);
       return { queue, dlq, jobs };
     },
   };
