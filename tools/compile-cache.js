@@ -11,7 +11,7 @@ const Module = require("node:module");
 const { dirname, join, resolve } = require("node:path");
 const vm = require("node:vm");
 
-const CACHE_DIR = join(resolve(__dirname, "..", ".."), "node_modules", ".cache", "v8-code", `${process.version}-${process.arch}`);
+const CACHE_DIR = join(resolve(__dirname, ".."), "node_modules", ".cache", "v8-code", `${process.version}-${process.arch}`);
 
 /** Node's `require` for `mod`, as the loader builds it (the parts modules use). */
 function requireFor(mod) {
