@@ -51,7 +51,7 @@ export interface RunResult {
  * Starts local/app/cli.ts with `env` added to the current environment; does not wait for anything.
  * `viaNpm` runs the real `npm start` (in its own process group, so stop() reaches node too).
  */
-export function spawnStart(env: Record<string, string>, viaNpm = false): ChildProcess {
+function spawnStart(env: Record<string, string>, viaNpm = false): ChildProcess {
   const options: SpawnOptions = {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },

@@ -22,14 +22,14 @@ import {
   type Published,
 } from "../../tools/stack";
 
-export const BOOTSTRAP_DIR = resolve(__dirname, "..", "..", "bootstrap");
+const BOOTSTRAP_DIR = resolve(__dirname, "..", "..", "bootstrap");
 export const MOCK_ACCOUNT = "210987654321";
 
 interface ProjectFile {
   name: string;
   config: Record<string, { type: string; default?: unknown; secret?: boolean }>;
 }
-export const bootstrapProject = (): ProjectFile => YAML.parse(readFileSync(join(BOOTSTRAP_DIR, "Pulumi.yaml"), "utf8"));
+const bootstrapProject = (): ProjectFile => YAML.parse(readFileSync(join(BOOTSTRAP_DIR, "Pulumi.yaml"), "utf8"));
 
 export interface BootstrapOptions {
   /** Config values by key without namespace (`candidate`, …) or with one (`aws:region`); `null` removes a stack value. */
@@ -44,7 +44,7 @@ export const TEST_PASSPHRASE = "correct horse battery staple";
 const toConfigString = (value: unknown) => (typeof value === "string" ? value : JSON.stringify(value));
 
 /** The config the CLI would pass for `stack`, and which keys are secret. */
-export function bootstrapConfig(
+function bootstrapConfig(
   stack: string,
   overrides: Record<string, unknown> = {},
 ): { config: Record<string, string>; secretKeys: string[] } {

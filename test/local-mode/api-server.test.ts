@@ -8,12 +8,11 @@ import { strict as assert } from "node:assert";
 import * as http from "node:http";
 import * as net from "node:net";
 import { rmSync } from "node:fs";
-import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { DEFAULTS } from "../../runtime/defaults";
-import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
 import type { LocalMode } from "../../local/app/start";
-import { sdkClientsOf, startInProcess } from "./in-process";
+import { sdkClientsOf, sqsClientOf, startInProcess } from "./in-process";
 
 interface Answer {
   status: number;
@@ -81,7 +80,7 @@ describe("local mode: a local server that serves only this machine, with JSON er
   });
 
   const queued = async () => {
-    const sqs = new SQSClient({ region: mode.config.region, endpoint: mode.queue.url, credentials: LOCAL_CREDENTIALS });
+    const sqs = sqsClientOf(mode);
     try {
       const { Attributes: a = {} } = await sqs.send(
         new GetQueueAttributesCommand({

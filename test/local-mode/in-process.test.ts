@@ -8,10 +8,9 @@ import * as http from "node:http";
 import { rmSync } from "node:fs";
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { DEFAULTS } from "../../runtime/defaults";
-import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
 import type { LocalMode } from "../../local/app/start";
 import { getJson, listKeys, waitFor } from "../../tools/local-child";
-import { sdkClientsOf, startInProcess } from "./in-process";
+import { sdkClientsOf, sqsClientOf, startInProcess } from "./in-process";
 
 interface HealthBody {
   status: string;
@@ -41,7 +40,7 @@ describe("local mode in process: API, queue listing and health", function () {
 
   before(async () => {
     ({ mode, dataDir } = await startInProcess());
-    sqs = new SQSClient({ region: mode.config.region, endpoint: mode.queue.url, credentials: LOCAL_CREDENTIALS });
+    sqs = sqsClientOf(mode);
   });
   after(async () => {
     sqs.destroy();

@@ -19,11 +19,17 @@ export async function startInProcess(
   return { mode, dataDir, logs };
 }
 
-/** The real SDK clients of the mode's S3 and SQS servers, as a caller outside the mode would make them. */
+/** A real S3 client of the mode's object store, as a caller outside the mode would make it. */
+export function s3ClientOf(mode: LocalMode): S3Client {
+  return new S3Client({ region: mode.config.region, endpoint: mode.objectStore.url, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
+}
+
+/** A real SQS client of the mode's queue server, as a caller outside the mode would make it. */
+export function sqsClientOf(mode: LocalMode): SQSClient {
+  return new SQSClient({ region: mode.config.region, endpoint: mode.queue.url, credentials: LOCAL_CREDENTIALS });
+}
+
+/** Both clients. */
 export function sdkClientsOf(mode: LocalMode): { s3: S3Client; sqs: SQSClient } {
-  const { region } = mode.config;
-  return {
-    s3: new S3Client({ region, endpoint: mode.objectStore.url, forcePathStyle: true, credentials: LOCAL_CREDENTIALS }),
-    sqs: new SQSClient({ region, endpoint: mode.queue.url, credentials: LOCAL_CREDENTIALS }),
-  };
+  return { s3: s3ClientOf(mode), sqs: sqsClientOf(mode) };
 }

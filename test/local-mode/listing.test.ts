@@ -11,7 +11,6 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { loadLocalConfig } from "../../local/app/config";
-import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
 import { createHealthCheck } from "../../local/app/health";
 import { initialWorkerStats } from "../../local/app/worker";
 import { renderPostcard } from "../../local/fakes/renderer";
@@ -20,7 +19,7 @@ import { startQueueServer } from "../../local/fakes/queue-server";
 import { objectStoreDirectory, type LocalMode } from "../../local/app/start";
 import { freshEnv, listKeys, REPO_ROOT } from "../../tools/local-child";
 import { launchChromium } from "../support/browser";
-import { startInProcess } from "./in-process";
+import { s3ClientOf, startInProcess } from "./in-process";
 
 const PICTURES = 1500;
 const FAILURES = 30;
@@ -89,12 +88,7 @@ describe("local mode: listings of any size", function () {
     }));
     await storeBeforeStart(objectStoreDirectory({ dataDir }), [...objects, ...failures]);
     ({ mode } = await startInProcess({}, dataDir));
-    s3 = new S3Client({
-      region: mode.config.region,
-      endpoint: mode.objectStore.url,
-      forcePathStyle: true,
-      credentials: LOCAL_CREDENTIALS,
-    });
+    s3 = s3ClientOf(mode);
   });
   after(async () => {
     s3.destroy();

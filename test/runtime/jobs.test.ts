@@ -6,7 +6,7 @@
  * on local-aws-sqs), records of bounded size and reasons in our words.
  */
 import { strict as assert } from "node:assert";
-import { GetQueueAttributesCommand, SendMessageCommand, StartMessageMoveTaskCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, SendMessageCommand, StartMessageMoveTaskCommand } from "@aws-sdk/client-sqs";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { createHttpHandler, createQueueHandler, DEFAULTS, ENV, type HttpHandler } from "../../runtime";
 import { startSqsPeer, type SqsPeer } from "../client/sqs-peer";
@@ -14,7 +14,7 @@ import { deliverBatch, receive, timeLeft } from "../../tools/events";
 import { invoke } from "../../tools/http";
 import { getJson, getObject, listKeys } from "../../tools/objects";
 import type { Peers } from "../../tools/peers";
-import { withPeers } from "../support/with-peers";
+import { drainQueues, quickRetryEnv, sendPrompt, withPeers } from "../support/with-peers";
 import { isListing, startS3Proxy, type S3Proxy } from "../support/s3-proxy";
 
 const json = (value: unknown) => JSON.stringify(value);
@@ -24,18 +24,12 @@ describe("runtime jobs: status, markers, redrive, bounded records, clean reasons
   let peers: Peers;
   let logs: string[];
   const api = (extra: Record<string, string> = {}): HttpHandler =>
-    createHttpHandler({ ...peers.env, [ENV.bedrockMaxAttempts]: "1", ...extra }, { log: (line) => logs.push(line) });
+    createHttpHandler(quickRetryEnv(peers, extra), { log: (line) => logs.push(line) });
   const worker = (extra: Record<string, string> = {}) =>
-    createQueueHandler({ ...peers.env, [ENV.bedrockMaxAttempts]: "1", ...extra }, { log: (line) => logs.push(line) });
+    createQueueHandler(quickRetryEnv(peers, extra), { log: (line) => logs.push(line) });
   const status = (handler: HttpHandler, id: string) => invoke(handler, { method: "GET", path: `/images/${id}` });
   const images = () => `${peers.prefix}/images`;
-  const sendText = async (body: string): Promise<string> =>
-    (await peers.sqs.send(new SendMessageCommand({ QueueUrl: peers.queueUrl, MessageBody: body }))).MessageId!;
-  const drain = async (sqs: SQSClient, url: string) => {
-    while ((await receive(sqs, url)).length) {
-      /* received messages turn invisible: the queue is empty for the next test */
-    }
-  };
+  const sendText = (body: string) => sendPrompt(peers, body);
 
   withPeers({ bedrockTimeoutHangMs: 5000 }, (started) => (peers = started));
   beforeEach(() => {
@@ -43,10 +37,7 @@ describe("runtime jobs: status, markers, redrive, bounded records, clean reasons
     peers.bedrock.setLatency(0);
     logs = [];
   });
-  afterEach(async () => {
-    await drain(peers.sqs, peers.queueUrl);
-    await drain(peers.sqs, peers.dlqUrl);
-  });
+  afterEach(() => drainQueues(peers));
 
   describe("GET /images/{id}: a fixed number of reads of the job's own keys, never a listing", () => {
     let proxy: S3Proxy;

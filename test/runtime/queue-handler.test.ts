@@ -1,12 +1,12 @@
 import { strict as assert } from "node:assert";
-import { DeleteMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { DeleteMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSEvent } from "aws-lambda";
 import { readPngHeader } from "../../local/fakes/png";
 import { createQueueHandler, DEFAULTS, ENV, METRICS, type QueueHandler } from "../../runtime";
 import { deliverBatch, receive, sqsEvent, timeLeft } from "../../tools/events";
 import { getJson, getObject, listKeys } from "../../tools/objects";
 import type { Peers } from "../../tools/peers";
-import { quickRetryEnv, withPeers } from "../support/with-peers";
+import { drainQueues, quickRetryEnv, sendPrompt, withPeers } from "../support/with-peers";
 import { startS3Proxy } from "../support/s3-proxy";
 import { assertStabilityTextToImage, TITAN } from "../support/models";
 
@@ -17,8 +17,7 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     createQueueHandler(quickRetryEnv(peers, extra), { log: (line) => logs.push(line) });
   /** The exam's model, for the tests written around its TEXT_IMAGE shape and 512-character prompts. */
   const titanWorker = (extra: Record<string, string> = {}) => worker({ [ENV.modelId]: TITAN, ...extra });
-  const send = async (body: string): Promise<string> =>
-    (await peers.sqs.send(new SendMessageCommand({ QueueUrl: peers.queueUrl, MessageBody: body }))).MessageId!;
+  const send = (body: string) => sendPrompt(peers, body);
   const jobKeys = (id: string) => listKeys(peers.s3, peers.bucket, `${peers.prefix}/images/${id}`);
   /** The pending-job marker: all a job kept for another delivery leaves behind. */
   const marker = (id: string) => `${peers.prefix}/images/${id}.queued.json`;
@@ -29,11 +28,6 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
       /* kept records come back after their 1 s visibility timeout */
     }
   };
-  const drain = async (url: string) => {
-    while ((await receive(peers.sqs, url)).length) {
-      /* messages become invisible; the queue is then empty for this test */
-    }
-  };
 
   withPeers({ maxReceiveCount: 2 }, (started) => (peers = started));
   beforeEach(async () => {
@@ -41,10 +35,7 @@ describe("runtime queue handler (s3rver + local-aws-sqs + Bedrock test server)",
     peers.bedrock.setLatency(0);
     logs = [];
   });
-  afterEach(async () => {
-    await drain(peers.queueUrl);
-    await drain(peers.dlqUrl);
-  });
+  afterEach(() => drainQueues(peers));
 
   it("a plain-text body from today's senders is the prompt: stored at images/<messageId>.png with a sidecar (Titan)", async () => {
     const id = await send("me on top of a pyramid");

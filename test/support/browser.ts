@@ -38,7 +38,7 @@ const ARGS = [
 const home = join(__dirname, "..", "..", "node_modules", ".cache", `sparticuz-chromium-${version}`);
 
 /** Unpacks the package's Chromium (once per version and checkout) and returns the binary's path. */
-export async function chromiumExecutable(): Promise<string> {
+async function chromiumExecutable(): Promise<string> {
   const binary = join(home, "chromium");
   if (existsSync(binary)) return binary;
   mkdirSync(dirname(home), { recursive: true });
