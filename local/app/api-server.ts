@@ -9,6 +9,7 @@
  * Node itself would answer without a body. Requests from other hosts or origins get 403
  * (local/fakes/localhost-guard.ts).
  */
+import { isUtf8 } from "node:buffer";
 import * as http from "node:http";
 import type { Duplex } from "node:stream";
 import { randomUUID } from "node:crypto";
@@ -96,7 +97,7 @@ function toRestApiEvent(req: http.IncomingMessage, body: Buffer, now = new Date(
   }
   const hasQuery = Object.keys(query).length > 0;
   // API Gateway passes text through and base64-encodes everything else.
-  const text = body.length > 0 && Buffer.from(body.toString("utf8"), "utf8").equals(body);
+  const text = body.length > 0 && isUtf8(body);
   const method = (req.method ?? "GET").toUpperCase();
   return {
     resource: "/{proxy+}",

@@ -6,6 +6,7 @@ import { useDummyCredentials } from "../fakes/credentials";
 import { PortInUseError } from "../fakes/listen";
 import { banner } from "./banner";
 import { readApiKeyGate, type ApiKeyGate } from "./api-keys";
+import { ConfigError } from "../../runtime/errors";
 import { LocalConfigError, loadLocalConfig, type LocalConfig } from "./config";
 import { startLocalMode, type LocalMode } from "./start";
 
@@ -33,7 +34,7 @@ async function main(): Promise<void> {
   try {
     mode = await startLocalMode(config, { apiKeys });
   } catch (err) {
-    if (err instanceof PortInUseError || err instanceof LocalConfigError || (err as Error)?.name === "ConfigError") {
+    if (err instanceof PortInUseError || err instanceof LocalConfigError || err instanceof ConfigError) {
       return fail((err as Error).message);
     }
     return fail(`could not start: ${(err as Error)?.message ?? err}`);

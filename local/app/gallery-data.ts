@@ -12,6 +12,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import { jobOfRecord, parseQueueBody } from "../../runtime/jobs";
 import { kindOfKey } from "../../runtime/keys";
 import { sidecarKeyOf, type ImageStore, type StoredObject } from "../../runtime/storage";
+import { excerpt } from "../../runtime/text";
 import { queueDepth } from "./health";
 import type { QueuedJob } from "../fakes/queue-server";
 
@@ -38,8 +39,8 @@ export interface GalleryDataOptions {
 /** At most `limit` characters (code points) of a text, and its length when it was longer. */
 function clipped(text: unknown, limit = CARD_TEXT_LIMIT): { text?: string; length?: number } {
   if (typeof text !== "string") return {};
-  const chars = [...text];
-  return chars.length <= limit ? { text } : { text: `${chars.slice(0, limit).join("")}…`, length: chars.length };
+  const start = excerpt(text, limit);
+  return start.length <= limit ? { text } : { text: `${start.text}…`, length: start.length };
 }
 
 /** What every card shows of an object: its key, its time and the start of its prompt. */
@@ -80,8 +81,15 @@ function recordCache(): (key: string, read: ReadRecord) => Promise<JsonRecord | 
   };
 }
 
+/** What a listing tells the gallery: pictures and failure records newest first, and every key listed. */
+interface Listing {
+  pngs: StoredObject[];
+  failed: StoredObject[];
+  keys: Set<string>;
+}
+
 /** Every object under the prefix, page after page of the store's listing (local/fakes/s3rver.ts makes its tokens work). */
-async function listFromStore(store: ImageStore): Promise<StoredObject[]> {
+async function listFromStore(store: ImageStore): Promise<Listing> {
   const objects: StoredObject[] = [];
   let next: string | undefined;
   do {
@@ -89,23 +97,27 @@ async function listFromStore(store: ImageStore): Promise<StoredObject[]> {
     objects.push(...page.objects);
     next = page.next;
   } while (next);
-  return objects;
+  return {
+    pngs: objects.filter((o) => kindOfKey(o.key) === "image").sort(newestFirst),
+    failed: objects.filter((o) => kindOfKey(o.key) === "failure").sort(newestFirst),
+    keys: new Set(objects.map((o) => o.key)),
+  };
 }
 
-/** Every object under the prefix; the last listing while the store has not changed since it began. */
-function cachedListing(store: ImageStore, storeVersion: (() => number) | undefined): () => Promise<StoredObject[]> {
-  let listed: { version: number; objects: Promise<StoredObject[]> } | undefined;
+/** The listing, sorted once; the last one while the store has not changed since it began. */
+function cachedListing(store: ImageStore, storeVersion: (() => number) | undefined): () => Promise<Listing> {
+  let listed: { version: number; listing: Promise<Listing> } | undefined;
   return () => {
     const version = storeVersion?.();
     if (version === undefined) return listFromStore(store);
     if (listed?.version !== version) {
-      const objects = listFromStore(store);
-      listed = { version, objects };
-      objects.catch(() => {
-        if (listed?.objects === objects) listed = undefined;
+      const listing = listFromStore(store);
+      listed = { version, listing };
+      listing.catch(() => {
+        if (listed?.listing === listing) listed = undefined;
       });
     }
-    return listed.objects;
+    return listed.listing;
   };
 }
 
@@ -171,12 +183,9 @@ export function createGalleryData(opts: GalleryDataOptions) {
   return {
     /** Page `page` (from 1) of the pictures, newest first; a page past the end gives the last one. */
     async pictures(page: number, pageSize: number) {
-      const objects = await listAll();
-      const pngs = objects.filter((o) => kindOfKey(o.key) === "image").sort(newestFirst);
-      const failed = objects.filter((o) => kindOfKey(o.key) === "failure").sort(newestFirst);
+      const { pngs, failed, keys: listedKeys } = await listAll();
       const pages = Math.max(1, Math.ceil(pngs.length / pageSize));
       const current = Math.min(Math.max(1, page), pages);
-      const listedKeys = new Set(objects.map((o) => o.key));
       const cards = await withSidecars(pngs.slice((current - 1) * pageSize, current * pageSize), listedKeys);
       return {
         bucket: store.bucket,

@@ -23,7 +23,7 @@ import type { BedrockServer, FailureMode } from "../fakes/bedrock-server";
 import { LOCAL_CREDENTIALS } from "../fakes/credentials";
 import type { ObjectStore } from "../fakes/object-store";
 import type { QueueServer } from "../fakes/queue-server";
-import { startFakes, type Fakes, type FakesOptions } from "../fakes/start-fakes";
+import { closeNewestFirst, startFakes, type Fakes, type FakesOptions } from "../fakes/start-fakes";
 import type { ApiKeyGate } from "./api-keys";
 import { startApiServer, type ApiServer } from "./api-server";
 import { LOCAL_ENV, type LocalConfig } from "./config";
@@ -248,17 +248,9 @@ export async function startLocalMode(config: LocalConfig, options: LocalModeOpti
       stop: stopOnce(worker, api, fakes, releaseClients),
     };
   } catch (err) {
-    await closeAll(started);
+    await closeNewestFirst(started).catch(() => undefined);
     throw err;
   }
-}
-
-/** Runs each close, newest first, whatever the others do. */
-async function closeAll(closes: Array<() => Promise<void> | void>): Promise<void> {
-  for (const close of closes.reverse())
-    await Promise.resolve()
-      .then(close)
-      .catch(() => undefined);
 }
 
 /**

@@ -17,6 +17,7 @@
  * tests and accounts with a private arrangement; the "end-of-life" failure mode plays a retired one.
  */
 import { TITAN_SIZES } from "../../runtime/models/text-image";
+import { codePointLength } from "../../runtime/text";
 
 /** A Bedrock error as it goes on the wire. */
 export interface WireError {
@@ -90,11 +91,8 @@ const novaCanvas: TextImageSpec = {
   },
 };
 
-/**
- * Characters as code points (an emoji is one), as our runtime counts them: AWS documents the limits
- * in characters without naming the unit, so the fake takes the reading our validation takes.
- */
-const chars = (text: string): number => [...text].length;
+// Characters are code points (codePointLength, an emoji is one), as our runtime counts them: AWS
+// documents the limits in characters without naming the unit, so the fake takes our validation's reading.
 
 /** Checks a TEXT_IMAGE body against a model's limits, the way Bedrock reports it. */
 function validateTextImage(body: unknown, spec: TextImageSpec): ImageRequest | WireError {
@@ -104,12 +102,14 @@ function validateTextImage(body: unknown, spec: TextImageSpec): ImageRequest | W
   if (!isObject(params)) return malformed("", "required key [textToImageParams] not found");
   const text = params.text;
   if (typeof text !== "string") return malformed("textToImageParams", "required key [text] not found or not a string");
-  if (chars(text) < 1) return malformed("textToImageParams/text", "expected minLength: 1, actual: 0");
-  if (chars(text) > spec.maxPromptLength) {
-    return malformed("textToImageParams/text", `expected maxLength: ${spec.maxPromptLength}, actual: ${chars(text)}`);
+  const textLength = codePointLength(text);
+  if (textLength < 1) return malformed("textToImageParams/text", "expected minLength: 1, actual: 0");
+  if (textLength > spec.maxPromptLength) {
+    return malformed("textToImageParams/text", `expected maxLength: ${spec.maxPromptLength}, actual: ${textLength}`);
   }
   const neg = params.negativeText;
-  if (neg !== undefined && (typeof neg !== "string" || chars(neg) < 3 || chars(neg) > spec.maxPromptLength)) {
+  const negLength = typeof neg === "string" ? codePointLength(neg) : 0;
+  if (neg !== undefined && (typeof neg !== "string" || negLength < 3 || negLength > spec.maxPromptLength)) {
     return malformed("textToImageParams/negativeText", `expected a string of 3 to ${spec.maxPromptLength} characters`);
   }
   const cfg = body.imageGenerationConfig ?? {};
@@ -176,9 +176,10 @@ function validateStability(body: unknown, maxSeed: number): ImageRequest | WireE
   if (extra) return malformed("", `extraneous key [${extra}] is not permitted`);
   const { prompt, negative_prompt: negative, aspect_ratio: ratio = "1:1", mode = "text-to-image", output_format: format = "png" } = body;
   if (typeof prompt !== "string") return malformed("", "required key [prompt] not found or not a string");
-  if (chars(prompt) < 1) return malformed("prompt", "expected minLength: 1, actual: 0");
-  if (chars(prompt) > STABILITY_MAX_TEXT) return malformed("prompt", `expected maxLength: ${STABILITY_MAX_TEXT}, actual: ${chars(prompt)}`);
-  if (negative !== undefined && (typeof negative !== "string" || chars(negative) > STABILITY_MAX_TEXT)) {
+  const promptLength = codePointLength(prompt);
+  if (promptLength < 1) return malformed("prompt", "expected minLength: 1, actual: 0");
+  if (promptLength > STABILITY_MAX_TEXT) return malformed("prompt", `expected maxLength: ${STABILITY_MAX_TEXT}, actual: ${promptLength}`);
+  if (negative !== undefined && (typeof negative !== "string" || codePointLength(negative) > STABILITY_MAX_TEXT)) {
     return malformed("negative_prompt", `expected a string of at most ${STABILITY_MAX_TEXT} characters`);
   }
   const pixels = typeof ratio === "string" ? STABILITY_PIXELS[ratio] : undefined;

@@ -31,7 +31,6 @@
  * `GET /ping` answers `{"status":"ok"}` (the local mode's health check) and is not recorded.
  */
 import * as http from "node:http";
-import type { Socket } from "node:net";
 import { randomUUID } from "node:crypto";
 import { foundationModelDetails, MODELS, wireError as err, type ImageRequest, type WireError } from "./bedrock-models";
 import { renderPostcard } from "./renderer";
@@ -401,16 +400,6 @@ function answerCrash(res: http.ServerResponse, e: unknown): void {
   res.end(JSON.stringify({ message: `${INTERNAL.message} (${(e as Error).message})` }));
 }
 
-/** Keeps the open connections, so close() can end held "timeout" calls at once. */
-function trackSockets(server: http.Server): Set<Socket> {
-  const sockets = new Set<Socket>();
-  server.on("connection", (s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  return sockets;
-}
-
 /** What the server keeps between requests: the calls it saw and how it is told to answer. */
 interface ServerState {
   calls: RecordedCall[];
@@ -477,11 +466,11 @@ export function startBedrockServer(opts: BedrockServerOptions = {}): Promise<Bed
   const server = http.createServer((req, res) => {
     handle(state, req, res).catch((e: unknown) => answerCrash(res, e));
   });
-  const sockets = trackSockets(server);
   const close = () => {
     timers.clear();
-    for (const s of sockets) s.destroy();
-    return new Promise<void>((done) => server.close(() => done()));
+    const closed = new Promise<void>((done) => server.close(() => done()));
+    server.closeAllConnections(); // also the held "timeout" calls, at once
+    return closed;
   };
 
   // A taken port becomes a PortInUseError naming the variable that moves the local model.

@@ -15,7 +15,8 @@ import type * as http from "node:http";
 import { sendError } from "./http-json";
 
 const LOOPBACK_NAMES = ["127.0.0.1", "localhost", "[::1]"];
-const READ_ONLY_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+/** Methods that change nothing on the server. */
+export const READ_ONLY_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** The host names this server answers to: the loopback names, and the address it listens on. */
 function hostNames(listenHost: string): string[] {
@@ -25,9 +26,9 @@ function hostNames(listenHost: string): string[] {
 }
 
 /** Why a request is refused, or undefined when it may pass. */
-function refusal(req: http.IncomingMessage, listenHost: string): { error: string; code: string } | undefined {
+function refusal(req: http.IncomingMessage, names: string[]): { error: string; code: string } | undefined {
   const port = req.socket.localPort;
-  const allowed = hostNames(listenHost).flatMap((name) => (port === 80 ? [name, `${name}:80`] : [`${name}:${port}`]));
+  const allowed = names.flatMap((name) => (port === 80 ? [name, `${name}:80`] : [`${name}:${port}`]));
   const host = (req.headers.host ?? "").toLowerCase();
   if (!allowed.includes(host)) {
     return {
@@ -51,8 +52,9 @@ function refusal(req: http.IncomingMessage, listenHost: string): { error: string
 
 /** Wraps a request listener: refused requests get 403 JSON and never reach it. */
 export function guardLocalhost(listenHost: string, listener: http.RequestListener): http.RequestListener {
+  const names = hostNames(listenHost);
   return (req, res) => {
-    const refused = refusal(req, listenHost);
+    const refused = refusal(req, names);
     if (!refused) return listener(req, res);
     // The body is not read: close the connection after the answer.
     sendError(res, 403, refused.error, refused.code, { connection: "close" });

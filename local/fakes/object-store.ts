@@ -4,7 +4,7 @@
 import * as http from "node:http";
 import { mkdirSync } from "node:fs";
 import { closeServer, listen } from "./listen";
-import { guardLocalhost } from "./localhost-guard";
+import { guardLocalhost, READ_ONLY_METHODS } from "./localhost-guard";
 import { AWSAccount, S3rver } from "./s3rver";
 
 export interface ObjectStore {
@@ -18,8 +18,6 @@ export interface ObjectStore {
   version(): number;
   close(): Promise<void>;
 }
-
-const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /**
  * s3rver only knows the access key "S3RVER". The handlers sign with whatever the AWS credential
@@ -52,7 +50,7 @@ export async function startObjectStore(opts: ObjectStoreOptions): Promise<Object
   let version = 0;
   const serve = guardLocalhost(opts.host, s3rver.callback());
   const server = http.createServer((req, res) => {
-    if (!READ_METHODS.has(req.method ?? "")) {
+    if (!READ_ONLY_METHODS.has(req.method ?? "")) {
       version++;
       res.once("close", () => version++);
     }

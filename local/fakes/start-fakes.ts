@@ -33,12 +33,15 @@ export interface Fakes {
   close(): Promise<void>;
 }
 
-type Close = () => Promise<void>;
+type Close = () => Promise<void> | void;
 
-/** Closes the servers newest first, each one even when another fails; rejects with the first failure. */
-async function closeNewestFirst(closes: Close[]): Promise<void> {
+/** Runs each close newest first, each one even when another fails; rejects with the first failure. */
+export async function closeNewestFirst(closes: Close[]): Promise<void> {
   const failures: unknown[] = [];
-  for (const close of [...closes].reverse()) await close().catch((err: unknown) => failures.push(err));
+  for (const close of [...closes].reverse())
+    await Promise.resolve()
+      .then(close)
+      .catch((err: unknown) => failures.push(err));
   if (failures.length) throw failures[0];
 }
 
