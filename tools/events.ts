@@ -94,6 +94,8 @@ export interface ReceiveOptions {
   waitTimeSeconds?: number;
   /** Visibility timeout of the received messages. @default the queue's */
   visibilityTimeoutSeconds?: number;
+  /** Also the messages' own attributes. @default false */
+  messageAttributes?: boolean;
 }
 
 /**
@@ -112,11 +114,19 @@ export async function receive(sqs: SQSClient, queueUrl: string, opts: ReceiveOpt
         MessageSystemAttributeNames: ["All"],
         // local-aws-sqs 2.0.2 reads only the older (still accepted) AttributeNames.
         AttributeNames: ["All"],
+        ...(opts.messageAttributes ? { MessageAttributeNames: ["All"] } : {}),
       }),
     );
     if (answer.Messages?.length || Date.now() >= deadline) return answer.Messages ?? [];
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** Receives until a receive comes back empty: everything visible, held for the visibility timeout. */
+export async function receiveAll(sqs: SQSClient, queueUrl: string, opts: ReceiveOptions = {}): Promise<Message[]> {
+  const all: Message[] = [];
+  for (let batch = await receive(sqs, queueUrl, opts); batch.length; batch = await receive(sqs, queueUrl, opts)) all.push(...batch);
+  return all;
 }
 
 /**

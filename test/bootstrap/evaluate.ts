@@ -44,10 +44,7 @@ export const TEST_PASSPHRASE = "correct horse battery staple";
 const toConfigString = (value: unknown) => (typeof value === "string" ? value : JSON.stringify(value));
 
 /** The config the CLI would pass for `stack`, and which keys are secret. */
-function bootstrapConfig(
-  stack: string,
-  overrides: Record<string, unknown> = {},
-): { config: Record<string, string>; secretKeys: string[] } {
+function bootstrapConfig(stack: string, overrides: Record<string, unknown> = {}): { config: Record<string, string>; secretKeys: string[] } {
   const project = bootstrapProject();
   const key = (k: string) => (k.includes(":") ? k : `${project.name}:${k}`);
   const stackFile = YAML.parse(readFileSync(join(BOOTSTRAP_DIR, `Pulumi.${stack}.yaml`), "utf8"));

@@ -10,7 +10,8 @@
  */
 import { strict as assert } from "node:assert";
 import { rmSync } from "node:fs";
-import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient, type Message } from "@aws-sdk/client-sqs";
+import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { receiveAll } from "../../tools/events";
 import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
 import { cleanup, freshEnv, getJson, listKeys, startLocalChild, waitFor, type LocalChild } from "../../tools/local-child";
 
@@ -86,15 +87,6 @@ function startSender(local: LocalChild, from: number, limit: number) {
       client.destroy();
     },
   };
-}
-
-async function receiveAll(sqs: SQSClient, url: string, visibilityTimeout: number): Promise<Message[]> {
-  const all: Message[] = [];
-  for (;;) {
-    const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: visibilityTimeout }));
-    if (!r.Messages?.length) return all;
-    all.push(...r.Messages);
-  }
 }
 
 describe("local mode: kill -9 of the npm start process tree loses and duplicates nothing", function () {
@@ -179,7 +171,7 @@ describe("local mode: kill -9 of the npm start process tree loses and duplicates
       pictures: keys.filter((k) => k.endsWith(".png")),
       failures: keys.filter((k) => k.endsWith(".failed.json")),
     };
-    const dead = await receiveAll(third.sqs, dlqUrl, 600); // held now: step 4 stops while they are received
+    const dead = await receiveAll(third.sqs, dlqUrl, { visibilityTimeoutSeconds: 600 }); // held now: step 4 stops while they are received
     deadLetterIds = dead.map((m) => m.MessageId!);
     for (const m of held) assert.ok(deadLetterIds.includes(m.MessageId!), `the dead letter received at the kill (${m.MessageId}) is back`);
 
@@ -248,7 +240,7 @@ describe("local mode: kill -9 of the npm start process tree loses and duplicates
     await third.stop("SIGINT"); // the whole group, as a terminal's Ctrl-C: npm itself ends by the signal
     assert.match(third.output(), new RegExp(`Stopped\\. 0 queued and ${deadLetterIds.length} dead-letter message\\(s\\) kept`));
     const fourth = await start();
-    const back = await receiveAll(fourth.sqs, fourth.health.dlqUrl, 600);
+    const back = await receiveAll(fourth.sqs, fourth.health.dlqUrl, { visibilityTimeoutSeconds: 600 });
     assert.deepEqual(back.map((m) => m.MessageId).sort(), [...deadLetterIds].sort());
   });
 });

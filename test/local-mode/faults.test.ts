@@ -5,7 +5,8 @@
  * (transient) failure record, written on its last delivery so its status reads "failed".
  */
 import { strict as assert } from "node:assert";
-import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand } from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, SendMessageBatchCommand } from "@aws-sdk/client-sqs";
+import { receiveAll } from "../../tools/events";
 import { cleanup, freshEnv, getJson, listKeys, startLocalChild, waitFor, type LocalChild } from "../../tools/local-child";
 
 const N = 30;
@@ -72,13 +73,9 @@ describe("local mode: transient and permanent model failures", function () {
     const { pictures, permanent, transient } = await waitFor("every message to settle", settle, 150000, 250);
 
     const dlqIds: string[] = [];
-    for (;;) {
-      const r = await local!.sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 300 }));
-      if (!r.Messages?.length) break;
-      for (const m of r.Messages) {
-        dlqIds.push(m.MessageId!);
-        assert.equal(m.Body, sent.get(m.MessageId!), "a DLQ message keeps its id and body");
-      }
+    for (const m of await receiveAll(local!.sqs, dlqUrl, { visibilityTimeoutSeconds: 300 })) {
+      dlqIds.push(m.MessageId!);
+      assert.equal(m.Body, sent.get(m.MessageId!), "a DLQ message keeps its id and body");
     }
     const pictureIds = pictures.map((k) => k.slice(`${prefix}/images/`.length, -".png".length));
     const idOf = (k: string) => k.slice(`${prefix}/images/`.length, -".failed.json".length);

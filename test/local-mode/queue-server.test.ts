@@ -23,6 +23,7 @@ import { startQueueServer, type QueueServer } from "../../local/fakes/queue-serv
 import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
 import { readJournal } from "../../local/fakes/queue-journal";
 import { waitFor } from "../../tools/local-child";
+import { receiveAll } from "../../tools/events";
 
 describe("local mode: the queue server's journal and job list", function () {
   this.timeout(30000);
@@ -52,23 +53,8 @@ describe("local mode: the queue server's journal and job list", function () {
     return server;
   };
   /** Receives everything visible in `url` (holding it for a minute). */
-  const receiveAll = async (url: string): Promise<Message[]> => {
-    const all: Message[] = [];
-    for (;;) {
-      const r = await sqs!.send(
-        new ReceiveMessageCommand({
-          QueueUrl: url,
-          MaxNumberOfMessages: 10,
-          VisibilityTimeout: 60,
-          AttributeNames: ["All"],
-          MessageSystemAttributeNames: ["All"],
-          MessageAttributeNames: ["All"],
-        }),
-      );
-      if (!r.Messages?.length) return all;
-      all.push(...r.Messages);
-    }
-  };
+  const receiveEverything = (url: string): Promise<Message[]> =>
+    receiveAll(sqs!, url, { visibilityTimeoutSeconds: 60, messageAttributes: true });
   const send = async (body: string, extra: Partial<ConstructorParameters<typeof SendMessageCommand>[0]> = {}) =>
     (await sqs!.send(new SendMessageCommand({ QueueUrl: server!.queueUrl, MessageBody: body, ...extra }))).MessageId!;
 
@@ -103,7 +89,7 @@ describe("local mode: the queue server's journal and job list", function () {
 
     const second = await start(); // the first server is gone; nothing was saved at a stop
     assert.deepEqual(second.restored, { queue: 2, dlq: 0 });
-    const back = await receiveAll(second.queueUrl);
+    const back = await receiveEverything(second.queueUrl);
     assert.deepEqual(
       back.map((m) => [m.MessageId, m.Body]).sort(),
       [
@@ -136,10 +122,10 @@ describe("local mode: the queue server's journal and job list", function () {
     const second = await start(1, 1);
     assert.deepEqual(second.restored, { queue: 0, dlq: 1 });
     assert.deepEqual(
-      (await receiveAll(second.dlqUrl)).map((m) => [m.MessageId, m.Body]),
+      (await receiveEverything(second.dlqUrl)).map((m) => [m.MessageId, m.Body]),
       [[id, "fails once, then dead"]],
     );
-    assert.deepEqual(await receiveAll(second.queueUrl), []);
+    assert.deepEqual(await receiveEverything(second.queueUrl), []);
   });
 
   it("counts a delivery cut short by the stop at most maxReceiveCount − 1 times, so the message gets its last delivery", async () => {
@@ -153,7 +139,7 @@ describe("local mode: the queue server's journal and job list", function () {
       assert.equal(r[0].MessageId, id);
     }
     const second = await start(30, 3);
-    const [back] = await receiveAll(second.queueUrl);
+    const [back] = await receiveEverything(second.queueUrl);
     assert.equal(back.MessageId, id);
     assert.equal(back.Attributes?.ApproximateReceiveCount, "3", "the third delivery again: the last before the DLQ");
   });
@@ -165,7 +151,7 @@ describe("local mode: the queue server's journal and job list", function () {
     appendFileSync(journalFile, '{"op":"send","q":"queue","m":{"id":"cut short by a ki');
     const second = await start();
     assert.deepEqual(second.restored, { queue: 2, dlq: 0 });
-    assert.deepEqual((await receiveAll(second.queueUrl)).map((m) => m.MessageId).sort(), [a, b].sort());
+    assert.deepEqual((await receiveEverything(second.queueUrl)).map((m) => m.MessageId).sort(), [a, b].sort());
     assert.equal(warnings.length, 1);
     assert.match(warnings[0], /1 line\(s\) of .*queue-journal\.jsonl could not be read and were skipped/);
     const copies = readdirSync(dir).filter((f) => f.startsWith("queue-journal.jsonl.damaged-"));
@@ -240,11 +226,11 @@ describe("local mode: the queue server's journal and job list", function () {
     const second = await start();
     assert.deepEqual(second.restored, { queue: 1, dlq: 1 }, "each once, not twice");
     assert.deepEqual(
-      (await receiveAll(second.queueUrl)).map((m) => [m.MessageId, m.Body]),
+      (await receiveEverything(second.queueUrl)).map((m) => [m.MessageId, m.Body]),
       [["job-1", "saved prompt"]],
     );
     assert.deepEqual(
-      (await receiveAll(second.dlqUrl)).map((m) => [m.MessageId, m.Body]),
+      (await receiveEverything(second.dlqUrl)).map((m) => [m.MessageId, m.Body]),
       [["dead-1", "dead prompt"]],
     );
     assert.deepEqual(warnings, []);
