@@ -175,29 +175,34 @@ interface StackJob {
   out: string;
 }
 
-/** The command line of a child that evaluates `jobs` in turn. */
-function childArgs(jobs: StackJob[]): string[] {
-  return ["-r", EVALUATION_REGISTER, __filename, JSON.stringify(jobs)];
+/** The command line of a child that runs `script` (with the evaluation register) on `jobs` in turn. */
+export function evaluationArgs(script: string, jobs: unknown[]): string[] {
+  return ["-r", EVALUATION_REGISTER, script, JSON.stringify(jobs)];
 }
+
+const childArgs = (jobs: StackJob[]) => evaluationArgs(__filename, jobs);
 
 /** A failed child's stack trace, in TypeScript positions. */
 export function readableStack(err: unknown): string {
   return (require(EVALUATION_REGISTER) as { sourceMappedStack(err: unknown): string }).sourceMappedStack(err);
 }
 
-/** Runs a child that writes its Published result to `outFile`. */
-function evaluateInChild(stack: string, overrides: Record<string, string | null>, outFile: string): Published {
-  const child = spawnSync(process.execPath, childArgs([{ stack, overrides, out: outFile }]), {
-    cwd: REPO_ROOT,
-    encoding: "utf8",
-    env: childEnv(),
-    maxBuffer: 64 * 1024 * 1024,
-  });
+/** Runs a child (`args`, in `cwd`) that writes its Published result to `outFile`; what it printed when it died first. */
+export function runEvaluationChild<R extends MockedResource = EvaluatedResource>(
+  args: string[],
+  cwd: string,
+  outFile: string,
+): Published<R> {
+  const child = spawnSync(process.execPath, args, { cwd, encoding: "utf8", env: childEnv(), maxBuffer: 64 * 1024 * 1024 });
   if (!existsSync(outFile))
     return {
       error: `the evaluation died (exit ${child.status}, signal ${child.signal}):\n${child.stderr}\n${child.stdout}`,
     };
-  return JSON.parse(readFileSync(outFile, "utf8")) as Published;
+  return JSON.parse(readFileSync(outFile, "utf8")) as Published<R>;
+}
+
+function evaluateInChild(stack: string, overrides: Record<string, string | null>, outFile: string): Published {
+  return runEvaluationChild(childArgs([{ stack, overrides, out: outFile }]), REPO_ROOT, outFile);
 }
 
 /**

@@ -6,16 +6,16 @@
  * Existing OIDC providers the program may adopt are answered by the mocked
  * `aws:iam/getOpenIdConnectProvider` call.
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import YAML from "yaml";
 import {
   claimInBackground,
-  EVALUATION_REGISTER,
+  evaluationArgs,
   evaluateInTurn,
   evaluateOncePerRun,
   readableStack,
+  runEvaluationChild,
   startPublisher,
   type EvaluatedStack,
   type MockedResource,
@@ -81,7 +81,7 @@ interface BootstrapJob {
 /** What names a run across the test workers (tools/stack.ts shares each once per test run). */
 const runKey = (stack: string, options: BootstrapOptions) => JSON.stringify(["bootstrap", stack, options]);
 
-const childArgs = (jobs: BootstrapJob[]) => ["-r", EVALUATION_REGISTER, __filename, JSON.stringify(jobs)];
+const childArgs = (jobs: BootstrapJob[]) => evaluationArgs(__filename, jobs);
 
 /** Runs the bootstrap program under mocks; `ok: false` carries the failure instead of throwing. */
 export function runBootstrap(stack = "course", options: BootstrapOptions = {}): BootstrapRun {
@@ -103,20 +103,7 @@ export function runBootstrapInBackground(runs: Array<[stack: string, options: Bo
 
 /** Runs the child, which publishes the stack or the program's error to `out`; what it printed if it died first. */
 function evaluateInChild(stack: string, options: BootstrapOptions, out: string): Published<MockedResource> {
-  const env = { ...process.env };
-  delete env.PULUMI_CONFIG;
-  delete env.PULUMI_CONFIG_SECRET_KEYS;
-  const child = spawnSync(process.execPath, childArgs([{ stack, options, out }]), {
-    cwd: BOOTSTRAP_DIR,
-    encoding: "utf8",
-    env,
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  if (!existsSync(out))
-    return {
-      error: `the evaluation died (exit ${child.status}, signal ${child.signal}):\n${child.stderr}\n${child.stdout}`,
-    };
-  return JSON.parse(readFileSync(out, "utf8")) as Published<MockedResource>;
+  return runEvaluationChild<MockedResource>(childArgs([{ stack, options, out }]), BOOTSTRAP_DIR, out);
 }
 
 const cache = new Map<string, EvaluatedStack<MockedResource>>();
