@@ -14,11 +14,10 @@ import { randomUUID } from "node:crypto";
 import { jobQueue, modelClient, modelRules, pictureLinks, pictureStore, type Client } from "./clients";
 import type { OptionalSetting, RuntimeConfig } from "./config";
 import { DEFAULTS } from "./defaults";
-import { toClassifiedError, logMessage } from "./errors";
 import { HttpError, json, requestObject, type ApiRequest, type LogContext, type RouteResult } from "./http";
 import { JOB_ID_PATTERN, validateImageRequest } from "./jobs";
 import type { ImageParams, ModelAdapter } from "./models";
-import { generateAndStore } from "./pipeline";
+import { clearMarker, generateAndStore } from "./pipeline";
 import { codePointLength } from "./text";
 import { modelTryTimeoutMs } from "./time-budget";
 
@@ -134,9 +133,7 @@ const enqueue = route({
     log.jobId = id;
     await store.markPending(id, "api");
     const messageId = await queue.send(params, id).catch(async (err: unknown) => {
-      await store.clearPending(id).catch((cleanup: unknown) => {
-        log.markerLeft = logMessage(toClassifiedError(cleanup, "storage-failed"));
-      });
+      Object.assign(log, await clearMarker(store, id));
       throw err;
     });
     const key = store.jobImageKey(id);
