@@ -185,9 +185,8 @@ function s3Client(config: Pick<RuntimeConfig, "region" | "endpoints" | "fromProc
   return new S3Client(clientConfig);
 }
 
-/** Presigning makes no request: its S3 client only signs. */
-export function createPictureLinks(config: StorageSettings & { urlExpirySeconds: number }): PictureLinks {
-  const s3 = s3Client(config);
+/** Presigning makes no request: the S3 client only signs. */
+function createPictureLinks(config: StorageSettings & { urlExpirySeconds: number }, s3: S3Client): PictureLinks {
   return {
     presignGet: (key) =>
       getSignedUrl(s3, new GetObjectCommand({ Bucket: config.bucket, Key: key }), {
@@ -304,9 +303,9 @@ function failureRecord({ prompt, body, ...report }: FailureReport): FailureRecor
   };
 }
 
-export function createImageStore(config: StorageSettings): ImageStore {
+export function createImageStore(config: StorageSettings, s3: S3Client = s3Client(config)): ImageStore {
   const { prefix } = config;
-  const bucket: Bucket = { s3: s3Client(config), name: config.bucket };
+  const bucket: Bucket = { s3, name: config.bucket };
   const keysOf = (jobId: string) => jobKeys(prefix, jobId);
 
   return {
@@ -347,4 +346,13 @@ export function createImageStore(config: StorageSettings): ImageStore {
     readFailure: (key) => storing(() => readJson<FailureRecord>(bucket, key)),
     readObject: (key) => (isReadable(prefix, key) ? storing(() => readBytes(bucket, key)) : Promise.resolve(undefined)),
   };
+}
+
+/** The store and presigned GETs of its pictures, built at a cold start with one S3 client between them. */
+export function createPictureStoreWithLinks(config: StorageSettings & { urlExpirySeconds: number }): {
+  store: ImageStore;
+  links: PictureLinks;
+} {
+  const s3 = s3Client(config);
+  return { store: createImageStore(config, s3), links: createPictureLinks(config, s3) };
 }
