@@ -77,7 +77,8 @@ function jobOf(record: SQSRecord, config: RuntimeConfig): Job {
 async function runJob({ generator, store }: Services, job: Job, tryTimeoutMs: () => number): Promise<GenerationResult> {
   const { jobId, input } = job;
   if (typeof jobId !== "string" || !JOB_ID_PATTERN.test(jobId)) {
-    // Cannot happen with real SQS ids; without a usable id there is no key to write to.
+    // Cannot happen with real SQS ids; without a usable id there is no key to write to. The event is
+    // untyped JSON: a record without a messageId would otherwise pass as "undefined" (RegExp.test).
     throw new ClassifiedError("transient", "internal", "record has no usable messageId");
   }
   // From the first time the worker sees a job, GET /images/{id} knows it: sent by POST /images

@@ -18,7 +18,7 @@ import { clientEndpoint, clientRegion, type RuntimeConfig } from "./config";
 import { DEFAULTS } from "./defaults";
 import { toClassifiedError, type FailureCode, type FailureKind } from "./errors";
 import type { GeneratedImage } from "./bedrock";
-import { jobKeys, kindOfKey } from "./keys";
+import { jobKeys, kindOfKey, type JobKeys } from "./keys";
 import { excerpt } from "./text";
 
 /** What a sidecar says about its picture. */
@@ -268,7 +268,7 @@ function isReadable(prefix: string, key: string): boolean {
 }
 
 /** Three reads at once, whatever the bucket holds: the picture, the marker, the failure record. */
-async function readJobStatus(bucket: Bucket, keys: ReturnType<typeof jobKeys>): Promise<JobStatus> {
+async function readJobStatus(bucket: Bucket, keys: JobKeys): Promise<JobStatus> {
   const [image, marker, failure] = await storing(() =>
     Promise.all([exists(bucket, keys.image), readJson<JobMarker>(bucket, keys.marker), readJson<FailureRecord>(bucket, keys.failure)]),
   );
