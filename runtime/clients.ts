@@ -7,7 +7,7 @@ import { createImageGenerator, type ImageGenerator } from "./bedrock";
 import { requireSettings, type OptionalSetting, type RuntimeConfig } from "./config";
 import { createJobQueue, type JobQueue } from "./job-queue";
 import { adapterFor, type ModelAdapter } from "./models";
-import { createImageStore, createPictureLinks, type ImageStore, type PictureLinks } from "./storage";
+import { createImageStore, createPictureStoreWithLinks, type ImageStore, type PictureLinks } from "./storage";
 
 export interface Client<T> {
   /** Settings beyond the common ones (bucket, prefix, model) it cannot work without. */
@@ -33,8 +33,11 @@ export const modelRules: Client<ModelAdapter> = client([], (config) => adapterFo
 /** Pictures, sidecars, failure records and job markers under the prefix (S3). */
 export const pictureStore: Client<ImageStore> = client([], createImageStore);
 
-/** Presigned GETs of pictures. */
-export const pictureLinks: Client<PictureLinks> = client(["urlExpirySeconds"], createPictureLinks);
+/** The picture store and presigned GETs of its pictures, sharing one S3 client. */
+export const picturesWithLinks: Client<{ store: ImageStore; links: PictureLinks }> = client(
+  ["urlExpirySeconds"],
+  createPictureStoreWithLinks,
+);
 
 /** The image queue (SQS SendMessage). */
 export const jobQueue: Client<JobQueue> = client(["queueUrl"], createJobQueue);

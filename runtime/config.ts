@@ -178,19 +178,13 @@ export function clientEndpoint(config: Pick<RuntimeConfig, "endpoints" | "fromPr
 /** Settings only some handlers read: each names the ones it needs (requireSettings). */
 export type OptionalSetting = "queueUrl" | "urlExpirySeconds" | "workerConcurrency";
 
-const VARIABLE_OF: Record<OptionalSetting, string> = {
-  queueUrl: TEXT_VARIABLES.queueUrl,
-  urlExpirySeconds: NUMBER_VARIABLES.urlExpirySeconds.name,
-  workerConcurrency: NUMBER_VARIABLES.workerConcurrency.name,
-};
-
 /** The config with the `needed` settings present; ConfigError naming the variable of a missing one. */
 export function requireSettings<K extends OptionalSetting>(
   config: RuntimeConfig,
   needed: readonly K[],
 ): RuntimeConfig & Required<Pick<RuntimeConfig, K>> {
   for (const key of needed) {
-    if (config[key] === undefined) throw new ConfigError(`environment variable ${VARIABLE_OF[key]} is required but not set`);
+    if (config[key] === undefined) throw new ConfigError(`environment variable ${ENV[key]} is required but not set`);
   }
   return config as RuntimeConfig & Required<Pick<RuntimeConfig, K>>;
 }

@@ -5,23 +5,14 @@
 export { DEFAULTS } from "./defaults";
 export { ENV } from "./env";
 export { METRICS } from "./metric-names";
-export { createHttpHandler, createRouter, type HttpEvent, type HttpHandler } from "./http-handler";
+export { createHttpHandler, type HttpEvent, type HttpHandler } from "./http-handler";
 export { createQueueHandler, type QueueHandler } from "./queue-handler";
-export { readConfig, requireSettings, toHandlerEnv, type Env, type HandlerSettings, type RuntimeConfig } from "./config";
+export { readConfig, requireSettings, toHandlerEnv, type Env, type RuntimeConfig } from "./config";
 export { ConfigError, ClassifiedError, classifyBedrockError, type FailureCode, type FailureKind } from "./errors";
 export type { GeneratedImage, ImageGenerator } from "./bedrock";
-export type { ImageStore, ImageSidecar, FailureRecord, JobStatus, ListPage, PictureLinks, StoredObject } from "./storage";
-export type { JobQueue } from "./job-queue";
+export type { ImageStore, ImageSidecar, FailureRecord, JobStatus } from "./storage";
 export { generateAndStore, type HandlerOptions } from "./pipeline";
-export { ROUTES, type Permission, type Route } from "./routes";
 export { parseQueueBody, validateImageRequest } from "./jobs";
 export { adapterFor, type ImageParams, type ModelAdapter } from "./models";
 export { mapWithConcurrency } from "./concurrency";
-export {
-  apiModelBudget,
-  modelCallBudget,
-  modelTryTimeoutMs,
-  workerModelBudget,
-  type InvocationClock,
-  type ModelBudget,
-} from "./time-budget";
+export type { InvocationClock } from "./time-budget";

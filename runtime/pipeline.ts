@@ -2,6 +2,7 @@
 import type { GeneratedImage, ImageGenerator } from "./bedrock";
 import type { Env } from "./config";
 import { ENV } from "./env";
+import { logMessage, toClassifiedError } from "./errors";
 import { createLogger, type Logger, type LogSink } from "./log";
 import type { ImageParams } from "./models";
 import { sidecarFor, type ImageSidecar, type ImageStore, type StoredImage } from "./storage";
@@ -31,6 +32,19 @@ export function configured<T>(logger: Logger, handler: string, build: () => T): 
     const error = err instanceof Error ? err : new Error(String(err));
     logger.write({ level: "error", msg: "configuration error", handler, error: error.message });
     return { error };
+  }
+}
+
+/**
+ * Removes a job's marker once it ended (worker) or was never sent (POST /images); a marker left
+ * behind is outranked anyway (storage.ts jobStatus), so only noted in the log line.
+ */
+export async function clearMarker(store: ImageStore, jobId: string): Promise<{ markerLeft?: string }> {
+  try {
+    await store.clearPending(jobId);
+    return {};
+  } catch (err) {
+    return { markerLeft: logMessage(toClassifiedError(err, "storage-failed")) };
   }
 }
 

@@ -24,7 +24,7 @@ import { toClassifiedError, ClassifiedError, logMessage } from "./errors";
 import { partialBatch } from "./batch";
 import { JOB_ID_PATTERN, jobOfRecord, parseQueueBody, seedFromJobId, validateImageRequest } from "./jobs";
 import type { LogFields, Logger } from "./log";
-import { configured, generateAndStore, handlerLogger, type GenerationResult, type HandlerOptions } from "./pipeline";
+import { clearMarker, configured, generateAndStore, handlerLogger, type GenerationResult, type HandlerOptions } from "./pipeline";
 import type { ImageStore } from "./storage";
 import { codePointLength } from "./text";
 import { modelTryTimeoutMs, type InvocationClock } from "./time-budget";
@@ -37,16 +37,6 @@ interface Services {
   config: RuntimeConfig & { workerConcurrency: number };
   generator: ImageGenerator;
   store: ImageStore;
-}
-
-/** Removes the job's marker once it ended; a marker left behind is outranked anyway (storage.ts jobStatus), so only noted. */
-async function clearMarker(store: Services["store"], jobId: string): Promise<Record<string, string>> {
-  try {
-    await store.clearPending(jobId);
-    return {};
-  } catch (err) {
-    return { markerLeft: logMessage(toClassifiedError(err, "storage-failed")) };
-  }
 }
 
 /** What the failure record says to whoever asks GET /images/{id}: our words, and what to do next. */
@@ -87,7 +77,8 @@ function jobOf(record: SQSRecord, config: RuntimeConfig): Job {
 async function runJob({ generator, store }: Services, job: Job, tryTimeoutMs: () => number): Promise<GenerationResult> {
   const { jobId, input } = job;
   if (typeof jobId !== "string" || !JOB_ID_PATTERN.test(jobId)) {
-    // Cannot happen with real SQS ids; without a usable id there is no key to write to.
+    // Cannot happen with real SQS ids; without a usable id there is no key to write to. The event is
+    // untyped JSON: a record without a messageId would otherwise pass as "undefined" (RegExp.test).
     throw new ClassifiedError("transient", "internal", "record has no usable messageId");
   }
   // From the first time the worker sees a job, GET /images/{id} knows it: sent by POST /images

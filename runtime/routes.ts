@@ -11,14 +11,13 @@
  *                      | 404 {code: "unknown-job"}
  */
 import { randomUUID } from "node:crypto";
-import { jobQueue, modelClient, modelRules, pictureLinks, pictureStore, type Client } from "./clients";
+import { jobQueue, modelClient, modelRules, pictureStore, picturesWithLinks, type Client } from "./clients";
 import type { OptionalSetting, RuntimeConfig } from "./config";
 import { DEFAULTS } from "./defaults";
-import { toClassifiedError, logMessage } from "./errors";
 import { HttpError, json, requestObject, type ApiRequest, type LogContext, type RouteResult } from "./http";
 import { JOB_ID_PATTERN, validateImageRequest } from "./jobs";
 import type { ImageParams, ModelAdapter } from "./models";
-import { generateAndStore } from "./pipeline";
+import { clearMarker, generateAndStore } from "./pipeline";
 import { codePointLength } from "./text";
 import { modelTryTimeoutMs } from "./time-budget";
 
@@ -88,8 +87,8 @@ const generate = route({
   path: "/generate",
   description: "POST /generate: prompt to picture while the caller waits (runtime HTTP handler)",
   permissions: ["invoke-model", "read-pictures", "write-pictures"],
-  clients: { generator: modelClient(DEFAULTS.apiModelAttempts), store: pictureStore, links: pictureLinks },
-  async handle(req, { generator, store, links }, log) {
+  clients: { generator: modelClient(DEFAULTS.apiModelAttempts), pictures: picturesWithLinks },
+  async handle(req, { generator, pictures: { store, links } }, log) {
     const params = validated(req, generator.adapter, log);
     log.seed = params.seed;
     const tryTimeoutMs = modelTryTimeoutMs(req.timeLeftMs, generator.attempts);
@@ -134,9 +133,7 @@ const enqueue = route({
     log.jobId = id;
     await store.markPending(id, "api");
     const messageId = await queue.send(params, id).catch(async (err: unknown) => {
-      await store.clearPending(id).catch((cleanup: unknown) => {
-        log.markerLeft = logMessage(toClassifiedError(cleanup, "storage-failed"));
-      });
+      Object.assign(log, await clearMarker(store, id));
       throw err;
     });
     const key = store.jobImageKey(id);
@@ -151,8 +148,8 @@ const status = route({
   path: "/images/{id}",
   description: "GET /images/{id}: status and URL of a queued picture (runtime HTTP handler)",
   permissions: ["read-pictures"],
-  clients: { store: pictureStore, links: pictureLinks },
-  async handle(req, { store, links }, log) {
+  clients: { pictures: picturesWithLinks },
+  async handle(req, { pictures: { store, links } }, log) {
     const { id } = req.params;
     if (!JOB_ID_PATTERN.test(id)) throw new HttpError(400, "invalid-request", "image id must be 1-128 letters, digits, '-' or '_'");
     const job = await store.jobStatus(id);

@@ -18,7 +18,7 @@ import { clientEndpoint, clientRegion, type RuntimeConfig } from "./config";
 import { DEFAULTS } from "./defaults";
 import { toClassifiedError, type FailureCode, type FailureKind } from "./errors";
 import type { GeneratedImage } from "./bedrock";
-import { jobKeys, kindOfKey } from "./keys";
+import { jobKeys, kindOfKey, type JobKeys } from "./keys";
 import { excerpt } from "./text";
 
 /** What a sidecar says about its picture. */
@@ -185,9 +185,8 @@ function s3Client(config: Pick<RuntimeConfig, "region" | "endpoints" | "fromProc
   return new S3Client(clientConfig);
 }
 
-/** Presigning makes no request: its S3 client only signs. */
-export function createPictureLinks(config: StorageSettings & { urlExpirySeconds: number }): PictureLinks {
-  const s3 = s3Client(config);
+/** Presigning makes no request: the S3 client only signs. */
+function createPictureLinks(config: StorageSettings & { urlExpirySeconds: number }, s3: S3Client): PictureLinks {
   return {
     presignGet: (key) =>
       getSignedUrl(s3, new GetObjectCommand({ Bucket: config.bucket, Key: key }), {
@@ -269,7 +268,7 @@ function isReadable(prefix: string, key: string): boolean {
 }
 
 /** Three reads at once, whatever the bucket holds: the picture, the marker, the failure record. */
-async function readJobStatus(bucket: Bucket, keys: ReturnType<typeof jobKeys>): Promise<JobStatus> {
+async function readJobStatus(bucket: Bucket, keys: JobKeys): Promise<JobStatus> {
   const [image, marker, failure] = await storing(() =>
     Promise.all([exists(bucket, keys.image), readJson<JobMarker>(bucket, keys.marker), readJson<FailureRecord>(bucket, keys.failure)]),
   );
@@ -304,9 +303,9 @@ function failureRecord({ prompt, body, ...report }: FailureReport): FailureRecor
   };
 }
 
-export function createImageStore(config: StorageSettings): ImageStore {
+export function createImageStore(config: StorageSettings, s3: S3Client = s3Client(config)): ImageStore {
   const { prefix } = config;
-  const bucket: Bucket = { s3: s3Client(config), name: config.bucket };
+  const bucket: Bucket = { s3, name: config.bucket };
   const keysOf = (jobId: string) => jobKeys(prefix, jobId);
 
   return {
@@ -347,4 +346,13 @@ export function createImageStore(config: StorageSettings): ImageStore {
     readFailure: (key) => storing(() => readJson<FailureRecord>(bucket, key)),
     readObject: (key) => (isReadable(prefix, key) ? storing(() => readBytes(bucket, key)) : Promise.resolve(undefined)),
   };
+}
+
+/** The store and presigned GETs of its pictures, built at a cold start with one S3 client between them. */
+export function createPictureStoreWithLinks(config: StorageSettings & { urlExpirySeconds: number }): {
+  store: ImageStore;
+  links: PictureLinks;
+} {
+  const s3 = s3Client(config);
+  return { store: createImageStore(config, s3), links: createPictureLinks(config, s3) };
 }

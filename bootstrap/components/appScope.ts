@@ -39,6 +39,8 @@ export interface AppScope {
   iamArn(resource: string): pulumi.Output<string>;
   /** An S3 ARN (`arn:<partition>:s3:::<path>`). */
   s3Arn(path: string): pulumi.Output<string>;
+  /** Every Bedrock foundation model, in any region (`arn:<partition>:bedrock:*::foundation-model/*`). */
+  foundationModelsArn: pulumi.Output<string>;
   /** Key prefix of every state object of this candidate: `<candidate>/.pulumi`. */
   stateKeyPrefix: string;
 }
@@ -64,6 +66,7 @@ export function appScope(args: AppScopeArgs): AppScope {
     arnIn,
     iamArn: (resource) => arnIn("", "iam", resource),
     s3Arn: (path) => pulumi.interpolate`arn:${partition}:s3:::${path}`,
+    foundationModelsArn: pulumi.interpolate`arn:${partition}:bedrock:*::foundation-model/*`,
     stateKeyPrefix: `${args.candidate}/.pulumi`,
   };
 }

@@ -90,7 +90,6 @@ export const API_GATEWAY_PATHS = [
 
 const apiGatewayArns = (scope: AppScope) =>
   API_GATEWAY_PATHS.map((path) => pulumi.interpolate`arn:${scope.partition}:apigateway:${scope.region}::${path}`);
-const foundationModels = (scope: AppScope) => pulumi.interpolate`arn:${scope.partition}:bedrock:*::foundation-model/*`;
 
 /**
  * Reading everything the app program manages, which `pulumi preview`, `pulumi up` (the provider
@@ -127,7 +126,7 @@ export function readStatements(scope: AppScope): PolicyStatement[] {
       Resource: [scope.iamArn(`role/${names}`), scope.iamArn(`policy/${names}`)],
     },
     { Sid: "ReadAppBuckets", Effect: "Allow", Action: S3_BUCKET_READ_ACTIONS, Resource: scope.s3Arn(names) },
-    { Sid: "ReadModels", Effect: "Allow", Action: ["bedrock:GetFoundationModel"], Resource: foundationModels(scope) },
+    { Sid: "ReadModels", Effect: "Allow", Action: ["bedrock:GetFoundationModel"], Resource: scope.foundationModelsArn },
     {
       Sid: "ReadModelAgreements",
       Effect: "Allow",

@@ -51,7 +51,7 @@ export function boundaryStatements(scope: AppScope): PolicyStatement[] {
       Sid: "InvokeModels",
       Effect: "Allow",
       Action: ["bedrock:InvokeModel"],
-      Resource: pulumi.interpolate`arn:${scope.partition}:bedrock:*::foundation-model/*`,
+      Resource: scope.foundationModelsArn,
     },
     // Pictures live under `<bucket>/<candidate>/…` whether in the course's shared bucket or a stack's own one.
     {
