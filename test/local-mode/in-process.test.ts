@@ -10,27 +10,7 @@ import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/c
 import { DEFAULTS } from "../../runtime/defaults";
 import type { LocalMode } from "../../local/app/start";
 import { getJson, listKeys, waitFor } from "../../tools/local-child";
-import { sdkClientsOf, sqsClientOf, startInProcess } from "./in-process";
-
-interface HealthBody {
-  status: string;
-  components: Record<
-    string,
-    {
-      status: string;
-      error?: string;
-      lastPollAt?: string;
-      lastPollOutcome?: string;
-      lastError?: string;
-      state?: string;
-    }
-  >;
-}
-
-async function health(mode: LocalMode): Promise<{ code: number; body: HealthBody }> {
-  const res = await fetch(`${mode.api.url}/health`);
-  return { code: res.status, body: (await res.json()) as HealthBody };
-}
+import { health, healthOnceAllAnswer, sdkClientsOf, sqsClientOf, startInProcess } from "./in-process";
 
 describe("local mode in process: API, queue listing and health", function () {
   this.timeout(60000);
@@ -115,18 +95,7 @@ describe("local mode in process: API, queue listing and health", function () {
   });
 
   it("GET /health checks every component for real: 200 while all answer, 503 naming the one that does not", async () => {
-    // On a machine busy with the whole suite a probe can miss its 2 s once: ask again for a while,
-    // and say what was unhealthy if it never passes.
-    let last: Awaited<ReturnType<typeof health>> | undefined;
-    const ok = await waitFor(
-      "every component to answer",
-      async () => {
-        last = await health(mode);
-        return last.code === 200 ? last : undefined;
-      },
-      10000,
-      250,
-    ).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(last?.body)}`));
+    const ok = await healthOnceAllAnswer(mode);
     assert.equal(ok.code, 200);
     assert.equal(ok.body.status, "ok");
     for (const name of ["api", "objectStore", "queue", "model", "worker"]) assert.equal(ok.body.components[name].status, "ok", name);

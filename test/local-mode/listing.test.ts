@@ -19,7 +19,7 @@ import { startQueueServer } from "../../local/fakes/queue-server";
 import { objectStoreDirectory, type LocalMode } from "../../local/app/start";
 import { freshEnv, listKeys, REPO_ROOT } from "../../tools/local-child";
 import { launchChromium } from "../support/browser";
-import { s3ClientOf, startInProcess } from "./in-process";
+import { healthOnceAllAnswer, s3ClientOf, startInProcess } from "./in-process";
 
 const PICTURES = 1500;
 const FAILURES = 30;
@@ -203,9 +203,8 @@ describe("local mode: listings of any size", function () {
   });
 
   it("GET /health lists under the prefix across a continuation token and says ok", async () => {
-    const res = await fetch(`${mode.api.url}/health`);
-    const body = (await res.json()) as { status: string; components: Record<string, { status: string }> };
-    assert.equal(res.status, 200);
+    const { code, body } = await healthOnceAllAnswer(mode);
+    assert.equal(code, 200);
     assert.equal(body.components.objectStore.status, "ok");
   });
 });
