@@ -12,7 +12,23 @@
  * scene in a white instant-photo frame with faded tones. The prompt is written on every picture,
  * so each one says which prompt made it. Same input, same bytes.
  */
-import { canvas, ellipse, fillBelow, glow, gradient, line, mix, polygon, rect, shade, span, text, type Canvas, type Rgb } from "./canvas";
+import {
+  canvas,
+  ellipse,
+  fillBelow,
+  glow,
+  gradient,
+  line,
+  mix,
+  polygon,
+  recolour,
+  rect,
+  shade,
+  span,
+  text,
+  type Canvas,
+  type Rgb,
+} from "./canvas";
 import { GLYPH_HEIGHT, GLYPH_WIDTH, toFontText } from "./font";
 import { encodePng } from "./png";
 import {
@@ -341,14 +357,11 @@ function drawMountains(c: Canvas, ch: SceneChoice, pal: Palette, horizon: number
       const shadowed = x > peakX; // light comes from the left
       top += Math.sin(x * 0.05 + phase) * s * 0.004 + Math.sin(x * 0.013 + phase * 2) * s * 0.01;
       if (top >= horizon) continue;
-      const snowLine = peakY + (horizon - peakY) * 0.3;
-      for (let y = Math.max(0, Math.floor(top)); y < horizon + 1 && y < c.h; y++) {
-        const i = (y * c.w + x) * 4;
-        const cc = snowy && y < snowLine ? (shadowed ? snowShade : snowCol) : shadowed ? rockShade : col;
-        c.px[i] = cc[0];
-        c.px[i + 1] = cc[1];
-        c.px[i + 2] = cc[2];
-      }
+      // Rows above the snow line are snow, the rest down to the horizon's row rock: rock is painted
+      // from the snow line's row, then snow up to it, so that row ends as the snow line says.
+      const snowLine = snowy ? peakY + (horizon - peakY) * 0.3 : -Infinity;
+      rect(c, x, Math.max(top, snowLine), x + 1, horizon + 1, shadowed ? rockShade : col);
+      rect(c, x, top, x + 1, Math.min(snowLine, horizon + 1), shadowed ? snowShade : snowCol);
     }
   }
 }
@@ -648,13 +661,12 @@ const travellerColour = (ch: SceneChoice): Rgb => (ch.sky === "night" ? [5, 5, 1
 
 /** Instant-photo look: lifted blacks, softer contrast, warm cast. */
 function fade(c: Canvas): void {
-  const p = c.px;
-  for (let i = 0; i < p.length; i += 4) {
+  recolour(c, 0, c.w * c.h, (p, i) => {
     const lum = 0.3 * p[i] + 0.59 * p[i + 1] + 0.11 * p[i + 2];
     p[i] = 30 + 0.7 * (0.7 * p[i] + 0.3 * lum) + 12;
     p[i + 1] = 30 + 0.7 * (0.7 * p[i + 1] + 0.3 * lum) + 4;
     p[i + 2] = 30 + 0.7 * (0.7 * p[i + 2] + 0.3 * lum) - 10;
-  }
+  });
 }
 
 /**

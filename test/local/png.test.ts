@@ -67,12 +67,20 @@ describe("local/png", () => {
     }
   });
 
-  it("round-trips through its own decoder", () => {
-    const rgba = pattern(33, 17);
-    const decoded = decodePng(encodePng(33, 17, rgba));
-    assert.equal(decoded.width, 33);
-    assert.equal(decoded.height, 17);
-    assert.deepEqual(decoded.rgba, rgba);
+  it("decodes, by pngjs (an independent decoder), to the RGBA it was given: any size, any alpha", () => {
+    for (const [width, height] of [
+      [33, 17],
+      [1, 1],
+      [1, 40],
+      [300, 1],
+    ]) {
+      const rgba = pattern(width, height);
+      for (let i = 3; i < rgba.length; i += 4) rgba[i] = (i * 29) & 0xff;
+      const decoded = decodePng(encodePng(width, height, rgba));
+      assert.equal(decoded.width, width);
+      assert.equal(decoded.height, height);
+      assert.deepEqual(decoded.rgba, rgba, `${width}x${height}`);
+    }
   });
 
   it("rejects RGBA data of the wrong length and impossible sizes", () => {
