@@ -7,7 +7,8 @@
  * for in turn: each in Pulumi's runtime state of its own (as Pulumi's automation API runs inline
  * programs) and with index.ts and the program's modules loaded afresh, since they register
  * resources when loaded. The child writes each result as JSON to its own file; `evaluateStack`
- * caches the result per stack and overrides, and shares it with the other test workers of the same run.
+ * caches the result per stack and overrides. In a test run the workers share the results, and one
+ * child at a time evaluates whatever any of them asks for (`publishInBackground`).
  * Used by the infra tests and by `npm run graph` (scripts/graph.ts).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -109,18 +110,11 @@ function childEnv(): NodeJS.ProcessEnv {
  * values (`null` removes the stack's value, leaving the project default), e.g. to see what a stack without a bucket name creates.
  */
 export function evaluateStack(stack: string, overrides: Record<string, string | null> = {}): EvaluatedStack {
-  const key = JSON.stringify([stack, overrides]);
+  const key = stackKey(stack, overrides);
   const cached = cache.get(key);
   if (cached) return cached;
-  const shared = process.env[SHARED_STACKS_DIR];
-  // Every infra suite evaluates every stack: the run's first evaluation starts the others alongside.
-  if (shared && createdNow(join(shared, "others-started")))
-    startInBackground(
-      shared,
-      stackNames()
-        .filter((other) => other !== stack)
-        .map((other) => [other, {}]),
-    );
+  // Asked for first; the run's child goes on with the stacks nobody asked for yet.
+  publishStacks([[stack, overrides], ...everyStack()]);
   const result = unwrap(
     stack,
     evaluateOncePerRun(key, (outFile) => evaluateInChild(stack, overrides, outFile)),
@@ -128,6 +122,8 @@ export function evaluateStack(stack: string, overrides: Record<string, string | 
   cache.set(key, result);
   return result;
 }
+
+const stackKey = (stack: string, overrides: Record<string, string | null>) => JSON.stringify([stack, overrides]);
 
 /** What an evaluation child writes: the stack, or why the program failed. */
 export type Published<R extends MockedResource = EvaluatedResource> = { stack: EvaluatedStack<R> } | { error: string };
@@ -175,9 +171,9 @@ interface StackJob {
   out: string;
 }
 
-/** The command line of a child that runs `script` (with the evaluation register) on `jobs` in turn. */
-export function evaluationArgs(script: string, jobs: unknown[]): string[] {
-  return ["-r", EVALUATION_REGISTER, script, JSON.stringify(jobs)];
+/** The command line of a child that runs `script` (with the evaluation register) on `jobs` in turn, then on those appended to `queue`. */
+export function evaluationArgs(script: string, jobs: unknown[], queue?: string): string[] {
+  return ["-r", EVALUATION_REGISTER, script, JSON.stringify(jobs), ...(queue ? [queue] : [])];
 }
 
 const childArgs = (jobs: StackJob[]) => evaluationArgs(__filename, jobs);
@@ -235,42 +231,130 @@ process.on("exit", () => {
   for (const child of background) if (child.exitCode === null && child.signalCode === null) child.kill();
 });
 
-/**
- * Starts evaluating each `[stack, overrides]` for this run that nobody evaluates yet, in turn in
- * one child, so that a later `evaluateStack` of it waits less; the child publishes each result
- * itself. A no-op outside a shared run (a single file evaluates on demand).
- */
-export function evaluateInBackground(evaluations: Array<[stack: string, overrides: Record<string, string | null>]>): void {
-  const shared = process.env[SHARED_STACKS_DIR];
-  if (shared) startInBackground(shared, evaluations);
-}
-
-function startInBackground(shared: string, evaluations: Array<[stack: string, overrides: Record<string, string | null>]>): void {
-  const outs = claimInBackground(evaluations.map(([stack, overrides]) => JSON.stringify([stack, overrides])));
-  const jobs = evaluations.flatMap(([stack, overrides], i) => (outs[i] ? [{ stack, overrides, out: outs[i] }] : []));
-  if (jobs.length) startPublisher(childArgs(jobs), REPO_ROOT, outs);
-}
+type StackEvaluation = [stack: string, overrides: Record<string, string | null>];
 
 /**
- * In a shared run, claims each evaluation named in `keys` that nobody has published or claimed;
- * returns where each claimed one is to be published (undefined for the others, and outside a shared run).
+ * Starts evaluating each `[stack, overrides]` for this run that nobody evaluates yet, so that a
+ * later `evaluateStack` of it waits less. A no-op outside a shared run (a single process evaluates on demand).
  */
-export function claimInBackground(keys: string[]): Array<string | undefined> {
+export function evaluateInBackground(evaluations: StackEvaluation[]): void {
+  publishStacks([...everyStack(), ...evaluations]);
+}
+
+/** Every stack as its file configures it: each infra suite evaluates them all, so they go first. */
+const everyStack = (): StackEvaluation[] => stackNames().map((stack) => [stack, {}]);
+
+function publishStacks(evaluations: StackEvaluation[]): void {
+  publishInBackground(
+    APP_CHILD,
+    evaluations.map(([stack, overrides]) => ({ key: stackKey(stack, overrides), job: { stack, overrides } })),
+  );
+}
+
+/** A program's evaluation child: the script whose main evaluates jobs in turn, and the folder it runs in. */
+export interface EvaluationChild {
+  script: string;
+  cwd: string;
+}
+
+const APP_CHILD: EvaluationChild = { script: __filename, cwd: REPO_ROOT };
+
+/**
+ * In a shared run, has each of `runs` that nobody has claimed evaluated and published in the
+ * background: by the run's child of that program while it is at work (Pulumi loads once per child,
+ * ~4 s of CPU for the app), else by a new child that then takes later runs too. A no-op outside a shared run.
+ */
+export function publishInBackground<J extends object>(child: EvaluationChild, runs: Array<{ key: string; job: J }>): void {
   const shared = process.env[SHARED_STACKS_DIR];
-  return keys.map((key) => {
-    if (!shared) return undefined;
+  if (!shared) return;
+  const unique = [...new Map(runs.map((run) => [run.key, run])).values()];
+  const claimed = unique.flatMap(({ key, job }) => {
     const base = sharedBase(shared, key);
-    return existsSync(`${base}.json`) || !claim(`${base}.lock`) ? undefined : `${base}.json`;
+    return existsSync(`${base}.json`) || !claim(`${base}.lock`) ? [] : [{ ...job, out: `${base}.json` }];
   });
+  if (!claimed.length) return;
+  const queue = join(shared, `${shortHash(child.script)}.queue`);
+  const publisher = appendToQueue(queue, claimed) ?? startPublisher(child, claimed, queue);
+  for (const { out } of claimed) {
+    const lock = out.replace(/\.json$/, ".lock");
+    // From now on the locks name the publisher: should it die before a result, a waiter takes over.
+    if (publisher) writeFileSync(lock, String(publisher));
+    else rmSync(lock, { force: true });
+  }
 }
 
-/** Starts a child (`args`, in `cwd`) that publishes the claimed results `outs`, and hands it their locks. */
-export function startPublisher(args: string[], cwd: string, outs: Array<string | undefined>): void {
-  const child = spawn(process.execPath, args, { cwd, env: childEnv(), stdio: "ignore" });
-  child.unref();
-  background.push(child);
-  // From now on the locks name the child: should it die before a result, a waiter takes over.
-  if (child.pid) for (const out of outs) if (out) writeFileSync(out.replace(/\.json$/, ".lock"), String(child.pid));
+let appended = 0;
+
+/** Hands `jobs` to the live child that owns `queue`; its pid, or undefined when no child takes them. */
+function appendToQueue(queue: string, jobs: unknown[]): number | undefined {
+  const owner = queueOwner(queue);
+  if (!owner || !processAlive(owner)) return undefined;
+  const name = `${Date.now()}-${process.pid}-${appended++}.json`; // sorts oldest first
+  const batch = `${queue}-${name}`;
+  writeFileSync(batch, JSON.stringify(jobs));
+  try {
+    renameSync(batch, join(queue, name));
+    return owner;
+  } catch (err) {
+    rmSync(batch, { force: true });
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined; // the child closed its queue just now
+    throw err;
+  }
+}
+
+/** The pid of the child that takes jobs appended to `queue`, if any. */
+function queueOwner(queue: string): number | undefined {
+  try {
+    return Number(readFileSync(join(queue, "pid"), "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts a child for `jobs` that goes on with jobs appended to `queue` (unless another child owns one); its pid. */
+function startPublisher(child: EvaluationChild, jobs: unknown[], queue: string): number | undefined {
+  const proc = spawn(process.execPath, evaluationArgs(child.script, jobs, queue), { cwd: child.cwd, env: childEnv(), stdio: "ignore" });
+  proc.unref();
+  background.push(proc);
+  if (!proc.pid) return undefined;
+  // The queue appears whole, pid inside, or not at all (another child's, even a dead one's, stays: later jobs then start children of their own).
+  const offered = mkdtempSync(`${queue}-`);
+  writeFileSync(join(offered, "pid"), String(proc.pid));
+  try {
+    renameSync(offered, queue);
+  } catch {
+    rmSync(offered, { recursive: true, force: true });
+  }
+  return proc.pid;
+}
+
+/**
+ * An evaluation child's jobs: those on its command line, then, if it owns the queue named there,
+ * those appended to it until it finds none and closes it.
+ */
+export function* childJobs<J>(argv = process.argv): Generator<J> {
+  yield* JSON.parse(argv[2]) as J[];
+  const queue = argv[3];
+  if (!queue || queueOwner(queue) !== process.pid) return;
+  for (let batch = takeQueued<J>(queue); batch.length; batch = takeQueued<J>(queue)) yield* batch;
+  // Closed by a rename: an append either landed before it (taken below) or fails and starts a child of its own.
+  const closed = `${queue}-closed-${process.pid}`;
+  renameSync(queue, closed);
+  const last = takeQueued<J>(closed);
+  rmSync(closed, { recursive: true });
+  yield* last;
+}
+
+/** The jobs appended to `dir`, oldest first, removed from it. */
+function takeQueued<J>(dir: string): J[] {
+  const batches = readdirSync(dir)
+    .filter((file) => file.endsWith(".json"))
+    .sort();
+  return batches.flatMap((file) => {
+    const jobs = JSON.parse(readFileSync(join(dir, file), "utf8")) as J[];
+    rmSync(join(dir, file));
+    return jobs;
+  });
 }
 
 /** Writes `file` in one step (rename), so a reader never sees half of it. */
@@ -451,7 +535,7 @@ function forgetProgramModules(): void {
  * when it was loaded. True if every job evaluated.
  */
 export async function evaluateInTurn<J extends { out: string }, R extends MockedResource>(
-  jobs: J[],
+  jobs: Iterable<J>,
   evaluate: (job: J) => Promise<EvaluatedStack<R>>,
   describeError: (err: unknown) => string = readableStack,
 ): Promise<boolean> {
@@ -591,6 +675,7 @@ async function runChild(stack: string, overrides: Record<string, string | null>)
 }
 
 if (require.main === module) {
-  const jobs = JSON.parse(process.argv[2]) as StackJob[];
-  evaluateInTurn(jobs, (job) => runChild(job.stack, job.overrides)).then((allEvaluated) => process.exit(allEvaluated ? 0 : 1));
+  evaluateInTurn(childJobs<StackJob>(), (job) => runChild(job.stack, job.overrides)).then((allEvaluated) =>
+    process.exit(allEvaluated ? 0 : 1),
+  );
 }

@@ -10,14 +10,15 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import YAML from "yaml";
 import {
-  claimInBackground,
+  childJobs,
   evaluationArgs,
   evaluateInTurn,
   evaluateOncePerRun,
+  publishInBackground,
   readableStack,
   runEvaluationChild,
-  startPublisher,
   type EvaluatedStack,
+  type EvaluationChild,
   type MockedResource,
   type Published,
 } from "../../tools/stack";
@@ -81,29 +82,31 @@ interface BootstrapJob {
 /** What names a run across the test workers (tools/stack.ts shares each once per test run). */
 const runKey = (stack: string, options: BootstrapOptions) => JSON.stringify(["bootstrap", stack, options]);
 
-const childArgs = (jobs: BootstrapJob[]) => evaluationArgs(__filename, jobs);
+const BOOTSTRAP_CHILD: EvaluationChild = { script: __filename, cwd: BOOTSTRAP_DIR };
 
 /** Runs the bootstrap program under mocks; `ok: false` carries the failure instead of throwing. */
 export function runBootstrap(stack = "course", options: BootstrapOptions = {}): BootstrapRun {
-  // Once per run and option set, shared by the test workers (tools/stack.ts).
+  // Once per run and option set, shared by the test workers, in the run's one bootstrap child (tools/stack.ts).
+  runBootstrapInBackground([[stack, options]]);
   const published = evaluateOncePerRun(runKey(stack, options), (out) => evaluateInChild(stack, options, out));
   return "error" in published ? { ok: false, error: published.error } : { ok: true, stack: published.stack, error: "" };
 }
 
 /**
- * Starts the runs `[stack, options]` that nobody has started in this test run, in turn in one
- * child (Pulumi loads once), so that the `runBootstrap` or `evaluateBootstrap` of each waits less.
- * A no-op outside a shared run.
+ * Starts the runs `[stack, options]` that nobody has started in this test run, in the run's
+ * bootstrap child (Pulumi loads once), so that the `runBootstrap` or `evaluateBootstrap` of each
+ * waits less. A no-op outside a shared run.
  */
 export function runBootstrapInBackground(runs: Array<[stack: string, options: BootstrapOptions]>): void {
-  const outs = claimInBackground(runs.map(([stack, options]) => runKey(stack, options)));
-  const jobs = runs.flatMap(([stack, options], i) => (outs[i] ? [{ stack, options, out: outs[i] }] : []));
-  if (jobs.length) startPublisher(childArgs(jobs), BOOTSTRAP_DIR, outs);
+  publishInBackground(
+    BOOTSTRAP_CHILD,
+    runs.map(([stack, options]) => ({ key: runKey(stack, options), job: { stack, options } })),
+  );
 }
 
 /** Runs the child, which publishes the stack or the program's error to `out`; what it printed if it died first. */
 function evaluateInChild(stack: string, options: BootstrapOptions, out: string): Published<MockedResource> {
-  return runEvaluationChild<MockedResource>(childArgs([{ stack, options, out }]), BOOTSTRAP_DIR, out);
+  return runEvaluationChild<MockedResource>(evaluationArgs(__filename, [{ stack, options, out }]), BOOTSTRAP_DIR, out);
 }
 
 const cache = new Map<string, EvaluatedStack<MockedResource>>();
@@ -203,7 +206,5 @@ function describeError(err: unknown): string {
 }
 
 if (require.main === module) {
-  evaluateInTurn(JSON.parse(process.argv[2]) as BootstrapJob[], evaluateProgram, describeError).then((allEvaluated) =>
-    process.exit(allEvaluated ? 0 : 1),
-  );
+  evaluateInTurn(childJobs<BootstrapJob>(), evaluateProgram, describeError).then((allEvaluated) => process.exit(allEvaluated ? 0 : 1));
 }
