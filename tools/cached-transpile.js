@@ -10,8 +10,9 @@
 // a failed evaluation reports.
 require("./compile-cache");
 const { createHash } = require("node:crypto");
-const { mkdirSync, readFileSync, renameSync, writeFileSync } = require("node:fs");
+const { readFileSync } = require("node:fs");
 const { dirname, join, resolve } = require("node:path");
+const { writeAtomically } = require("./write-atomically");
 
 const REPO_ROOT = resolve(__dirname, "..");
 const CACHE_DIR = join(REPO_ROOT, "node_modules", ".cache", "cached-transpile");
@@ -51,9 +52,7 @@ function transpile(code, filename) {
     return readFileSync(file, "utf8");
   } catch {
     const output = tsNode().compile(code, filename);
-    mkdirSync(CACHE_DIR, { recursive: true });
-    writeFileSync(`${file}.${process.pid}`, output);
-    renameSync(`${file}.${process.pid}`, file); // readers in other processes never see half of it
+    writeAtomically(file, output);
     return output;
   }
 }

@@ -6,10 +6,11 @@
 // source, wrapper arguments and dynamic import(); a cache V8 rejects (other Node version or flags)
 // is compiled again; ES module syntax goes to Node's own loader.
 const { createHash } = require("node:crypto");
-const { mkdirSync, readFileSync, renameSync, writeFileSync } = require("node:fs");
+const { readFileSync } = require("node:fs");
 const Module = require("node:module");
 const { dirname, join, resolve } = require("node:path");
 const vm = require("node:vm");
+const { writeAtomically } = require("./write-atomically");
 
 const CACHE_DIR = join(resolve(__dirname, ".."), "node_modules", ".cache", "v8-code", `${process.version}-${process.arch}`);
 
@@ -45,9 +46,7 @@ function cachedScript(content, filename) {
 
 function store(file, data) {
   try {
-    mkdirSync(CACHE_DIR, { recursive: true });
-    writeFileSync(`${file}.${process.pid}`, data);
-    renameSync(`${file}.${process.pid}`, file); // readers in other processes never see half of it
+    writeAtomically(file, data);
   } catch {
     // a cache that cannot be written only costs time
   }

@@ -13,7 +13,7 @@ import { LOCAL_CREDENTIALS } from "../local/fakes/credentials";
 export { getJson, getObject, listKeys } from "./objects";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
-/** ts-node with SWC, as `npm start` runs local/app/cli.ts. */
+/** The TypeScript loader `npm start` runs local/app/cli.ts with. */
 const TS_REGISTER = path.join(REPO_ROOT, "tools", "register.js");
 
 export interface Health {

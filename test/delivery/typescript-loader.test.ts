@@ -1,0 +1,88 @@
+// The TypeScript loader of `npm start`, mocha and the processes the tests start (tools/register.js):
+// the JavaScript it runs is what ts-node --swc made of the same files, stack traces name TypeScript
+// lines, and a process that finds its files transpiled on disk loads no compiler.
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(__dirname, "../..");
+const REGISTER = join(ROOT, "tools", "register.js");
+const { transpile } = require(REGISTER) as { transpile(source: string, filename: string): string };
+
+/** The code without its trailing source map comment (ts-node writes its own, with the source in it). */
+const withoutSourceMap = (code: string) => code.replace(/\s*\/\/# sourceMappingURL=\S+\s*$/, "");
+
+describe("the TypeScript loader (tools/register.js)", function () {
+  this.timeout(60000);
+
+  it("runs every TypeScript file of the project as ts-node --swc transpiles it from tsconfig.json", () => {
+    const ts = require("typescript") as typeof import("typescript");
+    const project = ts.getParsedCommandLineOfConfigFile(
+      join(ROOT, "tsconfig.json"),
+      {},
+      {
+        ...ts.sys,
+        onUnRecoverableConfigFileDiagnostic: (d) => assert.fail(String(d.messageText)),
+      },
+    )!;
+    const ownMapper = Error.prepareStackTrace;
+    const tsNode = require("ts-node").create({ swc: true, project: join(ROOT, "tsconfig.json") });
+    Error.prepareStackTrace = ownMapper; // create() installs source-map-support
+    assert.ok(project.fileNames.length > 100, `tsconfig.json lists ${project.fileNames.length} files`);
+    for (const file of project.fileNames) {
+      const source = readFileSync(file, "utf8");
+      assert.equal(withoutSourceMap(transpile(source, file)), withoutSourceMap(tsNode.compile(source, file)), file);
+    }
+  });
+
+  describe("with a TypeScript file that throws", () => {
+    let dir: string;
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), "loader-"));
+      // Types, an import and an export shift the JavaScript's lines away from these.
+      const lines = [
+        'import { join } from "node:path";',
+        "",
+        "interface Place { name: string; country: string }",
+        "",
+        "export async function visit(place: Place): Promise<never> {",
+        "  await null;",
+        "  throw new Error(join(place.country, place.name));",
+        "}",
+      ];
+      writeFileSync(join(dir, "visit.ts"), `${lines.join("\n")}\n`);
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("names its TypeScript line and column in stack traces, also after an await", async () => {
+      const { visit } = require(join(dir, "visit.ts"));
+      const err: Error = await visit({ name: "Eiffel Tower", country: "France" }).then(assert.fail, (e: Error) => e);
+      assert.equal(err.message, join("France", "Eiffel Tower"));
+      const [header, first] = err.stack!.split("\n");
+      assert.equal(header, `Error: ${err.message}`);
+      assert.equal(first, `    at visit (${join(dir, "visit.ts")}:7:9)`);
+    });
+
+    it("leaves TypeScript, ts-node and SWC unloaded in a process that finds its files transpiled", () => {
+      const script = `
+        require(${JSON.stringify(join(dir, "visit.ts"))});
+        require("./local/app/config");
+        const loaded = Object.keys(require.cache);
+        console.log(JSON.stringify({
+          compilers: loaded.filter((f) => /node_modules\\/(typescript|ts-node|@swc)\\/.*\\.(js|node)$/.test(f)),
+          typeScript: loaded.filter((f) => f.endsWith(".ts")).length,
+        }));`;
+      const run = () => {
+        const child = spawnSync(process.execPath, ["-r", REGISTER, "-e", script], { cwd: ROOT, encoding: "utf8" });
+        assert.equal(child.status, 0, child.stderr);
+        return JSON.parse(child.stdout) as { compilers: string[]; typeScript: number };
+      };
+      run(); // transpiles what is not on disk yet
+      const warm = run();
+      assert.ok(warm.typeScript >= 5, `loaded ${warm.typeScript} TypeScript files`);
+      assert.deepEqual(warm.compilers, []);
+    });
+  });
+});
