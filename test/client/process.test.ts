@@ -3,7 +3,7 @@
 // Also the command `npm ci` puts in node_modules/.bin through the npm workspace.
 import { strict as assert } from "node:assert";
 import { execFileSync, spawn } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { nodeVersionWarning } from "../../client/src/node-support";
@@ -18,31 +18,46 @@ interface Result {
   stderr: string;
 }
 
+/** Every file's modification time under `dir` (recursively) that `select` accepts. */
+function mtimes(dir: string, select: (file: string) => boolean): number[] {
+  if (!existsSync(dir)) return [];
+  const files = readdirSync(dir, { recursive: true, encoding: "utf8" }).filter(select);
+  return files.map((file) => statSync(join(dir, file)).mtimeMs);
+}
+
+/**
+ * The client's command as `npm ci` built it (its `prepare` runs the client's `tsc -p .`, as the
+ * image's build stage does): client/dist next to client/package.json, whose engines it reads. Built
+ * again first when a source or the build's config changed since, as after editing the client.
+ */
+function builtClientBin(): string {
+  const built = mtimes(join(CLIENT, "dist"), (f) => f.endsWith(".js"));
+  const sources = [
+    ...mtimes(join(CLIENT, "src"), (f) => f.endsWith(".ts")),
+    ...["tsconfig.json", "package.json"].map((f) => statSync(join(CLIENT, f)).mtimeMs),
+  ];
+  if (built.length === 0 || Math.max(...sources) > Math.min(...built)) {
+    execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", CLIENT], { stdio: "pipe" });
+  }
+  const pkg = JSON.parse(readFileSync(join(CLIENT, "package.json"), "utf8"));
+  return join(CLIENT, pkg.bin["couch-send"]);
+}
+
 describe("couch-send (compiled, as a child process)", function () {
   this.timeout(120_000);
-  let appDir: string;
   let bin: string;
   let home: string;
   let peer: SqsPeer;
   let queueUrl: string;
 
   before(async () => {
-    // The image's layout: package.json next to the compiled dist/ (the client reads its engines).
-    appDir = mkdtempSync(join(tmpdir(), "couch-send-app-"));
     home = mkdtempSync(join(tmpdir(), "couch-send-home-"));
-    const tsconfig = JSON.parse(readFileSync(join(CLIENT, "tsconfig.json"), "utf8")).compilerOptions;
-    execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", CLIENT, "--outDir", join(appDir, tsconfig.outDir)], {
-      stdio: "pipe",
-    });
-    copyFileSync(join(CLIENT, "package.json"), join(appDir, "package.json"));
-    const pkg = JSON.parse(readFileSync(join(CLIENT, "package.json"), "utf8"));
-    bin = join(appDir, pkg.bin["couch-send"]);
+    bin = builtClientBin();
     peer = await startSqsPeer();
     queueUrl = await peer.createQueue("process-queue");
   });
   after(async () => {
     await peer?.close();
-    rmSync(appDir, { recursive: true, force: true });
     rmSync(home, { recursive: true, force: true });
   });
 
