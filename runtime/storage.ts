@@ -316,9 +316,11 @@ export function createImageStore(config: StorageSettings, s3: S3Client = s3Clien
 
     async saveImage(key, png, sidecar) {
       const sidecarKey = sidecarKeyOf(key);
+      // The picture last: it is what says "done" (jobStatus), so a picture always has its sidecar, even
+      // when the writer dies between the two and its message then ends in the DLQ instead of being rerun.
       await storing(async () => {
-        await bucket.s3.send(new PutObjectCommand({ Bucket: bucket.name, Key: key, Body: png, ContentType: "image/png" }));
         await putJson(bucket, sidecarKey, sidecar);
+        await bucket.s3.send(new PutObjectCommand({ Bucket: bucket.name, Key: key, Body: png, ContentType: "image/png" }));
       });
       return { key, s3Uri: `s3://${bucket.name}/${key}`, sidecarKey };
     },
