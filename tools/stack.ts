@@ -18,6 +18,7 @@ import { tmpdir } from "node:os";
 import { join, resolve, sep } from "node:path";
 import YAML from "yaml";
 import { processAlive } from "../local/fakes/process-alive";
+import { writeAtomically } from "./write-atomically";
 import { readStackConfig } from "./stack-config";
 
 export const REPO_ROOT = resolve(__dirname, "..");
@@ -357,10 +358,9 @@ function takeQueued<J>(dir: string): J[] {
   });
 }
 
-/** Writes `file` in one step (rename), so a reader never sees half of it. */
+/** Writes `file` in one step, so a reader in another process never sees half of it. */
 function publish<R extends MockedResource>(file: string, published: Published<R>): void {
-  writeFileSync(`${file}.${process.pid}`, JSON.stringify(published));
-  renameSync(`${file}.${process.pid}`, file);
+  writeAtomically(file, JSON.stringify(published));
 }
 
 /** Creates `file` (holding `content`) unless it exists; true if this call created it. */
@@ -420,6 +420,23 @@ async function plain(value: any): Promise<any> {
   const result: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) result[k] = await plain(v);
   return result;
+}
+
+/**
+ * The mocks' answers to the lookups of where a program deploys: the partition, the region and the
+ * caller (IAM user `user` of `account`); undefined for any other call.
+ */
+export function accountLookup(token: string, account: string, user: string, region: string): Record<string, string> | undefined {
+  switch (token) {
+    case "aws:index/getPartition:getPartition":
+      return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
+    case "aws:index/getRegion:getRegion":
+      return { id: region, name: region, region, endpoint: `ec2.${region}.amazonaws.com`, description: region };
+    case "aws:index/getCallerIdentity:getCallerIdentity":
+      return { id: account, accountId: account, arn: `arn:aws:iam::${account}:user/${user}`, userId: user.toUpperCase() };
+    default:
+      return undefined;
+  }
 }
 
 /** Outputs the mocks report for a new resource: plausible names, ARNs, URLs and ids per type. */
@@ -611,19 +628,11 @@ async function runChild(stack: string, overrides: Record<string, string | null>)
                 },
               ],
             };
-          case "aws:index/getPartition:getPartition":
-            return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
-          case "aws:index/getRegion:getRegion":
-            return { id: region, name: region, region, endpoint: `ec2.${region}.amazonaws.com`, description: region };
-          case "aws:index/getCallerIdentity:getCallerIdentity":
-            return {
-              id: MOCK_ACCOUNT,
-              accountId: MOCK_ACCOUNT,
-              arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/mock`,
-              userId: "MOCK",
-            };
-          default:
-            throw new Error(`the infra mocks do not answer ${token}; add it to tools/stack.ts`);
+          default: {
+            const answer = accountLookup(token, MOCK_ACCOUNT, "mock", region);
+            if (!answer) throw new Error(`the infra mocks do not answer ${token}; add it to tools/stack.ts`);
+            return answer;
+          }
         }
       },
     },

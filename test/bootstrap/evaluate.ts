@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import YAML from "yaml";
 import {
+  accountLookup,
   childJobs,
   evaluationArgs,
   evaluateInTurn,
@@ -165,24 +166,16 @@ async function evaluateProgram({ stack, options }: BootstrapJob): Promise<Evalua
       },
       call: ({ token, inputs }) => {
         switch (token) {
-          case "aws:index/getCallerIdentity:getCallerIdentity":
-            return {
-              id: MOCK_ACCOUNT,
-              accountId: MOCK_ACCOUNT,
-              arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/admin`,
-              userId: "ADMIN",
-            };
-          case "aws:index/getPartition:getPartition":
-            return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
-          case "aws:index/getRegion:getRegion":
-            return { id: region, name: region, region, endpoint: `ec2.${region}.amazonaws.com`, description: region };
           case "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider": {
             const found = options.existingOidcProviders?.[inputs.arn];
             if (!found) throw new Error(`no OIDC provider ${inputs.arn} in the mocked account`);
             return { id: inputs.arn, arn: inputs.arn, ...found, thumbprintLists: [], tags: {} };
           }
-          default:
-            throw new Error(`the bootstrap mocks do not answer ${token}; add it to test/bootstrap/evaluate.ts`);
+          default: {
+            const answer = accountLookup(token, MOCK_ACCOUNT, "admin", region);
+            if (!answer) throw new Error(`the bootstrap mocks do not answer ${token}; add it to test/bootstrap/evaluate.ts`);
+            return answer;
+          }
         }
       },
     },

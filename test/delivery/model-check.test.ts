@@ -2,13 +2,13 @@
 // Bedrock-compatible server (GetFoundationModel), which it finds through the SDK's own endpoint
 // variable AWS_ENDPOINT_URL_BEDROCK. In-process for each outcome, and once as the npm script.
 import { strict as assert } from "node:assert";
-import { spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startBedrockServer, type BedrockServer } from "../../local/fakes/bedrock-server";
 import { LOCAL_CREDENTIALS } from "../../local/fakes/credentials";
 import { checkModel, type ModelCheckResult } from "../../scripts/model-check";
+import { npmRun } from "../support/npm-run";
 
 const ROOT = resolve(__dirname, "../..");
 const ENDPOINT_VARIABLES = [
@@ -146,19 +146,7 @@ describe("npm run model-check -- <stack> (the lifecycle gate)", function () {
   });
 
   it("as the npm script: the SDK takes AWS_ENDPOINT_URL_BEDROCK from the environment, exit code and output as documented", async () => {
-    const run = (stackName: string) =>
-      new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
-        const child = spawn("npm", ["run", "--silent", "model-check", "--", stackName], {
-          cwd: ROOT,
-          env: { ...process.env },
-        });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (c) => (stdout += c));
-        child.stderr.on("data", (c) => (stderr += c));
-        child.on("error", fail);
-        child.on("close", (code) => done({ code, stdout, stderr }));
-      });
+    const run = (stackName: string) => npmRun("model-check", [stackName]);
     const ok = await run("dev");
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(ok.stdout, "model-check dev: stability.stable-image-core-v1:1 in us-west-2 is ACTIVE (set in Pulumi.dev.yaml)\n");

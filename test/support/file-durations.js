@@ -1,8 +1,9 @@
 // How long each test file took in the previous `npm test`, kept for the next run's order
 // (.mocharc.js reads it, test/support/slowest-reporter.ts writes it). Plain JavaScript: mocha
 // reads its config before TypeScript can be loaded.
-const { mkdirSync, readFileSync, renameSync, writeFileSync } = require("node:fs");
-const { dirname, join } = require("node:path");
+const { readFileSync } = require("node:fs");
+const { join } = require("node:path");
+const { writeAtomically } = require("../../tools/write-atomically");
 
 const FILE = join(__dirname, "..", "..", "node_modules", ".cache", "mocha", "file-durations.json");
 
@@ -18,9 +19,7 @@ function readFileDurations() {
 /** Keeps `durations` (merged over the previous ones, so a run of a few files forgets nothing). */
 function writeFileDurations(durations) {
   try {
-    mkdirSync(dirname(FILE), { recursive: true });
-    writeFileSync(`${FILE}.${process.pid}`, JSON.stringify({ ...readFileDurations(), ...durations }, null, 1));
-    renameSync(`${FILE}.${process.pid}`, FILE);
+    writeAtomically(FILE, JSON.stringify({ ...readFileDurations(), ...durations }, null, 1));
   } catch {
     // the order only costs time
   }
