@@ -5,6 +5,7 @@ import * as http from "node:http";
 import { mkdirSync } from "node:fs";
 import { closeServer, listen } from "./listen";
 import { guardLocalhost, READ_ONLY_METHODS } from "./localhost-guard";
+import { createReadWriteGate } from "./read-write-gate";
 import { AWSAccount, S3rver } from "./s3rver";
 
 export interface ObjectStore {
@@ -49,12 +50,25 @@ export async function startObjectStore(opts: ObjectStoreOptions): Promise<Object
   await s3rver.configureBuckets(); // creates the bucket if missing, keeps its objects otherwise
   let version = 0;
   const serve = guardLocalhost(opts.host, s3rver.callback());
+  // S3 answers each request as if it ran alone; s3rver's files are not read and written that way,
+  // so a change waits for the reads before it and the reads after it wait for the change.
+  const gate = createReadWriteGate();
   const server = http.createServer((req, res) => {
-    if (!READ_ONLY_METHODS.has(req.method ?? "")) {
-      version++;
-      res.once("close", () => version++);
-    }
-    serve(req, res);
+    const changes = !READ_ONLY_METHODS.has(req.method ?? "");
+    const entered = gate.enter(changes ? "change" : "read");
+    let closed = false;
+    res.once("close", () => {
+      closed = true;
+      void entered.then((leave) => leave());
+    });
+    void entered.then(() => {
+      if (closed) return; // the caller went away while it waited
+      if (changes) {
+        version++;
+        res.once("close", () => version++);
+      }
+      serve(req, res);
+    });
   });
   const port = await listen(server, opts.host, opts.port, "object store (s3rver)", opts.portVariable);
   return {
