@@ -5,7 +5,7 @@ import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { PassThrough } from "node:stream";
 import type { ServerResponse } from "node:http";
 import { createRequestHandler } from "local-aws-sqs";
-import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 
 export interface RecordedSqsCall {
   operation: string;
@@ -95,6 +95,19 @@ export async function startSqsPeer(): Promise<SqsPeer> {
       secretAccessKey: TEST_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
     },
   });
+  /**
+   * How many messages a receive could still get. An empty short-poll receive does not prove a queue
+   * empty (SQS's "false empty responses",
+   * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/best-practices-setting-up-long-polling.html);
+   * local-aws-sqs answered one under load, missing a batch sent just before. Its counts tell:
+   * unlike SQS, its ApproximateNumberOfMessages also counts the messages in flight.
+   */
+  async function receivable(queueUrl: string): Promise<number> {
+    const names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"] as const;
+    const { Attributes: counts = {} } = await admin.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: [...names] }));
+    const [stored, inFlight, delayed] = names.map((name) => Number(counts[name]));
+    return stored - inFlight + delayed;
+  }
   return {
     endpoint,
     calls,
@@ -110,8 +123,8 @@ export async function startSqsPeer(): Promise<SqsPeer> {
       const received: { body: string; messageId: string }[] = [];
       for (;;) {
         const out = await admin.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
-        if (!out.Messages?.length) return received;
-        received.push(...out.Messages.map((m) => ({ body: m.Body ?? "", messageId: m.MessageId ?? "" })));
+        if (out.Messages?.length) received.push(...out.Messages.map((m) => ({ body: m.Body ?? "", messageId: m.MessageId ?? "" })));
+        else if ((await receivable(queueUrl)) === 0) return received;
       }
     },
     async close() {
