@@ -1,5 +1,5 @@
 /** Lambda event payloads built the way AWS builds them, for driving the handlers in tests and benchmarks. */
-import { DeleteMessageCommand, ReceiveMessageCommand, type Message, type SQSClient } from "@aws-sdk/client-sqs";
+import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message, type SQSClient } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { toSqsRecord } from "../local/app/worker";
 import type { InvocationClock } from "../runtime/time-budget";
@@ -122,11 +122,28 @@ export async function receive(sqs: SQSClient, queueUrl: string, opts: ReceiveOpt
   }
 }
 
-/** Receives until a receive comes back empty: everything visible, held for the visibility timeout. */
+/** Receives until nothing is left to receive: everything visible, held for the visibility timeout. */
 export async function receiveAll(sqs: SQSClient, queueUrl: string, opts: ReceiveOptions = {}): Promise<Message[]> {
   const all: Message[] = [];
-  for (let batch = await receive(sqs, queueUrl, opts); batch.length; batch = await receive(sqs, queueUrl, opts)) all.push(...batch);
-  return all;
+  for (;;) {
+    const batch = await receive(sqs, queueUrl, opts);
+    if (batch.length) all.push(...batch);
+    else if ((await receivable(sqs, queueUrl)) === 0) return all;
+  }
+}
+
+/**
+ * How many messages a receive could still get. An empty short-poll receive does not prove a queue
+ * empty (SQS's "false empty responses",
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/best-practices-setting-up-long-polling.html);
+ * local-aws-sqs answered one under load, missing a batch sent just before. Its counts tell:
+ * unlike SQS, its ApproximateNumberOfMessages also counts the messages in flight.
+ */
+async function receivable(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"] as const;
+  const { Attributes: counts = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: [...names] }));
+  const [stored, inFlight, delayed] = names.map((name) => Number(counts[name]));
+  return stored - inFlight + delayed;
 }
 
 /**

@@ -5,7 +5,8 @@ import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { PassThrough } from "node:stream";
 import type { ServerResponse } from "node:http";
 import { createRequestHandler } from "local-aws-sqs";
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { CreateQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { receiveAll } from "../../tools/events";
 
 export interface RecordedSqsCall {
   operation: string;
@@ -95,19 +96,6 @@ export async function startSqsPeer(): Promise<SqsPeer> {
       secretAccessKey: TEST_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
     },
   });
-  /**
-   * How many messages a receive could still get. An empty short-poll receive does not prove a queue
-   * empty (SQS's "false empty responses",
-   * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/best-practices-setting-up-long-polling.html);
-   * local-aws-sqs answered one under load, missing a batch sent just before. Its counts tell:
-   * unlike SQS, its ApproximateNumberOfMessages also counts the messages in flight.
-   */
-  async function receivable(queueUrl: string): Promise<number> {
-    const names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"] as const;
-    const { Attributes: counts = {} } = await admin.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: [...names] }));
-    const [stored, inFlight, delayed] = names.map((name) => Number(counts[name]));
-    return stored - inFlight + delayed;
-  }
   return {
     endpoint,
     calls,
@@ -120,12 +108,7 @@ export async function startSqsPeer(): Promise<SqsPeer> {
       return out.QueueUrl!;
     },
     async drain(queueUrl) {
-      const received: { body: string; messageId: string }[] = [];
-      for (;;) {
-        const out = await admin.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
-        if (out.Messages?.length) received.push(...out.Messages.map((m) => ({ body: m.Body ?? "", messageId: m.MessageId ?? "" })));
-        else if ((await receivable(queueUrl)) === 0) return received;
-      }
+      return (await receiveAll(admin, queueUrl)).map((m) => ({ body: m.Body ?? "", messageId: m.MessageId ?? "" }));
     },
     async close() {
       admin.destroy();
