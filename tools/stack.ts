@@ -18,6 +18,7 @@ import { tmpdir } from "node:os";
 import { join, resolve, sep } from "node:path";
 import YAML from "yaml";
 import { processAlive } from "../local/fakes/process-alive";
+import { serializeClosuresCheaply } from "./closure-inspection";
 import { writeAtomically } from "./write-atomically";
 import { readStackConfig } from "./stack-config";
 
@@ -262,8 +263,9 @@ const APP_CHILD: EvaluationChild = { script: __filename, cwd: REPO_ROOT };
 
 /**
  * In a shared run, has each of `runs` that nobody has claimed evaluated and published in the
- * background: by the run's child of that program while it is at work (Pulumi loads once per child,
- * ~4 s of CPU for the app), else by a new child that then takes later runs too. A no-op outside a shared run.
+ * background: by the run's child of that program while it is at work or waiting for more (Pulumi
+ * loads once per child, ~3 s of CPU for the app), else by a new child that then takes later runs
+ * too. A no-op outside a shared run.
  */
 export function publishInBackground<J extends object>(child: EvaluationChild, runs: Array<{ key: string; job: J }>): void {
   const shared = process.env[SHARED_STACKS_DIR];
@@ -330,14 +332,34 @@ function startPublisher(child: EvaluationChild, jobs: unknown[], queue: string):
 }
 
 /**
- * An evaluation child's jobs: those on its command line, then, if it owns the queue named there,
- * those appended to it until it finds none and closes it.
+ * How long a child that owns a queue waits for more jobs once it has none before it closes the
+ * queue. Test files load at different times (a bootstrap file may start 15 s after another's jobs
+ * are done): a later file then finds the program's child still there instead of starting another,
+ * which would load Pulumi again (~1.2 s of CPU). Waiting costs nothing; the child goes when the
+ * worker that started it does.
  */
-export function* childJobs<J>(argv = process.argv): Generator<J> {
+const QUEUE_IDLE_MS = 30000;
+
+/**
+ * An evaluation child's jobs: those on its command line, then, if it owns the queue named there,
+ * those appended to it until it has found none for `idleMs` and closes it.
+ */
+export async function* childJobs<J>(argv = process.argv, idleMs = QUEUE_IDLE_MS): AsyncGenerator<J> {
   yield* JSON.parse(argv[2]) as J[];
   const queue = argv[3];
   if (!queue || queueOwner(queue) !== process.pid) return;
-  for (let batch = takeQueued<J>(queue); batch.length; batch = takeQueued<J>(queue)) yield* batch;
+  let idleSince = Date.now();
+  for (;;) {
+    const batch = takeQueued<J>(queue);
+    if (batch.length) {
+      yield* batch;
+      idleSince = Date.now();
+    } else if (!existsSync(queue)) {
+      return; // the run is over and its directory gone
+    } else if (Date.now() - idleSince < idleMs) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    } else break;
+  }
   // Closed by a rename: an append either landed before it (taken below) or fails and starts a child of its own.
   const closed = `${queue}-closed-${process.pid}`;
   renameSync(queue, closed);
@@ -552,17 +574,18 @@ function forgetProgramModules(): void {
  * when it was loaded. True if every job evaluated.
  */
 export async function evaluateInTurn<J extends { out: string }, R extends MockedResource>(
-  jobs: Iterable<J>,
+  jobs: Iterable<J> | AsyncIterable<J>,
   evaluate: (job: J) => Promise<EvaluatedStack<R>>,
   describeError: (err: unknown) => string = readableStack,
 ): Promise<boolean> {
   provideGlobOnNode20();
   readPackageTreeOnce();
+  serializeClosuresCheaply();
   const state = (await import("@pulumi/pulumi/runtime/state")) as unknown as {
     withLocalStorage<T>(run: () => Promise<T>): Promise<T>;
   };
   let allEvaluated = true;
-  for (const job of jobs) {
+  for await (const job of jobs) {
     forgetProgramModules();
     try {
       publish(job.out, { stack: await state.withLocalStorage(() => evaluate(job)) });
