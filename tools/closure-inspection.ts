@@ -18,7 +18,8 @@
  *   function's location never changes and is read once; its scopes are still read afresh for every
  *   variable, as Pulumi reads them.
  *
- * Only the evaluation children install this; `pulumi up` runs Pulumi's serializer unchanged.
+ * Only the evaluation children install this, and only on the @pulumi/pulumi it mirrors;
+ * `pulumi up` runs Pulumi's serializer unchanged.
  */
 import type { Session } from "node:inspector";
 import * as vm from "node:vm";
@@ -232,8 +233,15 @@ function inspectEachFunctionOnce(): void {
   };
 }
 
+/**
+ * The @pulumi/pulumi whose serializer the above was read from and compared with (every evaluated
+ * stack of the suite byte-identical). Another version gets its own serializer, unchanged.
+ */
+const MIRRORED_PULUMI = "3.270.0";
+
 /** Installs the above; called once in an evaluation child, before it evaluates a program. */
 export function serializeClosuresCheaply(): void {
+  if ((require("@pulumi/pulumi/package.json") as { version: string }).version !== MIRRORED_PULUMI) return;
   parseEachTextOnce();
   inspectEachFunctionOnce();
 }
