@@ -350,12 +350,11 @@ export async function* childJobs<J>(argv = process.argv, idleMs = QUEUE_IDLE_MS)
   if (!queue || queueOwner(queue) !== process.pid) return;
   let idleSince = Date.now();
   for (;;) {
+    if (!existsSync(queue)) return; // the run is over and its directory gone
     const batch = takeQueued<J>(queue);
     if (batch.length) {
       yield* batch;
       idleSince = Date.now();
-    } else if (!existsSync(queue)) {
-      return; // the run is over and its directory gone
     } else if (Date.now() - idleSince < idleMs) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     } else break;

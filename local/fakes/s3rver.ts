@@ -113,8 +113,9 @@ function replaceObjectsWhole(): void {
       await this.putMetadata(object.bucket, object.key, object.metadata, md5);
       await rename(partial, file);
       return { size, md5 };
-    } finally {
+    } catch (err) {
       await rm(partial, { force: true });
+      throw err;
     }
   };
 }
