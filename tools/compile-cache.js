@@ -5,9 +5,14 @@
 // API is used here, as the v8-compile-cache package does. The module runs unchanged: the same
 // source, wrapper arguments and dynamic import(); a cache V8 rejects (other Node version or flags)
 // is compiled again; ES module syntax goes to Node's own loader.
+// A cache is kept per V8 flag state (v8.cachedDataVersionTag()): @pulumi/pulumi turns on
+// --allow-natives-syntax when it loads (runtime/closure/v8.js), so a process's modules compile under
+// two flag states, and V8 rejects a cache made under the other one. With one file per module, each
+// run rewrote the other state's caches (~1,800 modules in a warm `npm test`).
 const { createHash } = require("node:crypto");
 const { readFileSync } = require("node:fs");
 const Module = require("node:module");
+const v8 = require("node:v8");
 const { dirname, join, resolve } = require("node:path");
 const vm = require("node:vm");
 const { writeAtomically } = require("./write-atomically");
@@ -26,7 +31,7 @@ function requireFor(mod) {
 }
 
 function cachedScript(content, filename) {
-  const file = join(CACHE_DIR, `${createHash("sha256").update(`${filename}\0${content}`).digest("hex")}.bin`);
+  const file = join(CACHE_DIR, `${createHash("sha256").update(`${v8.cachedDataVersionTag()}\0${filename}\0${content}`).digest("hex")}.bin`);
   let cachedData;
   try {
     cachedData = readFileSync(file);
