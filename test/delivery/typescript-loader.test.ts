@@ -85,4 +85,43 @@ describe("the TypeScript loader (tools/register.js)", function () {
       assert.deepEqual(warm.compilers, []);
     });
   });
+
+  describe("V8's code cache (tools/compile-cache.js)", () => {
+    let dir: string;
+    before(function () {
+      if (require("node:module").enableCompileCache) this.skip(); // Node 22 keeps its own cache; the file is not used
+      dir = mkdtempSync(join(tmpdir(), "code-cache-"));
+      writeFileSync(join(dir, "landmark.js"), `module.exports = ${JSON.stringify(`Nidaros Cathedral ${dir}`)};\n`);
+    });
+    after(() => dir && rmSync(dir, { recursive: true, force: true }));
+
+    it("serves a module from its cache both before and after @pulumi/pulumi turns on --allow-natives-syntax", () => {
+      const script = (natives: boolean) => `
+        const { codeCache } = require("./tools/compile-cache");
+        ${natives ? 'require("@pulumi/pulumi/runtime/closure/v8Hooks");' : ""}
+        const before = { ...codeCache };
+        require(${JSON.stringify(join(dir, "landmark.js"))});
+        console.log(JSON.stringify({ fromCache: codeCache.fromCache - before.fromCache, compiled: codeCache.compiled - before.compiled }));`;
+      const run = (natives: boolean) => {
+        const child = spawnSync(process.execPath, ["-r", REGISTER, "-e", script(natives)], { cwd: ROOT, encoding: "utf8" });
+        assert.equal(child.status, 0, child.stderr);
+        return JSON.parse(child.stdout) as { fromCache: number; compiled: number };
+      };
+      assert.deepEqual(
+        [run(false), run(true)],
+        [
+          { fromCache: 0, compiled: 1 },
+          { fromCache: 0, compiled: 1 },
+        ],
+      );
+      assert.deepEqual(
+        [run(false), run(true), run(false)],
+        [
+          { fromCache: 1, compiled: 0 },
+          { fromCache: 1, compiled: 0 },
+          { fromCache: 1, compiled: 0 },
+        ],
+      );
+    });
+  });
 });
