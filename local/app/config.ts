@@ -62,8 +62,12 @@ export const LOCAL_DEFAULTS = {
    */
   visibilityTimeoutSeconds: 30,
   pollers: 2,
-  /** Pause of the worker between receives while the queue is empty (see local/app/worker.ts). */
-  idlePollMs: 100,
+  /**
+   * The worker's long poll: Lambda's event source mapping long-polls a standard queue
+   * (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html, "Scaling and processing"), and 20 s
+   * is the longest wait SQS allows.
+   */
+  receiveWaitSeconds: 20,
 } as const;
 
 export interface LocalConfig {
@@ -81,7 +85,7 @@ export interface LocalConfig {
   maxReceiveCount: number;
   visibilityTimeoutSeconds: number;
   pollers: number;
-  idlePollMs: number;
+  receiveWaitSeconds: number;
   modelId: string;
   bedrockRegion: string;
   workerConcurrency: number;
@@ -283,7 +287,7 @@ type QueueSettings = Pick<
   | "visibilityTimeoutSeconds"
   | "workerTimeLimitSeconds"
   | "pollers"
-  | "idlePollMs"
+  | "receiveWaitSeconds"
 >;
 
 /** The queue and the worker polling it. */
@@ -304,7 +308,7 @@ function queueSettings(read: Reader, model: LocalConfig["model"]): QueueSettings
     visibilityTimeoutSeconds,
     workerTimeLimitSeconds: Math.min(visibilityTimeoutSeconds, workerTimeoutSeconds),
     pollers: read.envNumber(LOCAL_ENV.pollers, { min: 1, max: 20 }) ?? LOCAL_DEFAULTS.pollers,
-    idlePollMs: LOCAL_DEFAULTS.idlePollMs,
+    receiveWaitSeconds: LOCAL_DEFAULTS.receiveWaitSeconds,
   };
 }
 

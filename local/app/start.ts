@@ -140,7 +140,7 @@ function startQueueWorker(
     batchSize: config.batchSize,
     // Every model call of a batch ends before its records' visibility timeout (local/app/config.ts).
     timeLimitSeconds: config.workerTimeLimitSeconds,
-    idlePollMs: config.idlePollMs,
+    receiveWaitSeconds: config.receiveWaitSeconds,
     pollers: config.pollers,
     ...(options.log ? { log: options.log } : {}),
   });

@@ -36,12 +36,10 @@ export interface WorkerOptions {
    */
   timeLimitSeconds?: number;
   /**
-   * Pause between receives while the queue is empty. The worker short-polls: local-aws-sqs's long
-   * polling holds its answer for the whole wait even when messages are there (and can hand a
-   * message out twice in one answer if the wait exceeds the visibility timeout), while real SQS
-   * answers as soon as it has something.
+   * How long a receive waits for a message (SQS long polling, as Lambda's event source mapping
+   * polls a standard queue). The first receive of a batch waits; the ones that fill it up don't.
    */
-  idlePollMs: number;
+  receiveWaitSeconds: number;
   /** Receive loops running side by side (Lambda's event source mapping also polls in parallel). */
   pollers: number;
   /** Called with a one-line description of anything unusual (default: console.error). */
@@ -56,9 +54,9 @@ export interface WorkerStats {
   handlerErrors: number;
   /** Records handed to the handler and not finished yet. */
   inFlight: number;
-  /** When a receive last finished (ISO time), and how: messages, empty, or error. */
+  /** When a receive last started waiting or finished (ISO time), and how: waiting, messages, empty, or error. */
   lastPollAt?: string;
-  lastPollOutcome?: "messages" | "empty" | "error";
+  lastPollOutcome?: "waiting" | "messages" | "empty" | "error";
   /** The last receive or delete error, kept while the poll loop keeps failing. */
   lastError?: string;
   /** Receives that failed in a row (0 once one succeeds). */
@@ -134,6 +132,8 @@ interface Run {
   log: (line: string) => void;
   stats: WorkerStats;
   stopping: boolean;
+  /** Ends the receives still waiting when the worker stops. */
+  stop: AbortController;
 }
 
 const messageOf = (error: unknown) => (error as Error)?.message ?? error;
@@ -145,39 +145,46 @@ function invocationClock(opts: WorkerOptions, startedAt: number): InvocationCloc
   return clockUntil(startedAt + opts.timeLimitSeconds * 1000);
 }
 
-async function receiveUpTo({ opts }: Run, wanted: number): Promise<Message[]> {
+async function receiveUpTo({ opts, stop }: Run, wanted: number, waitSeconds: number): Promise<Message[]> {
   const { Messages } = await opts.sqs.send(
     new ReceiveMessageCommand({
       QueueUrl: opts.queueUrl,
       MaxNumberOfMessages: wanted,
-      WaitTimeSeconds: 0,
+      WaitTimeSeconds: waitSeconds,
       // Both spellings: newer SDKs send MessageSystemAttributeNames, local-aws-sqs reads AttributeNames.
       AttributeNames: ["All"],
       MessageSystemAttributeNames: ["All"],
       MessageAttributeNames: ["All"],
     }),
+    { abortSignal: stop.signal },
   );
   return Messages ?? [];
 }
 
-async function receiveBatch(run: Run): Promise<Message[]> {
+/**
+ * Up to a batch of messages, and when the first of them arrived: their visibility clock started a
+ * moment before (within the store reserve the handler keeps, DEFAULTS.storeReserveSeconds).
+ */
+async function receiveBatch(run: Run): Promise<{ messages: Message[]; receivedAt: number }> {
   const batch: Message[] = [];
+  let receivedAt = 0;
   // SQS hands out at most 10 per call; bigger batch sizes gather several calls, like Lambda.
   while (batch.length < run.opts.batchSize && !run.stopping) {
     const wanted = Math.min(10, run.opts.batchSize - batch.length);
     let messages: Message[];
     try {
-      messages = await receiveUpTo(run, wanted);
+      messages = await receiveUpTo(run, wanted, batch.length ? 0 : run.opts.receiveWaitSeconds);
     } catch (error) {
       if (!batch.length) throw error;
       // What was gathered is received (invisible) already: run it rather than drop it.
       run.log(`worker: a receive failed (${messageOf(error)}); running the ${batch.length} record(s) already received`);
       break;
     }
+    if (!batch.length) receivedAt = Date.now();
     batch.push(...messages);
     if (messages.length < wanted) break; // the queue has no more right now
   }
-  return batch;
+  return { messages: batch, receivedAt };
 }
 
 /** Deletes up to 10 records in one call; a record that could not be deleted stays in the queue. */
@@ -249,11 +256,11 @@ function notePoll(stats: WorkerStats, outcome: WorkerStats["lastPollOutcome"], e
 
 async function poll(run: Run): Promise<void> {
   while (!run.stopping) {
-    let messages: Message[];
-    const receivedAt = Date.now();
+    let received: Awaited<ReturnType<typeof receiveBatch>>;
     try {
-      messages = await receiveBatch(run);
-      notePoll(run.stats, messages.length ? "messages" : "empty");
+      if (!run.stats.consecutiveErrors) notePoll(run.stats, "waiting");
+      received = await receiveBatch(run);
+      notePoll(run.stats, received.messages.length ? "messages" : "empty");
     } catch (error) {
       if (run.stopping) break;
       notePoll(run.stats, "error", error);
@@ -261,8 +268,7 @@ async function poll(run: Run): Promise<void> {
       await sleep(1000);
       continue;
     }
-    if (messages.length) await runBatch(run, messages, receivedAt);
-    else await sleep(run.opts.idlePollMs);
+    if (received.messages.length) await runBatch(run, received.messages, received.receivedAt);
   }
 }
 
@@ -282,12 +288,13 @@ export function initialWorkerStats(): WorkerStats {
 
 export function startWorker(opts: WorkerOptions): Worker {
   const stats = initialWorkerStats();
-  const run: Run = { opts, log: opts.log ?? ((line: string) => console.error(line)), stats, stopping: false };
+  const run: Run = { opts, log: opts.log ?? ((line: string) => console.error(line)), stats, stopping: false, stop: new AbortController() };
   const loops = Array.from({ length: opts.pollers }, () => poll(run));
   return {
     stats,
     async stop() {
       run.stopping = true;
+      run.stop.abort();
       stats.state = "stopping";
       await Promise.all(loops);
       stats.state = "stopped";

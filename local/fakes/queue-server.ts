@@ -15,6 +15,7 @@
  * `jobs()` lists the image queue's messages (waiting, delayed and in flight) with their bodies, for
  * the gallery's pending cards.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import * as http from "node:http";
 import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { createRequestHandler } from "local-aws-sqs";
@@ -68,6 +69,8 @@ export interface QueueServer {
   kept(): Record<QueueKey, number>;
   /** The image queue's messages that are not deleted yet, oldest first (at most `limit`). */
   jobs(limit?: number): QueuedJob[];
+  /** Receives with a wait (long polls) waiting for a message now. */
+  waitingReceives(): number;
   close(): Promise<void>;
 }
 
@@ -90,6 +93,7 @@ interface LiveRecord {
 interface LocalQueue {
   QueueUrl: string;
   DelaySeconds: number;
+  ReceiveMessageWaitTimeSeconds: number;
   MessageRetentionPeriod: number;
   setRecord(input: Record<string, unknown>, messageId?: string): LiveRecord;
   newRecord(msg: Record<string, unknown>, delay?: number): LiveRecord;
@@ -210,6 +214,54 @@ function followRecords(
     clearRecords();
     live.clear();
     journal()?.purge(key);
+  };
+}
+
+/** How often a long poll looks for a message it can take: local-aws-sqs's own receive interval. */
+const LONG_POLL_TICK_MS = 10;
+/** A server's long polls: whether it is closing (they answer at once), and how many wait now. */
+interface LongPolls {
+  closing: boolean;
+  waiting: number;
+}
+/** The answer of the request being handled, for a long poll to see whether its caller is still there. */
+const callers = new AsyncLocalStorage<http.ServerResponse>();
+
+/**
+ * SQS's long poll: a receive that may wait answers as soon as at least one message can be taken,
+ * with up to MaxNumberOfMessages of them, or empty when the wait ends
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-short-and-long-polling.html).
+ * local-aws-sqs holds its answer until it has the maximum or the wait is over, and takes the same
+ * message twice in one answer when the wait outlasts its visibility timeout. Here the wait happens
+ * outside it: one receive of the messages that can be taken now, which fills at its first look. A
+ * wait ends empty when its caller has left (a stopped worker must not take messages into an answer
+ * nobody reads) or the server closes. A receive with no wait stays local-aws-sqs's own.
+ */
+function longPollLikeSqs(queue: LocalQueue, live: Map<string, LiveRecord>, polls: LongPolls): void {
+  const receive = queue.receive.bind(queue);
+  const ready = () => [...live.values()].filter((w) => w.visible && !w.delayed).length;
+  const wait = async (params: Record<string, unknown>, until: number, caller: http.ServerResponse | undefined) => {
+    const most = Number(params.MaxNumberOfMessages ?? 1);
+    for (;;) {
+      const now = ready();
+      if (now > 0) {
+        const records = await receive({ ...params, WaitTimeSeconds: 0, MaxNumberOfMessages: Math.min(most, now) });
+        if (records.length) return records;
+      }
+      if (polls.closing) caller?.setHeader("Connection", "close"); // its connection must not hold the close
+      if (Date.now() >= until || polls.closing || !caller || caller.destroyed) return [];
+      await new Promise((r) => setTimeout(r, LONG_POLL_TICK_MS));
+    }
+  };
+  queue.receive = async (params) => {
+    const waitSeconds = Number(params.WaitTimeSeconds ?? queue.ReceiveMessageWaitTimeSeconds);
+    if (!(waitSeconds > 0)) return receive(params);
+    polls.waiting++;
+    try {
+      return await wait(params, Date.now() + waitSeconds * 1000, callers.getStore());
+    } finally {
+      polls.waiting--;
+    }
   };
 }
 
@@ -350,12 +402,14 @@ export async function startQueueServer(opts: QueueServerOptions): Promise<QueueS
   const activeJournal = () => (journaling ? journal : undefined);
   followRecords("queue", queues.queue, live.queue, activeJournal);
   followRecords("dlq", queues.dlq, live.dlq, activeJournal, live.queue);
+  const polls: LongPolls = { closing: false, waiting: 0 };
+  for (const key of ["queue", "dlq"] as const) longPollLikeSqs(queues[key], live[key], polls);
 
   const { restored, imported } = restoreMessages(opts, queues, journal, warn);
   journaling = true;
   adoptLegacy(journal, imported, opts.legacyStateFile);
 
-  const server = http.createServer(guardLocalhost(opts.host, (req, res) => void requestHandler(req, res)));
+  const server = http.createServer(guardLocalhost(opts.host, (req, res) => callers.run(res, () => void requestHandler(req, res))));
   const port = await listen(server, opts.host, opts.port, "queue (local-aws-sqs)", opts.portVariable).catch((err) => {
     journal?.close();
     throw err;
@@ -375,7 +429,9 @@ export async function startQueueServer(opts: QueueServerOptions): Promise<QueueS
       dlq: journal?.state.dlq.size ?? live.dlq.size,
     }),
     jobs: (limit = 100) => queuedJobs(live.queue, queues.queue, limit),
+    waitingReceives: () => polls.waiting,
     async close() {
+      polls.closing = true;
       await closeServer(server);
       if (journaling) journal?.close();
       journaling = false;

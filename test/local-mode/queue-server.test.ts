@@ -290,3 +290,107 @@ describe("local mode: the queue server's journal and job list", function () {
     assert.equal(dead.Messages?.[0].MessageId, b);
   });
 });
+
+describe("local mode: the queue server's long poll answers as SQS's does", function () {
+  this.timeout(30000);
+  let server: QueueServer;
+  let sqs: SQSClient;
+  let dir: string;
+
+  const start = async () => {
+    server = await startQueueServer({
+      host: "127.0.0.1",
+      port: 0,
+      queueName: "jobs",
+      dlqName: "jobs-dlq",
+      maxReceiveCount: 3,
+      visibilityTimeoutSeconds: 30,
+      region: "eu-west-1",
+      journalFile: path.join(dir, "queue-journal.jsonl"),
+    });
+    sqs = new SQSClient({ region: "eu-west-1", endpoint: server.url, credentials: LOCAL_CREDENTIALS });
+  };
+  const longPoll = (abortSignal?: AbortSignal, WaitTimeSeconds = 20) =>
+    sqs.send(new ReceiveMessageCommand({ QueueUrl: server.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds, AttributeNames: ["All"] }), {
+      abortSignal,
+    });
+  const send = (body: string) => sqs.send(new SendMessageCommand({ QueueUrl: server.queueUrl, MessageBody: body }));
+  const waitingReceives = (n: number) =>
+    waitFor(`${n} waiting receive(s)`, async () => (server.waitingReceives() === n ? true : undefined));
+
+  beforeEach(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "queue-long-poll-"));
+    await start();
+  });
+  afterEach(async () => {
+    sqs.destroy();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("answers a 20 s wait as soon as a message is sent, with what there is rather than the 10 asked for", async () => {
+    const started = Date.now();
+    const polled = longPoll();
+    await waitingReceives(1);
+    const sent = await send("me at the Taj Mahal");
+    const { Messages = [] } = await polled;
+    assert.deepEqual(
+      Messages.map((m) => [m.MessageId, m.Body]),
+      [[sent.MessageId, "me at the Taj Mahal"]],
+    );
+    assert.ok(Date.now() - started < 10_000, `answered after ${Date.now() - started} ms`);
+  });
+
+  it("answers empty when the wait ends with nothing sent", async () => {
+    const started = Date.now();
+    const { Messages } = await longPoll(undefined, 1);
+    assert.equal(Messages, undefined);
+    assert.ok(Date.now() - started >= 1000, `answered after ${Date.now() - started} ms`);
+  });
+
+  it("takes a message put back from the journal after a restart", async () => {
+    const sent = await send("kept across a restart");
+    sqs.destroy();
+    await server.close();
+    await start();
+    const { Messages = [] } = await longPoll();
+    assert.deepEqual(
+      Messages.map((m) => m.MessageId),
+      [sent.MessageId],
+    );
+  });
+
+  it("leaves a message to the next receiver when the caller of a wait has gone: received once, by that receiver", async () => {
+    const leaving = new AbortController();
+    const abandoned = longPoll(leaving.signal).catch((err: Error) => err.name);
+    await waitingReceives(1);
+    leaving.abort();
+    assert.equal(await abandoned, "AbortError");
+    await waitingReceives(0); // once the connection's close has reached the server
+    const sent = await send("for whoever asks next");
+    const { Messages = [] } = await longPoll();
+    assert.deepEqual(
+      Messages.map((m) => [m.MessageId, m.Attributes?.ApproximateReceiveCount]),
+      [[sent.MessageId, "1"]],
+    );
+  });
+
+  it("answers a waiting receive (empty) when the server closes, with Connection: close so its connection does not hold the close", async () => {
+    const headers: Array<Record<string, string>> = [];
+    sqs.middlewareStack.add(
+      (next) => async (args) => {
+        const out = await next(args);
+        headers.push((out.response as { headers: Record<string, string> }).headers);
+        return out;
+      },
+      { step: "deserialize", name: "keepResponseHeaders" },
+    );
+    const polled = longPoll();
+    await waitingReceives(1);
+    const closed = server.close();
+    const { Messages } = await polled;
+    assert.equal(Messages, undefined);
+    assert.equal(headers.at(-1)?.connection, "close");
+    await closed;
+  });
+});

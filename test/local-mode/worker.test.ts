@@ -55,7 +55,7 @@ describe("local mode: the queue worker", function () {
       region: "eu-west-1",
       handler,
       batchSize,
-      idlePollMs: 50,
+      receiveWaitSeconds: 20,
       pollers: 1,
       log: () => undefined,
     }));
@@ -153,6 +153,15 @@ describe("local mode: the queue worker", function () {
     assert.deepEqual(await redelivered(1), [[sent.MessageId, "in flight at shutdown"]]);
   });
 
+  it("stop() ends the receive that is waiting for messages instead of waiting out its 20 s", async () => {
+    run(async () => ({ batchItemFailures: [] }));
+    await waitFor("the worker to wait for messages", async () => (worker!.stats.lastPollOutcome === "waiting" ? true : undefined));
+    const started = Date.now();
+    await worker!.stop();
+    assert.ok(Date.now() - started < 10_000, `stop() took ${Date.now() - started} ms`);
+    assert.equal(worker!.stats.state, "stopped");
+  });
+
   /**
    * A client for the worker whose n-th call (1-based) of one command fails before reaching the
    * server when `fails(n)` says so (a dropped connection, as far as the worker can tell); the
@@ -197,7 +206,7 @@ describe("local mode: the queue worker", function () {
       queueArn: server.queueArn,
       region: "eu-west-1",
       batchSize: 12,
-      idlePollMs: 50,
+      receiveWaitSeconds: 20,
       pollers: 1,
       log: (l) => logs.push(l),
       handler: async (event) => {
@@ -230,7 +239,7 @@ describe("local mode: the queue worker", function () {
       queueArn: server.queueArn,
       region: "eu-west-1",
       batchSize: 5,
-      idlePollMs: 50,
+      receiveWaitSeconds: 20,
       pollers: 1,
       log: () => undefined,
       handler: async (event) => {
