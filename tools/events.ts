@@ -99,8 +99,9 @@ export interface ReceiveOptions {
 }
 
 /**
- * ReceiveMessage. Waiting is done by short polls every 100 ms rather than SQS long polling:
- * local-aws-sqs 2.0.2 can return the same message twice from one long poll.
+ * ReceiveMessage. Waiting is done by short polls every 100 ms rather than SQS long polling: the
+ * client tests' peer is local-aws-sqs 2.0.2 alone (test/client/sqs-peer.ts), whose long poll can
+ * return the same message twice; only the local queue server answers long polls as SQS does.
  */
 export async function receive(sqs: SQSClient, queueUrl: string, opts: ReceiveOptions = {}): Promise<Message[]> {
   const deadline = Date.now() + (opts.waitTimeSeconds ?? 0) * 1000;
