@@ -177,7 +177,7 @@ async function receiveBatch(run: Run): Promise<{ messages: Message[]; receivedAt
     } catch (error) {
       if (!batch.length) throw error;
       // What was gathered is received (invisible) already: run it rather than drop it.
-      run.log(`worker: a receive failed (${messageOf(error)}); running the ${batch.length} record(s) already received`);
+      if (!run.stopping) run.log(`worker: a receive failed (${messageOf(error)}); running the ${batch.length} record(s) already received`);
       break;
     }
     if (!batch.length) receivedAt = Date.now();
