@@ -239,7 +239,11 @@ const callers = new AsyncLocalStorage<http.ServerResponse>();
  */
 function longPollLikeSqs(queue: LocalQueue, live: Map<string, LiveRecord>, polls: LongPolls): void {
   const receive = queue.receive.bind(queue);
-  const ready = () => [...live.values()].filter((w) => w.visible && !w.delayed).length;
+  const ready = () => {
+    let n = 0;
+    for (const w of live.values()) if (w.visible && !w.delayed) n++;
+    return n;
+  };
   const wait = async (params: Record<string, unknown>, until: number, caller: http.ServerResponse | undefined) => {
     const most = Number(params.MaxNumberOfMessages ?? 1);
     for (;;) {

@@ -11,6 +11,13 @@ const ROOT = resolve(__dirname, "../..");
 const REGISTER = join(ROOT, "tools", "register.js");
 const { transpile } = require(REGISTER) as { transpile(source: string, filename: string): string };
 
+/** Runs `script` in a new Node process with the loader (from the repository root); what it printed, as JSON. */
+function runWithLoader<T>(script: string): T {
+  const child = spawnSync(process.execPath, ["-r", REGISTER, "-e", script], { cwd: ROOT, encoding: "utf8" });
+  assert.equal(child.status, 0, child.stderr);
+  return JSON.parse(child.stdout) as T;
+}
+
 /** The code without its trailing source map comment (ts-node writes its own, with the source in it). */
 const withoutSourceMap = (code: string) => code.replace(/\s*\/\/# sourceMappingURL=\S+\s*$/, "");
 
@@ -74,11 +81,7 @@ describe("the TypeScript loader (tools/register.js)", function () {
           compilers: loaded.filter((f) => /node_modules\\/(typescript|ts-node|@swc)\\/.*\\.(js|node)$/.test(f)),
           typeScript: loaded.filter((f) => f.endsWith(".ts")).length,
         }));`;
-      const run = () => {
-        const child = spawnSync(process.execPath, ["-r", REGISTER, "-e", script], { cwd: ROOT, encoding: "utf8" });
-        assert.equal(child.status, 0, child.stderr);
-        return JSON.parse(child.stdout) as { compilers: string[]; typeScript: number };
-      };
+      const run = () => runWithLoader<{ compilers: string[]; typeScript: number }>(script);
       run(); // transpiles what is not on disk yet
       const warm = run();
       assert.ok(warm.typeScript >= 5, `loaded ${warm.typeScript} TypeScript files`);
@@ -102,11 +105,7 @@ describe("the TypeScript loader (tools/register.js)", function () {
         const before = { ...codeCache };
         require(${JSON.stringify(join(dir, "landmark.js"))});
         console.log(JSON.stringify({ fromCache: codeCache.fromCache - before.fromCache, compiled: codeCache.compiled - before.compiled }));`;
-      const run = (natives: boolean) => {
-        const child = spawnSync(process.execPath, ["-r", REGISTER, "-e", script(natives)], { cwd: ROOT, encoding: "utf8" });
-        assert.equal(child.status, 0, child.stderr);
-        return JSON.parse(child.stdout) as { fromCache: number; compiled: number };
-      };
+      const run = (natives: boolean) => runWithLoader<{ fromCache: number; compiled: number }>(script(natives));
       assert.deepEqual(
         [run(false), run(true)],
         [
